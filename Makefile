@@ -1,0 +1,164 @@
+# Alligate top-level Makefile (hand-written; configure only finds libraries).
+#
+#   make            build everything into $(BUILD)/
+#   make run        install what is missing, build, run in the foreground
+#   make check      install what is missing, build, run every test
+#   make check-asan unit tests under AddressSanitizer + UBSan
+#   make fuzz       build the libFuzzer targets and run each FUZZ_SECONDS
+#   make docs       regenerate the parameter part of the docs from the table
+#   make install DESTDIR=... prefix=/usr
+
+BUILD    ?= build
+SAN      ?=
+WARN      = -Wall -Wextra -Werror
+CPPFLAGS  = -I. -Ilib -D_GNU_SOURCE \
+            -DALLIGATE_DAEMON_DIR='"$(prefix)/lib/alligate"' \
+            -DALLIGATE_CONFIG_DIR='"/etc/alligate"'
+CFLAGS    = -std=c11 -O2 -g $(WARN) $(SAN) $(OPENSSL_CFLAGS) $(PCRE2_CFLAGS) \
+            $(CARES_CFLAGS)
+LDFLAGS   = $(SAN) -Wl,--as-needed
+LIBS      = $(OPENSSL_LIBS) $(PCRE2_LIBS) $(CARES_LIBS) $(DB_LIBS)
+
+FUZZ_SECONDS ?= 60
+
+# The programs: one folder each, main() in FOLDER/FOLDER.c.
+PROGDIRS  = master smtpd tarpit ratekeeper dnscache archiver relay alligatectl
+PROGS     = $(foreach d,$(PROGDIRS),$(if $(wildcard $(d)/$(d).c),$(d)))
+
+LIB_SRCS  = $(wildcard lib/*.c)
+LIB_OBJS  = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIBA      = $(BUILD)/liballigate.a
+
+UNIT_SRCS = $(wildcard t/unit/check_*.c)
+UNIT_BINS = $(UNIT_SRCS:%.c=$(BUILD)/%)
+TOOLS     = $(BUILD)/tools/conf_doc
+
+ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
+include config.mk
+endif
+
+.PHONY: all run check unit-check system-check check-asan check-docs docs \
+        fuzz install clean distclean deps format
+
+all: $(PROGS:%=$(BUILD)/bin/%) $(TOOLS)
+
+deps:
+	@scripts/install-deps
+
+config.mk: configure config.mk.in
+	@scripts/install-deps
+	./configure --prefix=/usr --sysconfdir=/etc
+
+configure: configure.ac
+	@scripts/install-deps
+	autoreconf -fi
+
+$(BUILD)/%.o: %.c config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBA): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# Each program's objects other than its main file form an archive of their
+# own, so that unit tests can link a program's internal modules.
+define PROG_template
+$(1)_OBJS = $$(patsubst %.c,$(BUILD)/%.o,$$(filter-out $(1)/$(1).c,$$(wildcard $(1)/*.c)))
+$(BUILD)/$(1)/lib$(1).a: $$($(1)_OBJS)
+	@rm -f $$@
+	@mkdir -p $$(dir $$@)
+	ar rcs $$@ $$^ $$(if $$^,,$(BUILD)/lib/mymalloc.o)
+$(BUILD)/bin/$(1): $(BUILD)/$(1)/$(1).o $(BUILD)/$(1)/lib$(1).a $(LIBA)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LIBS)
+endef
+$(foreach p,$(PROGS),$(eval $(call PROG_template,$(p))))
+PROG_LIBS = $(foreach p,$(PROGS),$(BUILD)/$(p)/lib$(p).a)
+
+$(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(PROG_LIBS) $(LIBA)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+
+$(BUILD)/tools/%: $(BUILD)/tools/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# Tests ----------------------------------------------------------------------
+
+check: all $(UNIT_BINS)
+	@BUILD=$(BUILD) t/run-tests
+
+unit-check: $(UNIT_BINS)
+	@BUILD=$(BUILD) t/run-tests --unit
+
+system-check: all
+	@BUILD=$(BUILD) t/run-tests --system
+
+check-asan:
+	@scripts/install-deps
+	$(MAKE) BUILD=build-asan \
+	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    unit-check
+
+# The parameter part of alligate.conf(5) and etc/main.cf come from the
+# parameter table; t/run-tests fails when the committed files differ.
+docs: $(TOOLS)
+	$(BUILD)/tools/conf_doc man < man/alligate.conf.5.in > man/alligate.conf.5
+	$(BUILD)/tools/conf_doc maincf < etc/main.cf.in > etc/main.cf
+
+# Fuzzing: clang's libFuzzer; never part of `make check`.
+FUZZ_SRCS = $(wildcard fuzz/fuzz_*.c)
+FUZZ_BINS = $(FUZZ_SRCS:fuzz/%.c=build-fuzz/%)
+FUZZ_CC   = clang
+FUZZ_FLAGS = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \
+             $(OPENSSL_CFLAGS) $(PCRE2_CFLAGS) $(CARES_CFLAGS)
+FUZZ_LIBSRC = $(LIB_SRCS) $(foreach p,$(PROGS),$(filter-out $(p)/$(p).c,$(wildcard $(p)/*.c)))
+
+build-fuzz/%: fuzz/%.c $(FUZZ_LIBSRC) config.mk
+	@scripts/install-deps --fuzz
+	@mkdir -p build-fuzz
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIBSRC) $(LIBS)
+
+fuzz: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do \
+	    name=$${f#build-fuzz/fuzz_}; \
+	    mkdir -p build-fuzz/corpus/$$name; \
+	    echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+	        build-fuzz/corpus/$$name fuzz/corpus/$$name || exit 1; \
+	done
+
+# Running --------------------------------------------------------------------
+
+RUNDIR = $(CURDIR)/run
+run: all
+	@mkdir -p $(RUNDIR)/etc
+	@sed -e 's|@RUNDIR@|$(RUNDIR)|g' -e 's|@BINDIR@|$(CURDIR)/$(BUILD)/bin|g' \
+	    etc/main.cf.dev > $(RUNDIR)/etc/main.cf
+	$(BUILD)/bin/alligatectl -c $(RUNDIR)/etc start --foreground
+
+# Installing -----------------------------------------------------------------
+
+DESTDIR ?=
+install: all
+	install -d $(DESTDIR)$(prefix)/sbin $(DESTDIR)$(prefix)/lib/alligate \
+	    $(DESTDIR)/etc/alligate $(DESTDIR)$(prefix)/share/man/man5 \
+	    $(DESTDIR)$(prefix)/share/man/man8
+	install -m 755 $(BUILD)/bin/alligatectl $(DESTDIR)$(prefix)/sbin/
+	for p in $(filter-out alligatectl,$(PROGS)); do \
+	    install -m 755 $(BUILD)/bin/$$p $(DESTDIR)$(prefix)/lib/alligate/; done
+	install -m 644 etc/main.cf $(DESTDIR)/etc/alligate/main.cf
+	install -m 644 man/*.5 $(DESTDIR)$(prefix)/share/man/man5/
+	install -m 644 man/*.8 $(DESTDIR)$(prefix)/share/man/man8/
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+distclean: clean
+	rm -rf config.mk config.h config.log config.status configure \
+	    autom4te.cache config.h.in config.h.in~ aclocal.m4 run
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,118 @@
+/* alligatectl: start, stop and inspect Alligate; check and print its
+ * configuration. */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "ctl.h"
+#include "msg.h"
+#include "vbuf.h"
+
+const char *ctl_config_dir = ALLIGATE_CONFIG_DIR;
+
+static const char ctl_usage_text[] =
+    "usage: alligatectl [-c DIR] COMMAND [ARGS]\n"
+    "\n"
+    "  -c DIR            configuration directory (default " ALLIGATE_CONFIG_DIR ")\n"
+    "\n"
+    "commands:\n"
+    "  start [--foreground]\n"
+    "                    start every process; return once every listener accepts\n"
+    "  stop              stop accepting, let sessions finish, stop everything\n"
+    "  reload            re-read the configuration (refused when it is bad)\n"
+    "  status            each process, its pid and state, workers busy/idle\n"
+    "  check             validate main.cf and every file it names\n"
+    "  config [-n|-d] [NAME...]\n"
+    "                    print parameters: effective values, -n only those set\n"
+    "                    in main.cf, -d the defaults\n"
+    "  --help            this text\n"
+    "\n"
+    "See alligatectl(8) and alligate.conf(5).\n";
+
+void
+ctl_usage(void)
+{
+    fputs(ctl_usage_text, stderr);
+    exit(2);
+}
+
+CONF *
+ctl_load_config(void)
+{
+    VBUF *errors = vbuf_create(256);
+    CONF *conf = conf_load(ctl_config_dir, errors);
+
+    if (conf == NULL) {
+        fputs(vbuf_str(errors), stderr);
+        exit(1);
+    }
+    vbuf_free(errors);
+    conf_activate(conf);
+    return conf;
+}
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} ctl_verbs[] = {
+    {"check", ctl_check},
+    {"config", ctl_config},
+    {"start", ctl_start},
+    {"stop", ctl_stop},
+    {"reload", ctl_reload},
+    {"status", ctl_status},
+};
+
+int
+main(int argc, char **argv)
+{
+    static char dir[PATH_MAX];
+    size_t i;
+    int ch;
+
+    msg_init("alligatectl");
+    if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+        fputs(ctl_usage_text, stdout);
+        return 0;
+    }
+    /* '+': stop at the verb, whose options are its own. */
+    while ((ch = getopt(argc, argv, "+c:hv")) != -1) {
+        switch (ch) {
+        case 'c':
+            if (realpath(optarg, dir) == NULL) {
+                fprintf(stderr, "alligatectl: %s: %m\n", optarg);
+                return 1;
+            }
+            ctl_config_dir = dir;
+            break;
+        case 'v':
+            msg_verbose++;
+            break;
+        case 'h':
+            fputs(ctl_usage_text, stdout);
+            return 0;
+        default:
+            ctl_usage();
+        }
+    }
+    if (optind >= argc)
+        ctl_usage();
+    if (strcmp(argv[optind], "--help") == 0 || strcmp(argv[optind], "help") == 0) {
+        fputs(ctl_usage_text, stdout);
+        return 0;
+    }
+    for (i = 0; i < sizeof(ctl_verbs) / sizeof(ctl_verbs[0]); i++) {
+        if (strcmp(argv[optind], ctl_verbs[i].name) == 0) {
+            argv += optind;
+            argc -= optind;
+            optind = 1;
+            return ctl_verbs[i].run(argc, argv);
+        }
+    }
+    fprintf(stderr, "alligatectl: unknown command \"%s\"\n",
+            msg_printable_str(argv[optind]));
+    ctl_usage();
+}

@@ -1,0 +1,25 @@
+/* alligatectl: the administrator's command.  Each verb lives in its own
+ * file; they share this small interface. */
+#ifndef ALLIGATE_CTL_H
+#define ALLIGATE_CTL_H
+
+struct CONF;
+
+/* The -c directory, made absolute. */
+extern const char *ctl_config_dir;
+
+/* Loads and activates the configuration, or prints every error to stderr
+ * and exits 1. */
+struct CONF *ctl_load_config(void);
+
+/* Prints the usage message to stderr and exits 2. */
+void ctl_usage(void) __attribute__((noreturn));
+
+int ctl_check(int argc, char **argv);
+int ctl_config(int argc, char **argv);
+int ctl_start(int argc, char **argv);
+int ctl_stop(int argc, char **argv);
+int ctl_reload(int argc, char **argv);
+int ctl_status(int argc, char **argv);
+
+#endif

@@ -1,0 +1,73 @@
+/* alligatectl check and alligatectl config: the configuration, validated
+ * or printed (as postconf does). */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conf.h"
+#include "ctl.h"
+#include "msg.h"
+
+int
+ctl_check(int argc, char **argv)
+{
+    if (argc > 1)
+        ctl_usage();
+    (void) argv;
+    ctl_load_config();          /* exits 1 with every problem */
+    return 0;
+}
+
+int
+ctl_config(int argc, char **argv)
+{
+    int only_set = 0;
+    int defaults = 0;
+    int status = 0;
+    CONF *conf;
+    int ch;
+    int i;
+
+    while ((ch = getopt(argc, argv, "+nd")) != -1) {
+        switch (ch) {
+        case 'n':
+            only_set = 1;
+            break;
+        case 'd':
+            defaults = 1;
+            break;
+        default:
+            ctl_usage();
+        }
+    }
+    if (only_set && defaults)
+        ctl_usage();
+    conf = defaults ? conf_defaults() : ctl_load_config();
+
+    if (optind < argc) {
+        for (i = optind; i < argc; i++) {
+            int id = conf_lookup(argv[i]);
+
+            if (id < 0) {
+                const char *near = conf_suggest(argv[i]);
+
+                fprintf(stderr, "alligatectl: unknown parameter \"%s\"",
+                        msg_printable_str(argv[i]));
+                if (near)
+                    fprintf(stderr, "; did you mean \"%s\"?", near);
+                fputc('\n', stderr);
+                status = 1;
+                continue;
+            }
+            if (!only_set || conf_is_set(conf, id))
+                printf("%s = %s\n", argv[i], conf_value(conf, id));
+        }
+        return status;
+    }
+    for (i = 0; i < CONF_NPARAMS; i++) {
+        if (only_set && !conf_is_set(conf, i))
+            continue;
+        printf("%s = %s\n", conf_params[i].name, conf_value(conf, i));
+    }
+    return 0;
+}

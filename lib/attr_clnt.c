@@ -1,0 +1,268 @@
+/* The client end of a local daemon's socket: connect, check the greeting,
+ * send one request, read one reply, all within a deadline kept with poll(). */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attr_clnt.h"
+#include "msg.h"
+#include "mymalloc.h"
+#include "unix_sock.h"
+
+#define ATTR_CLNT_READ_SIZE 4096
+
+/* What went wrong, for the decision to retry or to hold off. */
+#define ATTR_CLNT_OK        0
+#define ATTR_CLNT_ERROR     (-1)        /* close, next request reconnects */
+#define ATTR_CLNT_LOST      (-2)        /* broken before any reply byte */
+#define ATTR_CLNT_TIMEOUT   (-3)        /* close and hold off */
+
+struct ATTR_CLNT {
+    char *path;
+    char *proto;
+    int version;
+    int timeout_ms;
+    int fd;                             /* -1 when not connected */
+    long long retry_after;              /* no connect before this time */
+    VBUF *last_failure;                 /* why the last connect failed */
+    VBUF *in;                           /* bytes received, not yet parsed */
+    VBUF *out;                          /* the request being sent */
+    VBUF *tmp;
+    ATTR *greeting;
+};
+
+static long long
+attr_clnt_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+ATTR_CLNT *
+attr_clnt_create(const char *socket_path, const char *proto, int version,
+                 int timeout_ms)
+{
+    ATTR_CLNT *clnt = mymalloc(sizeof(*clnt));
+
+    clnt->path = mystrdup(socket_path);
+    clnt->proto = mystrdup(proto);
+    clnt->version = version;
+    clnt->fd = -1;
+    clnt->retry_after = 0;
+    clnt->last_failure = vbuf_create(100);
+    clnt->in = vbuf_create(ATTR_CLNT_READ_SIZE);
+    clnt->out = vbuf_create(256);
+    clnt->tmp = vbuf_create(100);
+    clnt->greeting = attr_create();
+    attr_clnt_set_timeout(clnt, timeout_ms);
+    return clnt;
+}
+
+static void
+attr_clnt_close(ATTR_CLNT *clnt)
+{
+    if (clnt->fd >= 0) {
+        close(clnt->fd);
+        clnt->fd = -1;
+    }
+    vbuf_reset(clnt->in);
+}
+
+ATTR_CLNT *
+attr_clnt_free(ATTR_CLNT *clnt)
+{
+    if (clnt) {
+        attr_clnt_close(clnt);
+        myfree(clnt->path);
+        myfree(clnt->proto);
+        vbuf_free(clnt->last_failure);
+        vbuf_free(clnt->in);
+        vbuf_free(clnt->out);
+        vbuf_free(clnt->tmp);
+        attr_free(clnt->greeting);
+        myfree(clnt);
+    }
+    return NULL;
+}
+
+void
+attr_clnt_set_timeout(ATTR_CLNT *clnt, int timeout_ms)
+{
+    if (timeout_ms <= 0)
+        msg_panic("attr_clnt_set_timeout: bad timeout %d", timeout_ms);
+    clnt->timeout_ms = timeout_ms;
+}
+
+static int
+attr_clnt_fail(ATTR_CLNT *clnt, VBUF *why, int status, const char *what,
+               const char *detail)
+{
+    vbuf_set(why, "");
+    vbuf_printf(why, "%s: %s%s", clnt->path, what, detail ? detail : "");
+    return status;
+}
+
+/* Waits until fd is ready for events; returns 1, or 0 at the deadline. */
+static int
+attr_clnt_wait(int fd, short events, long long deadline)
+{
+    struct pollfd pfd;
+    long long left;
+    int n;
+
+    pfd.fd = fd;
+    pfd.events = events;
+    do {
+        if ((left = deadline - attr_clnt_now_ms()) <= 0)
+            return 0;
+        n = poll(&pfd, 1, (int) left);
+    } while (n < 0 && errno == EINTR);
+    /* poll() fails only for our own mistakes; let the I/O call report. */
+    return n != 0;
+}
+
+static int
+attr_clnt_send(ATTR_CLNT *clnt, long long deadline, VBUF *why)
+{
+    size_t done = 0;
+    ssize_t n;
+
+    while (done < vbuf_len(clnt->out)) {
+        n = send(clnt->fd, vbuf_str(clnt->out) + done,
+                 vbuf_len(clnt->out) - done, MSG_NOSIGNAL);
+        if (n >= 0) {
+            done += (size_t) n;
+        } else if (errno == EAGAIN) {
+            if (!attr_clnt_wait(clnt->fd, POLLOUT, deadline))
+                return attr_clnt_fail(clnt, why, ATTR_CLNT_TIMEOUT,
+                                      "write: timeout", NULL);
+        } else if (errno != EINTR) {
+            return attr_clnt_fail(clnt, why,
+                                  errno == EPIPE || errno == ECONNRESET
+                                  ? ATTR_CLNT_LOST : ATTR_CLNT_ERROR,
+                                  "write: ", strerror(errno));
+        }
+    }
+    return ATTR_CLNT_OK;
+}
+
+/* Reads one message into msg; what names it in errors ("reply"). */
+static int
+attr_clnt_receive(ATTR_CLNT *clnt, long long deadline, ATTR *msg,
+                  const char *what, VBUF *why)
+{
+    size_t used;
+    ssize_t n;
+    int err;
+
+    for (;;) {
+        switch (attr_parse(msg, vbuf_str(clnt->in), vbuf_len(clnt->in),
+                           &used, clnt->tmp)) {
+        case 1:
+            vbuf_consume(clnt->in, used);
+            return ATTR_CLNT_OK;
+        case -1:
+            vbuf_set(why, "");
+            vbuf_printf(why, "%s: malformed %s: %s", clnt->path, what,
+                        vbuf_str(clnt->tmp));
+            return ATTR_CLNT_ERROR;
+        }
+        vbuf_reserve(clnt->in, ATTR_CLNT_READ_SIZE);
+        n = read(clnt->fd, clnt->in->data + clnt->in->len,
+                 ATTR_CLNT_READ_SIZE);
+        if (n > 0) {
+            clnt->in->len += (size_t) n;
+            clnt->in->data[clnt->in->len] = 0;
+        } else if (n == 0 || errno == ECONNRESET) {
+            err = vbuf_len(clnt->in) ? ATTR_CLNT_ERROR : ATTR_CLNT_LOST;
+            return attr_clnt_fail(clnt, why, err, what,
+                                  ": connection closed");
+        } else if (errno == EAGAIN) {
+            if (!attr_clnt_wait(clnt->fd, POLLIN, deadline))
+                return attr_clnt_fail(clnt, why, ATTR_CLNT_TIMEOUT,
+                                      what, ": timeout");
+        } else if (errno != EINTR) {
+            return attr_clnt_fail(clnt, why, ATTR_CLNT_ERROR, "read: ",
+                                  strerror(errno));
+        }
+    }
+}
+
+/* Connects and checks the greeting, unless a recent attempt failed. */
+static int
+attr_clnt_connect(ATTR_CLNT *clnt, long long deadline, VBUF *why)
+{
+    long long now = attr_clnt_now_ms();
+
+    if (now < clnt->retry_after) {
+        vbuf_set(why, "recently failed: ");
+        vbuf_append_str(why, vbuf_str(clnt->last_failure));
+        return -1;
+    }
+    clnt->fd = unix_sock_connect(clnt->path, (int) (deadline - now), why);
+    if (clnt->fd >= 0
+        && attr_clnt_receive(clnt, deadline, clnt->greeting, "greeting",
+                             why) == ATTR_CLNT_OK) {
+        if (attr_check_greeting(clnt->greeting, clnt->proto, clnt->version,
+                                clnt->tmp) == 0)
+            return 0;
+        attr_clnt_fail(clnt, why, -1, vbuf_str(clnt->tmp), NULL);
+    }
+    attr_clnt_close(clnt);
+    vbuf_set(clnt->last_failure, vbuf_str(why));
+    clnt->retry_after = attr_clnt_now_ms() + ATTR_CLNT_RETRY_MS;
+    return -1;
+}
+
+/* Returns 1 when an idle connection has data or EOF waiting, which means
+ * the server closed it (or broke the protocol) since the last reply. */
+static int
+attr_clnt_stale(ATTR_CLNT *clnt)
+{
+    struct pollfd pfd;
+
+    pfd.fd = clnt->fd;
+    pfd.events = POLLIN;
+    return poll(&pfd, 1, 0) != 0;
+}
+
+int
+attr_clnt_request(ATTR_CLNT *clnt, const ATTR *request, ATTR *reply,
+                  VBUF *why)
+{
+    long long deadline = attr_clnt_now_ms() + clnt->timeout_ms;
+    int reused, status, attempt;
+
+    vbuf_reset(clnt->out);
+    attr_print(clnt->out, request);
+    for (attempt = 0;; attempt++) {
+        if (clnt->fd >= 0 && attr_clnt_stale(clnt))
+            attr_clnt_close(clnt);
+        reused = clnt->fd >= 0;
+        if (!reused && attr_clnt_connect(clnt, deadline, why) < 0)
+            return -1;
+        status = attr_clnt_send(clnt, deadline, why);
+        if (status == ATTR_CLNT_OK)
+            status = attr_clnt_receive(clnt, deadline, reply, "reply", why);
+        if (status == ATTR_CLNT_OK) {
+            /* Bytes nobody asked for would be taken as the next reply. */
+            if (vbuf_len(clnt->in) > 0)
+                attr_clnt_close(clnt);
+            return 0;
+        }
+        attr_clnt_close(clnt);
+        if (status == ATTR_CLNT_LOST && reused && attempt == 0)
+            continue;
+        if (status == ATTR_CLNT_TIMEOUT) {
+            /* A hung daemon must not cost a full timeout per request. */
+            vbuf_set(clnt->last_failure, vbuf_str(why));
+            clnt->retry_after = attr_clnt_now_ms() + ATTR_CLNT_RETRY_MS;
+        }
+        return -1;
+    }
+}

@@ -1,0 +1,32 @@
+/* The client end of a local daemon's socket, the base of the typed clients
+ * (rk_clnt, dc_clnt, ...). One request at a time, a total deadline per
+ * request, reconnecting by itself, and cheap failure while the daemon is
+ * down: after a failed connection it does not try again for
+ * ATTR_CLNT_RETRY_MS. Whether to fail open is the caller's decision. */
+#ifndef ALLIGATE_ATTR_CLNT_H
+#define ALLIGATE_ATTR_CLNT_H
+
+#include "attr.h"
+#include "vbuf.h"
+
+#define ATTR_CLNT_RETRY_MS  1000
+
+typedef struct ATTR_CLNT ATTR_CLNT;
+
+/* Nothing happens until the first request. */
+ATTR_CLNT *attr_clnt_create(const char *socket_path, const char *proto,
+                            int version, int timeout_ms);
+ATTR_CLNT *attr_clnt_free(ATTR_CLNT *clnt);
+void attr_clnt_set_timeout(ATTR_CLNT *clnt, int timeout_ms);
+
+/* Sends request and reads one reply message into reply, connecting and
+ * checking the server's greeting first when needed, all within the
+ * timeout. Returns 0, or -1 with the reason in why (the connection is then
+ * closed). A connection that breaks before the reply starts, as when the
+ * server closed it for idleness, is reopened once within the same request.
+ * A failed connect, greeting or timeout makes the following requests fail
+ * at once with "recently failed: ..." for ATTR_CLNT_RETRY_MS. */
+int attr_clnt_request(ATTR_CLNT *clnt, const ATTR *request, ATTR *reply,
+                      VBUF *why);
+
+#endif

@@ -1,0 +1,289 @@
+/* The server end of a local daemon's socket, driven by the event loop.
+ *
+ * Each client has an input buffer (bounded by the parser's limits) and an
+ * output buffer; while the output holds ATTR_SERV_OUT_MAX bytes or more the
+ * client is not read, so a client that sends requests without reading the
+ * replies cannot make us buffer without end. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "attr_serv.h"
+#include "events.h"
+#include "msg.h"
+#include "mymalloc.h"
+
+#define ATTR_SERV_READ_SIZE     16384
+#define ATTR_SERV_OUT_MAX       65536
+#define ATTR_SERV_ACCEPT_BATCH  64      /* accepts per readiness event */
+#define ATTR_SERV_PAUSE_MS      100     /* no accepting when out of fds */
+
+typedef struct ATTR_SERV_CLIENT {
+    ATTR_SERV *serv;
+    int fd;
+    VBUF *in;
+    VBUF *out;
+    int eof;                            /* the client sent EOF */
+    int failed;                         /* sent a malformed request */
+    struct ATTR_SERV_CLIENT *prev;
+    struct ATTR_SERV_CLIENT *next;
+} ATTR_SERV_CLIENT;
+
+struct ATTR_SERV {
+    int listen_fd;
+    char *proto;
+    int version;
+    ATTR_SERV_FN handler;
+    void *context;
+    int idle_ms;
+    ATTR *request;                      /* shared: one handler at a time */
+    ATTR *reply;
+    VBUF *why;
+    ATTR_SERV_CLIENT *clients;
+};
+
+static void attr_serv_client_event(int event, void *context);
+
+static void
+attr_serv_client_close(ATTR_SERV_CLIENT *client)
+{
+    ATTR_SERV *serv = client->serv;
+
+    event_disable_readwrite(client->fd);
+    event_cancel_timer(attr_serv_client_event, client);
+    close(client->fd);
+    if (client->prev)
+        client->prev->next = client->next;
+    else
+        serv->clients = client->next;
+    if (client->next)
+        client->next->prev = client->prev;
+    vbuf_free(client->in);
+    vbuf_free(client->out);
+    myfree(client);
+}
+
+/* Answers the complete requests in the input. Returns 1 when it stopped
+ * because the output is full. */
+static int
+attr_serv_client_process(ATTR_SERV_CLIENT *client)
+{
+    ATTR_SERV *serv = client->serv;
+    size_t done = 0, used;
+    int status, full = 0;
+
+    while (!client->failed) {
+        if (vbuf_len(client->out) >= ATTR_SERV_OUT_MAX) {
+            full = 1;
+            break;
+        }
+        status = attr_parse(serv->request, vbuf_str(client->in) + done,
+                            vbuf_len(client->in) - done, &used, serv->why);
+        if (status == 0)
+            break;
+        attr_reset(serv->reply);
+        if (status < 0) {
+            attr_set(serv->reply, "status", "-1");
+            attr_set(serv->reply, "reason", vbuf_str(serv->why));
+            client->failed = 1;
+            done = vbuf_len(client->in);
+        } else {
+            done += used;
+            serv->handler(serv->request, serv->reply, serv->context);
+        }
+        attr_print(client->out, serv->reply);
+    }
+    vbuf_consume(client->in, done);
+    return full;
+}
+
+/* Writes what the socket takes. Returns -1 when the client is gone. */
+static int
+attr_serv_client_send(ATTR_SERV_CLIENT *client)
+{
+    ssize_t n;
+
+    while (vbuf_len(client->out) > 0) {
+        n = send(client->fd, vbuf_str(client->out), vbuf_len(client->out),
+                 MSG_NOSIGNAL);
+        if (n >= 0)
+            vbuf_consume(client->out, (size_t) n);
+        else if (errno == EAGAIN)
+            return 0;
+        else if (errno != EINTR)
+            return -1;
+    }
+    return 0;
+}
+
+/* Reads what is there. Returns -1 when the connection broke. */
+static int
+attr_serv_client_receive(ATTR_SERV_CLIENT *client)
+{
+    VBUF *in = client->in;
+    ssize_t n;
+
+    vbuf_reserve(in, ATTR_SERV_READ_SIZE);
+    n = read(client->fd, in->data + in->len, ATTR_SERV_READ_SIZE);
+    if (n > 0) {
+        in->len += (size_t) n;
+        in->data[in->len] = 0;
+    } else if (n == 0) {
+        client->eof = 1;
+    } else if (errno != EAGAIN && errno != EINTR) {
+        return -1;
+    }
+    return 0;
+}
+
+/* Moves the client on after any event: answers, writes, then waits for
+ * what comes next, or closes when all is said. */
+static void
+attr_serv_client_run(ATTR_SERV_CLIENT *client)
+{
+    int full;
+
+    do {
+        full = attr_serv_client_process(client);
+        if (attr_serv_client_send(client) < 0) {
+            attr_serv_client_close(client);
+            return;
+        }
+    } while (full && vbuf_len(client->out) < ATTR_SERV_OUT_MAX);
+
+    if (vbuf_len(client->out) > 0)
+        event_enable_write(client->fd, attr_serv_client_event, client);
+    else if (client->eof || client->failed) {
+        attr_serv_client_close(client);
+        return;
+    } else
+        event_disable_write(client->fd);
+    if (full || client->eof || client->failed)
+        event_disable_read(client->fd);
+    else
+        event_enable_read(client->fd, attr_serv_client_event, client);
+    event_request_timer(attr_serv_client_event, client,
+                        client->serv->idle_ms);
+}
+
+static void
+attr_serv_client_event(int event, void *context)
+{
+    ATTR_SERV_CLIENT *client = context;
+
+    if (event == EVENT_TIME
+        || (event == EVENT_READ && attr_serv_client_receive(client) < 0)) {
+        attr_serv_client_close(client);
+        return;
+    }
+    attr_serv_client_run(client);
+}
+
+static void
+attr_serv_client_create(ATTR_SERV *serv, int fd)
+{
+    ATTR_SERV_CLIENT *client = mymalloc(sizeof(*client));
+
+    client->serv = serv;
+    client->fd = fd;
+    client->in = vbuf_create(256);
+    client->out = vbuf_create(256);
+    client->eof = 0;
+    client->failed = 0;
+    client->prev = NULL;
+    client->next = serv->clients;
+    if (serv->clients)
+        serv->clients->prev = client;
+    serv->clients = client;
+    attr_greeting(client->out, serv->proto, serv->version);
+    attr_serv_client_run(client);
+}
+
+static void attr_serv_accept(int event, void *context);
+
+static void
+attr_serv_resume(int event, void *context)
+{
+    ATTR_SERV *serv = context;
+
+    (void) event;
+    event_enable_read(serv->listen_fd, attr_serv_accept, serv);
+}
+
+static void
+attr_serv_accept(int event, void *context)
+{
+    ATTR_SERV *serv = context;
+    int i, fd;
+
+    (void) event;
+    for (i = 0; i < ATTR_SERV_ACCEPT_BATCH; i++) {
+        fd = accept4(serv->listen_fd, NULL, NULL,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            attr_serv_client_create(serv, fd);
+        } else if (errno == EAGAIN) {
+            return;
+        } else if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS
+                   || errno == ENOMEM) {
+            /* The socket stays readable: pause instead of spinning. */
+            msg_warn("%s server: accept: %s", serv->proto, strerror(errno));
+            event_disable_read(serv->listen_fd);
+            event_request_timer(attr_serv_resume, serv, ATTR_SERV_PAUSE_MS);
+            return;
+        }
+        /* Otherwise a client that went away before we accepted it. */
+    }
+}
+
+ATTR_SERV *
+attr_serv_create(int listen_fd, const char *proto, int version,
+                 ATTR_SERV_FN handler, void *context)
+{
+    ATTR_SERV *serv = mymalloc(sizeof(*serv));
+    int flags;
+
+    if ((flags = fcntl(listen_fd, F_GETFL)) < 0
+        || fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) < 0)
+        msg_fatal("%s server: fcntl on descriptor %d: %s", proto, listen_fd,
+                  strerror(errno));
+    serv->listen_fd = listen_fd;
+    serv->proto = mystrdup(proto);
+    serv->version = version;
+    serv->handler = handler;
+    serv->context = context;
+    serv->idle_ms = ATTR_SERV_IDLE_MS;
+    serv->request = attr_create();
+    serv->reply = attr_create();
+    serv->why = vbuf_create(100);
+    serv->clients = NULL;
+    event_enable_read(listen_fd, attr_serv_accept, serv);
+    return serv;
+}
+
+void
+attr_serv_set_idle_timeout(ATTR_SERV *serv, int timeout_ms)
+{
+    if (timeout_ms <= 0)
+        msg_panic("attr_serv_set_idle_timeout: bad timeout %d", timeout_ms);
+    serv->idle_ms = timeout_ms;
+}
+
+ATTR_SERV *
+attr_serv_free(ATTR_SERV *serv)
+{
+    if (serv) {
+        while (serv->clients)
+            attr_serv_client_close(serv->clients);
+        event_disable_readwrite(serv->listen_fd);
+        event_cancel_timer(attr_serv_resume, serv);
+        myfree(serv->proto);
+        attr_free(serv->request);
+        attr_free(serv->reply);
+        vbuf_free(serv->why);
+        myfree(serv);
+    }
+    return NULL;
+}

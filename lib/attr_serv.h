@@ -1,0 +1,27 @@
+/* The server end of a local daemon's socket, for single-process daemons
+ * (ratekeeper, dnscache, archiver): accepts clients through the event
+ * loop, greets them, and answers each request, in order, with the reply
+ * that the handler fills in. A malformed request is answered with
+ * `status=-1` and `reason=...`, then the connection is closed. Clients idle
+ * for longer than the idle timeout are closed. */
+#ifndef ALLIGATE_ATTR_SERV_H
+#define ALLIGATE_ATTR_SERV_H
+
+#include "attr.h"
+
+#define ATTR_SERV_IDLE_MS   (300 * 1000)
+
+/* Fills in reply (empty on entry) for request. */
+typedef void (*ATTR_SERV_FN)(const ATTR *request, ATTR *reply,
+                             void *context);
+
+typedef struct ATTR_SERV ATTR_SERV;
+
+/* Serves listen_fd (made non-blocking) from the event loop. */
+ATTR_SERV *attr_serv_create(int listen_fd, const char *proto, int version,
+                            ATTR_SERV_FN handler, void *context);
+void attr_serv_set_idle_timeout(ATTR_SERV *serv, int timeout_ms);
+/* Closes every client and stops listening; listen_fd stays open. */
+ATTR_SERV *attr_serv_free(ATTR_SERV *serv);
+
+#endif

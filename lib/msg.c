@@ -1,0 +1,212 @@
+/* Logging to syslog, a file, or stderr. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "msg.h"
+#include "vbuf.h"
+
+#define MSG_DEST_STDERR 0
+#define MSG_DEST_SYSLOG 1
+#define MSG_DEST_FILE   2
+
+#define MSG_LINE_MAX    4000
+
+int msg_verbose;
+
+static char msg_name[64] = "alligate";
+static int msg_dest = MSG_DEST_STDERR;
+static int msg_fd = 2;
+static void (*msg_hook)(void);
+static int msg_tee;
+static int msg_in_fatal;
+
+void
+msg_init(const char *progname)
+{
+    const char *slash = strrchr(progname, '/');
+
+    snprintf(msg_name, sizeof(msg_name), "alligate/%s",
+             slash ? slash + 1 : progname);
+}
+
+const char *
+msg_progname(void)
+{
+    return msg_name;
+}
+
+int
+msg_open(const char *log_file)
+{
+    int fd;
+
+    if (msg_dest == MSG_DEST_FILE && msg_fd > 2)
+        close(msg_fd);
+    if (msg_dest == MSG_DEST_SYSLOG)
+        closelog();
+    if (log_file == NULL || *log_file == 0) {
+        openlog(msg_name, LOG_PID | LOG_NDELAY, LOG_MAIL);
+        msg_dest = MSG_DEST_SYSLOG;
+        return 0;
+    }
+    if (strcmp(log_file, "-") == 0) {
+        msg_dest = MSG_DEST_STDERR;
+        msg_fd = 2;
+        return 0;
+    }
+    fd = open(log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        msg_dest = MSG_DEST_STDERR;
+        msg_fd = 2;
+        return -1;
+    }
+    msg_dest = MSG_DEST_FILE;
+    msg_fd = fd;
+    return 0;
+}
+
+void
+msg_tee_stderr(int on)
+{
+    msg_tee = on;
+}
+
+void
+msg_fatal_hook(void (*hook)(void))
+{
+    msg_hook = hook;
+}
+
+/* One write(2) per line, so lines from many processes never interleave. */
+static void
+msg_emit(int prio, const char *level, const char *fmt, va_list ap)
+{
+    char text[MSG_LINE_MAX];
+    char line[MSG_LINE_MAX + 256];
+    char stamp[32];
+    char host[64];
+    time_t now;
+    struct tm tm;
+    int saved = errno;
+    int n;
+
+    vsnprintf(text, sizeof(text), fmt, ap);
+    if (msg_tee && msg_dest != MSG_DEST_STDERR) {
+        n = snprintf(line, sizeof(line), "%s: %s%s\n", msg_name, level, text);
+        if (n > 0 && write(2, line, (size_t) n < sizeof(line) ? (size_t) n : sizeof(line) - 1) < 0) {
+            /* Whoever listened is gone. */
+        }
+    }
+    if (msg_dest == MSG_DEST_SYSLOG) {
+        syslog(prio, "%s%s", level, text);
+        errno = saved;
+        return;
+    }
+    now = time(NULL);
+    localtime_r(&now, &tm);
+    strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+    if (gethostname(host, sizeof(host)) < 0)
+        strcpy(host, "localhost");
+    host[sizeof(host) - 1] = 0;
+    n = snprintf(line, sizeof(line), "%s %s %s[%ld]: %s%s\n", stamp, host,
+                 msg_name, (long) getpid(), level, text);
+    if (n > (int) sizeof(line) - 1) {
+        n = sizeof(line) - 1;
+        line[n - 1] = '\n';
+    }
+    if (write(msg_fd, line, (size_t) n) < 0) {
+        /* Nowhere left to complain to. */
+    }
+    errno = saved;
+}
+
+void
+msg_vinfo(const char *fmt, va_list ap)
+{
+    msg_emit(LOG_INFO, "", fmt, ap);
+}
+
+void
+msg_info(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg_emit(LOG_INFO, "", fmt, ap);
+    va_end(ap);
+}
+
+void
+msg_warn(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg_emit(LOG_WARNING, "warning: ", fmt, ap);
+    va_end(ap);
+}
+
+void
+msg_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg_emit(LOG_ERR, "error: ", fmt, ap);
+    va_end(ap);
+}
+
+void
+msg_fatal(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg_emit(LOG_CRIT, "fatal: ", fmt, ap);
+    va_end(ap);
+    if (msg_hook && !msg_in_fatal++)
+        msg_hook();
+    exit(1);
+}
+
+void
+msg_panic(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg_emit(LOG_CRIT, "panic: ", fmt, ap);
+    va_end(ap);
+    abort();
+}
+
+void
+msg_printable(VBUF *out, const char *text, size_t len)
+{
+    size_t i;
+
+    vbuf_reserve(out, len);
+    for (i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char) text[i];
+
+        vbuf_append_char(out, (ch >= 0x20 && ch < 0x7f) ? ch : '?');
+    }
+}
+
+const char *
+msg_printable_str(const char *text)
+{
+    static VBUF *buf;
+
+    if (buf == NULL)
+        buf = vbuf_create(256);
+    vbuf_reset(buf);
+    msg_printable(buf, text, strlen(text));
+    return vbuf_str(buf);
+}

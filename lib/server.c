@@ -1,0 +1,173 @@
+/* The daemon skeleton shared by every program that master starts. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "master_proto.h"
+#include "msg.h"
+#include "server.h"
+#include "vbuf.h"
+
+SERVER server;
+
+volatile sig_atomic_t server_sigterm;
+volatile sig_atomic_t server_sighup;
+
+static void
+server_on_signal(int sig)
+{
+    if (sig == SIGTERM || sig == SIGINT)
+        server_sigterm = 1;
+    else if (sig == SIGHUP)
+        server_sighup = 1;
+}
+
+static void
+server_usage(void)
+{
+    msg_fatal("usage: %s -c CONFIG_DIR [-m] [-f] [-v] [-s SERVICE] [-n COUNT]",
+              server.name);
+}
+
+void
+server_drop_privileges(const char *user)
+{
+    struct passwd *pw;
+
+    if (geteuid() != 0)
+        return;
+    if ((pw = getpwnam(user)) == NULL)
+        msg_fatal("daemon_user \"%s\" does not exist", user);
+    if (pw->pw_uid == 0)
+        msg_fatal("daemon_user \"%s\" must not be a privileged user", user);
+    if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0
+        || setuid(pw->pw_uid) < 0)
+        msg_fatal("cannot become user %s: %m", user);
+}
+
+static void
+server_open_log(void)
+{
+    const char *log_file = server.foreground ? "-" : conf_str(P_log_file);
+
+    if (msg_open(log_file) < 0) {
+        msg_open("-");
+        msg_fatal("cannot open log file %s: %m", log_file);
+    }
+}
+
+void
+server_init(int argc, char **argv, const char *name)
+{
+    struct sigaction sa;
+    VBUF *errors;
+    CONF *conf;
+    int ch;
+    int i;
+
+    server.name = name;
+    server.service = name;
+    msg_init(name);
+    while ((ch = getopt(argc, argv, "c:fmn:s:v")) != -1) {
+        switch (ch) {
+        case 'c':
+            server.config_dir = optarg;
+            break;
+        case 'f':
+            server.foreground = 1;
+            break;
+        case 'm':
+            server.by_master = 1;
+            break;
+        case 'n':
+            server.listen_count = atoi(optarg);
+            if (server.listen_count < 0 || server.listen_count > 16)
+                server_usage();
+            break;
+        case 's':
+            server.service = optarg;
+            break;
+        case 'v':
+            msg_verbose++;
+            break;
+        default:
+            server_usage();
+        }
+    }
+    if (server.config_dir == NULL || optind != argc)
+        server_usage();
+    for (i = 0; i < server.listen_count; i++)
+        server.listen_fds[i] = MASTER_LISTEN_FD + i;
+
+    errors = vbuf_create(100);
+    if ((conf = conf_load(server.config_dir, errors)) == NULL) {
+        fputs(vbuf_str(errors), stderr);
+        msg_fatal("bad configuration in %s", server.config_dir);
+    }
+    vbuf_free(errors);
+    conf_activate(conf);
+    server_open_log();
+    server_drop_privileges(conf_str(P_daemon_user));
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = server_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+int
+server_reload(void)
+{
+    VBUF *errors = vbuf_create(100);
+    CONF *conf = conf_load(server.config_dir, errors);
+
+    if (conf == NULL) {
+        msg_warn("reload: bad configuration, keeping the old one: %s",
+                 msg_printable_str(vbuf_str(errors)));
+        vbuf_free(errors);
+        return -1;
+    }
+    vbuf_free(errors);
+    conf_free(conf_activate(conf));
+    server_open_log();
+    return 0;
+}
+
+int
+server_master_alive(void)
+{
+    struct pollfd pfd;
+
+    if (!server.by_master)
+        return 1;
+    pfd.fd = MASTER_LIFE_FD;
+    pfd.events = POLLIN;
+    /* The pipe never carries data: readable means EOF, master is gone. */
+    return poll(&pfd, 1, 0) == 0;
+}
+
+void
+server_report(int status)
+{
+    MASTER_STATUS rec;
+
+    if (!server.by_master)
+        return;
+    memset(&rec, 0, sizeof(rec));
+    rec.pid = getpid();
+    rec.status = status;
+    if (write(MASTER_STATUS_FD, &rec, sizeof(rec)) != sizeof(rec)
+        && errno != EPIPE)
+        msg_warn("cannot report status to master: %m");
+}

@@ -1,0 +1,273 @@
+/* master: Alligate's supervisor.
+ *
+ *   master -c CONFIG_DIR [-f] [-r] [-v]
+ *
+ * -f: foreground, log to stderr; -r: started by `alligatectl start`, which
+ * reads stderr until master writes "ready" (or why it could not start).
+ *
+ * Signal handlers only set flags and poke a pipe; the loop clears a flag,
+ * then acts. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "conf.h"
+#include "dirs.h"
+#include "events.h"
+#include "master.h"
+#include "master_proto.h"
+#include "msg.h"
+#include "mymalloc.h"
+#include "vbuf.h"
+
+#define MASTER_STOP_GRACE_MS    10000   /* sessions get this long to end */
+
+int master_foreground;
+int master_stopping;
+int master_life_pipe[2];
+long long master_started;
+
+static volatile sig_atomic_t master_got_hup;
+static volatile sig_atomic_t master_got_term;
+static volatile sig_atomic_t master_got_chld;
+static int master_wake_pipe[2];
+static const char *master_config_dir;
+static char *master_pid_path;
+static int master_pid_fd = -1;
+static int master_startup_channel;      /* -r: stderr goes to alligatectl */
+
+static void
+master_on_signal(int sig)
+{
+    int saved = errno;
+
+    if (sig == SIGHUP)
+        master_got_hup = 1;
+    else if (sig == SIGCHLD)
+        master_got_chld = 1;
+    else
+        master_got_term = 1;
+    if (write(master_wake_pipe[1], "", 1) < 0) {
+        /* The pipe is full: a wake-up is pending anyway. */
+    }
+    errno = saved;
+}
+
+static void
+master_drain_wake(int event, void *context)
+{
+    char buf[64];
+
+    (void) event;
+    (void) context;
+    while (read(master_wake_pipe[0], buf, sizeof(buf)) > 0)
+        /* void */ ;
+}
+
+/* Requests from the control socket act like the signals. */
+void
+master_reload(void)
+{
+    master_got_hup = 1;
+}
+
+void
+master_stop(void)
+{
+    master_got_term = 1;
+}
+
+static void
+master_cleanup(void)
+{
+    master_ctl_close();
+    if (master_pid_path) {
+        unlink(master_pid_path);
+        master_pid_path = NULL;
+    }
+}
+
+/* One instance per run_directory: the pid file stays locked while master
+ * lives. */
+static void
+master_lock_pid_file(void)
+{
+    const char *dir = conf_str(P_run_directory);
+    char buf[32];
+    ssize_t n;
+
+    master_pid_path = mymalloc(strlen(dir) + sizeof(MASTER_PID_FILE) + 2);
+    sprintf(master_pid_path, "%s/%s", dir, MASTER_PID_FILE);
+    master_pid_fd = open(master_pid_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (master_pid_fd < 0)
+        msg_fatal("open %s: %m", master_pid_path);
+    if (flock(master_pid_fd, LOCK_EX | LOCK_NB) < 0) {
+        n = read(master_pid_fd, buf, sizeof(buf) - 1);
+        buf[n > 0 ? n : 0] = 0;
+        master_pid_path = NULL;         /* not ours to remove */
+        msg_fatal("already running (pid %d)", atoi(buf));
+    }
+    n = snprintf(buf, sizeof(buf), "%d\n", (int) getpid());
+    if (ftruncate(master_pid_fd, 0) < 0 || pwrite(master_pid_fd, buf, (size_t) n, 0) != n)
+        msg_fatal("write %s: %m", master_pid_path);
+}
+
+static void
+master_signals(void)
+{
+    struct sigaction sa;
+
+    if (pipe2(master_wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+        msg_fatal("pipe: %m");
+    event_enable_read(master_wake_pipe[0], master_drain_wake, NULL);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = master_on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGCHLD, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+static void
+master_do_reload(void)
+{
+    VBUF *errors = vbuf_create(256);
+    CONF *conf = conf_load(master_config_dir, errors);
+
+    if (conf == NULL) {
+        msg_error("reload refused, keeping the running configuration: %s",
+                  msg_printable_str(vbuf_str(errors)));
+        vbuf_free(errors);
+        return;
+    }
+    vbuf_free(errors);
+    conf_free(conf_activate(conf));
+    if (!master_foreground)
+        msg_open(conf_str(P_log_file));
+    msg_info("reload: configuration %s/main.cf", master_config_dir);
+    master_services_reload();
+}
+
+static void
+master_kill_stragglers(int event, void *context)
+{
+    (void) event;
+    (void) context;
+    msg_warn("stop: sessions still open after %ds; killing them",
+             MASTER_STOP_GRACE_MS / 1000);
+    master_signal_all(SIGKILL);
+}
+
+static void
+master_begin_stop(void)
+{
+    msg_info("stopping: no new connections; waiting for sessions to end");
+    master_stopping = 1;
+    master_ctl_close();
+    master_services_stop();
+    event_request_timer(master_kill_stragglers, NULL, MASTER_STOP_GRACE_MS);
+}
+
+int
+main(int argc, char **argv)
+{
+    VBUF *errors;
+    CONF *conf;
+    int ch;
+
+    msg_init("master");
+    while ((ch = getopt(argc, argv, "c:frv")) != -1) {
+        switch (ch) {
+        case 'c':
+            master_config_dir = optarg;
+            break;
+        case 'f':
+            master_foreground = 1;
+            break;
+        case 'r':
+            master_startup_channel = 1;
+            break;
+        case 'v':
+            msg_verbose++;
+            break;
+        default:
+            msg_fatal("usage: master -c CONFIG_DIR [-f] [-r] [-v]");
+        }
+    }
+    if (master_config_dir == NULL)
+        msg_fatal("usage: master -c CONFIG_DIR [-f] [-r] [-v]");
+
+    errors = vbuf_create(256);
+    if ((conf = conf_load(master_config_dir, errors)) == NULL) {
+        fputs(vbuf_str(errors), stderr);
+        exit(1);
+    }
+    vbuf_free(errors);
+    conf_activate(conf);
+    if (!master_foreground && msg_open(conf_str(P_log_file)) < 0)
+        msg_fatal("cannot open log file %s: %m", conf_str(P_log_file));
+    /* Until ready, problems also go to whoever started us. */
+    if (master_startup_channel)
+        msg_tee_stderr(1);
+
+    errors = vbuf_create(256);
+    if (dirs_ensure(errors) < 0)
+        msg_fatal("%s", vbuf_str(errors));
+    vbuf_free(errors);
+    master_lock_pid_file();
+    msg_fatal_hook(master_cleanup);
+    if (pipe2(master_life_pipe, O_CLOEXEC) < 0)
+        msg_fatal("pipe: %m");
+    master_started = event_time_refresh();
+    master_signals();
+    master_services_init();
+    master_ctl_open();
+    master_services_start();
+    msg_info("daemon started -- version %s, configuration %s", PACKAGE_VERSION,
+             master_config_dir);
+
+    if (master_startup_channel) {
+        int devnull = open("/dev/null", O_WRONLY);
+
+        msg_tee_stderr(0);
+        if (write(2, "ready\n", 6) != 6) {
+            /* alligatectl went away; carry on. */
+        }
+        if (devnull >= 0) {
+            dup2(devnull, 2);
+            close(devnull);
+        }
+    }
+
+    for (;;) {
+        event_loop(1000);
+        if (master_got_chld) {
+            master_got_chld = 0;
+            master_reap();
+        }
+        if (master_got_term && !master_stopping) {
+            master_got_term = 0;
+            master_begin_stop();
+        }
+        if (master_got_hup) {
+            master_got_hup = 0;
+            if (!master_stopping)
+                master_do_reload();
+        }
+        if (master_stopping && master_child_count() == 0)
+            break;
+    }
+    master_cleanup();
+    msg_info("stopped");
+    return 0;
+}

@@ -1,0 +1,77 @@
+/* master: binds the listeners, keeps the pools of smtpd workers and the
+ * single daemons running, and answers alligatectl.  All policy lives in
+ * the children; master only forks, watches and restarts. */
+#ifndef ALLIGATE_MASTER_H
+#define ALLIGATE_MASTER_H
+
+#include <sys/types.h>
+
+#define MASTER_POOL     1       /* pre-forked workers sharing listeners */
+#define MASTER_SINGLE   2       /* one long-running daemon */
+
+#define MASTER_MAX_LISTEN 16
+
+typedef struct MASTER_SERV MASTER_SERV;
+
+typedef struct MASTER_PROC {
+    pid_t pid;
+    MASTER_SERV *serv;
+    int busy;                   /* last status report */
+    int reported;               /* sent at least one report */
+    int retiring;               /* told to exit after its session */
+    long long started;          /* ms */
+    struct MASTER_PROC *next;
+} MASTER_PROC;
+
+struct MASTER_SERV {
+    const char *name;           /* smtp, submission, smtps, relay, ... */
+    const char *program;        /* smtpd, relay, ... */
+    int kind;
+    int listen_param;           /* CONF_ID of the listen list, or -1 */
+    int enabled;                /* configured to run */
+    char *listen_spec;          /* the listen list the fds were opened for */
+    int listen_fds[MASTER_MAX_LISTEN];
+    int listen_count;
+    int watching;               /* master polls the listeners */
+    int status_pipe[2];         /* pool workers -> master */
+    MASTER_PROC *procs;
+    int failures;               /* consecutive deaths soon after start */
+    long long throttle_until;   /* ms; no forks before */
+};
+
+extern MASTER_SERV master_services[];
+extern int master_nservices;
+extern int master_foreground;
+extern int master_stopping;
+extern int master_life_pipe[2];
+extern long long master_started;
+
+/* master_listen.c */
+int master_listen_open(MASTER_SERV *serv);
+void master_listen_close(MASTER_SERV *serv);
+
+/* master_spawn.c */
+pid_t master_spawn(MASTER_SERV *serv);
+void master_reap(void);
+void master_signal_all(int sig);
+int master_child_count(void);
+
+/* master_service.c */
+void master_services_init(void);
+void master_services_start(void);
+void master_services_reload(void);
+void master_service_adjust(MASTER_SERV *serv);
+void master_service_counts(const MASTER_SERV *serv, int *idle, int *busy,
+                           int *total);
+void master_service_status(int event, void *context);
+void master_services_stop(void);
+
+/* master_ctl.c */
+void master_ctl_open(void);
+void master_ctl_close(void);
+
+/* master.c */
+void master_reload(void);
+void master_stop(void);
+
+#endif

@@ -1,0 +1,233 @@
+/* The supervised services: pools of pre-forked smtpd workers, one per
+ * listener, and single daemons.  A new daemon plugs in with one row in
+ * master_services[]. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "events.h"
+#include "master.h"
+#include "master_proto.h"
+#include "msg.h"
+
+MASTER_SERV master_services[] = {
+    {.name = "smtp", .program = "smtpd", .kind = MASTER_POOL,
+     .listen_param = P_smtp_listen},
+    {.name = "submission", .program = "smtpd", .kind = MASTER_POOL,
+     .listen_param = P_submission_listen},
+    {.name = "smtps", .program = "smtpd", .kind = MASTER_POOL,
+     .listen_param = P_smtps_listen},
+};
+int master_nservices = sizeof(master_services) / sizeof(master_services[0]);
+
+static void master_service_retry(int event, void *context);
+
+/* Whether the configuration asks for the service. */
+static int
+master_service_wanted(const MASTER_SERV *serv)
+{
+    if (serv->listen_param >= 0)
+        return *conf_str(serv->listen_param) != 0;
+    return 1;
+}
+
+void
+master_service_counts(const MASTER_SERV *serv, int *idle, int *busy, int *total)
+{
+    const MASTER_PROC *proc;
+
+    *idle = *busy = *total = 0;
+    for (proc = serv->procs; proc; proc = proc->next) {
+        ++*total;
+        if (proc->busy)
+            ++*busy;
+        else if (!proc->retiring)
+            ++*idle;
+    }
+}
+
+/* A pending connection and no idle worker: start one. */
+static void
+master_service_wakeup(int event, void *context)
+{
+    MASTER_SERV *serv = context;
+
+    (void) event;
+    master_service_adjust(serv);
+    if (serv->watching) {
+        int idle, busy, total;
+
+        master_service_counts(serv, &idle, &busy, &total);
+        if (idle == 0 && total < conf_int(P_smtpd_max_processes))
+            master_spawn(serv);
+        master_service_adjust(serv);
+    }
+}
+
+static void
+master_service_watch(MASTER_SERV *serv, int on)
+{
+    int i;
+
+    if (serv->watching == on)
+        return;
+    for (i = 0; i < serv->listen_count; i++) {
+        if (on)
+            event_enable_read(serv->listen_fds[i], master_service_wakeup, serv);
+        else
+            event_disable_readwrite(serv->listen_fds[i]);
+    }
+    serv->watching = on;
+}
+
+/* Brings a service to its wanted number of processes. */
+void
+master_service_adjust(MASTER_SERV *serv)
+{
+    int idle, busy, total;
+    long long now = event_time_refresh();
+
+    if (master_stopping || !serv->enabled)
+        return;
+    if (now < serv->throttle_until) {
+        master_service_watch(serv, 0);
+        event_request_timer(master_service_retry, serv,
+                            serv->throttle_until - now);
+        return;
+    }
+    master_service_counts(serv, &idle, &busy, &total);
+    if (serv->kind == MASTER_SINGLE) {
+        if (total == 0)
+            master_spawn(serv);
+        return;
+    }
+    while (idle < conf_int(P_smtpd_spare_processes)
+           && total < conf_int(P_smtpd_max_processes)) {
+        if (master_spawn(serv) < 0)
+            break;
+        idle++;
+        total++;
+    }
+    /* With no idle worker, a client waits in the listen backlog; master
+     * watches the listeners so that it can start a worker for it. */
+    master_service_watch(serv, idle == 0
+                         && total < conf_int(P_smtpd_max_processes));
+}
+
+static void
+master_service_retry(int event, void *context)
+{
+    (void) event;
+    master_service_adjust(context);
+}
+
+/* Status reports from a pool's workers. */
+void
+master_service_status(int event, void *context)
+{
+    MASTER_SERV *serv = context;
+    MASTER_STATUS recs[64];
+    ssize_t n;
+    size_t i;
+
+    (void) event;
+    n = read(serv->status_pipe[0], recs, sizeof(recs));
+    if (n <= 0)
+        return;
+    for (i = 0; i < (size_t) n / sizeof(recs[0]); i++) {
+        MASTER_PROC *proc;
+
+        for (proc = serv->procs; proc; proc = proc->next) {
+            if (proc->pid == recs[i].pid) {
+                proc->busy = recs[i].status == MASTER_STAT_BUSY;
+                proc->reported = 1;
+                serv->failures = 0;
+                break;
+            }
+        }
+    }
+    master_service_adjust(serv);
+}
+
+void
+master_services_init(void)
+{
+    int i;
+
+    for (i = 0; i < master_nservices; i++) {
+        MASTER_SERV *serv = &master_services[i];
+
+        serv->status_pipe[0] = serv->status_pipe[1] = -1;
+        if (serv->kind == MASTER_POOL) {
+            if (pipe2(serv->status_pipe, O_CLOEXEC) < 0)
+                msg_fatal("pipe: %m");
+            fcntl(serv->status_pipe[0], F_SETFL, O_NONBLOCK);
+            event_enable_read(serv->status_pipe[0], master_service_status, serv);
+        }
+        serv->enabled = master_service_wanted(serv);
+        if (serv->enabled && serv->listen_param >= 0
+            && master_listen_open(serv) < 0)
+            msg_fatal("service %s: cannot open its listeners", serv->name);
+    }
+}
+
+void
+master_services_start(void)
+{
+    int i;
+
+    for (i = 0; i < master_nservices; i++)
+        master_service_adjust(&master_services[i]);
+}
+
+/* After a new configuration was activated: workers finish their session
+ * on the old one and exit; new ones start with the new one.  Listeners
+ * are reopened only when their addresses changed. */
+void
+master_services_reload(void)
+{
+    int i;
+
+    for (i = 0; i < master_nservices; i++) {
+        MASTER_SERV *serv = &master_services[i];
+        MASTER_PROC *proc;
+        int wanted = master_service_wanted(serv);
+
+        if (serv->listen_param >= 0
+            && (!wanted || !serv->listen_spec
+                || strcmp(serv->listen_spec, conf_str(serv->listen_param)) != 0)) {
+            master_service_watch(serv, 0);
+            master_listen_close(serv);
+            if (wanted && master_listen_open(serv) < 0) {
+                msg_error("service %s: cannot open its new listeners; service stopped",
+                          serv->name);
+                master_listen_close(serv);
+                wanted = 0;
+            }
+        }
+        serv->enabled = wanted;
+        serv->failures = 0;
+        serv->throttle_until = 0;
+        for (proc = serv->procs; proc; proc = proc->next) {
+            if (serv->kind == MASTER_POOL)
+                proc->retiring = 1;
+            kill(proc->pid, SIGHUP);
+        }
+        master_service_adjust(serv);
+    }
+}
+
+void
+master_services_stop(void)
+{
+    int i;
+
+    for (i = 0; i < master_nservices; i++) {
+        master_service_watch(&master_services[i], 0);
+        master_listen_close(&master_services[i]);
+    }
+    master_signal_all(SIGTERM);
+}

@@ -1,0 +1,198 @@
+/* Session I/O: CR LF command lines with the RFC limits and no bare CR or
+ * LF, replies buffered so that a pipelining client gets them in one write,
+ * a deadline on every read, and a close that lets the last reply arrive. */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "msg.h"
+#include "server.h"
+#include "smtpd.h"
+
+#define SMTPD_OUT_FLUSH     8192    /* write out once this much is queued */
+#define SMTPD_DRAIN_MS      1000    /* reading what a dropped client sent */
+
+/* Reads more input, waiting at most smtpd_timeout.  Flushes pending
+ * replies first: the client may be waiting for them. */
+int
+smtpd_io_fill(SMTPD_STATE *state)
+{
+    long long timeout = conf_time_ms(P_smtpd_timeout);
+    struct timespec start, now;
+    struct pollfd pfd;
+    ssize_t n;
+
+    if (smtpd_flush(state) < 0)
+        return state->io_status = SMTPD_IO_ERROR;
+    if (state->in_start > 0) {
+        memmove(state->in, state->in + state->in_start,
+                state->in_end - state->in_start);
+        state->in_end -= state->in_start;
+        state->in_start = 0;
+    }
+    if (state->in_end >= SMTPD_INBUF_SIZE)
+        msg_panic("smtpd_io_fill: input buffer full");
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    pfd.fd = state->fd;
+    pfd.events = POLLIN;
+    for (;;) {
+        long long spent;
+
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        spent = (now.tv_sec - start.tv_sec) * 1000LL
+            + (now.tv_nsec - start.tv_nsec) / 1000000;
+        if (spent >= timeout)
+            return state->io_status = SMTPD_IO_TIMEOUT;
+        switch (poll(&pfd, 1, (int) (timeout - spent))) {
+        case -1:
+            if (errno == EINTR)
+                continue;
+            return state->io_status = SMTPD_IO_ERROR;
+        case 0:
+            return state->io_status = SMTPD_IO_TIMEOUT;
+        }
+        n = read(state->fd, state->in + state->in_end,
+                 SMTPD_INBUF_SIZE - state->in_end);
+        if (n > 0) {
+            state->in_end += (size_t) n;
+            return SMTPD_IO_OK;
+        }
+        if (n == 0)
+            return state->io_status = SMTPD_IO_EOF;
+        if (errno != EINTR && errno != EAGAIN)
+            return state->io_status = SMTPD_IO_ERROR;
+    }
+}
+
+/* Bytes received and not yet used. */
+int
+smtpd_io_pending(SMTPD_STATE *state)
+{
+    return state->in_end > state->in_start;
+}
+
+/* The next command line, without its CR LF.  A line longer than
+ * SMTPD_LINE_MAX is discarded up to its end and reported once as
+ * SMTPD_IO_TOOLONG; a bare CR or LF is reported at once. */
+int
+smtpd_io_line(SMTPD_STATE *state, VBUF *line)
+{
+    size_t scanned = 0;                 /* bytes known to hold no CR/LF */
+
+    vbuf_reset(line);
+    for (;;) {
+        char *start = state->in + state->in_start;
+        size_t avail = state->in_end - state->in_start;
+        char *cr = memchr(start + scanned, '\r', avail - scanned);
+        char *lf = memchr(start + scanned, '\n', cr ? (size_t) (cr - start) - scanned
+                          : avail - scanned);
+
+        if (lf) {
+            state->in_start += (size_t) (lf - start) + 1;
+            state->discarding = 0;
+            return SMTPD_IO_BARE_LF;
+        }
+        if (cr && cr + 1 < start + avail) {
+            size_t len = (size_t) (cr - start);
+
+            if (cr[1] != '\n') {
+                state->in_start += len + 1;
+                state->discarding = 0;
+                return SMTPD_IO_BARE_CR;
+            }
+            state->in_start += len + 2;
+            if (state->discarding) {
+                state->discarding = 0;
+                return SMTPD_IO_TOOLONG;
+            }
+            vbuf_append(line, start, len);
+            return SMTPD_IO_OK;
+        }
+        /* No complete line yet. */
+        scanned = cr ? (size_t) (cr - start) : avail;
+        if (scanned > SMTPD_LINE_MAX || state->discarding) {
+            state->discarding = 1;
+            state->in_start += scanned;     /* drop what we will not use */
+            scanned = 0;
+        }
+        if (smtpd_io_fill(state) != SMTPD_IO_OK)
+            return state->io_status;
+    }
+}
+
+/* Queues one reply line (CR LF added).  Past smtpd_soft_error_limit
+ * errors, replies are slowed down, as Postfix does. */
+void
+smtpd_reply(SMTPD_STATE *state, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (state->error_count >= conf_int(P_smtpd_soft_error_limit)
+        && conf_int(P_smtpd_soft_error_limit) > 0
+        && (fmt[0] == '4' || fmt[0] == '5')) {
+        smtpd_flush(state);
+        sleep(1);
+    }
+    va_start(ap, fmt);
+    vbuf_vprintf(state->out, fmt, ap);
+    va_end(ap);
+    vbuf_append(state->out, "\r\n", 2);
+    if (msg_verbose)
+        msg_info("> %s[%s]: %.*s", state->name, state->addr,
+                 (int) state->out->len - 2, state->out->data);
+    if (state->out->len >= SMTPD_OUT_FLUSH)
+        smtpd_flush(state);
+}
+
+int
+smtpd_flush(SMTPD_STATE *state)
+{
+    size_t done = 0;
+
+    while (done < state->out->len) {
+        ssize_t n = send(state->fd, state->out->data + done,
+                         state->out->len - done, MSG_NOSIGNAL);
+
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN) {
+                struct pollfd pfd = {.fd = state->fd,.events = POLLOUT };
+
+                if (poll(&pfd, 1, (int) conf_time_ms(P_smtpd_timeout)) > 0)
+                    continue;
+            }
+            vbuf_reset(state->out);
+            return -1;
+        }
+        done += (size_t) n;
+    }
+    vbuf_reset(state->out);
+    return 0;
+}
+
+/* Sends what is queued, then reads and drops what the client still sends
+ * for a moment, so that closing does not reset the connection before the
+ * client has read our last reply. */
+void
+smtpd_io_close(SMTPD_STATE *state)
+{
+    struct pollfd pfd = {.fd = state->fd,.events = POLLIN };
+    char junk[4096];
+    int rounds = 0;
+
+    smtpd_flush(state);
+    shutdown(state->fd, SHUT_WR);
+    while (rounds++ < 64 && poll(&pfd, 1, SMTPD_DRAIN_MS / 4) > 0) {
+        if (read(state->fd, junk, sizeof(junk)) <= 0)
+            break;
+    }
+    close(state->fd);
+    state->fd = -1;
+}

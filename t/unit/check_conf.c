@@ -1,0 +1,394 @@
+/* Unit tests for the configuration reader (lib/conf.c). */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cidr_list.h"
+#include "addr_list.h"
+#include "conf.h"
+#include "vbuf.h"
+
+static char dir[64];
+static VBUF *errors;
+
+static void
+setup(void)
+{
+    strcpy(dir, "/tmp/check_conf.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    errors = vbuf_create(100);
+}
+
+static void
+teardown(void)
+{
+    char cmd[128];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        abort();
+    vbuf_free(errors);
+}
+
+static void
+write_file(const char *name, const char *text, size_t len)
+{
+    char path[256];
+    FILE *fp;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    fp = fopen(path, "w");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_uint_eq(fwrite(text, 1, len, fp), len);
+    fclose(fp);
+}
+
+/* Loads main.cf with the given text; returns the config or NULL. */
+static CONF *
+load(const char *text)
+{
+    write_file("main.cf", text, strlen(text));
+    vbuf_reset(errors);
+    return conf_load(dir, errors);
+}
+
+/* Asserts that loading fails with exactly the given error lines, where
+ * "%s" stands for the path of main.cf. */
+static void
+load_fails(const char *text, const char *expect_fmt)
+{
+    char expect[1024];
+    char path[128];
+    CONF *conf;
+
+    snprintf(path, sizeof(path), "%s/main.cf", dir);
+    snprintf(expect, sizeof(expect), expect_fmt, path, path, path);
+    conf = load(text);
+    ck_assert_ptr_null(conf);
+    ck_assert_str_eq(vbuf_str(errors), expect);
+}
+
+START_TEST(test_defaults)
+{
+    CONF *conf = load("# nothing set\n\n");
+
+    ck_assert_ptr_nonnull(conf);
+    conf_activate(conf);
+    ck_assert_str_eq(conf_str(P_smtp_listen), "0.0.0.0:25");
+    ck_assert_str_eq(conf_str(P_reject_text), "Refused");
+    ck_assert_int_eq(conf_bool(P_tarpit), 0);
+    ck_assert_int_eq(conf_time(P_tarpit_delay), 60);
+    ck_assert_int_eq(conf_time_ms(P_ratekeeper_timeout), 100);
+    ck_assert_int_eq(conf_int(P_message_size_limit), 10240000);
+    ck_assert_int_eq(conf_int(P_smtpd_client_connection_count_limit), 50);
+    ck_assert_int_eq(conf_is_set(conf, P_tarpit), 0);
+    ck_assert_str_eq(conf_str(P_config_directory), dir);
+    ck_assert_int_eq(conf_enum(P_sender_rate_key), 0);
+    /* $data_directory expands. */
+    ck_assert_str_eq(conf_str(P_archive_directory), "/var/lib/alligate/archive");
+    ck_assert_ptr_null(conf_cidr(P_killlist));
+    ck_assert_int_eq(cidr_list_match_str(conf_cidr(P_relay_networks), "127.0.0.1"), 1);
+    ck_assert_int_eq(cidr_list_match_str(conf_cidr(P_relay_networks), "::1"), 1);
+    ck_assert_int_eq(cidr_list_match_str(conf_cidr(P_relay_networks), "10.0.0.1"), 0);
+    conf_free(conf);
+}
+END_TEST
+
+START_TEST(test_values)
+{
+    CONF *conf = load("smtp_listen = 127.0.0.1:2525, [::1]:2525\n"
+                      "myhostname = mx.example.com\n"
+                      "smtpd_banner = $myhostname ESMTP ${myhostname} $$5\n"
+                      "tarpit = yes\n"
+                      "tarpit_delay = 2m\n"
+                      "message_size_limit = 10m\n"
+                      "sender_rate_key = sender\n"
+                      "relay_networks = 10.0.0.0/8\n"
+                      "  192.0.2.0/24,\n"
+                      "# a comment between continuation lines\n"
+                      "  2001:db8::/32\n"
+                      "queue_directory = queue\n"
+                      "mail_from_chars = a-z@.-\n");
+
+    ck_assert_msg(conf != NULL, "%s", vbuf_str(errors));
+    conf_activate(conf);
+    ck_assert_str_eq(conf_str(P_smtpd_banner), "mx.example.com ESMTP mx.example.com $5");
+    ck_assert_int_eq(conf_bool(P_tarpit), 1);
+    ck_assert_int_eq(conf_time(P_tarpit_delay), 120);
+    ck_assert_int_eq(conf_int(P_message_size_limit), 10 * 1024 * 1024);
+    ck_assert_int_eq(conf_enum(P_sender_rate_key), 1);
+    ck_assert_str_eq(conf_list(P_smtp_listen)[0], "127.0.0.1:2525");
+    ck_assert_str_eq(conf_list(P_smtp_listen)[1], "[::1]:2525");
+    ck_assert_ptr_null(conf_list(P_smtp_listen)[2]);
+    ck_assert_int_eq(cidr_list_match_str(conf_cidr(P_relay_networks), "192.0.2.9"), 1);
+    ck_assert_int_eq(cidr_list_match_str(conf_cidr(P_relay_networks), "2001:db8::5"), 1);
+    ck_assert_int_eq(cidr_list_match_str(conf_cidr(P_relay_networks), "127.0.0.1"), 0);
+    ck_assert_int_eq(conf_is_set(conf, P_relay_networks), 1);
+    ck_assert_int_eq(conf_chars(P_mail_from_chars)['q'], 1);
+    ck_assert_int_eq(conf_chars(P_mail_from_chars)['-'], 1);
+    ck_assert_int_eq(conf_chars(P_mail_from_chars)['Q'], 0);
+    ck_assert_int_eq(conf_chars(P_mail_from_chars)['+'], 0);
+    /* Relative paths are relative to the configuration directory. */
+    {
+        char want[128];
+
+        snprintf(want, sizeof(want), "%s/queue", dir);
+        ck_assert_str_eq(conf_str(P_queue_directory), want);
+    }
+    conf_free(conf);
+}
+END_TEST
+
+START_TEST(test_last_setting_wins)
+{
+    CONF *conf = load("reject_text = one\nreject_text = Go away\n");
+
+    ck_assert_ptr_nonnull(conf);
+    conf_activate(conf);
+    ck_assert_str_eq(conf_str(P_reject_text), "Go away");
+    conf_free(conf);
+}
+END_TEST
+
+START_TEST(test_list_files)
+{
+    CONF *conf;
+
+    write_file("kill.txt", "# bad hosts\n192.0.2.7\n2001:db8:bad::/48 # trailing\n", 50);
+    write_file("rcpt.txt", "alice@example.com\n@example.org\n", 31);
+    conf = load("killlist = kill.txt\nlocal_recipients = rcpt.txt\n");
+    ck_assert_msg(conf != NULL, "%s", vbuf_str(errors));
+    conf_activate(conf);
+    ck_assert_int_eq(cidr_list_match_str(conf_cidr(P_killlist), "192.0.2.7"), 1);
+    ck_assert_int_eq(cidr_list_match_str(conf_cidr(P_killlist), "192.0.2.8"), 0);
+    ck_assert_int_eq(addr_list_match(conf_addrs(P_local_recipients), "Alice@Example.com"), 1);
+    ck_assert_int_eq(addr_list_match(conf_addrs(P_local_recipients), "bob@example.com"), 0);
+    ck_assert_int_eq(addr_list_match(conf_addrs(P_local_recipients), "x@example.org"), 1);
+    conf_free(conf);
+}
+END_TEST
+
+START_TEST(test_unknown_parameter)
+{
+    load_fails("tarpit_dealy = 5s\n",
+               "%s:1: unknown parameter \"tarpit_dealy\"; did you mean \"tarpit_delay\"?\n");
+    load_fails("\n\nfrobnicate = yes\n", "%s:3: unknown parameter \"frobnicate\"\n");
+}
+END_TEST
+
+START_TEST(test_syntax_errors)
+{
+    load_fails("tarpit yes\n", "%s:1: syntax error: expected \"name = value\"\n");
+    load_fails("= yes\n", "%s:1: syntax error: expected \"name = value\"\n");
+    load_fails("  tarpit = yes\n",
+               "%s:1: continuation line without a parameter before it\n");
+    load_fails("config_directory = /x\n",
+               "%s:1: config_directory cannot be set in main.cf; use alligatectl -c DIR\n");
+}
+END_TEST
+
+START_TEST(test_bad_numbers)
+{
+    load_fails("smtpd_recipient_limit = 12x\n",
+               "%s:1: smtpd_recipient_limit: bad number \"12x\"\n");
+    load_fails("smtpd_recipient_limit = 0\n",
+               "%s:1: smtpd_recipient_limit: value \"0\" out of range (1..100000)\n");
+    load_fails("smtpd_recipient_limit = 99999999999999999999999\n",
+               "%s:1: smtpd_recipient_limit: number out of range \"99999999999999999999999\"\n");
+    load_fails("tarpit_delay = 5y\n",
+               "%s:1: tarpit_delay: bad time unit in \"5y\" (use ms, s, m, h, d or w)\n");
+    load_fails("tarpit_delay = 2h\n",
+               "%s:1: tarpit_delay: value \"2h\" out of range (0..1h)\n");
+    load_fails("tarpit_delay = soon\n",
+               "%s:1: tarpit_delay: bad time value \"soon\" (use e.g. 500ms, 30s, 10m, 2h, 5d)\n");
+    load_fails("message_size_limit = 10q\n",
+               "%s:1: message_size_limit: bad size unit in \"10q\" (use k, m or g)\n");
+    load_fails("max_invalid_recipients = -1\n",
+               "%s:1: max_invalid_recipients: value \"-1\" out of range (0..100000)\n");
+}
+END_TEST
+
+START_TEST(test_bad_bool_enum)
+{
+    load_fails("tarpit = maybe\n", "%s:1: tarpit: bad boolean \"maybe\" (use yes or no)\n");
+    load_fails("sender_rate_key = ip\n",
+               "%s:1: sender_rate_key: bad value \"ip\" (use one of: client_address|sender|sasl_user)\n");
+}
+END_TEST
+
+START_TEST(test_bad_addresses)
+{
+    load_fails("relay_networks = 10.0.0.0/33\n",
+               "%s:1: relay_networks: bad prefix length in \"10.0.0.0/33\"\n");
+    load_fails("relay_networks = 300.1.2.3\n",
+               "%s:1: relay_networks: bad address or CIDR block \"300.1.2.3\"\n");
+    load_fails("myhostname = bad_host!\n", "%s:1: myhostname: bad host name \"bad_host!\"\n");
+    load_fails("local_domains = example.com, -bad.example\n",
+               "%s:1: local_domains: bad domain name \"-bad.example\"\n");
+}
+END_TEST
+
+START_TEST(test_bad_list_file)
+{
+    char expect[512];
+    CONF *conf;
+
+    conf = load("killlist = /nonexistent/kill.txt\n");
+    ck_assert_ptr_null(conf);
+    snprintf(expect, sizeof(expect),
+             "%s/main.cf:1: killlist: /nonexistent/kill.txt: No such file or directory\n", dir);
+    ck_assert_str_eq(vbuf_str(errors), expect);
+
+    write_file("kill.txt", "192.0.2.1\nnot-an-address\n", 25);
+    conf = load("\nkilllist = kill.txt\n");
+    ck_assert_ptr_null(conf);
+    snprintf(expect, sizeof(expect),
+             "%s/main.cf:2: killlist: %s/kill.txt:2: bad address or CIDR block \"not-an-address\"\n",
+             dir, dir);
+    ck_assert_str_eq(vbuf_str(errors), expect);
+}
+END_TEST
+
+START_TEST(test_long_line_and_nul)
+{
+    char *big = malloc(CONF_LINE_MAX + 100);
+
+    memset(big, 'x', CONF_LINE_MAX + 50);
+    memcpy(big, "reject_text = ", 14);
+    strcpy(big + CONF_LINE_MAX + 50, "\n");
+    load_fails(big, "%s:1: line too long (more than 4096 bytes)\n");
+    free(big);
+
+    write_file("main.cf", "tarpit = yes\nreject_text = a\0b\n", 31);
+    vbuf_reset(errors);
+    ck_assert_ptr_null(conf_load(dir, errors));
+    {
+        char expect[256];
+
+        snprintf(expect, sizeof(expect), "%s/main.cf:2: NUL byte in line\n", dir);
+        ck_assert_str_eq(vbuf_str(errors), expect);
+    }
+}
+END_TEST
+
+START_TEST(test_expansion_errors)
+{
+    load_fails("reject_text = $reject_text\n",
+               "%s:1: reject_text: expansion loop: $reject_text -> $reject_text\n");
+    load_fails("myhostname = $smtpd_banner\n",
+               "%s:1: myhostname: expansion loop: $myhostname -> $smtpd_banner -> $myhostname\n");
+    load_fails("reject_text = $nosuch\n",
+               "%s:1: reject_text: unknown parameter \"$nosuch\" in value\n");
+    load_fails("reject_text = $tarpitt\n",
+               "%s:1: reject_text: unknown parameter \"$tarpitt\" in value; did you mean \"$tarpit\"?\n");
+    load_fails("reject_text = costs 5$\n",
+               "%s:1: reject_text: '$' not followed by a parameter name (write $$ for a literal $)\n");
+    load_fails("reject_text = ${tarpit\n", "%s:1: reject_text: missing '}' after \"${\"\n");
+}
+END_TEST
+
+START_TEST(test_chars)
+{
+    load_fails("mail_from_chars = z-a\n", "%s:1: mail_from_chars: reversed range \"z-a\"\n");
+}
+END_TEST
+
+START_TEST(test_many_errors_reported)
+{
+    load_fails("tarpit = maybe\nfoo_bar_baz_quux = 1\nsmtpd_timeout = x\n",
+               "%s:2: unknown parameter \"foo_bar_baz_quux\"\n"
+               "%s:3: smtpd_timeout: bad time value \"x\" (use e.g. 500ms, 30s, 10m, 2h, 5d)\n"
+               "%s:1: tarpit: bad boolean \"maybe\" (use yes or no)\n");
+}
+END_TEST
+
+START_TEST(test_relations)
+{
+    load_fails("submission_listen = 127.0.0.1:2587\n",
+               "%s:1: submission_listen: an AUTH ONLY service needs smtp_auth = yes\n");
+    load_fails("minimal_backoff_time = 1h\nmaximal_backoff_time = 10m\n",
+               "%s:2: maximal_backoff_time: must not be less than minimal_backoff_time\n");
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+    char expect[256];
+
+    vbuf_reset(errors);
+    ck_assert_ptr_null(conf_load("/nonexistent-dir", errors));
+    snprintf(expect, sizeof(expect), "/nonexistent-dir/main.cf: No such file or directory\n");
+    ck_assert_str_eq(vbuf_str(errors), expect);
+}
+END_TEST
+
+START_TEST(test_suggest_lookup)
+{
+    ck_assert_int_eq(conf_lookup("tarpit"), P_tarpit);
+    ck_assert_int_eq(conf_lookup("nope"), -1);
+    ck_assert_str_eq(conf_suggest("smtp_listn"), "smtp_listen");
+    ck_assert_ptr_null(conf_suggest("completely_unrelated_words"));
+}
+END_TEST
+
+START_TEST(test_every_param_has_help)
+{
+    int i;
+    CONF *conf = conf_defaults();
+
+    for (i = 0; i < CONF_NPARAMS; i++) {
+        ck_assert_msg(conf_params[i].help && *conf_params[i].help,
+                      "%s has no help", conf_params[i].name);
+        ck_assert_ptr_nonnull(conf_value(conf, i));
+    }
+    conf_free(conf);
+}
+END_TEST
+
+START_TEST(test_wrong_accessor_panics)
+{
+    CONF *conf = conf_defaults();
+
+    conf_activate(conf);
+    conf_bool(P_smtp_listen);
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("conf");
+    TCase *tc = tcase_create("conf");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_defaults);
+    tcase_add_test(tc, test_values);
+    tcase_add_test(tc, test_last_setting_wins);
+    tcase_add_test(tc, test_list_files);
+    tcase_add_test(tc, test_unknown_parameter);
+    tcase_add_test(tc, test_syntax_errors);
+    tcase_add_test(tc, test_bad_numbers);
+    tcase_add_test(tc, test_bad_bool_enum);
+    tcase_add_test(tc, test_bad_addresses);
+    tcase_add_test(tc, test_bad_list_file);
+    tcase_add_test(tc, test_long_line_and_nul);
+    tcase_add_test(tc, test_expansion_errors);
+    tcase_add_test(tc, test_chars);
+    tcase_add_test(tc, test_many_errors_reported);
+    tcase_add_test(tc, test_relations);
+    tcase_add_test(tc, test_missing_file);
+    tcase_add_test(tc, test_suggest_lookup);
+    tcase_add_test(tc, test_every_param_has_help);
+    tcase_add_test_raise_signal(tc, test_wrong_accessor_panics, SIGABRT);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,150 @@
+/* conf_doc: writes the parameter section of alligate.conf(5) and the
+ * commented etc/main.cf from the one parameter table, so that the
+ * documentation cannot drift from the code.
+ *
+ *   conf_doc man   < man/alligate.conf.5.in  > man/alligate.conf.5
+ *   conf_doc maincf < etc/main.cf.in         > etc/main.cf
+ *
+ * The template's line "@PARAMETERS@" is replaced by the generated text. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+
+typedef struct DOC_ENTRY {
+    const char *section;                /* non-NULL starts a group */
+    int id;
+} DOC_ENTRY;
+
+static const DOC_ENTRY doc_entries[] = {
+#define SECTION(title) {title, -1},
+#define PARAM(name, type, def, min, max, values, help) {NULL, P_##name},
+#include "conf_params.def"
+#undef PARAM
+#undef SECTION
+};
+
+#define DOC_NENTRIES (sizeof(doc_entries) / sizeof(doc_entries[0]))
+
+/* Escapes roff special characters. */
+static void
+doc_roff(const char *text)
+{
+    if (*text == '.' || *text == '\'')
+        fputs("\\&", stdout);
+    for (; *text; text++) {
+        if (*text == '\\')
+            fputs("\\e", stdout);
+        else if (*text == '-')
+            fputs("\\-", stdout);
+        else
+            putchar(*text);
+    }
+}
+
+/* "int, 1..10000" and the like. */
+static void
+doc_type(const CONF_PARAM *p, char *buf, size_t size)
+{
+    if (p->type == CONF_ENUM)
+        snprintf(buf, size, "one of %s", p->values);
+    else if (p->type == CONF_INT && (p->min || p->max))
+        snprintf(buf, size, "%s, %lld..%lld", conf_type_name(p->type), p->min, p->max);
+    else
+        snprintf(buf, size, "%s", conf_type_name(p->type));
+}
+
+static const char *
+doc_default(const CONF_PARAM *p)
+{
+    if (strcmp(p->name, "myhostname") == 0)
+        return "(the system's host name)";
+    if (strcmp(p->name, "config_directory") == 0)
+        return "(set by alligatectl -c)";
+    return *p->def ? p->def : "(empty)";
+}
+
+static void
+doc_man(void)
+{
+    size_t i;
+    char type[200];
+
+    for (i = 0; i < DOC_NENTRIES; i++) {
+        const CONF_PARAM *p;
+
+        if (doc_entries[i].section) {
+            printf(".SS ");
+            doc_roff(doc_entries[i].section);
+            putchar('\n');
+            continue;
+        }
+        p = &conf_params[doc_entries[i].id];
+        doc_type(p, type, sizeof(type));
+        printf(".TP\n.B ");
+        doc_roff(p->name);
+        printf("\n(");
+        doc_roff(type);
+        printf("; default: ");
+        doc_roff(doc_default(p));
+        printf(")\n");
+        doc_roff(p->help);
+        putchar('\n');
+    }
+}
+
+static void
+doc_maincf(void)
+{
+    size_t i;
+    char type[200];
+
+    for (i = 0; i < DOC_NENTRIES; i++) {
+        const CONF_PARAM *p;
+
+        if (doc_entries[i].section) {
+            printf("\n# === %s ===\n", doc_entries[i].section);
+            continue;
+        }
+        p = &conf_params[doc_entries[i].id];
+        if (strcmp(p->name, "config_directory") == 0)
+            continue;                   /* not settable in main.cf */
+        doc_type(p, type, sizeof(type));
+        printf("\n# %s (%s)\n# %s\n#%s = %s\n", p->name, type, p->help,
+               p->name, strcmp(p->name, "myhostname") == 0 ? "" : p->def);
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    char line[4096];
+    int man;
+
+    if (argc != 2 || (strcmp(argv[1], "man") && strcmp(argv[1], "maincf"))) {
+        fprintf(stderr, "usage: conf_doc man|maincf < template\n");
+        return 2;
+    }
+    man = strcmp(argv[1], "man") == 0;
+    for (size_t i = 0; i < DOC_NENTRIES; i++) {
+        int id = doc_entries[i].id;
+
+        if (id >= 0 && (conf_params[id].help == NULL || *conf_params[id].help == 0)) {
+            fprintf(stderr, "conf_doc: parameter %s has no help text\n",
+                    conf_params[id].name);
+            return 1;
+        }
+    }
+    while (fgets(line, sizeof(line), stdin)) {
+        if (strcmp(line, "@PARAMETERS@\n") == 0) {
+            if (man)
+                doc_man();
+            else
+                doc_maincf();
+        } else {
+            fputs(line, stdout);
+        }
+    }
+    return 0;
+}
