@@ -99,6 +99,7 @@ doc_maincf(void)
 {
     size_t i;
     char type[200];
+    const char *def;
 
     for (i = 0; i < DOC_NENTRIES; i++) {
         const CONF_PARAM *p;
@@ -111,8 +112,9 @@ doc_maincf(void)
         if (strcmp(p->name, "config_directory") == 0)
             continue;                   /* not settable in main.cf */
         doc_type(p, type, sizeof(type));
-        printf("\n# %s (%s)\n# %s\n#%s = %s\n", p->name, type, p->help,
-               p->name, strcmp(p->name, "myhostname") == 0 ? "" : p->def);
+        def = strcmp(p->name, "myhostname") == 0 ? "" : p->def;
+        printf("\n# %s (%s)\n# %s\n#%s =%s%s\n", p->name, type, p->help,
+               p->name, *def ? " " : "", def);
     }
 }
 
