@@ -58,6 +58,9 @@ class Instance:
                 "run_directory = %s/run" % self.dir,
                 "log_file = %s" % self.log_path,
                 "smtpd_spare_processes = 2",
+                # Mail stays in the queue for the tests to inspect; the
+                # relay tests turn delivery on.
+                "defer_delivery = yes",
             ]
             if os.geteuid() == 0:
                 lines.append("daemon_user = nobody")
