@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "events.h"
 #include "master_proto.h"
 #include "msg.h"
 #include "server.h"
@@ -155,6 +156,22 @@ server_master_alive(void)
     pfd.events = POLLIN;
     /* The pipe never carries data: readable means EOF, master is gone. */
     return poll(&pfd, 1, 0) == 0;
+}
+
+static void
+server_master_gone(int event, void *context)
+{
+    (void) event;
+    (void) context;
+    msg_info("master is gone; exiting");
+    exit(0);
+}
+
+void
+server_watch_master(void)
+{
+    if (server.by_master)
+        event_enable_read(MASTER_LIFE_FD, server_master_gone, NULL);
 }
 
 void

@@ -38,6 +38,10 @@ int server_reload(void);
 /* 1 while master lives (always 1 without -m); never blocks. */
 int server_master_alive(void);
 
+/* For daemons built on the event loop: exit when master dies (no-op
+ * without -m). */
+void server_watch_master(void);
+
 /* A pool worker's report to master (no-op without -m). */
 void server_report(int status);
 
