@@ -27,6 +27,8 @@ typedef struct ATTR_SERV_CLIENT {
     VBUF *out;
     int eof;                            /* the client sent EOF */
     int failed;                         /* sent a malformed request */
+    int held;                           /* no idle timeout */
+    unsigned long id;
     struct ATTR_SERV_CLIENT *prev;
     struct ATTR_SERV_CLIENT *next;
 } ATTR_SERV_CLIENT;
@@ -42,6 +44,9 @@ struct ATTR_SERV {
     ATTR *reply;
     VBUF *why;
     ATTR_SERV_CLIENT *clients;
+    ATTR_SERV_CLIENT *current;          /* whose request the handler has */
+    unsigned long last_id;
+    ATTR_SERV_CLOSE_FN close_fn;
 };
 
 static void attr_serv_client_event(int event, void *context);
@@ -54,6 +59,8 @@ attr_serv_client_close(ATTR_SERV_CLIENT *client)
     event_disable_readwrite(client->fd);
     event_cancel_timer(attr_serv_client_event, client);
     close(client->fd);
+    if (serv->close_fn)
+        serv->close_fn(client->id, serv->context);
     if (client->prev)
         client->prev->next = client->next;
     else
@@ -91,7 +98,9 @@ attr_serv_client_process(ATTR_SERV_CLIENT *client)
             done = vbuf_len(client->in);
         } else {
             done += used;
+            serv->current = client;
             serv->handler(serv->request, serv->reply, serv->context);
+            serv->current = NULL;
         }
         attr_print(client->out, serv->reply);
     }
@@ -164,8 +173,11 @@ attr_serv_client_run(ATTR_SERV_CLIENT *client)
         event_disable_read(client->fd);
     else
         event_enable_read(client->fd, attr_serv_client_event, client);
-    event_request_timer(attr_serv_client_event, client,
-                        client->serv->idle_ms);
+    if (client->held)
+        event_cancel_timer(attr_serv_client_event, client);
+    else
+        event_request_timer(attr_serv_client_event, client,
+                            client->serv->idle_ms);
 }
 
 static void
@@ -192,6 +204,8 @@ attr_serv_client_create(ATTR_SERV *serv, int fd)
     client->out = vbuf_create(256);
     client->eof = 0;
     client->failed = 0;
+    client->held = 0;
+    client->id = ++serv->last_id;
     client->prev = NULL;
     client->next = serv->clients;
     if (serv->clients)
@@ -259,6 +273,9 @@ attr_serv_create(int listen_fd, const char *proto, int version,
     serv->reply = attr_create();
     serv->why = vbuf_create(100);
     serv->clients = NULL;
+    serv->current = NULL;
+    serv->last_id = 0;
+    serv->close_fn = NULL;
     event_enable_read(listen_fd, attr_serv_accept, serv);
     return serv;
 }
@@ -269,6 +286,28 @@ attr_serv_set_idle_timeout(ATTR_SERV *serv, int timeout_ms)
     if (timeout_ms <= 0)
         msg_panic("attr_serv_set_idle_timeout: bad timeout %d", timeout_ms);
     serv->idle_ms = timeout_ms;
+}
+
+unsigned long
+attr_serv_client_id(const ATTR_SERV *serv)
+{
+    if (serv->current == NULL)
+        msg_panic("attr_serv_client_id: called outside the handler");
+    return serv->current->id;
+}
+
+void
+attr_serv_client_hold(ATTR_SERV *serv, int hold)
+{
+    if (serv->current == NULL)
+        msg_panic("attr_serv_client_hold: called outside the handler");
+    serv->current->held = hold;
+}
+
+void
+attr_serv_set_close_hook(ATTR_SERV *serv, ATTR_SERV_CLOSE_FN fn)
+{
+    serv->close_fn = fn;
 }
 
 ATTR_SERV *

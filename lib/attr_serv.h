@@ -21,6 +21,19 @@ typedef struct ATTR_SERV ATTR_SERV;
 ATTR_SERV *attr_serv_create(int listen_fd, const char *proto, int version,
                             ATTR_SERV_FN handler, void *context);
 void attr_serv_set_idle_timeout(ATTR_SERV *serv, int timeout_ms);
+
+/* For servers whose state belongs to a connection (ratekeeper's
+ * connection registrations): inside the handler, the client whose request
+ * it answers, as a number that no other client of this server has had,
+ * never 0. */
+unsigned long attr_serv_client_id(const ATTR_SERV *serv);
+/* Inside the handler: keeps the client's connection open however long it
+ * stays idle (hold = 1), or lets the idle timeout apply again (0). */
+void attr_serv_client_hold(ATTR_SERV *serv, int hold);
+/* fn runs with a client's id whenever its connection closes, for
+ * whatever reason: EOF, error, idleness, a bad request, attr_serv_free. */
+typedef void (*ATTR_SERV_CLOSE_FN)(unsigned long client_id, void *context);
+void attr_serv_set_close_hook(ATTR_SERV *serv, ATTR_SERV_CLOSE_FN fn);
 /* Closes every client and stops listening; listen_fd stays open. */
 ATTR_SERV *attr_serv_free(ATTR_SERV *serv);
 

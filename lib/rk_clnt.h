@@ -1,0 +1,99 @@
+/* ratekeeper's protocol and its typed client.
+ *
+ * ratekeeper listens on run_directory/ratekeeper.sock and greets with
+ * proto=ratekeeper, version=1.  It only counts; callers decide.  Keys are
+ * in the form of rk_key.h, windows in milliseconds.
+ *
+ *   request=connect key=addr:A     registers one connection of A on this
+ *                                  socket: status=0 count=N (A's
+ *                                  connections, this one included); it
+ *                                  is released by disconnect, or when
+ *                                  the socket closes (a crashed smtpd
+ *                                  leaks nothing)
+ *   request=disconnect key=addr:A  status=0 count=N, or status=1 when
+ *                                  this socket held no connection of A
+ *   request=mail key=K window=MS   counts one message: status=0 count=N,
+ *                                  the messages of the last MS ms, this
+ *                                  one included
+ *   request=overlimit|tarpit_disconnect|auth_failure key=addr:A window=MS
+ *                                  the same for the other counters
+ *   request=lookup counter=C key=K status=0 count=N, without counting
+ *   request=show key=K             status=0 key=K counters=N and, for I
+ *                                  from 0, counter_I count_I window_I
+ *                                  clear_I (ms until the count is 0)
+ *   request=top [limit=N]          status=0 entries=N and key_I
+ *                                  counter_I count_I, busiest first
+ *   request=reset key=K            status=0 removed=N
+ *
+ * Any request may be answered status=-1 reason=TEXT.  Unknown attributes
+ * are ignored.  The connections are counted under the counter name
+ * "connections" in show and top. */
+#ifndef ALLIGATE_RK_CLNT_H
+#define ALLIGATE_RK_CLNT_H
+
+#include "vbuf.h"
+
+#define RK_SOCKET_NAME      "ratekeeper.sock"
+#define RK_PROTO            "ratekeeper"
+#define RK_VERSION          1
+
+#define RK_COUNTER_MAIL             "mail"
+#define RK_COUNTER_OVERLIMIT        "overlimit"
+#define RK_COUNTER_TARPIT           "tarpit_disconnect"
+#define RK_COUNTER_AUTH             "auth_failure"
+#define RK_COUNTER_CONNECTIONS      "connections"
+
+/* Results of the requests. */
+#define RK_CLNT_OK          0
+#define RK_CLNT_NOANSWER    (-1)        /* down, slow or confused */
+
+/* rk_clnt_create() flags. */
+#define RK_CLNT_FLAG_NONE   0
+#define RK_CLNT_FLAG_WARN   (1 << 0)    /* log "no answer", once a minute */
+
+#define RK_CLNT_WARN_MS     60000
+
+typedef struct RK_CLNT RK_CLNT;
+
+/* One counter of one key, from show or top. */
+typedef struct RK_CLNT_COUNT {
+    char *key;
+    char *counter;
+    long count;
+    long long window_ms;                /* 0 for connections */
+    long long clear_ms;                 /* until the count is 0 */
+} RK_CLNT_COUNT;
+
+/* Nothing happens before the first request.  With RK_CLNT_FLAG_WARN a
+ * request without an answer logs a warning, at most once per
+ * RK_CLNT_WARN_MS: the caller goes on without the limits (fails open). */
+RK_CLNT *rk_clnt_create(const char *socket_path, int timeout_ms, int flags);
+RK_CLNT *rk_clnt_free(RK_CLNT *clnt);
+
+/* run_directory/ratekeeper.sock of the active configuration. */
+const char *rk_clnt_default_path(void);
+
+/* Why the last request got RK_CLNT_NOANSWER. */
+const char *rk_clnt_error(const RK_CLNT *clnt);
+
+/* Each returns RK_CLNT_OK with the count, or RK_CLNT_NOANSWER. */
+int rk_clnt_connect(RK_CLNT *clnt, const char *addr, long *count);
+int rk_clnt_disconnect(RK_CLNT *clnt, const char *addr, long *count);
+int rk_clnt_mail(RK_CLNT *clnt, const char *key, long long window_ms,
+                 long *count);
+/* counter: RK_COUNTER_OVERLIMIT, _TARPIT or _AUTH. */
+int rk_clnt_count(RK_CLNT *clnt, const char *counter, const char *key,
+                  long long window_ms, long *count);
+int rk_clnt_lookup(RK_CLNT *clnt, const char *counter, const char *key,
+                   long *count);
+
+/* For alligatectl: *list gets *n counters, to free with
+ * rk_clnt_counts_free().  show also sets canon (may be NULL) to the key
+ * in the form ratekeeper uses. */
+int rk_clnt_show(RK_CLNT *clnt, const char *key, VBUF *canon,
+                 RK_CLNT_COUNT **list, int *n);
+int rk_clnt_top(RK_CLNT *clnt, int limit, RK_CLNT_COUNT **list, int *n);
+RK_CLNT_COUNT *rk_clnt_counts_free(RK_CLNT_COUNT *list, int n);
+int rk_clnt_reset(RK_CLNT *clnt, const char *key, long *removed);
+
+#endif

@@ -1,0 +1,150 @@
+/* ratekeeper: the only writer of the rate state.  This file is glue: the
+ * daemon skeleton, the socket (served by attr_serv on the event loop),
+ * the clock, and the timers that expire old keys and checkpoint the
+ * database.  The counting is in rk_window.c and rk_state.c, the protocol
+ * in rk_request.c, the database in rk_store.c.
+ *
+ *   ratekeeper -c CONFIG_DIR [-m] [-f] [-v]     (started by master) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attr_serv.h"
+#include "conf.h"
+#include "events.h"
+#include "msg.h"
+#include "mymalloc.h"
+#include "rk_clnt.h"
+#include "rk_request.h"
+#include "server.h"
+#include "unix_sock.h"
+
+#define RK_SUBDIR               "ratekeeper"
+#define RK_SOCKET_MODE          0600
+#define RK_BACKLOG              1024
+#define RK_EXPIRE_MS            100     /* one expiry step each */
+#define RK_EXPIRE_ROUND_STEPS   100     /* steps for the whole table */
+#define RK_EXPIRE_MIN_SLOTS     256
+#define RK_EXPIRE_MAX_REMOVED   256     /* per step: bounds its time */
+#define RK_CHECKPOINT_MS        1000
+#define RK_CHECKPOINT_KBYTES    8192    /* of log, or ... */
+#define RK_CHECKPOINT_MINUTES   1       /* ... since the last one */
+
+static RK_STATE *rk_state;
+static ATTR_SERV *rk_serv;
+
+/* Wall-clock milliseconds: the windows outlive the process. */
+static long long
+rk_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+rk_serve(const ATTR *request, ATTR *reply, void *context)
+{
+    unsigned long client = attr_serv_client_id(rk_serv);
+
+    rk_request_handle(context, request, reply, client, rk_now());
+    /* A socket that holds registrations is closed only by its owner. */
+    attr_serv_client_hold(rk_serv, rk_conn_holds(rk_state->conns, client));
+}
+
+static void
+rk_closed(unsigned long client, void *context)
+{
+    rk_request_client_gone(context, client);
+}
+
+static void
+rk_expire(int event, void *context)
+{
+    size_t slots = rk_window_table_slots(rk_state->windows)
+        / RK_EXPIRE_ROUND_STEPS;
+
+    (void) event;
+    (void) context;
+    if (slots < RK_EXPIRE_MIN_SLOTS)
+        slots = RK_EXPIRE_MIN_SLOTS;
+    rk_state_expire(rk_state, rk_now(), slots, RK_EXPIRE_MAX_REMOVED);
+    event_request_timer(rk_expire, NULL, RK_EXPIRE_MS);
+}
+
+static void
+rk_checkpoint(int event, void *context)
+{
+    (void) event;
+    (void) context;
+    if (rk_store_trickle(rk_state->store, rk_state->why) < 0
+        || rk_store_checkpoint(rk_state->store, RK_CHECKPOINT_KBYTES,
+                               RK_CHECKPOINT_MINUTES, rk_state->why) < 0)
+        msg_warn("rate database: %s", vbuf_str(rk_state->why));
+    event_request_timer(rk_checkpoint, NULL, RK_CHECKPOINT_MS);
+}
+
+static char *
+rk_path(const char *dir, const char *name)
+{
+    char *path = mymalloc(strlen(dir) + strlen(name) + 2);
+
+    sprintf(path, "%s/%s", dir, name);
+    return path;
+}
+
+int
+main(int argc, char **argv)
+{
+    VBUF *why = vbuf_create(100);
+    char *dir, *sock_path;
+    RK_STORE *store;
+    long loaded, dropped;
+    int fd;
+
+    server_init(argc, argv, "ratekeeper");
+    server_watch_master();
+
+    /* The state first: while recovery runs, smtpd finds no socket and
+     * goes on without the limits rather than waiting. */
+    dir = rk_path(conf_str(P_data_directory), RK_SUBDIR);
+    if ((store = rk_store_open(dir, why)) == NULL)
+        msg_fatal("rate database: %s", vbuf_str(why));
+    rk_state = rk_state_create(store);
+    if ((loaded = rk_store_load(store, rk_state->windows, rk_now(), &dropped,
+                                why)) < 0)
+        msg_fatal("rate database %s: %s", dir, vbuf_str(why));
+
+    sock_path = rk_path(conf_str(P_run_directory), RK_SOCKET_NAME);
+    if ((fd = unix_sock_listen(sock_path, RK_SOCKET_MODE, RK_BACKLOG,
+                               why)) < 0)
+        msg_fatal("socket: %s", vbuf_str(why));
+    rk_serv = attr_serv_create(fd, RK_PROTO, RK_VERSION, rk_serve, rk_state);
+    attr_serv_set_close_hook(rk_serv, rk_closed);
+    event_request_timer(rk_expire, NULL, RK_EXPIRE_MS);
+    event_request_timer(rk_checkpoint, NULL, RK_CHECKPOINT_MS);
+    msg_info("ready: %ld keys from %s (%ld expired dropped), socket %s",
+             loaded, dir, dropped, sock_path);
+
+    while (!server_sigterm) {
+        event_loop(1000);
+        if (server_sighup) {
+            server_sighup = 0;
+            /* Only the log destination can change without a restart. */
+            server_reload();
+        }
+    }
+
+    rk_serv = attr_serv_free(rk_serv);
+    close(fd);
+    unlink(sock_path);
+    rk_state = rk_state_free(rk_state);
+    msg_info("stopped");
+    myfree(sock_path);
+    myfree(dir);
+    vbuf_free(why);
+    return 0;
+}

@@ -1,0 +1,69 @@
+/* Everything ratekeeper knows: the windows of every counter and key in
+ * memory (answers come from there), written through to the store (when
+ * there is one) so that they survive; and the connection registrations,
+ * in memory only.  Time comes in as an argument. */
+#ifndef ALLIGATE_RK_STATE_H
+#define ALLIGATE_RK_STATE_H
+
+#include "rk_conn.h"
+#include "rk_key.h"
+#include "rk_store.h"
+#include "rk_window.h"
+#include "vbuf.h"
+
+#define RK_STATE_TOP_MAX    80          /* entries in one top reply */
+#define RK_STATE_WARN_MS    60000       /* between store warnings */
+
+typedef struct RK_STATE {
+    RK_WINDOW_TABLE *windows;           /* "COUNTER KEY" -> window */
+    RK_CONN *conns;
+    RK_STORE *store;                    /* NULL: memory only */
+    VBUF *name;                         /* scratch: "COUNTER KEY" */
+    VBUF *why;
+    long long warned;                   /* time of the last store warning */
+    unsigned long store_errors;         /* since the last warning */
+} RK_STATE;
+
+/* One counter of one key. */
+typedef struct RK_STATE_ENTRY {
+    char counter[32];
+    char key[RK_KEY_MAX + 1];
+    unsigned long count;
+    long long window_ms;                /* 0 for connections */
+    long long clear_ms;                 /* until the count is 0 */
+} RK_STATE_ENTRY;
+
+/* Takes over store (may be NULL), which the state then closes. */
+RK_STATE *rk_state_create(RK_STORE *store);
+RK_STATE *rk_state_free(RK_STATE *state);
+
+/* The counters with windows, in the order show lists them. */
+extern const char *const rk_state_counters[];
+/* 1 when counter is one of them. */
+int rk_state_counter_known(const char *counter);
+
+/* Counts one event of counter for key (canonical, see rk_key.h) at now in
+ * a window of window_ms; returns the count in the window. */
+unsigned long rk_state_add(RK_STATE *state, const char *counter,
+                           const char *key, long long window_ms,
+                           long long now);
+/* The count without counting; counter may be RK_COUNTER_CONNECTIONS. */
+unsigned long rk_state_lookup(RK_STATE *state, const char *counter,
+                              const char *key, long long now);
+/* Fills up to max entries with key's non-zero counters (connections
+ * first); returns how many. */
+int rk_state_show(RK_STATE *state, const char *key, long long now,
+                  RK_STATE_ENTRY *entries, int max);
+/* The busiest counters now, up to limit (at most RK_STATE_TOP_MAX)
+ * entries, highest count first; returns how many.  Walks every key. */
+int rk_state_top(RK_STATE *state, long long now, int limit,
+                 RK_STATE_ENTRY *entries);
+/* Removes every windowed counter of key (not its open connections, which
+ * their sockets own); returns how many. */
+int rk_state_reset(RK_STATE *state, const char *key, long long now);
+
+/* One step of incremental expiry, in memory and in the store. */
+size_t rk_state_expire(RK_STATE *state, long long now, size_t slots,
+                       size_t max_removed);
+
+#endif

@@ -1,0 +1,303 @@
+/* Unit tests for ratekeeper's typed client (lib/rk_clnt.c) against the
+ * real request handler served by attr_serv in a child process, which also
+ * tests attr_serv's per-client hooks: a client's registrations go when
+ * its socket closes, and a holding client is not closed for idleness.
+ * Then the failures: no server, a silent server, and the warning that
+ * comes at most once a minute. */
+#include <check.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attr_serv.h"
+#include "events.h"
+#include "msg.h"
+#include "ratekeeper/rk_request.h"
+#include "rk_clnt.h"
+#include "unix_sock.h"
+
+static char dir[64];
+static char path[128];
+static char log_path[128];
+static pid_t server_pid;
+static ATTR_SERV *serv;
+static VBUF *why;
+
+/* The server child ---------------------------------------------------- */
+
+static void
+serve(const ATTR *request, ATTR *reply, void *context)
+{
+    unsigned long client = attr_serv_client_id(serv);
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    rk_request_handle(context, request, reply, client,
+                      (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+    attr_serv_client_hold(serv, rk_conn_holds(((RK_STATE *) context)->conns,
+                                              client));
+}
+
+static void
+closed(unsigned long client, void *context)
+{
+    rk_request_client_gone(context, client);
+}
+
+/* silent: greets and never answers. */
+static void
+start_server(int idle_ms, int silent)
+{
+    int fd = unix_sock_listen(path, 0600, 128, why);
+    RK_STATE *state;
+    int cfd;
+
+    ck_assert_msg(fd >= 0, "%s", vbuf_str(why));
+    server_pid = fork();
+    ck_assert_int_ge(server_pid, 0);
+    if (server_pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (silent) {
+            for (;;)
+                if ((cfd = accept(fd, NULL, NULL)) >= 0
+                    && write(cfd, "proto=ratekeeper\nversion=1\n\n", 28) < 0)
+                    continue;
+        }
+        event_fork();
+        state = rk_state_create(NULL);
+        serv = attr_serv_create(fd, RK_PROTO, RK_VERSION, serve, state);
+        attr_serv_set_close_hook(serv, closed);
+        attr_serv_set_idle_timeout(serv, idle_ms);
+        for (;;)
+            event_loop(-1);
+    }
+    close(fd);
+}
+
+static void
+setup(void)
+{
+    snprintf(dir, sizeof(dir), "/tmp/check_rk_clnt.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/" RK_SOCKET_NAME, dir);
+    snprintf(log_path, sizeof(log_path), "%s/log", dir);
+    ck_assert_int_eq(msg_open(log_path), 0);
+    server_pid = 0;
+    why = vbuf_create(64);
+}
+
+static void
+teardown(void)
+{
+    if (server_pid > 0) {
+        kill(server_pid, SIGKILL);
+        waitpid(server_pid, NULL, 0);
+    }
+    unlink(path);
+    unlink(log_path);
+    rmdir(dir);
+    vbuf_free(why);
+}
+
+static void
+sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+static int
+log_count(const char *text)
+{
+    char buf[8192];
+    int fd = open(log_path, O_RDONLY);
+    ssize_t n;
+    int count = 0;
+    char *p;
+
+    if (fd < 0)
+        return 0;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = 0;
+    for (p = buf; (p = strstr(p, text)) != NULL; p++)
+        count++;
+    return count;
+}
+
+START_TEST(test_requests)
+{
+    RK_CLNT *c;
+    RK_CLNT_COUNT *list;
+    VBUF *canon = vbuf_create(32);
+    long count;
+    int n, i;
+
+    start_server(60000, 0);
+    c = rk_clnt_create(path, 2000, RK_CLNT_FLAG_WARN);
+    for (i = 1; i <= 3; i++) {
+        ck_assert_int_eq(rk_clnt_mail(c, "sender:a@b", 600000, &count),
+                         RK_CLNT_OK);
+        ck_assert_int_eq(count, i);
+    }
+    ck_assert_int_eq(rk_clnt_connect(c, "192.0.2.1", &count), RK_CLNT_OK);
+    ck_assert_int_eq(count, 1);
+    ck_assert_int_eq(rk_clnt_count(c, RK_COUNTER_OVERLIMIT, "addr:192.0.2.1",
+                                   60000, &count), RK_CLNT_OK);
+    ck_assert_int_eq(rk_clnt_lookup(c, RK_COUNTER_OVERLIMIT, "addr:192.0.2.1",
+                                    &count), RK_CLNT_OK);
+    ck_assert_int_eq(count, 1);
+
+    ck_assert_int_eq(rk_clnt_show(c, "192.0.2.1", canon, &list, &n),
+                     RK_CLNT_OK);
+    ck_assert_str_eq(vbuf_str(canon), "addr:192.0.2.1");
+    ck_assert_int_eq(n, 2);
+    ck_assert_str_eq(list[0].counter, RK_COUNTER_CONNECTIONS);
+    ck_assert_str_eq(list[0].key, "addr:192.0.2.1");
+    ck_assert_str_eq(list[1].counter, RK_COUNTER_OVERLIMIT);
+    ck_assert_int_eq(list[1].window_ms, 60000);
+    rk_clnt_counts_free(list, n);
+
+    ck_assert_int_eq(rk_clnt_top(c, 10, &list, &n), RK_CLNT_OK);
+    ck_assert_int_eq(n, 3);
+    ck_assert_str_eq(list[0].key, "sender:a@b");
+    ck_assert_int_eq(list[0].count, 3);
+    rk_clnt_counts_free(list, n);
+
+    ck_assert_int_eq(rk_clnt_reset(c, "a@b", &count), RK_CLNT_OK);
+    ck_assert_int_eq(count, 1);
+    ck_assert_int_eq(rk_clnt_disconnect(c, "192.0.2.1", &count), RK_CLNT_OK);
+    ck_assert_int_eq(count, 0);
+
+    /* The server refuses; that is no answer, not a crash. */
+    ck_assert_int_eq(rk_clnt_mail(c, "sender:a@b", 0, &count),
+                     RK_CLNT_NOANSWER);
+    ck_assert_ptr_nonnull(strstr(rk_clnt_error(c), "refused: no window"));
+    ck_assert_int_eq(rk_clnt_connect(c, "unknown", &count), RK_CLNT_NOANSWER);
+    rk_clnt_free(c);
+    vbuf_free(canon);
+}
+END_TEST
+
+/* A crashed (here: freed) client's registrations go with its socket; a
+ * client that holds some is not closed for idleness, one that holds none
+ * is (and reconnects without noticing). */
+START_TEST(test_registrations_follow_socket)
+{
+    RK_CLNT *a, *b;
+    long count = -1;
+    int i;
+
+    start_server(300, 0);
+    a = rk_clnt_create(path, 2000, RK_CLNT_FLAG_NONE);
+    b = rk_clnt_create(path, 2000, RK_CLNT_FLAG_NONE);
+    ck_assert_int_eq(rk_clnt_connect(a, "192.0.2.7", &count), RK_CLNT_OK);
+    ck_assert_int_eq(rk_clnt_connect(a, "192.0.2.7", &count), RK_CLNT_OK);
+    ck_assert_int_eq(rk_clnt_connect(b, "192.0.2.7", &count), RK_CLNT_OK);
+    ck_assert_int_eq(count, 3);
+    ck_assert_int_eq(rk_clnt_disconnect(b, "192.0.2.7", &count), RK_CLNT_OK);
+    ck_assert_int_eq(count, 2);
+
+    /* Idle for longer than the server's idle timeout. */
+    sleep_ms(900);
+    ck_assert_int_eq(rk_clnt_lookup(b, RK_COUNTER_CONNECTIONS,
+                                    "addr:192.0.2.7", &count), RK_CLNT_OK);
+    ck_assert_int_eq(count, 2);
+
+    rk_clnt_free(a);
+    for (i = 0; i < 100; i++) {
+        ck_assert_int_eq(rk_clnt_lookup(b, RK_COUNTER_CONNECTIONS,
+                                        "addr:192.0.2.7", &count), RK_CLNT_OK);
+        if (count == 0)
+            break;
+        sleep_ms(10);
+    }
+    ck_assert_int_eq(count, 0);
+    rk_clnt_free(b);
+}
+END_TEST
+
+/* No server: no answer, and one warning however many requests fail. */
+START_TEST(test_down_warns_once)
+{
+    RK_CLNT *c = rk_clnt_create(path, 100, RK_CLNT_FLAG_WARN);
+    RK_CLNT *quiet = rk_clnt_create(path, 100, RK_CLNT_FLAG_NONE);
+    long count = 77;
+    int i;
+
+    for (i = 0; i < 5; i++) {
+        ck_assert_int_eq(rk_clnt_mail(c, "sender:a@b", 1000, &count),
+                         RK_CLNT_NOANSWER);
+        ck_assert_int_eq(rk_clnt_connect(c, "192.0.2.1", &count),
+                         RK_CLNT_NOANSWER);
+    }
+    ck_assert_int_eq(count, 77);
+    ck_assert_int_eq(log_count("ratekeeper: no answer"), 1);
+    ck_assert_int_eq(log_count("going on without the rate and connection limits"), 1);
+    ck_assert_int_eq(rk_clnt_mail(quiet, "sender:a@b", 1000, &count),
+                     RK_CLNT_NOANSWER);
+    ck_assert_int_eq(log_count("ratekeeper: no answer"), 1);
+    ck_assert_ptr_nonnull(strstr(rk_clnt_error(quiet), path));
+    rk_clnt_free(c);
+    rk_clnt_free(quiet);
+}
+END_TEST
+
+/* A server that never answers costs one timeout, then fails fast. */
+START_TEST(test_silent_server)
+{
+    RK_CLNT *c;
+    struct timespec t0, t1;
+    long count, ms;
+
+    start_server(60000, 1);
+    c = rk_clnt_create(path, 100, RK_CLNT_FLAG_WARN);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_int_eq(rk_clnt_mail(c, "sender:a@b", 1000, &count),
+                     RK_CLNT_NOANSWER);
+    ck_assert_int_eq(rk_clnt_mail(c, "sender:a@b", 1000, &count),
+                     RK_CLNT_NOANSWER);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    ck_assert_int_ge(ms, 90);
+    ck_assert_int_lt(ms, 190);
+    ck_assert_ptr_nonnull(strstr(rk_clnt_error(c), "recently failed"));
+    rk_clnt_free(c);
+}
+END_TEST
+
+static Suite *
+rk_clnt_suite(void)
+{
+    Suite *s = suite_create("rk_clnt");
+    TCase *tc = tcase_create("core");
+
+    tcase_set_timeout(tc, 30);
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_requests);
+    tcase_add_test(tc, test_registrations_follow_socket);
+    tcase_add_test(tc, test_down_warns_once);
+    tcase_add_test(tc, test_silent_server);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    SRunner *sr = srunner_create(rk_clnt_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
