@@ -47,6 +47,7 @@ typedef struct SMTPD_STATE {
     int discarding;             /* skipping the rest of an over-long line */
     VBUF *out;
     int io_status;              /* why the session ended (SMTPD_IO_*) */
+    int reply_code;             /* of the last reply queued */
 
     /* The session. */
     char *helo;
@@ -64,6 +65,7 @@ typedef struct SMTPD_STATE {
     char **rcpt;
     size_t rcpt_count;
     size_t rcpt_cap;
+    int rcpt_tried;             /* RCPT commands, accepted or not */
     int rcpt_invalid;
     char queue_id[32];
 } SMTPD_STATE;
@@ -82,6 +84,11 @@ void smtpd_reply(SMTPD_STATE *state, const char *fmt, ...)
 int smtpd_flush(SMTPD_STATE *state);
 int smtpd_io_pending(SMTPD_STATE *state);
 void smtpd_io_close(SMTPD_STATE *state);
+
+/* smtpd_log.c */
+void smtpd_log_reject(SMTPD_STATE *state, const char *cmd, const char *reply,
+                      const char *sender, const char *rcpt, const char *rule);
+void smtpd_log_disconnect(SMTPD_STATE *state);
 
 /* smtpd_session.c */
 void smtpd_session(SMTPD_STATE *state);

@@ -79,10 +79,7 @@ smtpd_envelope(SMTPD_STATE *state, QUEUE_FILE *qf)
 static void
 smtpd_data_reject(SMTPD_STATE *state, const char *rule, const char *reply)
 {
-    msg_info("%s: reject: DATA from %s: %s; from=<%s> proto=%s helo=<%s>; rule=%s",
-             state->queue_id, state->namaddr, reply,
-             msg_printable_str(state->sender->addr), smtpd_protocol(state),
-             msg_printable_str(state->helo), rule);
+    smtpd_log_reject(state, "DATA", reply, state->sender->addr, NULL, rule);
     smtpd_reply(state, "%s", reply);
 }
 
@@ -97,6 +94,12 @@ smtpd_data(SMTPD_STATE *state, const char *arg)
 
     if (!state->in_mail) {
         smtpd_reply(state, "503 5.5.1 Error: need MAIL command");
+        return;
+    }
+    /* RFC 5321 3.3: 503 when no RCPT was given, 554 when every one was
+     * refused (a pipelining client sent DATA without waiting). */
+    if (state->rcpt_tried == 0) {
+        smtpd_reply(state, "503 5.5.1 Error: need RCPT command");
         return;
     }
     if (state->rcpt_count == 0) {

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -107,7 +108,8 @@ smtpd_io_line(SMTPD_STATE *state, VBUF *line)
                 return SMTPD_IO_BARE_CR;
             }
             state->in_start += len + 2;
-            if (state->discarding) {
+            /* Too long, whether it came in pieces or all at once. */
+            if (state->discarding || len > SMTPD_LINE_MAX) {
                 state->discarding = 0;
                 return SMTPD_IO_TOOLONG;
             }
@@ -126,26 +128,27 @@ smtpd_io_line(SMTPD_STATE *state, VBUF *line)
     }
 }
 
-/* Queues one reply line (CR LF added).  Past smtpd_soft_error_limit
- * errors, replies are slowed down, as Postfix does. */
+/* Queues one reply line (CR LF added) and notes its code for the
+ * command's success count.  Past smtpd_soft_error_limit errors, every
+ * reply is delayed by one second, as Postfix does. */
 void
 smtpd_reply(SMTPD_STATE *state, const char *fmt, ...)
 {
+    long long soft_limit = conf_int(P_smtpd_soft_error_limit);
+    size_t start = state->out->len;
     va_list ap;
 
-    if (state->error_count >= conf_int(P_smtpd_soft_error_limit)
-        && conf_int(P_smtpd_soft_error_limit) > 0
-        && (fmt[0] == '4' || fmt[0] == '5')) {
-        smtpd_flush(state);
-        sleep(1);
-    }
     va_start(ap, fmt);
     vbuf_vprintf(state->out, fmt, ap);
     va_end(ap);
-    vbuf_append(state->out, "\r\n", 2);
+    state->reply_code = atoi(state->out->data + start);
     if (msg_verbose)
-        msg_info("> %s[%s]: %.*s", state->name, state->addr,
-                 (int) state->out->len - 2, state->out->data);
+        msg_info("> %s: %s", state->namaddr, state->out->data + start);
+    vbuf_append(state->out, "\r\n", 2);
+    /* Once per reply: not for each line of a multi-line one. */
+    if (soft_limit > 0 && state->error_count >= soft_limit
+        && state->out->data[start + 3] != '-')
+        sleep(1);
     if (state->out->len >= SMTPD_OUT_FLUSH)
         smtpd_flush(state);
 }

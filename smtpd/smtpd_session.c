@@ -1,6 +1,5 @@
 /* The SMTP session (RFC 5321): the banner, the command table and the
  * handlers of every command but DATA (smtpd_data.c). */
-#include <stdarg.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,29 +25,14 @@ typedef struct SMTPD_CMD {
     int flags;
 } SMTPD_CMD;
 
-/* Logs a refusal in the stable format and sends the reply. */
+/* Refuses a MAIL command: logs, replies, and drops the parsed path. */
 static void
-smtpd_reject(SMTPD_STATE *state, const char *cmd, const char *rule,
-             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void
-smtpd_reject(SMTPD_STATE *state, const char *cmd, const char *rule,
-             const char *fmt, ...)
+smtpd_mail_reject(SMTPD_STATE *state, SMTP_PATH *path, const char *rule,
+                  const char *reply)
 {
-    VBUF *reply = vbuf_create(128);
-    va_list ap;
-
-    va_start(ap, fmt);
-    vbuf_vprintf(reply, fmt, ap);
-    va_end(ap);
-    msg_info("%s: reject: %s from %s: %s; from=<%s> proto=%s helo=<%s>; rule=%s",
-             state->queue_id[0] ? state->queue_id : "NOQUEUE", cmd,
-             state->namaddr, msg_printable_str(vbuf_str(reply)),
-             state->sender ? msg_printable_str(state->sender->addr) : "",
-             state->esmtp ? "ESMTP" : "SMTP",
-             state->helo ? msg_printable_str(state->helo) : "", rule);
-    smtpd_reply(state, "%s", vbuf_str(reply));
-    vbuf_free(reply);
+    smtpd_log_reject(state, "MAIL", reply, path->addr, NULL, rule);
+    smtpd_reply(state, "%s", reply);
+    myfree(path);
 }
 
 static int
@@ -71,26 +55,27 @@ smtpd_no_args(SMTPD_STATE *state, const char *arg, const char *syntax)
     return 1;
 }
 
-static void
+/* Records the client's name; 0 (with the reply sent) when it is unfit. */
+static int
 smtpd_helo_common(SMTPD_STATE *state, const char *arg, int esmtp)
 {
     if (!smtpd_need_args(state, arg, esmtp ? "EHLO hostname" : "HELO hostname"))
-        return;
+        return 0;
     if (strlen(arg) > 255) {
         smtpd_reply(state, "501 5.5.2 Error: host name too long");
-        return;
+        return 0;
     }
     smtpd_state_reset(state);
     myfree(state->helo);
     state->helo = mystrdup(arg);
     state->esmtp = esmtp;
+    return 1;
 }
 
 static void
 smtpd_helo(SMTPD_STATE *state, const char *arg)
 {
-    smtpd_helo_common(state, arg, 0);
-    if (state->helo && strcmp(state->helo, arg) == 0 && !state->esmtp)
+    if (smtpd_helo_common(state, arg, 0))
         smtpd_reply(state, "250 %s", conf_str(P_myhostname));
 }
 
@@ -99,8 +84,7 @@ smtpd_ehlo(SMTPD_STATE *state, const char *arg)
 {
     long long size = conf_int(P_message_size_limit);
 
-    smtpd_helo_common(state, arg, 1);
-    if (!state->esmtp || !state->helo || strcmp(state->helo, arg) != 0)
+    if (!smtpd_helo_common(state, arg, 1))
         return;
     smtpd_reply(state, "250-%s", conf_str(P_myhostname));
     smtpd_reply(state, "250-PIPELINING");
@@ -138,18 +122,16 @@ smtpd_mail(SMTPD_STATE *state, const char *arg)
     }
     if (limit > 0 && (path->params & SMTP_ADDR_PARAM_SIZE)
         && path->size > (uint64_t) limit) {
-        smtpd_reject(state, "MAIL", "message_size_limit",
-                     "552 5.3.4 Message size exceeds fixed limit");
-        myfree(path);
+        smtpd_mail_reject(state, path, "message_size_limit",
+                          "552 5.3.4 Message size exceeds fixed limit");
         return;
     }
     space = queue_space_ok(conf_str(P_queue_directory),
                            (unsigned long long) conf_int(P_queue_minfree),
                            (path->params & SMTP_ADDR_PARAM_SIZE) ? path->size : 0);
     if (space == 0) {
-        smtpd_reject(state, "MAIL", "queue_minfree",
-                     "452 4.3.1 Insufficient system storage");
-        myfree(path);
+        smtpd_mail_reject(state, path, "queue_minfree",
+                          "452 4.3.1 Insufficient system storage");
         return;
     }
     state->sender = path;
@@ -164,11 +146,13 @@ smtpd_rcpt(SMTPD_STATE *state, const char *arg)
     SMTPD_DECISION d;
     SMTP_ADDR_ERR err;
     SMTP_PATH path;
+    char reply[sizeof(d.text) + 16];
 
     if (!state->in_mail) {
         smtpd_reply(state, "503 5.5.1 Error: need MAIL command");
         return;
     }
+    state->rcpt_tried++;
     if (smtp_addr_parse_rcpt(arg, (state->esmtp ? 0 : SMTP_ADDR_OPT_HELO)
                              | ((state->sender->params & SMTP_ADDR_PARAM_SMTPUTF8)
                                 ? SMTP_ADDR_OPT_SMTPUTF8 : 0),
@@ -186,12 +170,10 @@ smtpd_rcpt(SMTPD_STATE *state, const char *arg)
     if (smtpd_policy_rcpt(&policy, &path, &d) < 0) {
         if (d.code == 550)
             state->rcpt_invalid++;
-        msg_info("%s: reject: RCPT from %s: %d %s %s; from=<%s> to=<%s> proto=%s helo=<%s>; rule=%s",
-                 "NOQUEUE", state->namaddr, d.code, d.status,
-                 msg_printable_str(d.text), msg_printable_str(state->sender->addr),
-                 msg_printable_str(path.addr), state->esmtp ? "ESMTP" : "SMTP",
-                 msg_printable_str(state->helo), d.rule);
-        smtpd_reply(state, "%d %s %s", d.code, d.status, d.text);
+        snprintf(reply, sizeof(reply), "%d %s %s", d.code, d.status, d.text);
+        smtpd_log_reject(state, "RCPT", reply, state->sender->addr, path.addr,
+                         d.rule);
+        smtpd_reply(state, "%s", reply);
         return;
     }
     if (state->rcpt_count == state->rcpt_cap) {
@@ -281,40 +263,13 @@ smtpd_is_http(const char *line)
     return 0;
 }
 
-/* "disconnect from host[addr] ehlo=1 mail=1 rcpt=1/2 data=1 quit=1 commands=5/6" */
-static void
-smtpd_log_disconnect(SMTPD_STATE *state)
-{
-    VBUF *line = vbuf_create(128);
-    int ok = 0, total = 0;
-    int i;
-
-    for (i = 0; i < state->ncounts; i++) {
-        SMTPD_COUNT *c = &state->counts[i];
-
-        if (c->ok == c->total)
-            vbuf_printf(line, " %s=%d", c->name, c->total);
-        else
-            vbuf_printf(line, " %s=%d/%d", c->name, c->ok, c->total);
-        ok += c->ok;
-        total += c->total;
-    }
-    if (ok == total)
-        vbuf_printf(line, " commands=%d", total);
-    else
-        vbuf_printf(line, " commands=%d/%d", ok, total);
-    msg_info("disconnect from %s%s", state->namaddr, vbuf_str(line));
-    vbuf_free(line);
-}
-
 /* Ends a session that broke the protocol: one reply, then the door. */
 static void
 smtpd_drop(SMTPD_STATE *state, const char *rule, const char *reply)
 {
     msg_info("NOQUEUE: reject: %s from %s: %s; rule=%s", state->where,
              state->namaddr, reply, rule);
-    if (reply[0])
-        smtpd_reply(state, "%s", reply);
+    smtpd_reply(state, "%s", reply);
     state->quit = 1;
 }
 
@@ -350,15 +305,14 @@ smtpd_command(SMTPD_STATE *state, VBUF *line)
     const char *arg;
     size_t verb_len;
     int errors_before = state->error_count;
-    size_t out_before = state->out->len;
+    int failed;
 
     if (msg_verbose)
         msg_info("< %s: %s", state->namaddr, msg_printable_str(vbuf_str(line)));
     if (smtpd_is_http(vbuf_str(line))) {
-        state->where = "CONNECT";
-        smtpd_drop(state, "non_smtp_command", "");
-        msg_info("NOQUEUE: warning: non-SMTP command from %s: %s", state->namaddr,
-                 msg_printable_str(vbuf_str(line)));
+        msg_info("NOQUEUE: reject: CONNECT from %s: non-SMTP command: %s; rule=non_smtp_command",
+                 state->namaddr, msg_printable_str(vbuf_str(line)));
+        state->quit = 1;                /* no reply: it would not understand */
         return;
     }
     verb_len = strcspn(vbuf_str(line), " ");
@@ -367,33 +321,28 @@ smtpd_command(SMTPD_STATE *state, VBUF *line)
             && strncasecmp(vbuf_str(line), cmd->name, verb_len) == 0)
             break;
     if (cmd->name == NULL) {
+        smtpd_reply(state, "500 5.5.2 Error: command not recognized");
         smtpd_count(state, "unknown", 0);
         state->error_count++;
-        smtpd_reply(state, "500 5.5.2 Error: command not recognized");
         return;
     }
     state->where = cmd->name;
     if (smtpd_has_ctl(vbuf_str(line), vbuf_len(line))) {
+        smtpd_reply(state, "501 5.5.2 Syntax error: NUL or control character in command");
         smtpd_count(state, cmd->log_name, 0);
         state->error_count++;
-        smtpd_reply(state, "501 5.5.2 Syntax error: NUL or control character in command");
         return;
     }
     arg = vbuf_str(line) + verb_len;
     while (*arg == ' ')
         arg++;
+    state->reply_code = 0;
     cmd->action(state, arg);
-    /* A command answered with 4xx or 5xx counts as an error. */
-    {
-        const char *reply = state->out->data + out_before;
-        int failed = state->out->len > out_before
-            ? (reply[0] == '4' || reply[0] == '5')
-            : state->error_count > errors_before;
-
-        smtpd_count(state, cmd->log_name, !failed);
-        if (failed && state->error_count == errors_before)
-            state->error_count++;
-    }
+    /* A command whose final reply is 4xx or 5xx counts as an error. */
+    failed = state->reply_code >= 400 || state->error_count > errors_before;
+    smtpd_count(state, cmd->log_name, !failed);
+    if (failed && state->error_count == errors_before)
+        state->error_count++;
 }
 
 void
@@ -418,9 +367,9 @@ smtpd_session(SMTPD_STATE *state)
             smtpd_command(state, line);
             break;
         case SMTPD_IO_TOOLONG:
-            state->error_count++;
-            smtpd_count(state, "unknown", 0);
             smtpd_reply(state, "500 5.5.2 Error: line too long");
+            smtpd_count(state, "unknown", 0);
+            state->error_count++;
             break;
         case SMTPD_IO_BARE_LF:
             smtpd_drop(state, "bare_newline", "521 5.5.2 Error: bare <LF> received");

@@ -28,6 +28,7 @@ smtpd_state_reset(SMTPD_STATE *state)
     for (i = 0; i < state->rcpt_count; i++)
         myfree(state->rcpt[i]);
     state->rcpt_count = 0;
+    state->rcpt_tried = 0;
     state->rcpt_invalid = 0;
     state->sender = myfree(state->sender);
     state->in_mail = 0;

@@ -3,6 +3,7 @@ directory on loopback ports, started and stopped through alligatectl, and
 helpers to talk SMTP to it.  Python standard library only."""
 
 import os
+import re
 import shutil
 import signal
 import smtplib
@@ -152,6 +153,52 @@ class Instance:
             assert code == 220, code
         return c
 
+    def log_mark(self):
+        """Where the log ends now, for log_since() and wait_log()."""
+        try:
+            return os.path.getsize(self.log_path)
+        except OSError:
+            return 0
+
+    def log_since(self, mark):
+        """The log written after mark (from log_mark())."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(mark)
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def wait_log(self, regex, mark=0, timeout=5.0):
+        """The first re.search() match of regex (multi-line) in the log
+        after mark, waiting up to timeout seconds for it; else None."""
+        return wait_for(lambda: re.search(regex, self.log_since(mark), re.M),
+                        timeout=timeout)
+
+    def session_log(self, qid, mark=0):
+        """The log lines (text after "smtpd[PID]: ") of the smtpd session
+        that queued qid, from its "connect from" to its "disconnect from"
+        when that has been logged.  Other sessions' lines are left out:
+        one smtpd process serves one session at a time."""
+        lines = re.findall(r"alligate/smtpd\[(\d+)\]: (.*)", self.log_since(mark))
+        pids = [pid for pid, text in lines if text.startswith(qid + ": ")]
+        if not pids:
+            return []
+        mine = [text for pid, text in lines if pid == pids[0]]
+        first = next(i for i, text in enumerate(mine) if text.startswith(qid + ": "))
+        start = max([i for i in range(first) if mine[i].startswith("connect from ")],
+                    default=0)
+        session = []
+        for text in mine[start:]:
+            session.append(text)
+            if text.startswith("disconnect from "):
+                break
+        return session
+
+    def queue_entry(self, qid, sub="incoming"):
+        """Queue file qid, parsed and checked complete (QueueFile)."""
+        return QueueFile(self.queue_file(qid, sub))
+
 
 class RawClient:
     """A byte-exact SMTP client over a plain socket."""
@@ -207,6 +254,46 @@ class RawClient:
         except ConnectionResetError:
             return True
 
+    def ehlo(self, name="client.test.example"):
+        """EHLO name; (code, lines) of the whole reply."""
+        return self.cmd("EHLO " + name)
+
+    def replies(self, count):
+        """The next count replies, as a list of (code, lines)."""
+        return [self.reply() for _ in range(count)]
+
+    def replies_until_close(self, timeout=5):
+        """Every reply until the server closes, or until timeout passes
+        with nothing more: ([(code, lines), ...], closed)."""
+        self.sock.settimeout(timeout)
+        replies = []
+        try:
+            while True:
+                code, lines = self.reply()
+                if code is None:
+                    return replies, True
+                replies.append((code, lines))
+        except socket.timeout:
+            return replies, False
+        finally:
+            self.sock.settimeout(30)
+
+    def silent(self, timeout=0.3):
+        """True when nothing (not even the end of the connection)
+        arrives within timeout: the server is still waiting for us."""
+        if self.buf:
+            return False
+        self.sock.settimeout(timeout)
+        try:
+            self.sock.recv(1, socket.MSG_PEEK)
+            return False
+        except socket.timeout:
+            return True
+        except ConnectionResetError:
+            return False
+        finally:
+            self.sock.settimeout(30)
+
     def close(self):
         self.sock.close()
 
@@ -230,3 +317,105 @@ class AlligateTestCase(unittest.TestCase):
         if failed and os.environ.get("ALLIGATE_TEST_VERBOSE"):
             print("---- log of %s ----\n%s" % (self.id(), self.inst.log()[-4000:]))
         self.inst.cleanup()
+
+
+class QueueFile:
+    """A queue file parsed as lib/queue_file.h documents it.  Raises
+    AssertionError unless the file is complete: magic, envelope records,
+    the M length, exactly that many message bytes, then the trailer that
+    repeats the length and ends the file."""
+
+    MAGIC = b"ALLIGATE-QUEUE 1\n"
+
+    def __init__(self, data):
+        if not data.startswith(self.MAGIC):
+            raise AssertionError("queue file: bad magic %r" % data[:20])
+        pos = len(self.MAGIC)
+        self.records = []
+        while True:
+            end = data.find(b"\n", pos)
+            if end < 0 or end - pos < 2 or data[pos + 1:pos + 2] != b" ":
+                raise AssertionError("queue file: bad record at %d" % pos)
+            kind = chr(data[pos])
+            value = data[pos + 2:end].decode("utf-8", "replace")
+            pos = end + 1
+            if kind == "M":
+                if len(value) != 20 or not value.isdigit():
+                    raise AssertionError("queue file: bad M record %r" % value)
+                length = int(value)
+                break
+            self.records.append((kind, value))
+        self.message = data[pos:pos + length]
+        trailer = data[pos + length:]
+        if len(self.message) != length or trailer != b"\nE %d\n" % length:
+            raise AssertionError("queue file: incomplete (length %d, trailer %r)"
+                                 % (length, trailer[:40]))
+
+    def get(self, kind):
+        """The value of the first record of this type, or None."""
+        for k, v in self.records:
+            if k == kind:
+                return v
+        return None
+
+    def all(self, kind):
+        return [v for k, v in self.records if k == kind]
+
+    @property
+    def recipients(self):
+        return self.all("R")
+
+    def headers(self, name):
+        """The values of the header fields called name, unfolded."""
+        head = self.message.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+        fields = []
+        for line in head.split("\r\n"):
+            if line[:1] in (" ", "\t") and fields:
+                fields[-1] += " " + line.strip()
+            else:
+                fields.append(line)
+        prefix = name.lower() + ":"
+        return [f[len(prefix):].strip() for f in fields
+                if f.lower().startswith(prefix)]
+
+
+class SharedInstanceTestCase(unittest.TestCase):
+    """One instance for the whole class (setUpClass), for tests that do
+    not disturb one another: each tells its own mail apart with
+    new_queue_files() and its own log lines with log_since_start().
+    With ALLIGATE_TEST_VERBOSE, a failing test prints the log it caused."""
+
+    conf = ""
+    files = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.inst = Instance(cls.conf, cls.files)
+        try:
+            cls.inst.start()
+        except BaseException:
+            cls.inst.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.inst.cleanup()
+
+    def setUp(self):
+        self.mark = self.inst.log_mark()
+        self.queued_before = set(self.inst.queue_files())
+
+    def tearDown(self):
+        outcome = getattr(self, "_outcome", None)
+        failed = outcome is not None and not outcome.success
+        if failed and os.environ.get("ALLIGATE_TEST_VERBOSE"):
+            print("---- log of %s ----\n%s" % (
+                self.id(), self.log_since_start()[-4000:]))
+
+    def new_queue_files(self):
+        """Queue ids that appeared in incoming/ since this test began."""
+        return sorted(set(self.inst.queue_files()) - self.queued_before)
+
+    def log_since_start(self):
+        return self.inst.log_since(self.mark)
+
