@@ -266,9 +266,14 @@ class SoftErrorLimit(HostileTestCase):
             start = time.time()
             self.assertEqual(c.cmd("FOO")[0], 500)
             delays.append(time.time() - start)
+        # Past the limit every reply waits, not only the error replies.
+        start = time.time()
+        self.assertEqual(c.cmd("NOOP"), (250, ["2.0.0 Ok"]))
+        delays.append(time.time() - start)
         self.assertLess(delays[0], 0.5, delays)
         self.assertLess(delays[1], 0.5, delays)
         self.assertGreaterEqual(delays[2], 0.9, delays)
+        self.assertGreaterEqual(delays[3], 0.9, delays)
 
 
 class HardErrorLimit(HostileTestCase):
