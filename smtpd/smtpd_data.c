@@ -40,8 +40,10 @@ smtpd_received(SMTPD_STATE *state, QUEUE_FILE *qf)
                 msg_printable_str(state->helo), state->name, state->addr);
     vbuf_printf(hdr, "\tby %s (Alligate) with %s id %s", conf_str(P_myhostname),
                 smtpd_protocol(state), state->queue_id);
+    /* The parser let through only printable ASCII, or UTF-8 with
+     * SMTPUTF8 (RFC 6531 3.7.3 allows it here). */
     if (state->rcpt_count == 1)
-        vbuf_printf(hdr, "\r\n\tfor <%s>", msg_printable_str(state->rcpt[0]));
+        vbuf_printf(hdr, "\r\n\tfor <%s>", state->rcpt[0]);
     vbuf_printf(hdr, "; %s\r\n", date);
     queue_file_write(qf, vbuf_str(hdr), vbuf_len(hdr));
     vbuf_free(hdr);

@@ -303,6 +303,7 @@ class Protocol(SharedInstanceTestCase):
         self.assertEqual(qf.get("8"), "1")
         self.assertEqual(qf.recipients, ["jos\u00e9@example.com"])
         self.assertTrue(qf.message.endswith(body))
+        self.assertIn(" for <jos\u00e9@example.com>; ", qf.headers("Received")[0])
 
     # ---- loops and the Received: header ----
 
