@@ -399,6 +399,12 @@ conf_expand_text(CONF *conf, int id, const char *text, VBUF *out,
         if (conf_expand(conf, ref, st, errors) < 0)
             return -1;
         vbuf_append_str(out, conf->value[ref]);
+        /* Values that repeat other values grow exponentially. */
+        if (out->len > CONF_VALUE_MAX) {
+            conf_error(conf, errors, id, "value too long after $name expansion (more than %d bytes)",
+                       CONF_VALUE_MAX);
+            return -1;
+        }
         {
             int j;
 

@@ -290,6 +290,45 @@ START_TEST(test_expansion_errors)
 }
 END_TEST
 
+/* Each $name may repeat a value many times: three short lines would
+ * otherwise expand to gigabytes ("billion laughs", found by fuzz_conf). */
+START_TEST(test_expansion_too_long)
+{
+    VBUF *text = vbuf_create(16384);
+    char expect[256];
+    CONF *conf;
+    int i;
+
+    vbuf_printf(text, "reject_text = ");
+    for (i = 0; i < 1000; i++)
+        vbuf_append_char(text, 'x');
+    vbuf_printf(text, "\nsmtpd_banner =");
+    for (i = 0; i < 250; i++)
+        vbuf_printf(text, " $reject_text");
+    vbuf_printf(text, "\ndaemon_user =");
+    for (i = 0; i < 250; i++)
+        vbuf_printf(text, " $smtpd_banner");
+    vbuf_printf(text, "\n");
+    /* One message, for the first value too long; not for its users. */
+    snprintf(expect, sizeof(expect), "%%s:2: smtpd_banner: value too long after "
+             "$name expansion (more than %d bytes)\n", CONF_VALUE_MAX);
+    load_fails(vbuf_str(text), expect);
+    /* Up to the limit is fine. */
+    vbuf_reset(text);
+    vbuf_printf(text, "reject_text = ");
+    for (i = 0; i < 1000; i++)
+        vbuf_append_char(text, 'x');
+    vbuf_printf(text, "\nsmtpd_banner =");
+    for (i = 0; i < 65; i++)
+        vbuf_printf(text, " $reject_text");
+    vbuf_printf(text, "\n");
+    conf = load(vbuf_str(text));
+    ck_assert_msg(conf != NULL, "%s", vbuf_str(errors));
+    conf_free(conf);
+    vbuf_free(text);
+}
+END_TEST
+
 START_TEST(test_chars)
 {
     load_fails("mail_from_chars = z-a\n", "%s:1: mail_from_chars: reversed range \"z-a\"\n");
@@ -378,6 +417,7 @@ main(void)
     tcase_add_test(tc, test_bad_list_file);
     tcase_add_test(tc, test_long_line_and_nul);
     tcase_add_test(tc, test_expansion_errors);
+    tcase_add_test(tc, test_expansion_too_long);
     tcase_add_test(tc, test_chars);
     tcase_add_test(tc, test_many_errors_reported);
     tcase_add_test(tc, test_relations);
