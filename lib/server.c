@@ -110,6 +110,7 @@ server_init(int argc, char **argv, const char *name)
     errors = vbuf_create(100);
     if ((conf = conf_load(server.config_dir, errors)) == NULL) {
         fputs(vbuf_str(errors), stderr);
+        vbuf_free(errors);
         msg_fatal("bad configuration in %s", server.config_dir);
     }
     vbuf_free(errors);
