@@ -106,27 +106,52 @@ docs: $(TOOLS)
 	$(BUILD)/tools/conf_doc man < man/alligate.conf.5.in > man/alligate.conf.5
 	$(BUILD)/tools/conf_doc maincf < etc/main.cf.in > etc/main.cf
 
-# Fuzzing: clang's libFuzzer; never part of `make check`.
+# Fuzzing: clang's libFuzzer; never part of `make check`.  The shared
+# sources (lib/ and every program but its main file) are compiled once into
+# an archive, so that a target links only the modules it uses.
 FUZZ_SRCS = $(wildcard fuzz/fuzz_*.c)
 FUZZ_BINS = $(FUZZ_SRCS:fuzz/%.c=build-fuzz/%)
 FUZZ_CC   = clang
-FUZZ_FLAGS = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \
+FUZZ_SAN  = address,undefined
+FUZZ_FLAGS = -std=c11 -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all \
+             -pthread $(CPPFLAGS) \
              $(OPENSSL_CFLAGS) $(PCRE2_CFLAGS) $(CARES_CFLAGS)
 FUZZ_LIBSRC = $(LIB_SRCS) $(foreach p,$(PROGS),$(filter-out $(p)/$(p).c,$(wildcard $(p)/*.c)))
+FUZZ_OBJS = $(FUZZ_LIBSRC:%.c=build-fuzz/obj/%.o)
+FUZZ_LIBA = build-fuzz/libfuzz.a
+FUZZ_OPTS = -timeout=10 -print_final_stats=0
 
-build-fuzz/%: fuzz/%.c $(FUZZ_LIBSRC) config.mk
+build-fuzz/.deps:
 	@scripts/install-deps --fuzz
 	@mkdir -p build-fuzz
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_LIBSRC) $(LIBS)
+	@touch $@
 
+build-fuzz/obj/%.o: %.c config.mk | build-fuzz/.deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -MMD -MP \
+	    -c $< -o $@
+
+$(FUZZ_LIBA): $(FUZZ_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+build-fuzz/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIBA) | build-fuzz/.deps
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) -MMD -MP \
+	    -o $@ $< $(FUZZ_LIBA) $(LIBS)
+
+# build-fuzz/corpus/NAME is the writable corpus; fuzz/corpus/NAME holds the
+# hand-made seeds and is only read.
 fuzz: $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do \
 	    name=$${f#build-fuzz/fuzz_}; \
 	    mkdir -p build-fuzz/corpus/$$name; \
+	    seeds=; [ -d fuzz/corpus/$$name ] && seeds=fuzz/corpus/$$name; \
 	    echo "fuzz: $$name for $(FUZZ_SECONDS)s"; \
-	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
-	        build-fuzz/corpus/$$name fuzz/corpus/$$name || exit 1; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) $(FUZZ_OPTS) \
+	        build-fuzz/corpus/$$name $$seeds || exit 1; \
 	done
+
+-include $(shell find build-fuzz -name '*.d' 2>/dev/null)
 
 # Running --------------------------------------------------------------------
 
