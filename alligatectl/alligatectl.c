@@ -28,6 +28,9 @@ static const char ctl_usage_text[] =
     "  config [-n|-d] [NAME...]\n"
     "                    print parameters: effective values, -n only those set\n"
     "                    in main.cf, -d the defaults\n"
+    "  rate show KEY     the counts and windows of an address, sender or user\n"
+    "  rate top [N]      the N busiest counters (default 10)\n"
+    "  rate reset KEY    forget the counts of an address, sender or user\n"
     "  --help            this text\n"
     "\n"
     "See alligatectl(8) and alligate.conf(5).\n";
@@ -64,6 +67,7 @@ static const struct {
     {"stop", ctl_stop},
     {"reload", ctl_reload},
     {"status", ctl_status},
+    {"rate", ctl_rate},
 };
 
 int

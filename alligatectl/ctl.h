@@ -21,5 +21,6 @@ int ctl_start(int argc, char **argv);
 int ctl_stop(int argc, char **argv);
 int ctl_reload(int argc, char **argv);
 int ctl_status(int argc, char **argv);
+int ctl_rate(int argc, char **argv);
 
 #endif

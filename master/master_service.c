@@ -14,6 +14,8 @@
 #include "msg.h"
 
 MASTER_SERV master_services[] = {
+    {.name = "ratekeeper", .program = "ratekeeper", .kind = MASTER_SINGLE,
+     .listen_param = -1},
     {.name = "smtp", .program = "smtpd", .kind = MASTER_POOL,
      .listen_param = P_smtp_listen},
     {.name = "submission", .program = "smtpd", .kind = MASTER_POOL,

@@ -14,6 +14,7 @@
 #include "smtp_addr.h"
 #include "smtpd.h"
 #include "smtpd_policy.h"
+#include "smtpd_rate.h"
 
 #define SMTPD_CMD_FLAG_NONE     0
 #define SMTPD_CMD_FLAG_LAST     (1 << 0)    /* must end a pipelining group */
@@ -132,6 +133,10 @@ smtpd_mail(SMTPD_STATE *state, const char *arg)
     if (space == 0) {
         smtpd_mail_reject(state, path, "queue_minfree",
                           "452 4.3.1 Insufficient system storage");
+        return;
+    }
+    if (smtpd_rate_mail(state, path) < 0) {
+        myfree(path);
         return;
     }
     state->sender = path;
@@ -356,7 +361,7 @@ smtpd_session(SMTPD_STATE *state)
     state->relay_client = cidr_list_match_str(conf_cidr(P_relay_networks),
                                               state->addr);
 
-    if (!smtpd_pregreet(state))
+    if (smtpd_rate_connect(state) == 0 && !smtpd_pregreet(state))
         smtpd_reply(state, "220 %s", conf_str(P_smtpd_banner));
 
     while (!state->quit) {
@@ -399,5 +404,6 @@ smtpd_session(SMTPD_STATE *state)
     }
     smtpd_log_disconnect(state);
     smtpd_io_close(state);
+    smtpd_rate_disconnect(state);
     vbuf_free(line);
 }

@@ -1,0 +1,187 @@
+/* alligatectl rate: what ratekeeper counts, through its typed client.
+ *
+ *   rate show KEY      counts and windows of an address, sender or user
+ *   rate top [N]       the busiest counters now (default 10, at most 80)
+ *   rate reset KEY     forgets a key's counts (not its open connections)
+ *
+ * KEY is an address (IPv6 counts by /64), a sender (anything with an @, or
+ * <> for the null sender), or a user name; addr:, sender: or user: in
+ * front says which when that is ambiguous. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "ctl.h"
+#include "msg.h"
+#include "rk_clnt.h"
+#include "rk_key.h"
+#include "vbuf.h"
+
+#define CTL_RATE_TIMEOUT_MS     10000
+#define CTL_RATE_TOP_DEFAULT    10
+#define CTL_RATE_TOP_MAX        80
+
+/* "250ms", "45s", "9m58s", "2h5m", "3d4h": the two largest units. */
+static const char *
+ctl_rate_duration(long long ms, char *buf, size_t size)
+{
+    static const struct {
+        const char *unit;
+        long long secs;
+    } units[] = {{"d", 86400}, {"h", 3600}, {"m", 60}, {"s", 1}};
+    long long secs = ms / 1000;
+    size_t i, used = 0;
+    int shown = 0;
+
+    if (ms < 1000) {
+        snprintf(buf, size, "%lldms", ms);
+        return buf;
+    }
+    buf[0] = 0;
+    for (i = 0; i < sizeof(units) / sizeof(units[0]) && shown < 2; i++) {
+        if (secs >= units[i].secs) {
+            used += (size_t) snprintf(buf + used, size - used, "%lld%s",
+                                      secs / units[i].secs, units[i].unit);
+            secs %= units[i].secs;
+            shown++;
+        } else if (shown) {
+            break;
+        }
+        if (used >= size)
+            break;
+    }
+    return buf;
+}
+
+static RK_CLNT *
+ctl_rate_client(void)
+{
+    ctl_load_config();
+    return rk_clnt_create(rk_clnt_default_path(), CTL_RATE_TIMEOUT_MS,
+                          RK_CLNT_FLAG_NONE);
+}
+
+static int
+ctl_rate_failed(RK_CLNT *clnt)
+{
+    fprintf(stderr, "alligatectl: cannot talk to ratekeeper: %s\n",
+            rk_clnt_error(clnt));
+    rk_clnt_free(clnt);
+    return 1;
+}
+
+/* Checks the key here, so that a typing error gets a clear message. */
+static int
+ctl_rate_key(const char *text, VBUF *key)
+{
+    VBUF *why = vbuf_create(64);
+    int status = rk_key_canon(key, text, why);
+
+    if (status < 0)
+        fprintf(stderr, "alligatectl: \"%s\": %s\n", msg_printable_str(text),
+                vbuf_str(why));
+    vbuf_free(why);
+    return status;
+}
+
+static int
+ctl_rate_show(const char *text)
+{
+    VBUF *key = vbuf_create(64);
+    RK_CLNT_COUNT *list;
+    RK_CLNT *clnt;
+    char win[32], clear[32];
+    int n, i;
+
+    if (ctl_rate_key(text, key) < 0) {
+        vbuf_free(key);
+        return 1;
+    }
+    clnt = ctl_rate_client();
+    if (rk_clnt_show(clnt, vbuf_str(key), key, &list, &n) != RK_CLNT_OK) {
+        vbuf_free(key);
+        return ctl_rate_failed(clnt);
+    }
+    printf("%s\n", msg_printable_str(vbuf_str(key)));
+    if (n == 0)
+        printf("  no counts\n");
+    for (i = 0; i < n; i++) {
+        if (list[i].window_ms > 0)
+            printf("  %-18s %8ld in %s, all gone in %s\n",
+                   msg_printable_str(list[i].counter), list[i].count,
+                   ctl_rate_duration(list[i].window_ms, win, sizeof(win)),
+                   ctl_rate_duration(list[i].clear_ms, clear, sizeof(clear)));
+        else
+            printf("  %-18s %8ld open\n", msg_printable_str(list[i].counter),
+                   list[i].count);
+    }
+    rk_clnt_counts_free(list, n);
+    rk_clnt_free(clnt);
+    vbuf_free(key);
+    return 0;
+}
+
+static int
+ctl_rate_top(const char *arg)
+{
+    RK_CLNT_COUNT *list;
+    RK_CLNT *clnt;
+    char *end;
+    long limit = CTL_RATE_TOP_DEFAULT;
+    int n, i;
+
+    if (arg) {
+        limit = strtol(arg, &end, 10);
+        if (*arg == 0 || *end != 0 || limit < 1 || limit > CTL_RATE_TOP_MAX) {
+            fprintf(stderr, "alligatectl: rate top: N must be 1 to %d\n",
+                    CTL_RATE_TOP_MAX);
+            return 2;
+        }
+    }
+    clnt = ctl_rate_client();
+    if (rk_clnt_top(clnt, (int) limit, &list, &n) != RK_CLNT_OK)
+        return ctl_rate_failed(clnt);
+    for (i = 0; i < n; i++) {
+        printf("%8ld  %-18s ", list[i].count, msg_printable_str(list[i].counter));
+        printf("%s\n", msg_printable_str(list[i].key));
+    }
+    rk_clnt_counts_free(list, n);
+    rk_clnt_free(clnt);
+    return 0;
+}
+
+static int
+ctl_rate_reset(const char *text)
+{
+    VBUF *key = vbuf_create(64);
+    RK_CLNT *clnt;
+    long removed;
+
+    if (ctl_rate_key(text, key) < 0) {
+        vbuf_free(key);
+        return 1;
+    }
+    clnt = ctl_rate_client();
+    if (rk_clnt_reset(clnt, vbuf_str(key), &removed) != RK_CLNT_OK) {
+        vbuf_free(key);
+        return ctl_rate_failed(clnt);
+    }
+    printf("alligatectl: %s: %ld counter%s reset\n",
+           msg_printable_str(vbuf_str(key)), removed, removed == 1 ? "" : "s");
+    rk_clnt_free(clnt);
+    vbuf_free(key);
+    return 0;
+}
+
+int
+ctl_rate(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "show") == 0)
+        return ctl_rate_show(argv[2]);
+    if ((argc == 2 || argc == 3) && strcmp(argv[1], "top") == 0)
+        return ctl_rate_top(argc == 3 ? argv[2] : NULL);
+    if (argc == 3 && strcmp(argv[1], "reset") == 0)
+        return ctl_rate_reset(argv[2]);
+    ctl_usage();
+}

@@ -1,0 +1,135 @@
+/* sender_rate_limit and smtpd_client_connection_count_limit, asked of
+ * ratekeeper through rk_clnt.
+ *
+ * The worker keeps one ratekeeper connection for as long as it lives; a
+ * session's connection is registered on it and released at the end of
+ * the session, and ratekeeper releases whatever a socket holds when it
+ * closes, so a worker that crashes leaks nothing.  Clients in the
+ * whitelist are exempt from both limits, as from every anti-spam rule. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cidr_list.h"
+#include "conf.h"
+#include "msg.h"
+#include "rk_clnt.h"
+#include "rk_key.h"
+#include "smtpd_rate.h"
+#include "smtpd_reject.h"
+
+static RK_CLNT *smtpd_rate_clnt;
+static int smtpd_rate_registered;       /* this session's connection */
+
+static RK_CLNT *
+smtpd_rate_client(void)
+{
+    if (smtpd_rate_clnt == NULL)
+        smtpd_rate_clnt = rk_clnt_create(rk_clnt_default_path(),
+                                         (int) conf_time_ms(P_ratekeeper_timeout),
+                                         RK_CLNT_FLAG_WARN);
+    return smtpd_rate_clnt;
+}
+
+static VBUF *
+smtpd_rate_scratch(void)
+{
+    static VBUF *scratch;
+
+    if (scratch == NULL)
+        scratch = vbuf_create(64);
+    return scratch;
+}
+
+static int
+smtpd_rate_exempt(const SMTPD_STATE *state)
+{
+    const CIDR_LIST *whitelist = conf_cidr(P_whitelist);
+
+    return whitelist != NULL && cidr_list_match_str(whitelist, state->addr);
+}
+
+int
+smtpd_rate_key(const SMTPD_STATE *state, const SMTP_PATH *sender,
+               int key_type, VBUF *key)
+{
+    switch (key_type) {
+    case SMTPD_RATE_KEY_SENDER:
+        return rk_key_sender(key, sender->addr);
+    case SMTPD_RATE_KEY_USER:
+        /* No session authenticates yet (AUTH comes in a later issue), so
+         * there is no SASL user to count: count by client address, as
+         * for any session that has not authenticated. */
+    default:
+        return rk_key_address(key, state->addr);
+    }
+}
+
+int
+smtpd_rate_connect(SMTPD_STATE *state)
+{
+    long long limit = conf_int(P_smtpd_client_connection_count_limit);
+    VBUF *reply;
+    long count;
+
+    smtpd_rate_registered = 0;
+    /* A client without a numeric address cannot be counted. */
+    if (limit == 0 || smtpd_rate_exempt(state)
+        || rk_key_address(smtpd_rate_scratch(), state->addr) < 0)
+        return 0;
+    if (rk_clnt_connect(smtpd_rate_client(), state->addr, &count)
+        != RK_CLNT_OK)
+        return 0;
+    smtpd_rate_registered = 1;
+    if (count <= limit)
+        return 0;
+    reply = vbuf_create(128);
+    vbuf_printf(reply, "421 4.7.0 %s Error: too many connections from %s",
+                conf_str(P_myhostname), state->addr);
+    msg_info("NOQUEUE: reject: CONNECT from %s: %s; rule=smtpd_client_connection_count_limit",
+             state->namaddr, vbuf_str(reply));
+    smtpd_reply(state, "%s", vbuf_str(reply));
+    vbuf_free(reply);
+    state->quit = 1;
+    return -1;
+}
+
+void
+smtpd_rate_disconnect(SMTPD_STATE *state)
+{
+    long count;
+
+    if (smtpd_rate_registered) {
+        smtpd_rate_registered = 0;
+        rk_clnt_disconnect(smtpd_rate_client(), state->addr, &count);
+    }
+}
+
+int
+smtpd_rate_mail(SMTPD_STATE *state, const SMTP_PATH *sender)
+{
+    long long limit = conf_int(P_sender_rate_limit);
+    long long window = conf_time_ms(P_sender_rate_window);
+    VBUF *key;
+    long count, over;
+    int status = 0;
+
+    /* rate_limit_exclude_authenticated: no session is authenticated
+     * until AUTH arrives, so there is nothing to exclude yet. */
+    if (limit == 0 || smtpd_rate_exempt(state))
+        return 0;
+    key = vbuf_create(64);
+    if (smtpd_rate_key(state, sender, conf_enum(P_sender_rate_key), key) == 0
+        && rk_clnt_mail(smtpd_rate_client(), vbuf_str(key), window, &count)
+        == RK_CLNT_OK
+        && count > limit) {
+        /* For the rules that act on clients over a limit (the tarpit). */
+        if (rk_key_address(key, state->addr) == 0)
+            rk_clnt_count(smtpd_rate_client(), RK_COUNTER_OVERLIMIT,
+                          vbuf_str(key), window, &over);
+        smtpd_reject_antispam(state, "MAIL", sender->addr,
+                              "sender_rate_limit");
+        status = -1;
+    }
+    vbuf_free(key);
+    return status;
+}

@@ -1,0 +1,37 @@
+/* The limits that ratekeeper counts for smtpd: sender_rate_limit at MAIL
+ * FROM and smtpd_client_connection_count_limit at connect.  ratekeeper
+ * only counts; these decide.  When ratekeeper does not answer within
+ * ratekeeper_timeout the session goes on without the limits (fail open;
+ * rk_clnt warns at most once a minute). */
+#ifndef ALLIGATE_SMTPD_RATE_H
+#define ALLIGATE_SMTPD_RATE_H
+
+#include "smtp_addr.h"
+#include "smtpd.h"
+#include "vbuf.h"
+
+/* At connect: registers the session's connection with ratekeeper (it
+ * stays registered until smtpd_rate_disconnect(), or until this process
+ * dies).  Returns 0 to go on, or -1 when the client has too many
+ * connections: the 421 reply is queued and state->quit is set. */
+int smtpd_rate_connect(SMTPD_STATE *state);
+
+/* At MAIL FROM, once the sender is parsed: counts the message.  Returns 0
+ * to go on, or -1 when it exceeds sender_rate_limit: the client is
+ * recorded as over the limit and the anti-spam refusal is queued. */
+int smtpd_rate_mail(SMTPD_STATE *state, const SMTP_PATH *sender);
+
+/* At the end of the session: releases the connection's registration. */
+void smtpd_rate_disconnect(SMTPD_STATE *state);
+
+/* The key that sender_rate_key names for this session and sender;
+ * returns -1 when there is none (no numeric client address). */
+int smtpd_rate_key(const SMTPD_STATE *state, const SMTP_PATH *sender,
+                   int key_type, VBUF *key);
+
+/* sender_rate_key values, in conf_params.def's order. */
+#define SMTPD_RATE_KEY_ADDRESS  0
+#define SMTPD_RATE_KEY_SENDER   1
+#define SMTPD_RATE_KEY_USER     2
+
+#endif
