@@ -753,6 +753,55 @@ START_TEST(test_smuggling)
 }
 END_TEST
 
+START_TEST(test_mail_loop)
+{
+    VBUF *msg = vbuf_create(4096);
+    int i;
+
+    start("");
+    expect(GREETING);
+    say("EHLO client.example.org\r\n");
+    expect(EHLO_REPLY);
+    say("MAIL FROM:<a@example.org>\r\n");
+    expect("250 2.1.0 Ok\r\n");
+    say("RCPT TO:<b@example.com>\r\n");
+    expect("250 2.1.5 Ok\r\n");
+    say("DATA\r\n");
+    expect("354 End data with <CR><LF>.<CR><LF>\r\n");
+    for (i = 0; i <= SMTPD_MAX_HOPS; i++)
+        vbuf_printf(msg, "Received: from hop%d.example.net\r\n", i);
+    vbuf_printf(msg, "\r\nlooping\r\n.\r\n");
+    say(vbuf_str(msg));
+    expect("554 5.4.6 Error: too many hops\r\n");
+    say("QUIT\r\n");
+    expect("221 2.0.0 Bye\r\n");
+    expect_eof();
+    ck_assert_int_eq(incoming_count(), 0);
+    log_has("rule=mail_loop");
+    vbuf_free(msg);
+}
+END_TEST
+
+START_TEST(test_timeout_in_data)
+{
+    start("");
+    expect(GREETING);
+    say("EHLO client.example.org\r\n");
+    expect(EHLO_REPLY);
+    say("MAIL FROM:<a@example.org>\r\n");
+    expect("250 2.1.0 Ok\r\n");
+    say("RCPT TO:<b@example.com>\r\n");
+    expect("250 2.1.5 Ok\r\n");
+    say("DATA\r\n");
+    expect("354 End data with <CR><LF>.<CR><LF>\r\n");
+    say("Subject: slow\r\n\r\nand then nothing");
+    expect("421 4.4.2 mx.example.com Error: timeout exceeded\r\n");
+    expect_eof();
+    ck_assert_int_eq(incoming_count(), 0);
+    log_has("timeout after DATA (");
+}
+END_TEST
+
 START_TEST(test_command_bare_lf)
 {
     start("");
@@ -896,6 +945,8 @@ smtpd_session_suite(void)
     tcase_add_test(tc, test_local_recipients);
     tcase_add_test(tc, test_size_limits);
     tcase_add_test(tc, test_smuggling);
+    tcase_add_test(tc, test_mail_loop);
+    tcase_add_test(tc, test_timeout_in_data);
     tcase_add_test(tc, test_command_bare_lf);
     tcase_add_test(tc, test_command_bare_cr);
     tcase_add_test(tc, test_line_too_long);
