@@ -46,7 +46,10 @@ smtpd_policy_rcpt(const SMTPD_POLICY *policy, const SMTP_PATH *rcpt,
     local = !(rcpt->flags & SMTP_ADDR_FLAG_LITERAL)
         && smtpd_policy_local_domain(policy, rcpt->domain_lc);
     if (local && (policy->relay_client || !smtpd_policy_routing_tricks(rcpt))) {
+        /* RFC 5321 4.5.1: postmaster at every local domain is valid,
+         * listed or not. */
         if (policy->local_recipients
+            && strcasecmp(rcpt->local, "postmaster") != 0
             && !addr_list_match(policy->local_recipients, rcpt->addr)) {
             d->code = 550;
             d->status = "5.1.1";

@@ -285,7 +285,7 @@ smtpd_pregreet(SMTPD_STATE *state)
     long long wait = conf_time_ms(P_smtpd_greet_wait);
     struct pollfd pfd = {.fd = state->fd,.events = POLLIN };
 
-    if (poll(&pfd, 1, (int) wait) <= 0)
+    if (wait == 0 || poll(&pfd, 1, (int) wait) <= 0)
         return 0;
     smtpd_drop(state, "pregreet", "554 5.5.1 Error: SMTP protocol violation: talked before the greeting");
     return 1;

@@ -294,6 +294,13 @@ START_TEST(test_postmaster)
     policy.local_domains = policy_domains;
     relay_denied(&policy, "TO:<postmaster@example.org>", "postmaster@example.org");
     accepted(&policy, "TO:<postmaster@localhost>", 1);
+    /* RFC 5321 4.5.1: postmaster@ each local domain, even when
+     * local_recipients does not list it. */
+    ck_assert_int_eq(addr_list_match(recipients, "postmaster@example.com"), 0);
+    accepted(&policy, "TO:<PostMaster@example.com>", 1);
+    refused(&policy, "TO:<postmistress@example.com>", 550, "5.1.1",
+            "<postmistress@example.com>: Recipient address rejected: User unknown",
+            "local_recipients");
 }
 END_TEST
 
