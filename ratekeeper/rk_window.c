@@ -94,17 +94,23 @@ rk_window_prune(RK_WINDOW *w, long long now)
 }
 
 /* Moves the events to buckets of a new width, each to the bucket that
- * holds the last instant of its old bucket: nothing gets older. */
+ * holds the last instant of its old bucket, or now if that is earlier:
+ * nothing gets older, and nothing is moved into the future (where
+ * repeated changes of window would push it further each time). */
 static void
-rk_window_rebucket(RK_WINDOW *w, long long window_ms)
+rk_window_rebucket(RK_WINDOW *w, long long window_ms, long long now)
 {
     long long width = rk_window_width(window_ms);
-    long long id;
+    long long id, now_id = rk_window_floor_div(now, width);
     int i, n = 0;
 
     for (i = 0; i < w->nbuckets; i++) {
         id = rk_window_floor_div((w->buckets[i].id + 1) * w->width_ms - 1,
                                  width);
+        /* An old bucket that holds now stays in the current one; one
+         * already in the future (the clock went back) stays there. */
+        if (id > now_id && w->buckets[i].id <= rk_window_floor_div(now, w->width_ms))
+            id = now_id;
         if (n > 0 && w->buckets[n - 1].id == id) {
             unsigned int c = w->buckets[n - 1].count;
 
@@ -135,7 +141,7 @@ rk_window_add(RK_WINDOW *w, long long now, long long window_ms,
         w->window_ms = window_ms;
         w->width_ms = rk_window_width(window_ms);
     } else if (w->window_ms != window_ms) {
-        rk_window_rebucket(w, window_ms);
+        rk_window_rebucket(w, window_ms, now);
     }
     rk_window_prune(w, now);
     id = rk_window_floor_div(now, w->width_ms);

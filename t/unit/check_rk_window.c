@@ -140,6 +140,15 @@ START_TEST(test_window_change)
     /* Back to an hour: the remaining events are still there. */
     ck_assert_uint_eq(rk_window_add(&w, T0 + 61000, 3600000, 1), 3);
     rk_window_clear(&w);
+
+    /* From a huge bucket (400 days / 60 = 6.7 days) to a small one: the
+     * events are not moved into the future, however often it happens. */
+    rk_window_add(&w, T0, RK_WINDOW_MAX_MS, 1);
+    ck_assert_uint_eq(rk_window_add(&w, T0, 1000, 1), 2);
+    ck_assert_uint_eq(rk_window_add(&w, T0, RK_WINDOW_MAX_MS, 1), 3);
+    ck_assert_uint_eq(rk_window_add(&w, T0, 1000, 1), 4);
+    ck_assert(rk_window_expired(&w, T0 + 1000 + 17));
+    rk_window_clear(&w);
 }
 END_TEST
 
