@@ -73,17 +73,17 @@ static const struct {
 int
 main(int argc, char **argv)
 {
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
     static char dir[PATH_MAX];
     size_t i;
     int ch;
 
     msg_init("alligatectl");
-    if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-        fputs(ctl_usage_text, stdout);
-        return 0;
-    }
     /* '+': stop at the verb, whose options are its own. */
-    while ((ch = getopt(argc, argv, "+c:hv")) != -1) {
+    while ((ch = getopt_long(argc, argv, "+c:hv", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c':
             if (realpath(optarg, dir) == NULL) {

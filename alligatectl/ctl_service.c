@@ -19,6 +19,7 @@
 #include "dirs.h"
 #include "master_proto.h"
 #include "msg.h"
+#include "mymalloc.h"
 #include "vbuf.h"
 
 #define CTL_START_TIMEOUT_MS    60000
@@ -70,8 +71,7 @@ ctl_request(const char *verb, ATTR *reply)
                             CTL_REQUEST_TIMEOUT_MS);
     attr_set(req, "request", verb);
     if (attr_clnt_request(clnt, req, reply, why) < 0) {
-        fprintf(stderr, "alligatectl: cannot talk to master at %s: %s\n", path,
-                vbuf_str(why));
+        fprintf(stderr, "alligatectl: cannot talk to master: %s\n", vbuf_str(why));
         exit(1);
     }
     attr_clnt_free(clnt);
@@ -220,6 +220,45 @@ ctl_stop(int argc, char **argv)
     return 1;
 }
 
+static const char *
+ctl_get(const ATTR *a, const char *fmt, int i)
+{
+    char name[64];
+    const char *v;
+
+    snprintf(name, sizeof(name), fmt, i);
+    v = attr_get(a, name);
+    return v ? v : "";
+}
+
+/* After a reload: waits until no worker of the old configuration is idle,
+ * so that from then on no new client meets one.  (Busy ones finish their
+ * session on the old configuration, then exit.) */
+static void
+ctl_wait_retired(void)
+{
+    struct timespec tick = {0, 10 * 1000 * 1000};
+    int waited;
+
+    for (waited = 0; waited < CTL_REQUEST_TIMEOUT_MS; waited += 10) {
+        ATTR *reply = attr_create();
+        long nserv = 0;
+        long old_idle = 0;
+        int i;
+
+        ctl_request("status", reply);
+        attr_get_long(reply, "services", &nserv);
+        for (i = 0; i < nserv; i++)
+            old_idle += atol(ctl_get(reply, "service_%d_total", i))
+                - atol(ctl_get(reply, "service_%d_busy", i))
+                - atol(ctl_get(reply, "service_%d_idle", i));
+        attr_free(reply);
+        if (old_idle == 0)
+            return;
+        nanosleep(&tick, NULL);
+    }
+}
+
 int
 ctl_reload(int argc, char **argv)
 {
@@ -234,20 +273,34 @@ ctl_reload(int argc, char **argv)
         return 1;
     }
     ctl_request("reload", reply);
+    if (attr_get(reply, "status") == NULL
+        || strcmp(attr_get(reply, "status"), "0") != 0) {
+        fprintf(stderr, "alligatectl: reload failed: %s\n",
+                attr_get(reply, "reason") ? attr_get(reply, "reason") : "no reason given");
+        attr_free(reply);
+        return 1;
+    }
+    ctl_wait_retired();
     printf("alligatectl: reloaded\n");
     attr_free(reply);
     return 0;
 }
 
-static const char *
-ctl_get(const ATTR *a, const char *fmt, int i)
+/* One line per process: "    smtpd pid 1234 busy". */
+static void
+ctl_status_procs(const char *program, const char *pids, const char *states)
 {
-    char name[64];
-    const char *v;
+    char *pid_list = mystrdup(pids);
+    char *state_list = mystrdup(states);
+    char *psave = NULL, *ssave = NULL;
+    char *pid, *state;
 
-    snprintf(name, sizeof(name), fmt, i);
-    v = attr_get(a, name);
-    return v ? v : "";
+    for (pid = strtok_r(pid_list, ",", &psave),
+         state = strtok_r(state_list, ",", &ssave); pid;
+         pid = strtok_r(NULL, ",", &psave), state = strtok_r(NULL, ",", &ssave))
+        printf("    %s pid %s %s\n", program, pid, state ? state : "?");
+    myfree(pid_list);
+    myfree(state_list);
 }
 
 int
@@ -277,20 +330,20 @@ ctl_status(int argc, char **argv)
         if (strcmp(state, "disabled") == 0)
             continue;
         if (strcmp(ctl_get(reply, "service_%d_kind", (int) i), "pool") == 0)
-            printf("%-12s %-8s %-9s listen %s, workers %s (busy %s, idle %s, max %s), pids %s\n",
+            printf("%-12s %-8s %-9s listen %s, workers %s (busy %s, idle %s, max %s)\n",
                    ctl_get(reply, "service_%d", (int) i),
                    ctl_get(reply, "service_%d_program", (int) i), state,
                    ctl_get(reply, "service_%d_listen", (int) i),
                    ctl_get(reply, "service_%d_total", (int) i),
                    ctl_get(reply, "service_%d_busy", (int) i),
                    ctl_get(reply, "service_%d_idle", (int) i),
-                   ctl_get(reply, "service_%d_max", (int) i),
-                   ctl_get(reply, "service_%d_pids", (int) i));
+                   ctl_get(reply, "service_%d_max", (int) i));
         else
-            printf("%-12s %-8s %-9s pid %s\n",
-                   ctl_get(reply, "service_%d", (int) i),
-                   ctl_get(reply, "service_%d_program", (int) i), state,
-                   ctl_get(reply, "service_%d_pids", (int) i));
+            printf("%-12s %-8s %-9s\n", ctl_get(reply, "service_%d", (int) i),
+                   ctl_get(reply, "service_%d_program", (int) i), state);
+        ctl_status_procs(ctl_get(reply, "service_%d_program", (int) i),
+                         ctl_get(reply, "service_%d_pids", (int) i),
+                         ctl_get(reply, "service_%d_states", (int) i));
     }
     attr_free(reply);
     return 0;

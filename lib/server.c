@@ -68,6 +68,7 @@ void
 server_init(int argc, char **argv, const char *name)
 {
     struct sigaction sa;
+    sigset_t mask;
     VBUF *errors;
     CONF *conf;
     int ch;
@@ -122,10 +123,19 @@ server_init(int argc, char **argv, const char *name)
     sa.sa_handler = server_on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    /* Under master, SIGINT stays as master left it (ignored in the
+     * foreground: Ctrl-C stops master, and master stops the rest). */
+    if (!server.by_master)
+        sigaction(SIGINT, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
+    /* master spawns children with these blocked; a reload or stop sent
+     * before now is delivered here. */
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGTERM);
+    sigprocmask(SIG_UNBLOCK, &mask, NULL);
 }
 
 int

@@ -29,7 +29,9 @@ extern volatile sig_atomic_t server_sighup;     /* reload or retire */
 
 /* Parses the arguments, loads and activates the configuration (exits with
  * every error otherwise), opens the log, drops privileges to daemon_user
- * when running as root, and installs the signal handlers. */
+ * when running as root, and installs the signal handlers.  master starts
+ * children with SIGHUP and SIGTERM blocked; this unblocks them, so a
+ * daemon started by master must call it. */
 void server_init(int argc, char **argv, const char *name);
 
 /* Re-reads the configuration; on error keeps the old one and returns -1. */

@@ -70,13 +70,7 @@ master_drain_wake(int event, void *context)
         /* void */ ;
 }
 
-/* Requests from the control socket act like the signals. */
-void
-master_reload(void)
-{
-    master_got_hup = 1;
-}
-
+/* A stop request from the control socket acts like SIGTERM. */
 void
 master_stop(void)
 {
@@ -138,24 +132,33 @@ master_signals(void)
     sigaction(SIGPIPE, &sa, NULL);
 }
 
-static void
-master_do_reload(void)
+/* Re-reads main.cf and applies it (SIGHUP, alligatectl reload).  A bad
+ * configuration is refused and the running one kept; returns -1 then, and
+ * when a new listener cannot be opened, with the reason in why. */
+int
+master_reload(VBUF *why)
 {
     VBUF *errors = vbuf_create(256);
     CONF *conf = conf_load(master_config_dir, errors);
+    char *line, *save = NULL;
 
     if (conf == NULL) {
+        /* One line per problem, joined for the log and the reply. */
+        for (line = strtok_r(errors->data, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save))
+            vbuf_printf(why, "%s%s", vbuf_len(why) ? "; " : "",
+                        msg_printable_str(line));
         msg_error("reload refused, keeping the running configuration: %s",
-                  msg_printable_str(vbuf_str(errors)));
+                  vbuf_str(why));
         vbuf_free(errors);
-        return;
+        return -1;
     }
     vbuf_free(errors);
     conf_free(conf_activate(conf));
     if (!master_foreground)
         msg_open(conf_str(P_log_file));
     msg_info("reload: configuration %s/main.cf", master_config_dir);
-    master_services_reload();
+    return master_services_reload(why);
 }
 
 static void
@@ -261,8 +264,12 @@ main(int argc, char **argv)
         }
         if (master_got_hup) {
             master_got_hup = 0;
-            if (!master_stopping)
-                master_do_reload();
+            if (!master_stopping) {
+                VBUF *why = vbuf_create(64);
+
+                master_reload(why);
+                vbuf_free(why);
+            }
         }
         if (master_stopping && master_child_count() == 0)
             break;

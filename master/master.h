@@ -11,6 +11,8 @@
 
 #define MASTER_MAX_LISTEN 16
 
+struct VBUF;
+
 typedef struct MASTER_SERV MASTER_SERV;
 
 typedef struct MASTER_PROC {
@@ -32,6 +34,9 @@ struct MASTER_SERV {
     char *listen_spec;          /* the listen list the fds were opened for */
     int listen_fds[MASTER_MAX_LISTEN];
     int listen_count;
+    /* Listeners that went; shut down once no idle worker waits on them. */
+    int retired_fds[MASTER_MAX_LISTEN];
+    int retired_count;
     int watching;               /* master polls the listeners */
     int status_pipe[2];         /* pool workers -> master */
     MASTER_PROC *procs;
@@ -47,8 +52,9 @@ extern int master_life_pipe[2];
 extern long long master_started;
 
 /* master_listen.c */
-int master_listen_open(MASTER_SERV *serv);
+int master_listen_open(MASTER_SERV *serv, struct VBUF *why);
 void master_listen_close(MASTER_SERV *serv);
+void master_listen_shut_retired(MASTER_SERV *serv);
 
 /* master_spawn.c */
 pid_t master_spawn(MASTER_SERV *serv);
@@ -59,7 +65,7 @@ int master_child_count(void);
 /* master_service.c */
 void master_services_init(void);
 void master_services_start(void);
-void master_services_reload(void);
+int master_services_reload(struct VBUF *why);
 void master_service_adjust(MASTER_SERV *serv);
 void master_service_counts(const MASTER_SERV *serv, int *idle, int *busy,
                            int *total);
@@ -71,7 +77,7 @@ void master_ctl_open(void);
 void master_ctl_close(void);
 
 /* master.c */
-void master_reload(void);
+int master_reload(struct VBUF *why);
 void master_stop(void);
 
 #endif

@@ -20,10 +20,22 @@ static ATTR_SERV *master_ctl_serv;
 static int master_ctl_fd = -1;
 static char *master_ctl_path;
 
+/* One word for alligatectl status. */
+static const char *
+master_ctl_proc_state(const MASTER_SERV *serv, const MASTER_PROC *proc)
+{
+    if (serv->kind == MASTER_SINGLE)
+        return "running";
+    if (proc->busy)
+        return proc->retiring ? "busy/retiring" : "busy";
+    return proc->retiring ? "retiring" : "idle";
+}
+
 static void
 master_ctl_status(ATTR *reply)
 {
     VBUF *pids = vbuf_create(64);
+    VBUF *states = vbuf_create(64);
     int i;
 
     attr_set_long(reply, "master_pid", (long) getpid());
@@ -38,8 +50,12 @@ master_ctl_status(ATTR *reply)
 
         master_service_counts(serv, &idle, &busy, &total);
         vbuf_reset(pids);
-        for (proc = serv->procs; proc; proc = proc->next)
+        vbuf_reset(states);
+        for (proc = serv->procs; proc; proc = proc->next) {
             vbuf_printf(pids, "%s%d", pids->len ? "," : "", (int) proc->pid);
+            vbuf_printf(states, "%s%s", states->len ? "," : "",
+                        master_ctl_proc_state(serv, proc));
+        }
         snprintf(name, sizeof(name), "service_%d", i);
         attr_setf(reply, name, "%s", serv->name);
         snprintf(name, sizeof(name), "service_%d_program", i);
@@ -53,6 +69,8 @@ master_ctl_status(ATTR *reply)
         attr_set(reply, name, serv->listen_spec ? serv->listen_spec : "");
         snprintf(name, sizeof(name), "service_%d_pids", i);
         attr_set(reply, name, vbuf_str(pids));
+        snprintf(name, sizeof(name), "service_%d_states", i);
+        attr_set(reply, name, vbuf_str(states));
         snprintf(name, sizeof(name), "service_%d_busy", i);
         attr_set_long(reply, name, busy);
         snprintf(name, sizeof(name), "service_%d_idle", i);
@@ -64,6 +82,7 @@ master_ctl_status(ATTR *reply)
                       (long) conf_int(P_smtpd_max_processes) : 1);
     }
     vbuf_free(pids);
+    vbuf_free(states);
 }
 
 static void
@@ -79,8 +98,17 @@ master_ctl_handle(const ATTR *request, ATTR *reply, void *context)
         attr_set(reply, "status", "0");
         master_ctl_status(reply);
     } else if (strcmp(verb, "reload") == 0) {
-        attr_set(reply, "status", "0");
-        master_reload();
+        /* Done before the reply, so that once alligatectl reload returns
+         * new sessions get the new configuration. */
+        VBUF *why = vbuf_create(64);
+
+        if (master_reload(why) < 0) {
+            attr_set(reply, "status", "-1");
+            attr_set(reply, "reason", vbuf_str(why));
+        } else {
+            attr_set(reply, "status", "0");
+        }
+        vbuf_free(why);
     } else if (strcmp(verb, "stop") == 0) {
         attr_set(reply, "status", "0");
         master_stop();

@@ -12,6 +12,7 @@
 #include "master.h"
 #include "master_proto.h"
 #include "msg.h"
+#include "vbuf.h"
 
 MASTER_SERV master_services[] = {
     {.name = "ratekeeper", .program = "ratekeeper", .kind = MASTER_SINGLE,
@@ -92,6 +93,9 @@ master_service_adjust(MASTER_SERV *serv)
     int idle, busy, total;
     long long now = event_time_refresh();
 
+    master_service_counts(serv, &idle, &busy, &total);
+    if (total - busy - idle == 0)       /* no idle worker told to exit */
+        master_listen_shut_retired(serv);
     if (master_stopping || !serv->enabled)
         return;
     if (now < serv->throttle_until) {
@@ -100,7 +104,6 @@ master_service_adjust(MASTER_SERV *serv)
                             serv->throttle_until - now);
         return;
     }
-    master_service_counts(serv, &idle, &busy, &total);
     if (serv->kind == MASTER_SINGLE) {
         if (total == 0)
             master_spawn(serv);
@@ -157,6 +160,7 @@ master_service_status(int event, void *context)
 void
 master_services_init(void)
 {
+    VBUF *why = vbuf_create(64);
     int i;
 
     for (i = 0; i < master_nservices; i++) {
@@ -171,9 +175,10 @@ master_services_init(void)
         }
         serv->enabled = master_service_wanted(serv);
         if (serv->enabled && serv->listen_param >= 0
-            && master_listen_open(serv) < 0)
-            msg_fatal("service %s: cannot open its listeners", serv->name);
+            && master_listen_open(serv, why) < 0)
+            msg_fatal("service %s: %s", serv->name, vbuf_str(why));
     }
+    vbuf_free(why);
 }
 
 void
@@ -186,11 +191,14 @@ master_services_start(void)
 }
 
 /* After a new configuration was activated: workers finish their session
- * on the old one and exit; new ones start with the new one.  Listeners
- * are reopened only when their addresses changed. */
-void
-master_services_reload(void)
+ * on the old one and exit; new ones start with the new one.  A service
+ * whose new listeners cannot be opened keeps its old ones; that is an
+ * error, said in why. */
+int
+master_services_reload(VBUF *why)
 {
+    VBUF *one = vbuf_create(64);
+    int status = 0;
     int i;
 
     for (i = 0; i < master_nservices; i++) {
@@ -198,28 +206,36 @@ master_services_reload(void)
         MASTER_PROC *proc;
         int wanted = master_service_wanted(serv);
 
-        if (serv->listen_param >= 0
-            && (!wanted || !serv->listen_spec
-                || strcmp(serv->listen_spec, conf_str(serv->listen_param)) != 0)) {
-            master_service_watch(serv, 0);
-            master_listen_close(serv);
-            if (wanted && master_listen_open(serv) < 0) {
-                msg_error("service %s: cannot open its new listeners; service stopped",
-                          serv->name);
-                master_listen_close(serv);
-                wanted = 0;
-            }
-        }
-        serv->enabled = wanted;
-        serv->failures = 0;
-        serv->throttle_until = 0;
         for (proc = serv->procs; proc; proc = proc->next) {
             if (serv->kind == MASTER_POOL)
                 proc->retiring = 1;
             kill(proc->pid, SIGHUP);
         }
+        if (serv->listen_param >= 0) {
+            master_service_watch(serv, 0);
+            vbuf_reset(one);
+            if (!wanted) {
+                master_listen_close(serv);
+            } else if (master_listen_open(serv, one) < 0) {
+                wanted = serv->listen_count > 0;
+                if (wanted)
+                    msg_error("service %s: %s; still listening on %s",
+                              serv->name, vbuf_str(one), serv->listen_spec);
+                else
+                    msg_error("service %s: %s; not started", serv->name,
+                              vbuf_str(one));
+                vbuf_printf(why, "%sservice %s: %s", status ? "; " : "",
+                            serv->name, vbuf_str(one));
+                status = -1;
+            }
+        }
+        serv->enabled = wanted;
+        serv->failures = 0;
+        serv->throttle_until = 0;
         master_service_adjust(serv);
     }
+    vbuf_free(one);
+    return status;
 }
 
 void
@@ -228,8 +244,15 @@ master_services_stop(void)
     int i;
 
     for (i = 0; i < master_nservices; i++) {
-        master_service_watch(&master_services[i], 0);
-        master_listen_close(&master_services[i]);
+        MASTER_SERV *serv = &master_services[i];
+        MASTER_PROC *proc;
+
+        for (proc = serv->procs; proc; proc = proc->next)
+            proc->retiring = serv->kind == MASTER_POOL;
+        master_service_watch(serv, 0);
+        master_listen_close(serv);
     }
     master_signal_all(SIGTERM);
+    for (i = 0; i < master_nservices; i++)
+        master_service_adjust(&master_services[i]);
 }

@@ -40,7 +40,7 @@ master_exec_child(MASTER_SERV *serv)
     char count[16];
     char *argv[16];
     int argc = 0;
-    sigset_t none;
+    sigset_t mask;
     int devnull;
     int i;
 
@@ -66,13 +66,18 @@ master_exec_child(MASTER_SERV *serv)
             close(devnull);
     }
 
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* SIGHUP and SIGTERM stay blocked across exec, until server_init()
+     * has its handlers: a reload or stop right after the fork must not
+     * kill the child (master would take that for a failure to start). */
     signal(SIGCHLD, SIG_DFL);
     signal(SIGHUP, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, master_foreground ? SIG_IGN : SIG_DFL);
     signal(SIGPIPE, SIG_DFL);
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGTERM);
+    sigprocmask(SIG_SETMASK, &mask, NULL);
 
     server_drop_privileges(conf_str(P_daemon_user));
 
@@ -101,14 +106,20 @@ pid_t
 master_spawn(MASTER_SERV *serv)
 {
     MASTER_PROC *proc;
+    sigset_t all, saved;
     pid_t pid;
 
-    switch (pid = fork()) {
+    /* Master's own handlers must not run in the child. */
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &saved);
+    pid = fork();
+    if (pid == 0)
+        master_exec_child(serv);
+    sigprocmask(SIG_SETMASK, &saved, NULL);
+    switch (pid) {
     case -1:
         msg_warn("fork: %m");
         return -1;
-    case 0:
-        master_exec_child(serv);
     default:
         proc = mycalloc(1, sizeof(*proc));
         proc->pid = pid;

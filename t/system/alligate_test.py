@@ -419,3 +419,75 @@ class SharedInstanceTestCase(unittest.TestCase):
     def log_since_start(self):
         return self.inst.log_since(self.mark)
 
+
+# Processes of an instance (master and alligatectl tests) -------------------
+
+DAEMONS = ("master", "smtpd", "tarpit", "ratekeeper", "dnscache", "archiver",
+           "relay")
+
+
+def instance_pids(inst):
+    """Pids of every process of the instance: master and its children."""
+    pids = []
+    for program in DAEMONS:
+        pids += inst.pids(program)
+    return sorted(pids)
+
+
+def kill_instance(inst, sig=signal.SIGKILL):
+    """Sends sig to every process of the instance at once (kill -9 of a
+    crash, by default) and waits until they are gone."""
+    pids = instance_pids(inst)
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+    wait_for(lambda: not instance_pids(inst), timeout=10)
+    inst.started = False
+    return pids
+
+
+def server_pid(inst, client):
+    """The pid of the process holding the server end of client's TCP
+    connection (client: a RawClient or smtplib.SMTP that has read its
+    banner, so a worker has accepted it), or None."""
+    client_port = client.sock.getsockname()[1]
+    server_port = client.sock.getpeername()[1]
+    inode = None
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            # The server's end: local address first, then the client's;
+            # inode 0 is a connection that is gone (TIME_WAIT).
+            if (int(fields[1].split(":")[1], 16) == server_port
+                    and int(fields[2].split(":")[1], 16) == client_port
+                    and fields[9] != "0"):
+                inode = fields[9]
+    if inode is None:
+        return None
+    target = "socket:[%s]" % inode
+    for pid in instance_pids(inst):
+        try:
+            fds = os.listdir("/proc/%d/fd" % pid)
+            if any(os.readlink("/proc/%d/fd/%s" % (pid, fd)) == target
+                   for fd in fds):
+                return pid
+        except OSError:
+            continue
+    return None
+
+
+def refused(port, host="127.0.0.1"):
+    """True when nothing listens on host:port (the connection is refused)."""
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+        return False
+    except ConnectionRefusedError:
+        return True
+
