@@ -92,8 +92,14 @@ main(int argc, char **argv)
 
             if (events[i].data.fd == MASTER_LIFE_FD)
                 exit(0);                /* master is gone */
+            /* Told to retire (reload, stop) while waiting: a new client
+             * belongs to a worker with the new configuration. */
+            if (server_sigterm || server_sighup)
+                return 0;
             fd = accept4(events[i].data.fd, NULL, NULL, SOCK_CLOEXEC);
             if (fd < 0) {
+                if (errno == EINVAL)
+                    return 0;           /* master shut the listener down */
                 if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
                     msg_warn("accept: %m");
                 continue;
