@@ -28,6 +28,15 @@ static const char ctl_usage_text[] =
     "  config [-n|-d] [NAME...]\n"
     "                    print parameters: effective values, -n only those set\n"
     "                    in main.cf, -d the defaults\n"
+    "  queue list [--json]\n"
+    "                    the queued messages: id, size, arrival, sender,\n"
+    "                    recipients, status and last error\n"
+    "  queue show ID     a message's envelope and content\n"
+    "  queue flush       try every queued message now\n"
+    "  queue delete ID...|all\n"
+    "  queue hold ID...|all\n"
+    "  queue release ID...|all\n"
+    "                    remove messages, put them aside, put them back\n"
     "  rate show KEY     the counts and windows of an address, sender or user\n"
     "  rate top [N]      the N busiest counters (default 10)\n"
     "  rate reset KEY    forget the counts of an address, sender or user\n"
@@ -68,6 +77,7 @@ static const struct {
     {"reload", ctl_reload},
     {"status", ctl_status},
     {"rate", ctl_rate},
+    {"queue", ctl_queue},
 };
 
 int

@@ -22,5 +22,9 @@ int ctl_stop(int argc, char **argv);
 int ctl_reload(int argc, char **argv);
 int ctl_status(int argc, char **argv);
 int ctl_rate(int argc, char **argv);
+int ctl_queue(int argc, char **argv);
+
+/* ctl_queue.c: one line for status, the number of queued messages. */
+void ctl_queue_status(void);
 
 #endif

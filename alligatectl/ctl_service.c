@@ -345,6 +345,7 @@ ctl_status(int argc, char **argv)
                          ctl_get(reply, "service_%d_pids", (int) i),
                          ctl_get(reply, "service_%d_states", (int) i));
     }
+    ctl_queue_status();
     attr_free(reply);
     return 0;
 }

@@ -23,6 +23,8 @@ MASTER_SERV master_services[] = {
      .listen_param = P_submission_listen},
     {.name = "smtps", .program = "smtpd", .kind = MASTER_POOL,
      .listen_param = P_smtps_listen},
+    {.name = "relay", .program = "relay", .kind = MASTER_SINGLE,
+     .listen_param = -1},
 };
 int master_nservices = sizeof(master_services) / sizeof(master_services[0]);
 

@@ -491,3 +491,19 @@ def refused(port, host="127.0.0.1"):
     except ConnectionRefusedError:
         return True
 
+
+# The relay (relay tests) ------------------------------------------------
+
+def relay_pid(inst):
+    """The pid of the instance's relay queue manager (master's child; its
+    delivery agents are relay processes too, its own children), or None."""
+    master = inst.master_pid()
+    for pid in inst.pids("relay"):
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == master:
+            return pid
+    return None

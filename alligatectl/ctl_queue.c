@@ -1,0 +1,586 @@
+/* alligatectl queue: list, show, delete, hold and release read and move
+ * the queue files themselves (alligatectl runs as root or as the queue's
+ * owner); flush asks relay, over its control socket, to try everything
+ * now.
+ *
+ * Moving a file that relay is delivering at that moment is safe: relay
+ * holds it open and locked, finishes the attempt, and then finds the file
+ * gone from where it was; the marks it wrote travel with the file. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attr.h"
+#include "attr_clnt.h"
+#include "conf.h"
+#include "ctl.h"
+#include "msg.h"
+#include "mymalloc.h"
+#include "queue_file.h"
+#include "queue_status.h"
+#include "relay_proto.h"
+#include "vbuf.h"
+
+#define CTL_QUEUE_TIMEOUT_MS    10000
+
+/* The directories a message can be in, in the order they are looked at. */
+static const char *ctl_queue_subs[] = {
+    QUEUE_DIR_INCOMING, QUEUE_DIR_DEFERRED, QUEUE_DIR_HOLD, QUEUE_DIR_CORRUPT, NULL,
+};
+
+typedef struct CTL_QENTRY {
+    char    id[QUEUE_ID_LEN + 1];
+    const char *sub;
+} CTL_QENTRY;
+
+static const char *
+ctl_queue_path(char *buf, size_t size, const char *sub, const char *id)
+{
+    snprintf(buf, size, "%s/%s/%s", conf_str(P_queue_directory), sub, id);
+    return buf;
+}
+
+static int
+ctl_queue_entry_cmp(const void *a, const void *b)
+{
+    return strcmp(((const CTL_QENTRY *) a)->id, ((const CTL_QENTRY *) b)->id);
+}
+
+/* Every queue file in the given directories, oldest first. */
+static CTL_QENTRY *
+ctl_queue_collect(const char **subs, size_t *count)
+{
+    CTL_QENTRY *list = NULL;
+    size_t n = 0, cap = 0;
+    char path[4096];
+    struct dirent *dp;
+    const char **sub;
+    DIR *dir;
+
+    for (sub = subs; *sub; sub++) {
+        snprintf(path, sizeof(path), "%s/%s", conf_str(P_queue_directory), *sub);
+        if ((dir = opendir(path)) == NULL) {
+            if (errno != ENOENT)
+                fprintf(stderr, "alligatectl: %s: %s\n", path, strerror(errno));
+            continue;
+        }
+        while ((dp = readdir(dir)) != NULL) {
+            if (!queue_id_valid(dp->d_name))
+                continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                list = myrealloc(list, cap * sizeof(*list));
+            }
+            memcpy(list[n].id, dp->d_name, QUEUE_ID_LEN + 1);
+            list[n++].sub = *sub;
+        }
+        closedir(dir);
+    }
+    if (n > 0)
+        qsort(list, n, sizeof(*list), ctl_queue_entry_cmp);
+    *count = n;
+    return list;
+}
+
+/* Where a message is: its directory, or NULL. */
+static const char *
+ctl_queue_find(const char *id)
+{
+    char path[4096];
+    struct stat st;
+    const char **sub;
+
+    for (sub = ctl_queue_subs; *sub; sub++)
+        if (lstat(ctl_queue_path(path, sizeof(path), *sub, id), &st) == 0)
+            return *sub;
+    return NULL;
+}
+
+/* One message, read for list and show. */
+typedef struct CTL_QMSG {
+    const char *sub;
+    const char *status;         /* queued active deferred hold corrupt */
+    int     read_status;        /* QUEUE_READ_* */
+    QUEUE_ENVELOPE env;
+    VBUF   *why;                /* when the file cannot be read */
+    off_t   file_size;
+    time_t  mtime;
+    QUEUE_STATUS qs;
+    int     has_qs;
+    int     fd;
+} CTL_QMSG;
+
+static void
+ctl_qmsg_open(CTL_QMSG *m, const char *sub, const char *id)
+{
+    char path[4096];
+    struct stat st;
+
+    memset(m, 0, sizeof(*m));
+    m->fd = -1;
+    m->sub = sub;
+    m->why = vbuf_create(100);
+    m->status = strcmp(sub, QUEUE_DIR_INCOMING) == 0 ? "queued" : sub;
+    m->read_status = QUEUE_READ_ERROR;
+    m->env.size = -1;
+    m->has_qs = queue_status_read(conf_str(P_queue_directory), id, &m->qs) == 0;
+    if ((m->fd = open(ctl_queue_path(path, sizeof(path), sub, id),
+                      O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+        vbuf_printf(m->why, "%s", strerror(errno));
+        return;
+    }
+    if (fstat(m->fd, &st) == 0) {
+        m->file_size = st.st_size;
+        m->mtime = st.st_mtime;
+    }
+    /* relay holds the lock while it delivers. */
+    if (strcmp(sub, QUEUE_DIR_CORRUPT) != 0 && flock(m->fd, LOCK_SH | LOCK_NB) < 0
+        && errno == EWOULDBLOCK)
+        m->status = "active";
+    else
+        (void) flock(m->fd, LOCK_UN);
+    m->read_status = queue_file_read_fd(m->fd, &m->env, m->why);
+    if (m->read_status == QUEUE_READ_CORRUPT)
+        m->status = "corrupt";
+}
+
+static void
+ctl_qmsg_close(CTL_QMSG *m)
+{
+    if (m->fd >= 0)
+        close(m->fd);
+    queue_envelope_free(&m->env);
+    vbuf_free(m->why);
+}
+
+static const char *
+ctl_rcpt_status(int status)
+{
+    return status == QUEUE_RCPT_DELIVERED ? "delivered"
+        : status == QUEUE_RCPT_BOUNCED ? "bounced" : "pending";
+}
+
+static void
+ctl_time(char *buf, size_t size, time_t when, const char *fmt)
+{
+    struct tm tm;
+
+    localtime_r(&when, &tm);
+    strftime(buf, size, fmt, &tm);
+}
+
+/* JSON ---------------------------------------------------------------- */
+
+/* A JSON string: valid UTF-8 is kept, other bytes become U+FFFD. */
+static void
+ctl_json_str(const char *s)
+{
+    const unsigned char *cp = (const unsigned char *) (s ? s : "");
+    int n, i;
+
+    if (s == NULL) {
+        fputs("null", stdout);
+        return;
+    }
+    putchar('"');
+    while (*cp) {
+        if (*cp == '"' || *cp == '\\') {
+            printf("\\%c", *cp++);
+        } else if (*cp < 0x20 || *cp == 0x7f) {
+            printf("\\u%04x", *cp++);
+        } else if (*cp < 0x80) {
+            putchar(*cp++);
+        } else {
+            n = (*cp & 0xe0) == 0xc0 ? 1 : (*cp & 0xf0) == 0xe0 ? 2
+                : (*cp & 0xf8) == 0xf0 ? 3 : -1;
+            for (i = 1; n > 0 && i <= n; i++)
+                if ((cp[i] & 0xc0) != 0x80)
+                    n = -1;
+            if (n < 0) {
+                fputs("\\ufffd", stdout);
+                cp++;
+            } else {
+                fwrite(cp, 1, (size_t) n + 1, stdout);
+                cp += n + 1;
+            }
+        }
+    }
+    putchar('"');
+}
+
+static void
+ctl_queue_json(const CTL_QENTRY *e, CTL_QMSG *m, int first)
+{
+    size_t i;
+
+    printf("%s\n  {\"id\": \"%s\", \"queue\": \"%s\", \"status\": \"%s\"",
+           first ? "" : ",", e->id, e->sub, m->status);
+    if (m->read_status != QUEUE_READ_OK) {
+        printf(", \"size\": %lld, \"error\": ", (long long) m->file_size);
+        ctl_json_str(vbuf_str(m->why));
+        putchar('}');
+        return;
+    }
+    printf(", \"size\": %lld, \"arrival\": %lld, \"sender\": ",
+           (long long) m->env.message_length, (long long) m->env.arrival);
+    ctl_json_str(m->env.sender);
+    fputs(", \"recipients\": [", stdout);
+    for (i = 0; i < m->env.rcpt_count; i++) {
+        fputs(i ? ", {\"address\": " : "{\"address\": ", stdout);
+        ctl_json_str(m->env.rcpt[i].address);
+        printf(", \"status\": \"%s\"}", ctl_rcpt_status(m->env.rcpt[i].status));
+    }
+    fputs("]", stdout);
+    if (m->has_qs) {
+        printf(", \"attempts\": %ld, \"last_error\": ", m->qs.attempts);
+        ctl_json_str(m->qs.reason);
+    } else {
+        fputs(", \"attempts\": 0, \"last_error\": null", stdout);
+    }
+    if (strcmp(e->sub, QUEUE_DIR_DEFERRED) == 0)
+        printf(", \"next_try\": %lld", (long long) m->mtime);
+    putchar('}');
+}
+
+/* queue list ------------------------------------------------------------ */
+
+static void
+ctl_queue_text(const CTL_QENTRY *e, CTL_QMSG *m)
+{
+    char when[64];
+    size_t i;
+
+    if (m->read_status != QUEUE_READ_OK) {
+        printf("%s %9lld %-24s %-9s (%s)\n", e->id, (long long) m->file_size, "-",
+               m->status, msg_printable_str(vbuf_str(m->why)));
+        return;
+    }
+    ctl_time(when, sizeof(when), m->env.arrival, "%a %b %e %H:%M:%S %Y");
+    printf("%s %9lld %-24s %-9s <%s>\n", e->id, (long long) m->env.message_length,
+           when, m->status, msg_printable_str(m->env.sender));
+    if (m->has_qs && m->qs.reason[0]) {
+        printf("    last error: %s\n", m->qs.reason);
+        ctl_time(when, sizeof(when), m->mtime, "%a %b %e %H:%M:%S %Y");
+        if (strcmp(e->sub, QUEUE_DIR_DEFERRED) == 0)
+            printf("    attempts: %ld, next try: %s\n", m->qs.attempts, when);
+    }
+    for (i = 0; i < m->env.rcpt_count; i++) {
+        printf("    to: <%s>", msg_printable_str(m->env.rcpt[i].address));
+        if (m->env.rcpt[i].status != QUEUE_RCPT_PENDING)
+            printf(" (%s)", ctl_rcpt_status(m->env.rcpt[i].status));
+        putchar('\n');
+    }
+}
+
+static int
+ctl_queue_list(int argc, char **argv)
+{
+    CTL_QENTRY *list;
+    CTL_QMSG m;
+    size_t n, i;
+    long long bytes = 0;
+    int json = 0;
+
+    if (argc == 2 && strcmp(argv[1], "--json") == 0)
+        json = 1;
+    else if (argc != 1)
+        ctl_usage();
+    list = ctl_queue_collect(ctl_queue_subs, &n);
+    if (json)
+        putchar('[');
+    else if (n > 0)
+        printf("%-19s %9s %-24s %-9s %s\n", "Queue ID", "Size", "Arrival", "Status",
+               "Sender / recipients");
+    for (i = 0; i < n; i++) {
+        ctl_qmsg_open(&m, list[i].sub, list[i].id);
+        if (m.fd < 0 && m.read_status == QUEUE_READ_ERROR && !json) {
+            ctl_qmsg_close(&m);
+            continue;                   /* gone meanwhile */
+        }
+        if (json)
+            ctl_queue_json(list + i, &m, i == 0);
+        else
+            ctl_queue_text(list + i, &m);
+        bytes += m.read_status == QUEUE_READ_OK ? m.env.message_length : m.file_size;
+        ctl_qmsg_close(&m);
+    }
+    if (json)
+        printf("%s]\n", n ? "\n" : "");
+    else if (n == 0)
+        printf("Mail queue is empty\n");
+    else
+        printf("-- %zu message%s, %lld bytes\n", n, n == 1 ? "" : "s", bytes);
+    myfree(list);
+    return 0;
+}
+
+/* queue show ------------------------------------------------------------ */
+
+static int
+ctl_queue_copy(int fd, off_t offset, off_t length)
+{
+    char buf[65536];
+    ssize_t n;
+
+    while (length > 0) {
+        n = pread(fd, buf, length < (off_t) sizeof(buf) ? (size_t) length : sizeof(buf),
+                  offset);
+        if (n <= 0)
+            return -1;
+        fwrite(buf, 1, (size_t) n, stdout);
+        offset += n;
+        length -= n;
+    }
+    return 0;
+}
+
+static int
+ctl_queue_show(int argc, char **argv)
+{
+    const char *id, *sub;
+    char when[64];
+    CTL_QMSG m;
+    size_t i;
+
+    if (argc != 2)
+        ctl_usage();
+    id = argv[1];
+    if (!queue_id_valid(id)) {
+        fprintf(stderr, "alligatectl: bad queue id \"%s\"\n", msg_printable_str(id));
+        return 1;
+    }
+    if ((sub = ctl_queue_find(id)) == NULL) {
+        fprintf(stderr, "alligatectl: %s: no such message\n", id);
+        return 1;
+    }
+    ctl_qmsg_open(&m, sub, id);
+    printf("queue_id: %s\nqueue: %s\nstatus: %s\n", id, sub, m.status);
+    if (m.read_status != QUEUE_READ_OK) {
+        printf("error: %s\n", msg_printable_str(vbuf_str(m.why)));
+        if (m.fd >= 0) {
+            printf("\n");
+            ctl_queue_copy(m.fd, 0, m.file_size);
+        }
+        ctl_qmsg_close(&m);
+        return m.fd >= 0 ? 0 : 1;
+    }
+    ctl_time(when, sizeof(when), m.env.arrival, "%a, %d %b %Y %H:%M:%S %z");
+    printf("arrival: %s\n", when);
+    if (m.env.client_addr)
+        printf("client: %s[%s]\n", m.env.client_name ? m.env.client_name : "unknown",
+               m.env.client_addr);
+    if (m.env.helo)
+        printf("helo: %s\n", msg_printable_str(m.env.helo));
+    if (m.env.protocol)
+        printf("protocol: %s\n", m.env.protocol);
+    if (m.env.sasl_user)
+        printf("sasl_user: %s\n", msg_printable_str(m.env.sasl_user));
+    printf("sender: <%s>\n", msg_printable_str(m.env.sender));
+    if (m.env.body_type)
+        printf("body: %s\n", m.env.body_type);
+    for (i = 0; i < m.env.rcpt_count; i++)
+        printf("recipient: <%s> %s\n", msg_printable_str(m.env.rcpt[i].address),
+               ctl_rcpt_status(m.env.rcpt[i].status));
+    for (i = 0; i < m.env.attr_count; i++)
+        printf("attribute: %s=%s\n", m.env.attr[i].name,
+               msg_printable_str(m.env.attr[i].value));
+    printf("size: %lld\n", (long long) m.env.message_length);
+    if (m.has_qs) {
+        printf("attempts: %ld\n", m.qs.attempts);
+        printf("last_error: %s\n", m.qs.reason);
+    }
+    if (strcmp(sub, QUEUE_DIR_DEFERRED) == 0) {
+        ctl_time(when, sizeof(when), m.mtime, "%a, %d %b %Y %H:%M:%S %z");
+        printf("next_try: %s\n", when);
+    }
+    printf("\n");
+    fflush(stdout);
+    ctl_queue_copy(m.fd, m.env.message_offset, m.env.message_length);
+    fflush(stdout);
+    ctl_qmsg_close(&m);
+    return 0;
+}
+
+/* queue delete, hold, release ------------------------------------------- */
+
+#define CTL_OP_DELETE   1
+#define CTL_OP_HOLD     2
+#define CTL_OP_RELEASE  3
+
+/* Applies op to one message found in sub; 1 when done. */
+static int
+ctl_queue_op_one(int op, const char *id, const char *sub)
+{
+    char from[4096], to[4096];
+
+    ctl_queue_path(from, sizeof(from), sub, id);
+    switch (op) {
+    case CTL_OP_DELETE:
+        if (unlink(from) < 0) {
+            if (errno != ENOENT)
+                fprintf(stderr, "alligatectl: remove %s: %s\n", from, strerror(errno));
+            return 0;
+        }
+        queue_status_remove(conf_str(P_queue_directory), id);
+        return 1;
+    case CTL_OP_HOLD:
+        if (strcmp(sub, QUEUE_DIR_INCOMING) != 0 && strcmp(sub, QUEUE_DIR_DEFERRED) != 0)
+            return 0;
+        ctl_queue_path(to, sizeof(to), QUEUE_DIR_HOLD, id);
+        break;
+    default:
+        if (strcmp(sub, QUEUE_DIR_HOLD) != 0)
+            return 0;
+        /* Into incoming/: relay sees it at once, and tries it now. */
+        ctl_queue_path(to, sizeof(to), QUEUE_DIR_INCOMING, id);
+        break;
+    }
+    if (rename(from, to) < 0) {
+        if (errno != ENOENT)
+            fprintf(stderr, "alligatectl: rename %s to %s: %s\n", from, to, strerror(errno));
+        return 0;
+    }
+    return 1;
+}
+
+static int
+ctl_queue_op(int op, int argc, char **argv)
+{
+    static const char *verbs[] = {"", "deleted", "put on hold", "released"};
+    const char *sub;
+    CTL_QENTRY *list;
+    size_t n, i;
+    int done = 0, rc = 0, a;
+
+    if (argc < 2)
+        ctl_usage();
+    if (argc == 2 && strcmp(argv[1], "all") == 0) {
+        list = ctl_queue_collect(ctl_queue_subs, &n);
+        for (i = 0; i < n; i++)
+            done += ctl_queue_op_one(op, list[i].id, list[i].sub);
+        myfree(list);
+    } else {
+        for (a = 1; a < argc; a++) {
+            if (!queue_id_valid(argv[a])) {
+                fprintf(stderr, "alligatectl: bad queue id \"%s\"\n",
+                        msg_printable_str(argv[a]));
+                rc = 1;
+                continue;
+            }
+            if ((sub = ctl_queue_find(argv[a])) == NULL) {
+                fprintf(stderr, "alligatectl: %s: no such message\n", argv[a]);
+                rc = 1;
+                continue;
+            }
+            if (!ctl_queue_op_one(op, argv[a], sub)) {
+                fprintf(stderr, "alligatectl: %s: not %s (it is in %s/)\n", argv[a],
+                        verbs[op], sub);
+                rc = 1;
+                continue;
+            }
+            done++;
+        }
+    }
+    printf("alligatectl: %s %d message%s\n", verbs[op], done, done == 1 ? "" : "s");
+    return rc;
+}
+
+/* queue flush ------------------------------------------------------------ */
+
+/* One request to relay's control socket; -1 with why. */
+static int
+ctl_queue_relay_request(const char *verb, ATTR *reply, VBUF *why)
+{
+    char path[4096];
+    ATTR *req = attr_create();
+    ATTR_CLNT *clnt;
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/%s", conf_str(P_run_directory), RELAY_CTL_SOCKET);
+    clnt = attr_clnt_create(path, RELAY_CTL_PROTO, RELAY_CTL_VERSION, CTL_QUEUE_TIMEOUT_MS);
+    attr_set(req, "request", verb);
+    rc = attr_clnt_request(clnt, req, reply, why);
+    if (rc == 0 && (attr_get(reply, "status") == NULL
+                    || strcmp(attr_get(reply, "status"), "0") != 0)) {
+        vbuf_set(why, attr_get(reply, "reason") ? attr_get(reply, "reason") : "refused");
+        rc = -1;
+    }
+    attr_clnt_free(clnt);
+    attr_free(req);
+    return rc;
+}
+
+static int
+ctl_queue_flush(int argc, char **argv)
+{
+    ATTR *reply = attr_create();
+    VBUF *why = vbuf_create(100);
+    int rc = 0;
+
+    (void) argv;
+    if (argc != 1)
+        ctl_usage();
+    if (ctl_queue_relay_request("flush", reply, why) < 0) {
+        fprintf(stderr, "alligatectl: cannot ask relay to flush the queue: %s "
+                "(is alligate running?)\n", vbuf_str(why));
+        rc = 1;
+    }
+    attr_free(reply);
+    vbuf_free(why);
+    return rc;
+}
+
+/* The verb -------------------------------------------------------------- */
+
+int
+ctl_queue(int argc, char **argv)
+{
+    const char *verb;
+
+    if (argc < 2)
+        ctl_usage();
+    verb = argv[1];
+    ctl_load_config();
+    argc--;
+    argv++;
+    if (strcmp(verb, "list") == 0)
+        return ctl_queue_list(argc, argv);
+    if (strcmp(verb, "show") == 0)
+        return ctl_queue_show(argc, argv);
+    if (strcmp(verb, "flush") == 0)
+        return ctl_queue_flush(argc, argv);
+    if (strcmp(verb, "delete") == 0)
+        return ctl_queue_op(CTL_OP_DELETE, argc, argv);
+    if (strcmp(verb, "hold") == 0)
+        return ctl_queue_op(CTL_OP_HOLD, argc, argv);
+    if (strcmp(verb, "release") == 0)
+        return ctl_queue_op(CTL_OP_RELEASE, argc, argv);
+    fprintf(stderr, "alligatectl: unknown queue command \"%s\"\n", msg_printable_str(verb));
+    ctl_usage();
+}
+
+void
+ctl_queue_status(void)
+{
+    static const char *names[] = {"incoming", "deferred", "on hold", "corrupt"};
+    const char *one[2] = {NULL, NULL};
+    size_t counts[4], total = 0, i;
+    CTL_QENTRY *list;
+
+    for (i = 0; i < 4; i++) {
+        one[0] = ctl_queue_subs[i];
+        list = ctl_queue_collect(one, &counts[i]);
+        myfree(list);
+        total += counts[i];
+    }
+    printf("%-12s %zu message%s (%zu %s, %zu %s, %zu %s, %zu %s)\n", "queue", total,
+           total == 1 ? "" : "s", counts[0], names[0], counts[1], names[1],
+           counts[2], names[2], counts[3], names[3]);
+}

@@ -1,0 +1,65 @@
+/* relay: the queue manager and delivery agent, one daemon supervised by
+ * master. It delivers every queued message to relay_host over SMTP (or
+ * into local_maildir when there is none), retries what fails for a while,
+ * and returns to the sender what cannot be delivered. See relay.h for the
+ * files, alligate-relay(8) for the user's view. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "conf.h"
+#include "events.h"
+#include "master_proto.h"
+#include "msg.h"
+#include "queue_file.h"
+#include "relay.h"
+#include "server.h"
+#include "vbuf.h"
+
+#define RELAY_STOP_GRACE_MS     5000    /* agents finish their message */
+
+/* master died: stop as if told to. */
+static void
+relay_master_gone(int event, void *context)
+{
+    (void) event;
+    (void) context;
+    event_disable_readwrite(MASTER_LIFE_FD);
+    msg_info("master is gone; stopping");
+    server_sigterm = 1;
+}
+
+int
+main(int argc, char **argv)
+{
+    VBUF *why = vbuf_create(100);
+
+    server_init(argc, argv, "relay");
+    if (queue_dir_init(conf_str(P_queue_directory), why) < 0)
+        msg_fatal("queue directory: %s", vbuf_str(why));
+    vbuf_free(why);
+    if (server.by_master)
+        event_enable_read(MASTER_LIFE_FD, relay_master_gone, NULL);
+    relay_ctl_open();
+    msg_info("starting: delivering to %s%s",
+             *conf_str(P_relay_host) ? conf_str(P_relay_host) : "maildir ",
+             *conf_str(P_relay_host) ? "" : conf_str(P_local_maildir));
+    relay_queue_init();
+
+    while (!server_sigterm) {
+        if (server_sighup) {
+            server_sighup = 0;
+            if (server_reload() == 0) {
+                msg_info("reloaded the configuration");
+                relay_pool_retire();
+                relay_queue_reload();
+            }
+        }
+        event_loop(1000);
+        relay_pool_reap();
+    }
+    relay_queue_stop();
+    relay_ctl_close();
+    relay_pool_stop(RELAY_STOP_GRACE_MS);
+    msg_info("stopped");
+    return 0;
+}

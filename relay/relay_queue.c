@@ -1,0 +1,445 @@
+/* The queue manager: which queue files to try, when, and by which agent.
+ *
+ * It finds work three ways: inotify on incoming/ (IN_MOVED_TO: a queue
+ * file is committed by a rename; IN_CLOSE_WRITE for one written there
+ * directly), so smtpd needs to tell nobody; a scan of incoming/ and
+ * deferred/ at start and every queue_run_delay, which catches anything
+ * missed (an inotify queue overflow, files put back by hand); and a scan
+ * of deferred/ when the earliest next attempt it knows of comes due. A
+ * deferred file's next attempt is its modification time.
+ *
+ * Each queue file it knows of is a job: ready (in a FIFO), active (with an
+ * agent) or waiting (on a short timer, after an agent died with it or the
+ * file was locked). A job is forgotten once its agent reports; the file
+ * itself is the memory.
+ *
+ * When the backend cannot be reached, the queue manager stops sending
+ * agents to it for minimal_backoff_time: jobs are still handed to agents,
+ * which defer them at once with the same reason (or bounce the expired
+ * ones) without connecting. A flush ends that at once.
+ *
+ * With defer_delivery = yes, nothing is tried except on a flush. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "events.h"
+#include "msg.h"
+#include "mymalloc.h"
+#include "queue_file.h"
+#include "queue_status.h"
+#include "relay.h"
+
+#define RELAY_JOB_READY     1
+#define RELAY_JOB_ACTIVE    2
+#define RELAY_JOB_WAITING   3
+
+#define RELAY_RETRY_BUSY_MS     100     /* a locked file: first wait */
+#define RELAY_RETRY_BUSY_MAX_MS 5000    /* ... doubling up to this */
+#define RELAY_RETRY_CRASH_MS    10000   /* an agent died with the job */
+#define RELAY_TMP_MAX_AGE       60      /* tmp/ files of dead writers */
+#define RELAY_DUE_MIN_MS        1000    /* deferred/ scans at most this often */
+
+typedef struct RELAY_JOB {
+    char    id[QUEUE_ID_LEN + 1];
+    const char *sub;            /* QUEUE_DIR_INCOMING or QUEUE_DIR_DEFERRED */
+    int     state;
+    int     suspended;          /* sent while the backend was unreachable */
+    int     busy;               /* attempts that found the file locked */
+    struct RELAY_JOB *next;     /* in the ready FIFO */
+    struct RELAY_JOB *hash_next;
+} RELAY_JOB;
+
+/* The jobs by queue id: chained hash, grown as it fills. */
+static RELAY_JOB **relay_jobs;
+static size_t relay_jobs_size;
+static size_t relay_jobs_count;
+
+static RELAY_JOB *relay_ready_head;
+static RELAY_JOB *relay_ready_tail;
+static long relay_ready_count;
+static long relay_active_count;
+
+static int relay_inotify_fd = -1;
+static time_t relay_earliest_due;       /* 0: none known */
+static long long relay_down_until;      /* ms: the backend is unreachable */
+static VBUF *relay_down_why;
+static int relay_stopping;
+
+static void relay_queue_run(void);
+
+/* Jobs --------------------------------------------------------------- */
+
+static size_t
+relay_job_hash(const char *id)
+{
+    size_t h = 2166136261u;
+
+    while (*id)
+        h = (h ^ (unsigned char) *id++) * 16777619u;
+    return h;
+}
+
+static RELAY_JOB **
+relay_job_slot(const char *id)
+{
+    RELAY_JOB **jp;
+
+    for (jp = relay_jobs + relay_job_hash(id) % relay_jobs_size; *jp; jp = &(*jp)->hash_next)
+        if (strcmp((*jp)->id, id) == 0)
+            break;
+    return jp;
+}
+
+static void
+relay_job_grow(void)
+{
+    RELAY_JOB **old = relay_jobs, *job, *next;
+    size_t old_size = relay_jobs_size, i;
+
+    relay_jobs_size = old_size ? old_size * 2 : 1024;
+    relay_jobs = mycalloc(relay_jobs_size, sizeof(*relay_jobs));
+    for (i = 0; i < old_size; i++) {
+        for (job = old[i]; job; job = next) {
+            next = job->hash_next;
+            job->hash_next = relay_jobs[relay_job_hash(job->id) % relay_jobs_size];
+            relay_jobs[relay_job_hash(job->id) % relay_jobs_size] = job;
+        }
+    }
+    myfree(old);
+}
+
+static void
+relay_job_ready(RELAY_JOB *job)
+{
+    job->state = RELAY_JOB_READY;
+    job->next = NULL;
+    if (relay_ready_tail)
+        relay_ready_tail->next = job;
+    else
+        relay_ready_head = job;
+    relay_ready_tail = job;
+    relay_ready_count++;
+}
+
+/* Adds a queue file as a ready job, unless it is known already. */
+static void
+relay_job_add(const char *id, const char *sub)
+{
+    RELAY_JOB **jp, *job;
+
+    if (relay_jobs_count >= relay_jobs_size)
+        relay_job_grow();
+    if (*(jp = relay_job_slot(id)) != NULL)
+        return;
+    job = mycalloc(1, sizeof(*job));
+    snprintf(job->id, sizeof(job->id), "%s", id);
+    job->sub = sub;
+    *jp = job;
+    relay_jobs_count++;
+    relay_job_ready(job);
+}
+
+static void
+relay_job_forget(RELAY_JOB *job)
+{
+    RELAY_JOB **jp = relay_job_slot(job->id);
+
+    if (*jp == job) {
+        *jp = job->hash_next;
+        relay_jobs_count--;
+    }
+    myfree(job);
+}
+
+static void
+relay_job_wake(int event, void *context)
+{
+    RELAY_JOB *job = context;
+
+    (void) event;
+    relay_job_ready(job);
+    relay_queue_run();
+}
+
+static void
+relay_job_wait(RELAY_JOB *job, long long delay_ms)
+{
+    job->state = RELAY_JOB_WAITING;
+    event_request_timer(relay_job_wake, job, delay_ms);
+}
+
+/* Scans -------------------------------------------------------------- */
+
+static int
+relay_queue_delivering(void)
+{
+    return !conf_bool(P_defer_delivery) && !relay_stopping;
+}
+
+static void relay_queue_due_event(int event, void *context);
+
+/* Remembers the earliest next attempt in deferred/ and wakes up then. */
+static void
+relay_queue_note_due(time_t when)
+{
+    long long delay;
+
+    if (relay_earliest_due != 0 && relay_earliest_due <= when)
+        return;
+    relay_earliest_due = when;
+    delay = ((long long) when - (long long) time(NULL)) * 1000;
+    if (delay < RELAY_DUE_MIN_MS)
+        delay = RELAY_DUE_MIN_MS;
+    event_request_timer(relay_queue_due_event, NULL, delay);
+}
+
+static void
+relay_queue_scan(const char *sub, int force)
+{
+    char path[4096];
+    struct dirent *dp;
+    struct stat st;
+    time_t now = time(NULL);
+    DIR *dir;
+    int dfd;
+
+    snprintf(path, sizeof(path), "%s/%s", conf_str(P_queue_directory), sub);
+    if ((dir = opendir(path)) == NULL) {
+        msg_warn("open %s: %m", path);
+        return;
+    }
+    dfd = dirfd(dir);
+    while ((dp = readdir(dir)) != NULL) {
+        if (!queue_id_valid(dp->d_name) || *relay_job_slot(dp->d_name) != NULL)
+            continue;
+        if (strcmp(sub, QUEUE_DIR_DEFERRED) == 0 && !force) {
+            if (fstatat(dfd, dp->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                continue;
+            if (st.st_mtime > now) {
+                relay_queue_note_due(st.st_mtime);
+                continue;
+            }
+        }
+        relay_job_add(dp->d_name, strcmp(sub, QUEUE_DIR_INCOMING) == 0 ?
+                      QUEUE_DIR_INCOMING : QUEUE_DIR_DEFERRED);
+    }
+    closedir(dir);
+}
+
+/* The periodic queue run: housekeeping, then everything that is due. */
+static void
+relay_queue_scan_event(int event, void *context)
+{
+    const char *queue_dir = conf_str(P_queue_directory);
+    int n;
+
+    (void) event;
+    (void) context;
+    if ((n = queue_file_cleanup_tmp(queue_dir, RELAY_TMP_MAX_AGE)) > 0)
+        msg_info("removed %d temporary queue file%s of sessions that died", n,
+                 n == 1 ? "" : "s");
+    (void) queue_status_cleanup(queue_dir);
+    if (relay_queue_delivering()) {
+        relay_queue_scan(QUEUE_DIR_INCOMING, 0);
+        relay_earliest_due = 0;
+        relay_queue_scan(QUEUE_DIR_DEFERRED, 0);
+        relay_queue_run();
+    }
+    event_request_timer(relay_queue_scan_event, NULL, conf_time_ms(P_queue_run_delay));
+}
+
+static void
+relay_queue_due_event(int event, void *context)
+{
+    (void) event;
+    (void) context;
+    relay_earliest_due = 0;
+    if (relay_queue_delivering()) {
+        relay_queue_scan(QUEUE_DIR_DEFERRED, 0);
+        relay_queue_run();
+    }
+}
+
+static void
+relay_queue_inotify_event(int event, void *context)
+{
+    static char buf[65536] __attribute__((aligned(8)));
+    const struct inotify_event *ev;
+    ssize_t n;
+    char *cp;
+    int overflow = 0;
+
+    (void) event;
+    (void) context;
+    for (;;) {
+        if ((n = read(relay_inotify_fd, buf, sizeof(buf))) < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN)
+                msg_warn("inotify read: %m");
+            break;
+        }
+        for (cp = buf; cp < buf + n; cp += sizeof(*ev) + ev->len) {
+            ev = (const struct inotify_event *) cp;
+            if (ev->mask & IN_Q_OVERFLOW)
+                overflow = 1;
+            else if (ev->len > 0 && queue_id_valid(ev->name) && relay_queue_delivering())
+                relay_job_add(ev->name, QUEUE_DIR_INCOMING);
+        }
+    }
+    if (overflow && relay_queue_delivering())
+        relay_queue_scan(QUEUE_DIR_INCOMING, 0);
+    relay_queue_run();
+}
+
+/* Dispatch ------------------------------------------------------------ */
+
+/* An agent's report on a job (res NULL: the agent died with it). */
+static void
+relay_queue_done(void *context, const RELAY_JOB_RESULT *res)
+{
+    RELAY_JOB *job = context;
+
+    relay_active_count--;
+    if (res == NULL) {
+        msg_warn("%s: delivery agent died; trying again in %ds", job->id,
+                 RELAY_RETRY_CRASH_MS / 1000);
+        relay_job_wait(job, RELAY_RETRY_CRASH_MS);
+        relay_queue_run();
+        return;
+    }
+    if (res->conn_failed && *conf_str(P_relay_host)) {
+        if (relay_down_until == 0)
+            msg_info("delivery temporarily suspended: %s", vbuf_str(res->why));
+        relay_down_until = event_now_ms() + conf_time_ms(P_minimal_backoff_time);
+        vbuf_set(relay_down_why, vbuf_str(res->why));
+    } else if (relay_down_until != 0 && !job->suspended
+               && (strcmp(res->result, RELAY_RESULT_DONE) == 0
+                   || strcmp(res->result, RELAY_RESULT_DEFERRED) == 0)) {
+        /* An agent got through: the backend is back. */
+        msg_info("delivery resumed");
+        relay_down_until = 0;
+    }
+    if (strcmp(res->result, RELAY_RESULT_BUSY) == 0) {
+        /* Mostly smtpd, which still holds the lock for a moment after the
+         * rename that woke us. */
+        long long delay = RELAY_RETRY_BUSY_MS << (job->busy < 6 ? job->busy : 6);
+
+        job->busy++;
+        relay_job_wait(job, delay < RELAY_RETRY_BUSY_MAX_MS ? delay : RELAY_RETRY_BUSY_MAX_MS);
+    } else if (strcmp(res->result, RELAY_RESULT_ERROR) == 0) {
+        relay_job_wait(job, conf_time_ms(P_minimal_backoff_time));
+    } else {
+        if (strcmp(res->result, RELAY_RESULT_DEFERRED) == 0 && res->next_try > 0)
+            relay_queue_note_due(res->next_try);
+        relay_job_forget(job);
+    }
+    /* The agent is free for the next job. */
+    relay_queue_run();
+}
+
+/* Hands ready jobs to agents while there are agents to be had. */
+static void
+relay_queue_run(void)
+{
+    RELAY_AGENT *agent;
+    RELAY_JOB *job;
+    const char *defer_reason;
+
+    while (relay_ready_head != NULL && !relay_stopping) {
+        if ((agent = relay_pool_get((int) conf_int(P_relay_concurrency))) == NULL)
+            break;
+        job = relay_ready_head;
+        if ((relay_ready_head = job->next) == NULL)
+            relay_ready_tail = NULL;
+        relay_ready_count--;
+        job->state = RELAY_JOB_ACTIVE;
+        relay_active_count++;
+        if (relay_down_until != 0 && event_now_ms() >= relay_down_until)
+            relay_down_until = 0;
+        defer_reason = relay_down_until != 0 ? vbuf_str(relay_down_why) : NULL;
+        job->suspended = defer_reason != NULL;
+        relay_pool_send(agent, job, job->id, job->sub, defer_reason);
+    }
+}
+
+/* Interface ------------------------------------------------------------ */
+
+void
+relay_queue_init(void)
+{
+    char path[4096];
+
+    relay_down_why = vbuf_create(100);
+    relay_job_grow();
+    relay_pool_init(relay_queue_done);
+    snprintf(path, sizeof(path), "%s/%s", conf_str(P_queue_directory), QUEUE_DIR_INCOMING);
+    if ((relay_inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0
+        || inotify_add_watch(relay_inotify_fd, path, IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
+        msg_warn("inotify on %s: %m; new mail waits for the next queue run", path);
+    else
+        event_enable_read(relay_inotify_fd, relay_queue_inotify_event, NULL);
+    if (*conf_str(P_relay_host) == 0)
+        relay_maildir_cleanup(conf_str(P_local_maildir));
+    relay_queue_scan_event(0, NULL);
+}
+
+void
+relay_queue_flush(void)
+{
+    RELAY_JOB *job;
+    size_t i;
+
+    relay_down_until = 0;
+    relay_earliest_due = 0;
+    for (i = 0; i < relay_jobs_size; i++) {
+        for (job = relay_jobs[i]; job; job = job->hash_next) {
+            if (job->state == RELAY_JOB_WAITING) {
+                event_cancel_timer(relay_job_wake, job);
+                relay_job_ready(job);
+            }
+        }
+    }
+    relay_queue_scan(QUEUE_DIR_INCOMING, 1);
+    relay_queue_scan(QUEUE_DIR_DEFERRED, 1);
+    relay_queue_run();
+}
+
+void
+relay_queue_reload(void)
+{
+    if (relay_queue_delivering()) {
+        relay_queue_scan(QUEUE_DIR_INCOMING, 0);
+        relay_earliest_due = 0;
+        relay_queue_scan(QUEUE_DIR_DEFERRED, 0);
+    }
+    event_request_timer(relay_queue_scan_event, NULL, conf_time_ms(P_queue_run_delay));
+    relay_queue_run();
+}
+
+void
+relay_queue_stop(void)
+{
+    relay_stopping = 1;
+}
+
+void
+relay_queue_counts(long *ready, long *active)
+{
+    *ready = relay_ready_count;
+    *active = relay_active_count;
+}
+
+void
+relay_queue_child_close(void)
+{
+    if (relay_inotify_fd >= 0)
+        close(relay_inotify_fd);
+}

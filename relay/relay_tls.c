@@ -1,0 +1,101 @@
+/* STARTTLS to the backend, the client side. Encryption without
+ * authentication, as Postfix's "may" and "encrypt" levels: the backend's
+ * certificate is not verified (a gateway's backend usually has a private
+ * or self-signed one); TLS protects the traffic from passive eavesdroppers
+ * on the way. TLS 1.2 at least. */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "msg.h"
+#include "relay.h"
+
+static SSL_CTX *relay_tls_ctx;
+
+static SSL_CTX *
+relay_tls_context(VBUF *why)
+{
+    if (relay_tls_ctx != NULL)
+        return relay_tls_ctx;
+    if ((relay_tls_ctx = SSL_CTX_new(TLS_client_method())) == NULL) {
+        vbuf_printf(why, "cannot create TLS context: %s",
+                    ERR_error_string(ERR_get_error(), NULL));
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(relay_tls_ctx, TLS1_2_VERSION);
+    SSL_CTX_set_options(relay_tls_ctx, SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_verify(relay_tls_ctx, SSL_VERIFY_NONE, NULL);
+    /* Writes may be retried from a moved buffer (our VBUF). */
+    SSL_CTX_set_mode(relay_tls_ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER
+                     | SSL_MODE_ENABLE_PARTIAL_WRITE);
+    return relay_tls_ctx;
+}
+
+int
+relay_tls_start(RELAY_IO *io, const char *sni, int timeout_ms, VBUF *why)
+{
+    long long deadline = relay_io_now() + timeout_ms;
+    SSL_CTX *ctx;
+    SSL *ssl;
+    unsigned long err;
+    char buf[256];
+    int n, wait;
+
+    vbuf_reset(why);
+    if ((ctx = relay_tls_context(why)) == NULL)
+        return -1;
+    if ((ssl = SSL_new(ctx)) == NULL || SSL_set_fd(ssl, io->fd) != 1) {
+        vbuf_printf(why, "cannot start TLS: %s", ERR_error_string(ERR_get_error(), NULL));
+        if (ssl)
+            SSL_free(ssl);
+        return -1;
+    }
+    if (sni != NULL)
+        SSL_set_tlsext_host_name(ssl, sni);
+    for (;;) {
+        ERR_clear_error();
+        errno = 0;
+        if ((n = SSL_connect(ssl)) == 1)
+            break;
+        switch (SSL_get_error(ssl, n)) {
+        case SSL_ERROR_WANT_READ:
+            wait = POLLIN;
+            break;
+        case SSL_ERROR_WANT_WRITE:
+            wait = POLLOUT;
+            break;
+        default:
+            if ((err = ERR_get_error()) != 0) {
+                ERR_error_string_n(err, buf, sizeof(buf));
+                vbuf_printf(why, "TLS handshake failed: %s", buf);
+            } else {
+                vbuf_printf(why, "TLS handshake failed: %s",
+                            errno ? strerror(errno) : "lost connection");
+            }
+            ERR_clear_error();
+            SSL_free(ssl);
+            return -1;
+        }
+        if (relay_io_wait(io, wait, deadline, why) < 0) {
+            vbuf_set(why, "TLS handshake failed: timeout");
+            SSL_free(ssl);
+            return -1;
+        }
+    }
+    io->ssl = ssl;
+    return 0;
+}
+
+void
+relay_tls_info(RELAY_IO *io, VBUF *out)
+{
+    if (io->ssl == NULL) {
+        vbuf_append_str(out, "no TLS");
+        return;
+    }
+    vbuf_printf(out, "%s with cipher %s", SSL_get_version(io->ssl),
+                SSL_get_cipher_name((SSL *) io->ssl));
+}
