@@ -1,12 +1,13 @@
 /* The queue manager: which queue files to try, when, and by which agent.
  *
- * It finds work three ways: inotify on incoming/ (IN_MOVED_TO: a queue
- * file is committed by a rename; IN_CLOSE_WRITE for one written there
- * directly), so smtpd needs to tell nobody; a scan of incoming/ and
- * deferred/ at start and every queue_run_delay, which catches anything
- * missed (an inotify queue overflow, files put back by hand); and a scan
- * of deferred/ when the earliest next attempt it knows of comes due. A
- * deferred file's next attempt is its modification time.
+ * It finds work three ways: inotify on incoming/, for IN_MOVED_TO only
+ * (every queue file is committed there by a rename, so smtpd need tell
+ * nobody; IN_CLOSE_WRITE would fire each time an agent closes a file it
+ * marked); a scan of incoming/ and deferred/ at start and every
+ * queue_run_delay, which catches anything missed (an inotify queue
+ * overflow, a file written in place by hand); and a scan of deferred/
+ * when the earliest next attempt it knows of comes due. A deferred file's
+ * next attempt is its modification time.
  *
  * Each queue file it knows of is a job: ready (in a FIFO), active (with an
  * agent) or waiting (on a short timer, after an agent died with it or the
@@ -382,7 +383,7 @@ relay_queue_init(void)
     relay_pool_init(relay_queue_done);
     snprintf(path, sizeof(path), "%s/%s", conf_str(P_queue_directory), QUEUE_DIR_INCOMING);
     if ((relay_inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0
-        || inotify_add_watch(relay_inotify_fd, path, IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
+        || inotify_add_watch(relay_inotify_fd, path, IN_MOVED_TO) < 0)
         msg_warn("inotify on %s: %m; new mail waits for the next queue run", path);
     else
         event_enable_read(relay_inotify_fd, relay_queue_inotify_event, NULL);

@@ -190,6 +190,10 @@ class _Server(socketserver.ThreadingTCPServer):
     request_queue_size = 128
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 class Backend:
     """The backend server.  Knobs (change them any time, under no lock:
     the handler reads them per command):
@@ -207,7 +211,8 @@ class Backend:
     commands that arrived together with a RCPT)."""
 
     def __init__(self, port=None, pipelining=True, size=0, eightbit=True,
-                 tls_cert=None):
+                 tls_cert=None, host="127.0.0.1"):
+        self.host = host
         self.port = port or free_port()
         self.pipelining = pipelining
         self.size = size
@@ -234,10 +239,11 @@ class Backend:
 
     @property
     def relay_host(self):
-        return "[127.0.0.1]:%d" % self.port
+        return "[%s]:%d" % (self.host, self.port)
 
     def start(self):
-        self.server = _Server(("127.0.0.1", self.port), _Handler)
+        server_class = _Server6 if ":" in self.host else _Server
+        self.server = server_class((self.host, self.port), _Handler)
         self.server.backend = self
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self

@@ -177,6 +177,28 @@ class Delivery(RelayTestCase):
         self.assertEqual(m.rcpts, ["a@example.com", "b@example.net"])
 
 
+def ipv6_loopback():
+    import socket
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@unittest.skipUnless(ipv6_loopback(), "no IPv6 loopback")
+class Ipv6Backend(RelayTestCase):
+    backend_args = {"host": "::1"}
+
+    def test_ipv6_literal_relay_host(self):
+        self.assertEqual(self.backend.relay_host, "[::1]:%d" % self.backend.port)
+        self.send(b"Subject: six\r\n\r\nhello\r\n")
+        self.assertEqual(len(self.backend.wait(1)), 1)
+        self.assertLog(r"to=<someone@example.com>, relay=::1\[::1\]:%d, .*status=sent"
+                       % self.backend.port)
+
+
 class Concurrency(RelayTestCase):
     extra_conf = "relay_concurrency = 2\n"
 
