@@ -299,6 +299,7 @@ rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 
 START_TEST(test_bounce_queue_file)
 {
+    static const char original[] = "Subject: caf\xc3\xa9\r\n\r\nsecret body\r\n";
     VBUF *why = vbuf_create(100);
     QUEUE_FILE *qf;
     QUEUE_ENVELOPE env, dsn_env;
@@ -318,7 +319,7 @@ START_TEST(test_bounce_queue_file)
     ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_SENDER, "sender@example.org"), 0);
     ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_RCPT, "bad@example.com"), 0);
     ck_assert_int_eq(queue_file_begin_message(qf), 0);
-    ck_assert_int_eq(queue_file_write(qf, "Subject: caf\xc3\xa9\r\n\r\nsecret body\r\n", 34), 0);
+    ck_assert_int_eq(queue_file_write(qf, original, sizeof(original) - 1), 0);
     ck_assert_int_eq(queue_file_commit(qf, why), 0);
     snprintf(path, sizeof(path), "%s/incoming/%s", queue_dir, id);
     ck_assert_int_eq(queue_file_read(path, &env, why), QUEUE_READ_OK);
