@@ -1,8 +1,9 @@
 /* ratekeeper: the only writer of the rate state.  This file is glue: the
  * daemon skeleton, the socket (served by attr_serv on the event loop),
- * the clock, and the timers that expire old keys and checkpoint the
- * database.  The counting is in rk_window.c and rk_state.c, the protocol
- * in rk_request.c, the database in rk_store.c.
+ * the clock, and the timer that expires old keys.  The counting is in
+ * rk_window.c and rk_state.c, the protocol in rk_request.c, the database
+ * (and the thread that writes it, so that the disk never stalls an
+ * answer) in rk_store.c.
  *
  *   ratekeeper -c CONFIG_DIR [-m] [-f] [-v]     (started by master) */
 #include <stdio.h>
@@ -28,9 +29,7 @@
 #define RK_EXPIRE_ROUND_STEPS   100     /* steps for the whole table */
 #define RK_EXPIRE_MIN_SLOTS     256
 #define RK_EXPIRE_MAX_REMOVED   256     /* per step: bounds its time */
-#define RK_CHECKPOINT_MS        1000
-#define RK_CHECKPOINT_KBYTES    8192    /* of log, or ... */
-#define RK_CHECKPOINT_MINUTES   1       /* ... since the last one */
+#define RK_STORE_CHECK_MS       1000    /* the writer thread's news */
 
 static RK_STATE *rk_state;
 static ATTR_SERV *rk_serv;
@@ -76,15 +75,12 @@ rk_expire(int event, void *context)
 }
 
 static void
-rk_checkpoint(int event, void *context)
+rk_check_store(int event, void *context)
 {
     (void) event;
     (void) context;
-    if (rk_store_trickle(rk_state->store, rk_state->why) < 0
-        || rk_store_checkpoint(rk_state->store, RK_CHECKPOINT_KBYTES,
-                               RK_CHECKPOINT_MINUTES, rk_state->why) < 0)
-        msg_warn("rate database: %s", vbuf_str(rk_state->why));
-    event_request_timer(rk_checkpoint, NULL, RK_CHECKPOINT_MS);
+    rk_state_check_store(rk_state, rk_now());
+    event_request_timer(rk_check_store, NULL, RK_STORE_CHECK_MS);
 }
 
 static char *
@@ -117,6 +113,8 @@ main(int argc, char **argv)
     if ((loaded = rk_store_load(store, rk_state->windows, rk_now(), &dropped,
                                 why)) < 0)
         msg_fatal("rate database %s: %s", dir, vbuf_str(why));
+    if (rk_store_start_writer(store, why) < 0)
+        msg_fatal("rate database: %s", vbuf_str(why));
 
     sock_path = rk_path(conf_str(P_run_directory), RK_SOCKET_NAME);
     if ((fd = unix_sock_listen(sock_path, RK_SOCKET_MODE, RK_BACKLOG,
@@ -125,7 +123,7 @@ main(int argc, char **argv)
     rk_serv = attr_serv_create(fd, RK_PROTO, RK_VERSION, rk_serve, rk_state);
     attr_serv_set_close_hook(rk_serv, rk_closed);
     event_request_timer(rk_expire, NULL, RK_EXPIRE_MS);
-    event_request_timer(rk_checkpoint, NULL, RK_CHECKPOINT_MS);
+    event_request_timer(rk_check_store, NULL, RK_STORE_CHECK_MS);
     msg_info("ready: %ld keys from %s (%ld expired dropped), socket %s",
              loaded, dir, dropped, sock_path);
 

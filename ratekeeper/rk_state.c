@@ -322,6 +322,13 @@ rk_state_gone(const char *name, void *context)
         ex->failed = 1;
 }
 
+void
+rk_state_check_store(RK_STATE *state, long long now)
+{
+    if (state->store && rk_store_writer_status(state->store, state->why) < 0)
+        rk_state_store_failed(state, now);
+}
+
 size_t
 rk_state_expire(RK_STATE *state, long long now, size_t slots,
                 size_t max_removed)

@@ -62,6 +62,10 @@ int rk_state_top(RK_STATE *state, long long now, int limit,
  * their sockets own); returns how many. */
 int rk_state_reset(RK_STATE *state, const char *key, long long now);
 
+/* Logs what the store's writer thread reported, if anything (at most
+ * once a minute). */
+void rk_state_check_store(RK_STATE *state, long long now);
+
 /* One step of incremental expiry, in memory and in the store. */
 size_t rk_state_expire(RK_STATE *state, long long now, size_t slots,
                        size_t max_removed);

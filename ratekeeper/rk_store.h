@@ -1,9 +1,15 @@
 /* ratekeeper's persistent state: every key's sliding window, in a
  * Berkeley DB transactional environment of its own (data_directory/
- * ratekeeper).  Each update is one committed transaction, written to the
- * log before ratekeeper answers, so a restart or a SIGKILL at any moment
- * finds the counts as of the last answer; recovery runs at every open.
- * Log files are removed once a checkpoint no longer needs them. */
+ * ratekeeper); recovery runs at every open, so a restart or a SIGKILL at
+ * any moment finds the counts as of the last committed update.  Log files
+ * are removed once a checkpoint no longer needs them.
+ *
+ * Without the writer thread every put and delete is a transaction of its
+ * own (or of the open batch), committed before the call returns.  With
+ * it (rk_store_start_writer), they only note the key's latest state, and
+ * the writer commits what was noted, continuously, in the background:
+ * the disk never stalls the caller, and the database lags it by about one
+ * batch. */
 #ifndef ALLIGATE_RK_STORE_H
 #define ALLIGATE_RK_STORE_H
 
@@ -37,6 +43,18 @@ int rk_store_batch_end(RK_STORE *store, VBUF *why);
  * loaded (and *dropped those deleted), or -1 with why. */
 long rk_store_load(RK_STORE *store, RK_WINDOW_TABLE *table, long long now,
                    long *dropped, VBUF *why);
+
+/* The writer thread: from now on puts and deletes are committed in the
+ * background, with checkpoints.  Returns -1 with why when the thread
+ * cannot start (the store then stays synchronous). */
+int rk_store_start_writer(RK_STORE *store, VBUF *why);
+/* Waits until everything put or deleted so far is committed. */
+int rk_store_flush(RK_STORE *store);
+/* -1 with the last failure in why when the writer failed since the last
+ * call (how often is not said; the caller logs). */
+int rk_store_writer_status(RK_STORE *store, VBUF *why);
+/* Commits what is left and stops the thread (rk_store_close does it). */
+int rk_store_stop_writer(RK_STORE *store, VBUF *why);
 
 /* Writes a checkpoint when kbytes of log were written since the last one
  * or min_minutes passed (0 and 0: now), flushing the log to disk; log

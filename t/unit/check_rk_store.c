@@ -226,6 +226,69 @@ START_TEST(test_survives_kill)
 }
 END_TEST
 
+/* With the writer thread: puts return at once, a flush waits for them,
+ * close commits what is left, and the same key put many times is
+ * written with its last state. */
+START_TEST(test_writer)
+{
+    RK_WINDOW_TABLE *table = rk_window_table_create();
+    RK_STORE *store = open_store();
+    RK_WINDOW w;
+    char key[32];
+    long dropped;
+    int i;
+
+    ck_assert_int_eq(rk_store_start_writer(store, why), 0);
+    rk_window_init(&w);
+    for (i = 0; i < 3000; i++) {
+        snprintf(key, sizeof(key), "mail user:u%d", i % 1000);
+        rk_window_add(&w, T0 + i, MINUTE, 1);
+        ck_assert_int_eq(rk_store_put(store, key, &w, why), 0);
+    }
+    ck_assert_int_eq(rk_store_batch_begin(store, why), 0);
+    ck_assert_int_eq(rk_store_delete(store, "mail user:u7", why), 0);
+    ck_assert_int_eq(rk_store_batch_end(store, why), 0);
+    ck_assert_int_eq(rk_store_flush(store), 0);
+    ck_assert_int_eq(rk_store_writer_status(store, why), 0);
+    /* More after the flush: close must not lose them. */
+    put_events(store, "mail user:late", T0, 4);
+    ck_assert_int_eq(rk_store_close(store, why), 0);
+
+    ck_assert_int_eq(load(table, T0 + 3000, &dropped), 1000);
+    ck_assert_ptr_null(rk_window_table_find(table, "mail user:u7"));
+    /* u999 was last put after all 3000 events. */
+    ck_assert_uint_eq(count_of(table, "mail user:u999", T0 + 3000), 3000);
+    ck_assert_uint_eq(count_of(table, "mail user:late", T0 + 3000), 4);
+    rk_window_clear(&w);
+    rk_window_table_free(table);
+}
+END_TEST
+
+/* A process killed after a flush: what was flushed is there. */
+START_TEST(test_writer_survives_kill)
+{
+    RK_WINDOW_TABLE *table = rk_window_table_create();
+    long dropped;
+    int status;
+    pid_t pid;
+
+    if ((pid = fork()) == 0) {
+        RK_STORE *store = rk_store_open(dir, why);
+
+        if (store == NULL || rk_store_start_writer(store, why) < 0)
+            _exit(1);
+        put_events(store, "mail addr:192.0.2.9", T0, 9);
+        rk_store_flush(store);
+        kill(getpid(), SIGKILL);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFSIGNALED(status));
+    ck_assert_int_eq(load(table, T0, &dropped), 1);
+    ck_assert_uint_eq(count_of(table, "mail addr:192.0.2.9", T0), 9);
+    rk_window_table_free(table);
+}
+END_TEST
+
 static int
 log_files(void)
 {
@@ -292,6 +355,8 @@ rk_store_suite(void)
     tcase_add_test(tc, test_load_drops_expired_and_malformed);
     tcase_add_test(tc, test_survives_kill);
     tcase_add_test(tc, test_logs_removed);
+    tcase_add_test(tc, test_writer);
+    tcase_add_test(tc, test_writer_survives_kill);
     tcase_add_test(tc, test_open_fails);
     suite_add_tcase(s, tc);
     return s;
