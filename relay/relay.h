@@ -97,7 +97,8 @@ typedef struct RELAY_DSN {
     const char *boundary;       /* MIME boundary (checked against headers) */
     time_t  arrival;            /* of the original message */
     time_t  now;
-    const char *remote_mta;     /* the backend's host name, or NULL */
+    const char *remote_mta;     /* the backend's host name ("mx.example.com",
+                                 * no brackets), or NULL */
     const char *expired;        /* why the message expired, or NULL */
     const RELAY_RCPT *rcpt;     /* only those with outcome BOUNCE count */
     size_t  rcpt_count;

@@ -229,6 +229,17 @@ relay_deliver_defer(RELAY_TRY *t, time_t now, time_t next_try, const char *reaso
         msg_warn("%s: cannot write its status record: %m", t->id);
 }
 
+/* The backend's host name, from "host[addr]:port", for Remote-MTA. */
+static const char *
+relay_deliver_host(const RELAY_TRY *t, char *buf, size_t size)
+{
+    const char *relay = vbuf_str(t->attempt.relay);
+    size_t len = strcspn(relay, "[");
+
+    snprintf(buf, size, "%.*s", (int) len, relay);
+    return buf;
+}
+
 /* Applies the outcomes: marks, logs, bounces, then defers or removes. */
 static void
 relay_deliver_finish(RELAY_TRY *t, RELAY_JOB_RESULT *res)
@@ -237,6 +248,7 @@ relay_deliver_finish(RELAY_TRY *t, RELAY_JOB_RESULT *res)
     time_t now = time(NULL);
     const char *first_reason = NULL;
     const char *remote_mta = NULL;
+    char host[256];
     VBUF *expired = NULL;
     size_t i, deferred = 0;
 
@@ -252,7 +264,7 @@ relay_deliver_finish(RELAY_TRY *t, RELAY_JOB_RESULT *res)
         case RELAY_RCPT_BOUNCE:
             relay_deliver_log(t, r, "bounced");
             if (vbuf_len(r->diag) > 0)
-                remote_mta = vbuf_str(t->attempt.relay);
+                remote_mta = relay_deliver_host(t, host, sizeof(host));
             break;
         default:
             r->outcome = RELAY_RCPT_DEFER;
@@ -279,7 +291,7 @@ relay_deliver_finish(RELAY_TRY *t, RELAY_JOB_RESULT *res)
             if (r->dsn[0] != '5' && r->dsn[0] != '4')
                 snprintf(r->dsn, sizeof(r->dsn), "4.4.7");
             if (vbuf_len(r->diag) > 0)
-                remote_mta = vbuf_str(t->attempt.relay);
+                remote_mta = relay_deliver_host(t, host, sizeof(host));
         }
     }
     relay_deliver_bounce(t, remote_mta, expired ? vbuf_str(expired) : NULL);

@@ -317,7 +317,7 @@ class Bounces(RelayTestCase):
         self.assertIn("Final-Recipient: rfc822; bad@example.com", text)
         self.assertIn("Action: failed", text)
         self.assertIn("Status: 5.1.1", text)
-        self.assertIn("Remote-MTA: dns; 127.0.0.1", text)
+        self.assertIn("Remote-MTA: dns; 127.0.0.1\n", text.replace("\r\n", "\n"))
         self.assertIn("Diagnostic-Code: smtp; 550 5.1.1 <bad@example.com>: Recipient "
                       "address rejected: User unknown", text)
         self.assertNotIn("good@example.com", text)

@@ -72,7 +72,7 @@ dsn_init(RELAY_DSN *dsn)
     dsn->boundary = "BOUNDARY/gw.example.com";
     dsn->arrival = T0;
     dsn->now = T0 + 60;
-    dsn->remote_mta = "mx[192.0.2.1]:25";
+    dsn->remote_mta = "mx.example.com";
     dsn->rcpt = rcpts;
     dsn->rcpt_count = 3;
     dsn->headers = headers;
@@ -181,7 +181,7 @@ START_TEST(test_delivery_status_fields)
                                  "\r\nFinal-Recipient: rfc822; bad@example.com\r\n"
                                  "Action: failed\r\n"
                                  "Status: 5.1.1\r\n"
-                                 "Remote-MTA: dns; mx[192.0.2.1]:25\r\n"
+                                 "Remote-MTA: dns; mx.example.com\r\n"
                                  "Diagnostic-Code: smtp; 550 5.1.1 <bad@example.com>: User unknown\r\n"
                                  "\r\nFinal-Recipient: rfc822; big@example.com\r\n"
                                  "Action: failed\r\n"
@@ -325,7 +325,7 @@ START_TEST(test_bounce_queue_file)
     ck_assert_int_eq(queue_file_read(path, &env, why), QUEUE_READ_OK);
     ck_assert_int_ge(fd = open(path, O_RDONLY), 0);
 
-    ck_assert_int_eq(relay_bounce_queue(queue_dir, id, &env, fd, rcpts, 3, "mx[192.0.2.1]:25",
+    ck_assert_int_eq(relay_bounce_queue(queue_dir, id, &env, fd, rcpts, 3, "mx.example.com",
                                         NULL, bounce_id, why), 0);
     ck_assert(queue_id_valid(bounce_id));
     ck_assert_str_ne(bounce_id, id);
