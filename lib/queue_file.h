@@ -5,9 +5,14 @@
  *
  *   tmp/        files being written; each is flock()ed by its live writer
  *   incoming/   committed, not yet tried
- *   deferred/   tried, waiting for a retry
+ *   deferred/   tried, waiting for a retry; the file's modification time
+ *               is the time of the next attempt
  *   hold/       put aside by the administrator
  *   corrupt/    files the reader refused, kept for inspection
+ *   status/     why a deferred message waits (queue_status.h); not queue
+ *               files, made by relay when first needed
+ *
+ * relay flock()s a file while it delivers it.
  *
  * A file is created in tmp/ under its queue id and renamed, once complete
  * and fsynced, to incoming/ (the rename never replaces an existing file);

@@ -152,6 +152,14 @@ class QueueFlush(QueueTestCase):
         self.assertEqual(len(self.backend.wait(1)), 1)
         self.assertTrue(wait_for(lambda: self.listed() == []))
 
+    def test_turning_defer_delivery_off_delivers(self):
+        self.send()
+        self.send()
+        self.inst.write_conf("defer_delivery = no\n")
+        self.inst.ctl("reload", check=True)
+        self.assertEqual(len(self.backend.wait(2)), 2)
+        self.assertTrue(wait_for(lambda: self.listed() == []))
+
     def test_flush_without_relay_fails(self):
         self.send()
         self.inst.stop()

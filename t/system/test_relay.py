@@ -199,6 +199,22 @@ class Ipv6Backend(RelayTestCase):
                        % self.backend.port)
 
 
+class Reload(RelayTestCase):
+    def test_reload_switches_the_backend(self):
+        self.send(b"Subject: first\r\n\r\nhello\r\n")
+        self.assertEqual(len(self.backend.wait(1)), 1)
+        other = Backend().start()
+        self.addCleanup(other.stop)
+        self.inst.write_conf("relay_host = %s\n" % other.relay_host)
+        self.inst.ctl("reload", check=True)
+        self.assertLog(r"relay\[\d+\]: reloaded the configuration")
+        self.send(b"Subject: second\r\n\r\nhello\r\n")
+        got = other.wait(1)
+        self.assertEqual(len(got), 1)
+        self.assertIn(b"Subject: second", got[0].data)
+        self.assertEqual(len(self.backend.messages), 1)
+
+
 class Concurrency(RelayTestCase):
     extra_conf = "relay_concurrency = 2\n"
 
