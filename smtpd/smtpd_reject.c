@@ -33,6 +33,9 @@ static const char *const smtpd_reject_problems[] = {
 #define SMTPD_REJECT_NPROB \
     (sizeof(smtpd_reject_problems) / sizeof(smtpd_reject_problems[0]))
 
+_Static_assert(SMTPD_REJECT_NSUBJ * SMTPD_REJECT_NPROB == SMTPD_REJECT_BOGUS_COUNT,
+               "SMTPD_REJECT_BOGUS_COUNT is the number of bogus texts");
+
 const char *
 smtpd_reject_bogus(unsigned n, VBUF *text)
 {
