@@ -37,6 +37,9 @@ ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
 include config.mk
 endif
 
+# Keep every intermediate object: nothing is printed after the test summary.
+.SECONDARY:
+
 .PHONY: all run check unit-check system-check check-asan check-docs docs \
         fuzz install clean distclean deps format
 
