@@ -16,7 +16,7 @@ import threading
 import time
 import unittest
 
-from alligate_test import AlligateTestCase, Instance, free_port, relay_pid, wait_for
+from alligate_test import AlligateTestCase, free_port, kill_instance, relay_pid, wait_for
 from smtp_backend import Backend
 
 SENDER = "sender@remote.test"
@@ -478,6 +478,41 @@ class Crash(RelayTestCase):
                 self.inst.ctl("queue", "list").stdout))
         self.assertTrue(self.queue_empty())
         self.assertIn("killed by signal 9", self.inst.log())
+
+
+    def test_sigkill_of_everything_loses_nothing(self):
+        self.backend.data_delay = 0.01
+        accepted = []
+        stop = threading.Event()
+
+        def submit():
+            i = 0
+            while not stop.is_set() and i < 300:
+                try:
+                    s = self.inst.smtp(timeout=5)
+                    s.sendmail(SENDER, ["k%d@example.com" % i], b"Subject: k%d\r\n\r\nx\r\n" % i)
+                    accepted.append("k%d@example.com" % i)
+                    s.quit()
+                except Exception:       # the instance was killed under us
+                    time.sleep(0.05)
+                i += 1
+
+        t = threading.Thread(target=submit)
+        t.start()
+        wait_for(lambda: len(self.backend.messages) >= 40, timeout=30)
+        killed = kill_instance(self.inst)
+        self.assertTrue(killed)
+        stop.set()
+        t.join()
+        self.assertGreater(len(accepted), 40)
+        self.inst.start()
+
+        def arrived():
+            with self.backend.cond:
+                got = {r for m in self.backend.messages for r in m.rcpts}
+            return set(accepted) <= got
+        self.assertTrue(wait_for(arrived, timeout=60))
+        self.assertTrue(self.queue_empty())
 
 
 class MaildirDefault(AlligateTestCase):
