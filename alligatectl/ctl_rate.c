@@ -88,7 +88,7 @@ ctl_rate_key(const char *text, VBUF *key)
 static int
 ctl_rate_show(const char *text)
 {
-    VBUF *key = vbuf_create(64);
+    VBUF *key = vbuf_create(64), *canon = vbuf_create(64);
     RK_CLNT_COUNT *list;
     RK_CLNT *clnt;
     char win[32], clear[32];
@@ -96,14 +96,17 @@ ctl_rate_show(const char *text)
 
     if (ctl_rate_key(text, key) < 0) {
         vbuf_free(key);
+        vbuf_free(canon);
         return 1;
     }
     clnt = ctl_rate_client();
-    if (rk_clnt_show(clnt, vbuf_str(key), key, &list, &n) != RK_CLNT_OK) {
-        vbuf_free(key);
+    i = rk_clnt_show(clnt, vbuf_str(key), canon, &list, &n);
+    vbuf_free(key);
+    if (i != RK_CLNT_OK) {
+        vbuf_free(canon);
         return ctl_rate_failed(clnt);
     }
-    printf("%s\n", msg_printable_str(vbuf_str(key)));
+    printf("%s\n", msg_printable_str(vbuf_str(canon)));
     if (n == 0)
         printf("  no counts\n");
     for (i = 0; i < n; i++) {
@@ -118,7 +121,7 @@ ctl_rate_show(const char *text)
     }
     rk_clnt_counts_free(list, n);
     rk_clnt_free(clnt);
-    vbuf_free(key);
+    vbuf_free(canon);
     return 0;
 }
 

@@ -55,7 +55,7 @@
 /* A key's state waiting for the writer: its record, or a deletion. */
 typedef struct RK_STORE_PENDING {
     size_t len;                         /* 0: delete */
-    unsigned char data[RK_WINDOW_RECORD_MAX];
+    unsigned char data[];               /* len bytes */
 } RK_STORE_PENDING;
 
 struct RK_STORE {
@@ -236,18 +236,21 @@ rk_store_write(RK_STORE *store, const char *key, const VBUF *value,
 static void
 rk_store_queue(RK_STORE *store, const char *key, const VBUF *value)
 {
+    size_t len = value ? vbuf_len(value) : 0;
+    HTABLE_ENTRY *entry;
     RK_STORE_PENDING *p;
 
-    if (value && vbuf_len(value) > sizeof(p->data))
-        msg_panic("rk_store_queue: record of %zu bytes", vbuf_len(value));
+    if (len > RK_WINDOW_RECORD_MAX)
+        msg_panic("rk_store_queue: record of %zu bytes", len);
     pthread_mutex_lock(&store->lock);
-    if ((p = htable_find(store->pending, key)) == NULL) {
-        p = mymalloc(sizeof(*p));
-        htable_enter(store->pending, key, p);
-    }
-    p->len = value ? vbuf_len(value) : 0;
-    if (value)
-        memcpy(p->data, vbuf_str(value), p->len);
+    if ((entry = htable_locate(store->pending, key)) == NULL)
+        entry = htable_enter(store->pending, key, NULL);
+    p = entry->value;
+    if (p == NULL || p->len != len)
+        entry->value = p = myrealloc(p, sizeof(*p) + len);
+    p->len = len;
+    if (len)
+        memcpy(p->data, vbuf_str(value), len);
     /* No wake-up: the writer comes every RK_STORE_ROUND_MS by itself, so
      * that a busy ratekeeper does not pay a thread switch per update. */
     pthread_mutex_unlock(&store->lock);
