@@ -522,7 +522,8 @@ rk_store_writer(void *context)
     long long round = 0;
     unsigned long long taking;
     struct timespec until;
-    HTABLE *map;
+    HTABLE *map, *fresh;
+    size_t expect = 1024;
     int stop, status;
 
     /* The answers come first: on a busy machine the writer yields the CPU
@@ -530,6 +531,9 @@ rk_store_writer(void *context)
     if (setpriority(PRIO_PROCESS, (id_t) gettid(), RK_STORE_WRITER_NICE) < 0) {
         /* Not fatal: only the latency of the answers suffers. */
     }
+    /* The map that replaces the pending one is made before the lock is
+     * taken: the event loop waits for that lock. */
+    fresh = htable_create(expect);
     pthread_mutex_lock(&store->lock);
     for (;;) {
         /* Until the next round with something to write, a checkpoint to
@@ -549,12 +553,14 @@ rk_store_writer(void *context)
         round = rk_store_now_ms();
         stop = store->stop;
         map = store->pending;
-        store->pending = htable_create(htable_used(map));
+        store->pending = fresh;
         taking = store->queued;
         pthread_mutex_unlock(&store->lock);
 
         status = rk_store_write_map(store, map, why);
+        expect = htable_used(map);
         htable_free(map, rk_store_free_pending);
+        fresh = htable_create(expect);
         if (!stop && rk_store_now_ms() - last_checkpoint >= RK_STORE_CHECKPOINT_MS) {
             last_checkpoint = rk_store_now_ms();
             if (status == 0
@@ -573,6 +579,7 @@ rk_store_writer(void *context)
             break;
     }
     pthread_mutex_unlock(&store->lock);
+    htable_free(fresh, NULL);
     vbuf_free(why);
     return NULL;
 }
