@@ -113,13 +113,13 @@ main(int argc, char **argv)
     if ((loaded = rk_store_load(store, rk_state->windows, rk_now(), &dropped,
                                 why)) < 0)
         msg_fatal("rate database %s: %s", dir, vbuf_str(why));
-    if (rk_store_start_writer(store, why) < 0)
-        msg_fatal("rate database: %s", vbuf_str(why));
 
     sock_path = rk_path(conf_str(P_run_directory), RK_SOCKET_NAME);
     if ((fd = unix_sock_listen(sock_path, RK_SOCKET_MODE, RK_BACKLOG,
                                why)) < 0)
         msg_fatal("socket: %s", vbuf_str(why));
+    if (rk_store_start_writer(store, why) < 0)
+        msg_fatal("rate database: %s", vbuf_str(why));
     rk_serv = attr_serv_create(fd, RK_PROTO, RK_VERSION, rk_serve, rk_state);
     attr_serv_set_close_hook(rk_serv, rk_closed);
     event_request_timer(rk_expire, NULL, RK_EXPIRE_MS);

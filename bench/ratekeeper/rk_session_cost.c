@@ -1,0 +1,102 @@
+/* rk_session_cost: what the rate checks cost one smtpd session, measured
+ * directly rather than as a difference of two noisy throughputs: the
+ * three requests smtpd makes per session (connect, mail, disconnect),
+ * through the same typed client (lib/rk_clnt), one session after the
+ * other.  Prints the client's CPU time and the wall time per session;
+ * ratekeeper's CPU is read from /proc when its pid is given.
+ *
+ *   rk_session_cost SOCKET [SESSIONS [RATEKEEPER_PID]] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rk_clnt.h"
+
+static double
+cpu_self(void)
+{
+    struct rusage r;
+
+    getrusage(RUSAGE_SELF, &r);
+    return (double) (r.ru_utime.tv_sec + r.ru_stime.tv_sec)
+        + (double) (r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
+}
+
+/* CPU seconds of a process, from /proc (clock ticks). */
+static double
+cpu_of(long pid)
+{
+    char path[64], buf[1024], *p;
+    unsigned long long utime, stime;
+    FILE *fp;
+    int i;
+
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    if ((fp = fopen(path, "r")) == NULL)
+        return -1;
+    p = fgets(buf, sizeof(buf), fp);
+    fclose(fp);
+    if (p == NULL || (p = strrchr(buf, ')')) == NULL)
+        return -1;
+    for (i = 3, p += 2; i < 14 && p; i++)
+        p = strchr(p, ' ') ? strchr(p, ' ') + 1 : NULL;
+    if (p == NULL || sscanf(p, "%llu %llu", &utime, &stime) != 2)
+        return -1;
+    return (double) (utime + stime) / (double) sysconf(_SC_CLK_TCK);
+}
+
+static double
+wall(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+int
+main(int argc, char **argv)
+{
+    int sessions = argc > 2 ? atoi(argv[2]) : 20000;
+    long rk_pid = argc > 3 ? atol(argv[3]) : 0;
+    RK_CLNT *clnt;
+    double c0, c1, w0, w1, r0 = 0, r1 = 0;
+    long count;
+    int i;
+
+    if (argc < 2 || sessions < 1) {
+        fprintf(stderr, "usage: rk_session_cost SOCKET [SESSIONS [RATEKEEPER_PID]]\n");
+        return 2;
+    }
+    clnt = rk_clnt_create(argv[1], 1000, RK_CLNT_FLAG_NONE);
+    if (rk_clnt_lookup(clnt, RK_COUNTER_MAIL, "addr:192.0.2.1", &count) != RK_CLNT_OK) {
+        fprintf(stderr, "rk_session_cost: %s\n", rk_clnt_error(clnt));
+        return 1;
+    }
+    if (rk_pid)
+        r0 = cpu_of(rk_pid);
+    c0 = cpu_self();
+    w0 = wall();
+    for (i = 0; i < sessions; i++) {
+        if (rk_clnt_connect(clnt, "192.0.2.1", &count) != RK_CLNT_OK
+            || rk_clnt_mail(clnt, "addr:192.0.2.1", 600000, &count) != RK_CLNT_OK
+            || rk_clnt_disconnect(clnt, "192.0.2.1", &count) != RK_CLNT_OK) {
+            fprintf(stderr, "rk_session_cost: %s\n", rk_clnt_error(clnt));
+            return 1;
+        }
+    }
+    w1 = wall();
+    c1 = cpu_self();
+    if (rk_pid)
+        r1 = cpu_of(rk_pid);
+    printf("per session (connect, mail, disconnect): smtpd side %.1f us CPU, %.1f us wall",
+           (c1 - c0) / sessions * 1e6, (w1 - w0) / sessions * 1e6);
+    if (rk_pid && r0 >= 0 && r1 >= 0)
+        printf(", ratekeeper %.1f us CPU", (r1 - r0) / sessions * 1e6);
+    printf("\n");
+    rk_clnt_free(clnt);
+    return 0;
+}
