@@ -22,9 +22,9 @@
  * of up to RK_STORE_BATCH keys, every RK_STORE_ROUND_MS.  So the database
  * lags the answers by a few milliseconds when the disk keeps up, a key
  * updated many times meanwhile is written once, and a SIGKILL loses at
- * most the updates not yet committed.  Only one
- * thread uses Berkeley DB at any time: the caller before the writer
- * starts and after it stops, the writer in between. */
+ * most the updates not yet committed.  Only one thread uses Berkeley DB
+ * at any time: the caller before the writer starts and after it stops,
+ * the writer in between. */
 #include <db.h>
 #include <errno.h>
 #include <pthread.h>
@@ -65,15 +65,15 @@ struct RK_STORE {
     VBUF *value;                        /* encoding buffer */
     char detail[256];                   /* Berkeley DB's last message */
 
-    /* The writer thread; the fields below `lock` are shared. */
+    /* The writer thread; from `lock` on, the fields are shared with it. */
     int writing;                        /* the thread runs */
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake;                /* for the writer */
     pthread_cond_t done;                /* for rk_store_flush */
     HTABLE *pending;                    /* key -> RK_STORE_PENDING */
-    unsigned long long queued;          /* batches begun by the caller */
-    unsigned long long committed;       /* ... and written */
+    unsigned long long queued;          /* flushes asked for */
+    unsigned long long committed;       /* ... and done */
     int stop;
     unsigned long failures;             /* since rk_store_writer_status */
     char failure[300];                  /* the last one */
