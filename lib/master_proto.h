@@ -8,7 +8,7 @@
 
 /* Descriptors of a child started by master (with the -m option). */
 #define MASTER_LIFE_FD      3   /* read end of a pipe: EOF means master died */
-#define MASTER_STATUS_FD    4   /* write end of the pool's status pipe */
+#define MASTER_STATUS_FD    4   /* write end of the service's status pipe */
 #define MASTER_LISTEN_FD    5   /* first listening socket (-n N of them) */
 
 /* A pool worker's report; one write(2) each, well under PIPE_BUF. */
@@ -19,6 +19,7 @@ typedef struct MASTER_STATUS {
 
 #define MASTER_STAT_IDLE    0   /* waiting for a client */
 #define MASTER_STAT_BUSY    1   /* serving a client */
+#define MASTER_STAT_READY   2   /* a single daemon serves its socket */
 
 /* In run_directory. */
 #define MASTER_PID_FILE     "master.pid"

@@ -169,13 +169,15 @@ server_master_alive(void)
     return poll(&pfd, 1, 0) == 0;
 }
 
+/* master died: stop as if told to, so that state is closed cleanly. */
 static void
 server_master_gone(int event, void *context)
 {
     (void) event;
     (void) context;
-    msg_info("master is gone; exiting");
-    exit(0);
+    event_disable_readwrite(MASTER_LIFE_FD);
+    msg_info("master is gone; stopping");
+    server_sigterm = 1;
 }
 
 void
@@ -183,6 +185,12 @@ server_watch_master(void)
 {
     if (server.by_master)
         event_enable_read(MASTER_LIFE_FD, server_master_gone, NULL);
+}
+
+void
+server_ready(void)
+{
+    server_report(MASTER_STAT_READY);
 }
 
 void

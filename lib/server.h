@@ -40,9 +40,13 @@ int server_reload(void);
 /* 1 while master lives (always 1 without -m); never blocks. */
 int server_master_alive(void);
 
-/* For daemons built on the event loop: exit when master dies (no-op
- * without -m). */
+/* For daemons built on the event loop: set server_sigterm when master
+ * dies, so the daemon stops as if told to (no-op without -m). */
 void server_watch_master(void);
+
+/* A single daemon's word to master that its socket is open: master tells
+ * `alligatectl start` it is ready only once every daemon said so. */
+void server_ready(void);
 
 /* A pool worker's report to master (no-op without -m). */
 void server_report(int status);

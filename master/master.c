@@ -27,6 +27,7 @@
 #include "vbuf.h"
 
 #define MASTER_STOP_GRACE_MS    10000   /* sessions get this long to end */
+#define MASTER_READY_WAIT_MS    10000   /* daemons get this long to start */
 
 int master_foreground;
 int master_stopping;
@@ -181,6 +182,50 @@ master_begin_stop(void)
     event_request_timer(master_kill_stragglers, NULL, MASTER_STOP_GRACE_MS);
 }
 
+/* 1 when every single daemon the configuration wants has said it is
+ * ready (its socket is open). */
+static int
+master_singles_ready(void)
+{
+    int i;
+
+    for (i = 0; i < master_nservices; i++) {
+        const MASTER_SERV *serv = &master_services[i];
+        const MASTER_PROC *proc;
+
+        if (serv->kind != MASTER_SINGLE || !serv->enabled)
+            continue;
+        for (proc = serv->procs; proc; proc = proc->next)
+            if (proc->reported)
+                break;
+        if (proc == NULL)
+            return 0;
+    }
+    return 1;
+}
+
+/* Start-up: smtpd asks ratekeeper and friends from its first session on,
+ * so `alligatectl start` returns only once they serve their sockets (or,
+ * when one cannot start, after MASTER_READY_WAIT_MS, with a warning: the
+ * sessions then go on without it, as they would if it died later). */
+static void
+master_wait_ready(void)
+{
+    long long deadline = event_time_refresh() + MASTER_READY_WAIT_MS;
+
+    while (!master_singles_ready() && !master_got_term
+           && event_time_refresh() < deadline) {
+        event_loop(100);
+        if (master_got_chld) {
+            master_got_chld = 0;
+            master_reap();
+        }
+    }
+    if (!master_singles_ready() && !master_got_term)
+        msg_warn("not every daemon is ready after %ds; going on without",
+                 MASTER_READY_WAIT_MS / 1000);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -236,6 +281,7 @@ main(int argc, char **argv)
     master_services_init();
     master_ctl_open();
     master_services_start();
+    master_wait_ready();
     msg_info("daemon started -- version %s, configuration %s", PACKAGE_VERSION,
              master_config_dir);
 

@@ -168,13 +168,11 @@ master_services_init(void)
     for (i = 0; i < master_nservices; i++) {
         MASTER_SERV *serv = &master_services[i];
 
-        serv->status_pipe[0] = serv->status_pipe[1] = -1;
-        if (serv->kind == MASTER_POOL) {
-            if (pipe2(serv->status_pipe, O_CLOEXEC) < 0)
-                msg_fatal("pipe: %m");
-            fcntl(serv->status_pipe[0], F_SETFL, O_NONBLOCK);
-            event_enable_read(serv->status_pipe[0], master_service_status, serv);
-        }
+        /* Pool workers report busy/idle, single daemons ready. */
+        if (pipe2(serv->status_pipe, O_CLOEXEC) < 0)
+            msg_fatal("pipe: %m");
+        fcntl(serv->status_pipe[0], F_SETFL, O_NONBLOCK);
+        event_enable_read(serv->status_pipe[0], master_service_status, serv);
         serv->enabled = master_service_wanted(serv);
         if (serv->enabled && serv->listen_param >= 0
             && master_listen_open(serv, why) < 0)

@@ -33,8 +33,7 @@ master_exec_child(MASTER_SERV *serv)
 {
     int high = MASTER_LISTEN_FD + MASTER_MAX_LISTEN + 10;
     int life = master_fd_above(master_life_pipe[0], high);
-    int status = serv->kind == MASTER_POOL ?
-        master_fd_above(serv->status_pipe[1], high) : -1;
+    int status = master_fd_above(serv->status_pipe[1], high);
     int listen[MASTER_MAX_LISTEN];
     char path[4096];
     char count[16];
@@ -48,10 +47,8 @@ master_exec_child(MASTER_SERV *serv)
         listen[i] = master_fd_above(serv->listen_fds[i], high);
     if (dup2(life, MASTER_LIFE_FD) < 0)
         _exit(126);
-    if (status >= 0 && dup2(status, MASTER_STATUS_FD) < 0)
+    if (dup2(status, MASTER_STATUS_FD) < 0)
         _exit(126);
-    if (status < 0 && (devnull = open("/dev/null", O_RDONLY)) >= 0)
-        dup2(devnull, MASTER_STATUS_FD);
     for (i = 0; i < serv->listen_count; i++)
         if (dup2(listen[i], MASTER_LISTEN_FD + i) < 0)
             _exit(126);

@@ -126,6 +126,7 @@ main(int argc, char **argv)
     event_request_timer(rk_check_store, NULL, RK_STORE_CHECK_MS);
     msg_info("ready: %ld keys from %s (%ld expired dropped), socket %s",
              loaded, dir, dropped, sock_path);
+    server_ready();
 
     while (!server_sigterm) {
         event_loop(1000);

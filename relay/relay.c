@@ -8,7 +8,6 @@
 
 #include "conf.h"
 #include "events.h"
-#include "master_proto.h"
 #include "msg.h"
 #include "queue_file.h"
 #include "relay.h"
@@ -17,16 +16,6 @@
 
 #define RELAY_STOP_GRACE_MS     5000    /* agents finish their message */
 
-/* master died: stop as if told to. */
-static void
-relay_master_gone(int event, void *context)
-{
-    (void) event;
-    (void) context;
-    event_disable_readwrite(MASTER_LIFE_FD);
-    msg_info("master is gone; stopping");
-    server_sigterm = 1;
-}
 
 int
 main(int argc, char **argv)
@@ -37,13 +26,13 @@ main(int argc, char **argv)
     if (queue_dir_init(conf_str(P_queue_directory), why) < 0)
         msg_fatal("queue directory: %s", vbuf_str(why));
     vbuf_free(why);
-    if (server.by_master)
-        event_enable_read(MASTER_LIFE_FD, relay_master_gone, NULL);
+    server_watch_master();
     relay_ctl_open();
     msg_info("starting: delivering to %s%s",
              *conf_str(P_relay_host) ? conf_str(P_relay_host) : "maildir ",
              *conf_str(P_relay_host) ? "" : conf_str(P_local_maildir));
     relay_queue_init();
+    server_ready();
 
     while (!server_sigterm) {
         if (server_sighup) {

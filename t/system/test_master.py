@@ -86,6 +86,22 @@ class StartStop(AlligateTestCase):
         self.assertEqual(c.cmd("QUIT")[0], 221)
         self.assertIn("daemon started -- version ", self.inst.log())
 
+    def test_daemons_are_ready_when_start_returns(self):
+        # The first session after start already has ratekeeper (and relay)
+        # serving their sockets: no fail-open warning.
+        self.inst.write_conf("sender_rate_limit = 100\n")
+        self.inst.start()
+        s = self.inst.smtp()
+        s.ehlo("client.test.example")
+        self.assertEqual(s.mail("a@remote.test")[0], 250)
+        self.assertEqual(s.rcpt("b@example.com")[0], 250)
+        self.assertEqual(s.data(b"Subject: first\r\n\r\nx\r\n")[0], 250)
+        s.quit()
+        log = self.inst.log()
+        self.assertNotIn("ratekeeper: no answer", log)
+        self.assertIn("alligate/ratekeeper", log)
+        self.assertLess(log.index("alligate/ratekeeper"), log.index("daemon started -- version "))
+
     def test_start_on_a_port_in_use_fails_and_leaves_nothing(self):
         blocker = socket.socket()
         blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
