@@ -29,7 +29,8 @@
 static const char queue_singletons[] = "TCNHPUSZY8";
 
 struct QUEUE_FILE {
-    int     fd;
+    int     fd;                 /* open and locked until complete */
+    int     in_tmp;             /* the file is (still) in tmp/ */
     char    id[QUEUE_ID_LEN + 1];
     char   *queue_dir;
     char   *tmp_path;
@@ -70,6 +71,56 @@ queue_path(const char *queue_dir, const char *sub, const char *id)
     path = mystrdup(vbuf_str(vb));
     vbuf_free(vb);
     return path;
+}
+
+/* The tmp/ and incoming/ directories of one queue, opened once per
+ * process: a commit then creates, renames and fsyncs by descriptor, with
+ * no path lookups and no open() and close() of incoming/ per message.
+ * A directory removed and made again behind our back (tests do it) is
+ * noticed by the ENOENT it causes, and opened again. */
+static struct {
+    char   *queue_dir;
+    int     tmp_fd;
+    int     incoming_fd;
+} queue_dirs = {NULL, -1, -1};
+
+static void
+queue_dirs_close(void)
+{
+    if (queue_dirs.tmp_fd >= 0)
+        close(queue_dirs.tmp_fd);
+    if (queue_dirs.incoming_fd >= 0)
+        close(queue_dirs.incoming_fd);
+    queue_dirs.tmp_fd = queue_dirs.incoming_fd = -1;
+    queue_dirs.queue_dir = myfree(queue_dirs.queue_dir);
+}
+
+/* 0 when the descriptors of queue_dir are at hand (opened again with
+ * reopen), -1 with errno. */
+static int
+queue_dirs_open(const char *queue_dir, int reopen)
+{
+    char   *path;
+    int     saved;
+
+    if (!reopen && queue_dirs.queue_dir != NULL
+        && strcmp(queue_dirs.queue_dir, queue_dir) == 0)
+        return 0;
+    queue_dirs_close();
+    path = queue_path(queue_dir, QUEUE_DIR_TMP, NULL);
+    queue_dirs.tmp_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    myfree(path);
+    path = queue_path(queue_dir, QUEUE_DIR_INCOMING, NULL);
+    queue_dirs.incoming_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    myfree(path);
+    if (queue_dirs.tmp_fd < 0 || queue_dirs.incoming_fd < 0) {
+        saved = errno;
+        queue_dirs_close();
+        errno = saved;
+        return -1;
+    }
+    queue_dirs.queue_dir = mystrdup(queue_dir);
+    return 0;
 }
 
 static int
@@ -375,10 +426,18 @@ queue_file_create(const char *queue_dir, VBUF *why)
     int     tries;
 
     qf->queue_dir = mystrdup(queue_dir);
+    qf->fd = -1;
     for (tries = 0;; tries++) {
         queue_id_new(qf->id);
         qf->tmp_path = queue_path(queue_dir, QUEUE_DIR_TMP, qf->id);
-        qf->fd = open(qf->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (queue_dirs_open(queue_dir, 0) == 0) {
+            qf->fd = openat(queue_dirs.tmp_fd, qf->id,
+                            O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+            /* tmp/ made again since we opened it? */
+            if (qf->fd < 0 && errno == ENOENT && queue_dirs_open(queue_dir, 1) == 0)
+                qf->fd = openat(queue_dirs.tmp_fd, qf->id,
+                                O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        }
         if (qf->fd >= 0)
             break;
         if (errno != EEXIST || tries == 100) {
@@ -388,6 +447,7 @@ queue_file_create(const char *queue_dir, VBUF *why)
         }
         qf->tmp_path = myfree(qf->tmp_path);
     }
+    qf->in_tmp = 1;
     /* The lock tells queue_file_cleanup_tmp() that this file is alive. */
     if (flock(qf->fd, LOCK_EX) < 0) {
         queue_why(why, "lock %s: %s", qf->tmp_path, strerror(errno));
@@ -500,26 +560,62 @@ queue_file_finish(QUEUE_FILE *qf)
     return 0;
 }
 
-/* Renames without ever replacing an existing queue file. */
+/* Renames tmp/ID to incoming/ID without ever replacing an existing queue
+ * file; -1 with errno. */
 static int
-queue_rename_noreplace(const char *from, const char *to)
+queue_rename_noreplace(const char *id)
 {
-    if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+    if (renameat2(queue_dirs.tmp_fd, id, queue_dirs.incoming_fd, id,
+                  RENAME_NOREPLACE) == 0)
         return 0;
     if (errno != EINVAL && errno != ENOSYS)
         return -1;
     /* File systems without RENAME_NOREPLACE: link() refuses to replace. */
-    if (link(from, to) < 0)
+    if (linkat(queue_dirs.tmp_fd, id, queue_dirs.incoming_fd, id, 0) < 0)
         return -1;
-    (void) unlink(from);
+    (void) unlinkat(queue_dirs.tmp_fd, id, 0);
+    return 0;
+}
+
+/* Moves the complete, fsynced file into incoming/ and fsyncs incoming/;
+ * -1 with why. The file is closed first, which releases its lock: once
+ * complete it needs no protection from queue_file_cleanup_tmp() (that
+ * only takes files a minute old), and relay, woken by the rename, finds
+ * it unlocked instead of trying again later. */
+static int
+queue_file_move(QUEUE_FILE *qf, VBUF *why)
+{
+    int     rc;
+
+    if (close(qf->fd) < 0) {
+        qf->fd = -1;
+        queue_why(why, "close %s: %s", qf->tmp_path, strerror(errno));
+        return -1;
+    }
+    qf->fd = -1;
+    if ((rc = queue_dirs_open(qf->queue_dir, 0)) == 0
+        && (rc = queue_rename_noreplace(qf->id)) < 0 && errno == ENOENT
+        && queue_dirs_open(qf->queue_dir, 1) == 0)
+        rc = queue_rename_noreplace(qf->id);
+    if (rc < 0) {
+        queue_why(why, "rename %s to %s: %s", qf->tmp_path, qf->final_path,
+                  strerror(errno));
+        return -1;
+    }
+    qf->in_tmp = 0;
+    if (fsync(queue_dirs.incoming_fd) < 0) {
+        queue_why(why, "fsync %s/%s: %s", qf->queue_dir, QUEUE_DIR_INCOMING,
+                  strerror(errno));
+        /* Not durable, so not accepted: the client will send it again. */
+        (void) unlinkat(queue_dirs.incoming_fd, qf->id, 0);
+        return -1;
+    }
     return 0;
 }
 
 int
 queue_file_commit(QUEUE_FILE *qf, VBUF *why)
 {
-    char   *incoming;
-
     if (!qf->in_message)
         msg_panic("queue_file_commit: message not started");
     if (!(qf->seen & queue_singleton_bit(QUEUE_REC_ARRIVAL))) {
@@ -532,20 +628,9 @@ queue_file_commit(QUEUE_FILE *qf, VBUF *why)
         queue_why(why, "write %s: %s", qf->tmp_path, strerror(errno));
     } else if (fsync(qf->fd) < 0) {
         queue_why(why, "fsync %s: %s", qf->tmp_path, strerror(errno));
-    } else if (queue_rename_noreplace(qf->tmp_path, qf->final_path) < 0) {
-        queue_why(why, "rename %s to %s: %s", qf->tmp_path, qf->final_path,
-                  strerror(errno));
-    } else {
-        incoming = queue_path(qf->queue_dir, QUEUE_DIR_INCOMING, NULL);
-        if (queue_fsync_dir(incoming) == 0) {
-            myfree(incoming);
-            queue_file_free(qf);
-            return 0;
-        }
-        queue_why(why, "fsync %s: %s", incoming, strerror(errno));
-        myfree(incoming);
-        /* Not durable, so not accepted: the client will send it again. */
-        (void) unlink(qf->final_path);
+    } else if (queue_file_move(qf, why) == 0) {
+        queue_file_free(qf);
+        return 0;
     }
     queue_file_abort(qf);
     return -1;
@@ -554,7 +639,7 @@ queue_file_commit(QUEUE_FILE *qf, VBUF *why)
 void
 queue_file_abort(QUEUE_FILE *qf)
 {
-    if (qf->fd >= 0)
+    if (qf->in_tmp)
         (void) unlink(qf->tmp_path);
     queue_file_free(qf);
 }

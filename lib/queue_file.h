@@ -3,7 +3,8 @@
  *
  * QUEUE DIRECTORY
  *
- *   tmp/        files being written; each is flock()ed by its live writer
+ *   tmp/        files being written; each is flock()ed by its writer until
+ *               it is complete and fsynced
  *   incoming/   committed, not yet tried
  *   deferred/   tried, waiting for a retry; the file's modification time
  *               is the time of the next attempt

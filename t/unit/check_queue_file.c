@@ -781,6 +781,44 @@ START_TEST(test_cleanup_tmp)
 }
 END_TEST
 
+/* A committed file is no longer locked: relay, woken by the rename, must
+ * not find it busy (and wait) because smtpd still holds it. */
+START_TEST(test_committed_unlocked)
+{
+    const char *id = queue_simple("a@example.org", "x\r\n", 3);
+    int     fd = open(qpath("incoming", id), O_RDONLY);
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+    close(fd);
+    ck_assert_int_eq(count_files("tmp"), 0);
+}
+END_TEST
+
+/* The writer keeps tmp/ and incoming/ open between messages; when they
+ * are removed and made again, it follows. */
+START_TEST(test_dirs_made_again)
+{
+    char    cmd[512];
+    const char *id;
+
+    queue_simple("a@example.org", "x\r\n", 3);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s/tmp %s/incoming && mkdir %s/tmp %s/incoming",
+             queue_dir, queue_dir, queue_dir, queue_dir);
+    ck_assert_int_eq(system(cmd), 0);
+    id = queue_simple("b@example.org", "y\r\n", 3);
+    ck_assert_int_eq(access(qpath("incoming", id), F_OK), 0);
+    ck_assert_int_eq(count_files("incoming"), 1);
+    ck_assert_int_eq(count_files("tmp"), 0);
+    /* Only incoming/ made again: the rename notices. */
+    snprintf(cmd, sizeof(cmd), "rm -rf %s/incoming && mkdir %s/incoming", queue_dir, queue_dir);
+    ck_assert_int_eq(system(cmd), 0);
+    id = queue_simple("c@example.org", "z\r\n", 3);
+    ck_assert_int_eq(access(qpath("incoming", id), F_OK), 0);
+    ck_assert_int_eq(count_files("tmp"), 0);
+}
+END_TEST
+
 START_TEST(test_space_ok)
 {
     ck_assert_int_eq(queue_space_ok(queue_dir, 0, 0), 1);
@@ -815,6 +853,8 @@ main(void)
     tcase_add_test_raise_signal(tc, test_rec_after_message, SIGABRT);
     tcase_add_test(tc, test_commit_failures);
     tcase_add_test(tc, test_writer_holds_lock);
+    tcase_add_test(tc, test_committed_unlocked);
+    tcase_add_test(tc, test_dirs_made_again);
     tcase_add_test(tc, test_queue_id);
     tcase_add_test(tc, test_cleanup_tmp);
     tcase_add_test(tc, test_space_ok);
