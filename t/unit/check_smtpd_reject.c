@@ -35,7 +35,7 @@ configure(const char *text)
     fclose(fp);
     conf = conf_load(dir, errors);
     ck_assert_msg(conf != NULL, "%s", vbuf_str(errors));
-    conf_activate(conf);
+    conf_free(conf_activate(conf));
     unlink(path);
     rmdir(dir);
     vbuf_free(errors);
