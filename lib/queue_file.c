@@ -953,8 +953,9 @@ queue_envelope_free(QUEUE_ENVELOPE *env)
     env->size = -1;
 }
 
-int
-queue_file_mark_rcpt(int fd, off_t offset, int status)
+/* Sets one status byte, without syncing; -1 with errno. */
+static int
+queue_file_mark_one(int fd, off_t offset, int status)
 {
     char    rec[3];                     /* LF, status, space */
     char    ch = (char) status;
@@ -977,5 +978,22 @@ queue_file_mark_rcpt(int fd, off_t offset, int status)
             errno = EIO;
         return -1;
     }
-    return fdatasync(fd);
+    return 0;
+}
+
+int
+queue_file_mark_rcpts(int fd, const off_t *offsets, size_t count, int status)
+{
+    size_t  i;
+
+    for (i = 0; i < count; i++)
+        if (queue_file_mark_one(fd, offsets[i], status) < 0)
+            return -1;
+    return count > 0 ? fdatasync(fd) : 0;
+}
+
+int
+queue_file_mark_rcpt(int fd, off_t offset, int status)
+{
+    return queue_file_mark_rcpts(fd, &offset, 1, status);
 }

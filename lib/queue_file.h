@@ -60,7 +60,7 @@
  *
  * A recipient's status is the first byte of its record, so the relay
  * records progress by overwriting that single byte in place
- * (queue_file_mark_rcpt: pwrite, fdatasync); nothing moves.
+ * (queue_file_mark_rcpts: pwrite, then one fdatasync); nothing moves.
  *
  * The length on the M line is written as a placeholder (20 'X') and filled
  * in at commit, before the fsync. With the trailer it makes any damage
@@ -192,5 +192,9 @@ void    queue_envelope_free(QUEUE_ENVELOPE *env);
 /* Sets the status byte of the recipient record at offset (from the reader)
  * and fdatasyncs; -1 with errno (EINVAL: no recipient record there). */
 int     queue_file_mark_rcpt(int fd, off_t offset, int status);
+/* The same for count records, with one fdatasync for all; on failure the
+ * records before the one that failed are set, but perhaps not synced. */
+int     queue_file_mark_rcpts(int fd, const off_t *offsets, size_t count,
+                              int status);
 
 #endif

@@ -2,13 +2,15 @@
  *
  * The file is locked (flock) for the whole attempt, so that no other
  * agent, nor a relay restarted while this one still runs, can deliver it
- * at the same time. Each recipient's outcome is written into the file as
- * soon as it is final (queue_file_mark_rcpt: one byte, fdatasync):
- * delivered ones only after the backend's 250 to the final dot; bounced
- * ones only after their DSN is safely queued. The file is removed only
- * when no recipient is left pending. Whatever kills the agent at whatever
- * moment, a recipient without its mark is tried again: at worst a copy
- * arrives twice, none is lost.
+ * at the same time. When the attempt leaves some recipients pending, the
+ * outcome of the others is written into the file (queue_file_mark_rcpts:
+ * one byte each, one fdatasync for all): delivered ones only after the
+ * backend's 250 to the final dot; bounced ones only after their DSN is
+ * safely queued. When every recipient is delivered, the file is simply
+ * removed: marks that would be unlinked a moment later are not worth a
+ * disk write each. Whatever kills the agent at whatever moment, a
+ * recipient without its mark is tried again: at worst a copy arrives
+ * twice, none is lost.
  *
  * A message that still has pending recipients goes to deferred/ with its
  * next attempt as the file's modification time (set before the rename,
@@ -154,14 +156,24 @@ relay_deliver_log(const RELAY_TRY *t, const RELAY_RCPT *r, const char *status)
     vbuf_free(to);
 }
 
+/* Marks the recipients whose outcome is outcome with status, with one
+ * fdatasync for all of them. */
 static void
-relay_deliver_mark(RELAY_TRY *t, RELAY_RCPT *r, int status)
+relay_deliver_mark(RELAY_TRY *t, int outcome, int status)
 {
-    if (queue_file_mark_rcpt(t->fd, r->offset, status) < 0) {
-        msg_warn("%s: cannot mark recipient <%s> in %s: %m", t->id,
-                 msg_printable_str(r->address), t->path);
+    off_t *offsets = mymalloc((t->rcpt_count ? t->rcpt_count : 1) * sizeof(*offsets));
+    size_t i, n = 0;
+
+    for (i = 0; i < t->rcpt_count; i++)
+        if (t->rcpt[i].outcome == outcome)
+            offsets[n++] = t->rcpt[i].offset;
+    if (n > 0 && queue_file_mark_rcpts(t->fd, offsets, n, status) < 0) {
+        msg_warn("%s: cannot mark %s recipient%s in %s: %m", t->id,
+                 status == QUEUE_RCPT_DELIVERED ? "delivered" : "bounced",
+                 n == 1 ? "" : "s", t->path);
         t->mark_failed = 1;
     }
+    myfree(offsets);
 }
 
 /* Queues the DSN for the bounced recipients and marks them; when the DSN
@@ -196,9 +208,7 @@ relay_deliver_bounce(RELAY_TRY *t, const char *remote_mta, const char *expired)
         msg_info("%s: sender non-delivery notification: %s", t->id, bounce_id);
         vbuf_free(why);
     }
-    for (i = 0; i < t->rcpt_count; i++)
-        if (t->rcpt[i].outcome == RELAY_RCPT_BOUNCE)
-            relay_deliver_mark(t, t->rcpt + i, QUEUE_RCPT_BOUNCED);
+    relay_deliver_mark(t, RELAY_RCPT_BOUNCE, QUEUE_RCPT_BOUNCED);
 }
 
 /* Moves the file to deferred/ until next_try, with its side record. */
@@ -250,7 +260,7 @@ relay_deliver_finish(RELAY_TRY *t, RELAY_JOB_RESULT *res)
     const char *remote_mta = NULL;
     char host[256];
     VBUF *expired = NULL;
-    size_t i, deferred = 0;
+    size_t i, deferred = 0, sent = 0;
 
     relay_retry_policy(&policy);
     for (i = 0; i < t->rcpt_count; i++) {
@@ -258,8 +268,8 @@ relay_deliver_finish(RELAY_TRY *t, RELAY_JOB_RESULT *res)
 
         switch (r->outcome) {
         case RELAY_RCPT_SENT:
-            relay_deliver_mark(t, r, QUEUE_RCPT_DELIVERED);
             relay_deliver_log(t, r, "sent");
+            sent++;
             break;
         case RELAY_RCPT_BOUNCE:
             relay_deliver_log(t, r, "bounced");
@@ -275,6 +285,9 @@ relay_deliver_finish(RELAY_TRY *t, RELAY_JOB_RESULT *res)
             break;
         }
     }
+    /* Some recipients stay, or bounce: the delivered ones are marked. */
+    if (sent < t->rcpt_count)
+        relay_deliver_mark(t, RELAY_RCPT_SENT, QUEUE_RCPT_DELIVERED);
     /* Too old to try again: what is deferred bounces. */
     if (deferred > 0 && relay_retry_expired(t->env.arrival, now, &policy)) {
         expired = vbuf_create(100);

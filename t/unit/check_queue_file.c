@@ -355,6 +355,34 @@ START_TEST(test_many_recipients_and_marks)
     ck_assert_str_eq(env.rcpt[4321].address, "user4321.000000000000000000000000004321@example.org");
     ck_assert_int_eq(env.rcpt[4999].status, QUEUE_RCPT_PENDING);
     ck_assert_int_eq(env.message_length, 1);
+
+    /* Several at once: all set, or all up to the first bad offset. */
+    {
+        off_t   offsets[4];
+
+        offsets[0] = env.rcpt[10].offset;
+        offsets[1] = env.rcpt[11].offset;
+        offsets[2] = env.rcpt[12].offset;
+        fd = open(qpath("incoming", id), O_RDWR);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(queue_file_mark_rcpts(fd, offsets, 3, QUEUE_RCPT_DELIVERED), 0);
+        ck_assert_int_eq(queue_file_mark_rcpts(fd, offsets, 0, QUEUE_RCPT_DELIVERED), 0);
+        offsets[0] = env.rcpt[20].offset;
+        offsets[1] = env.rcpt[21].offset + 1;
+        offsets[2] = env.rcpt[22].offset;
+        errno = 0;
+        ck_assert_int_eq(queue_file_mark_rcpts(fd, offsets, 3, QUEUE_RCPT_BOUNCED), -1);
+        ck_assert_int_eq(errno, EINVAL);
+        close(fd);
+    }
+    queue_envelope_free(&env);
+    ck_assert_int_eq(queue_file_read(qpath("incoming", id), &env, why), QUEUE_READ_OK);
+    for (i = 10; i < 13; i++)
+        ck_assert_int_eq(env.rcpt[i].status, QUEUE_RCPT_DELIVERED);
+    ck_assert_int_eq(env.rcpt[13].status, QUEUE_RCPT_PENDING);
+    ck_assert_int_eq(env.rcpt[20].status, QUEUE_RCPT_BOUNCED);
+    ck_assert_int_eq(env.rcpt[21].status, QUEUE_RCPT_PENDING);
+    ck_assert_int_eq(env.rcpt[22].status, QUEUE_RCPT_PENDING);
     queue_envelope_free(&env);
     vbuf_free(why);
 }
