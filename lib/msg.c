@@ -1,6 +1,7 @@
 /* Logging to syslog, a file, or stderr. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,32 @@ static void (*msg_hook)(void);
 static int msg_tee;
 static int msg_in_fatal;
 
+/* For every log line, asked once instead of with a system call per line:
+ * the host name when the log is opened, the process id at the first line
+ * (again in a child forked without exec, such as relay's agents). */
+static pid_t msg_pid;
+static char msg_host[64];
+
+static void
+msg_forked(void)
+{
+    msg_pid = 0;
+}
+
+static pid_t
+msg_getpid(void)
+{
+    static int registered;
+
+    if (!registered) {
+        registered = 1;
+        pthread_atfork(NULL, NULL, msg_forked);
+    }
+    if (msg_pid == 0)
+        msg_pid = getpid();
+    return msg_pid;
+}
+
 void
 msg_init(const char *progname)
 {
@@ -46,6 +73,10 @@ msg_open(const char *log_file)
 {
     int fd;
 
+    /* Here, not at the first line: a thread may log too. */
+    if (gethostname(msg_host, sizeof(msg_host)) < 0)
+        strcpy(msg_host, "localhost");
+    msg_host[sizeof(msg_host) - 1] = 0;
     if (msg_dest == MSG_DEST_FILE && msg_fd > 2)
         close(msg_fd);
     if (msg_dest == MSG_DEST_SYSLOG)
@@ -90,7 +121,7 @@ msg_emit(int prio, const char *level, const char *fmt, va_list ap)
     char text[MSG_LINE_MAX];
     char line[MSG_LINE_MAX + 256];
     char stamp[32];
-    char host[64];
+    char host[64] = "";
     time_t now;
     struct tm tm;
     int saved = errno;
@@ -111,11 +142,12 @@ msg_emit(int prio, const char *level, const char *fmt, va_list ap)
     now = time(NULL);
     localtime_r(&now, &tm);
     strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
-    if (gethostname(host, sizeof(host)) < 0)
+    if (msg_host[0] == 0 && gethostname(host, sizeof(host)) < 0)
         strcpy(host, "localhost");
     host[sizeof(host) - 1] = 0;
-    n = snprintf(line, sizeof(line), "%s %s %s[%ld]: %s%s\n", stamp, host,
-                 msg_name, (long) getpid(), level, text);
+    n = snprintf(line, sizeof(line), "%s %s %s[%ld]: %s%s\n", stamp,
+                 msg_host[0] ? msg_host : host,
+                 msg_name, (long) msg_getpid(), level, text);
     if (n > (int) sizeof(line) - 1) {
         n = sizeof(line) - 1;
         line[n - 1] = '\n';
