@@ -47,6 +47,7 @@ typedef struct SMTPD_STATE {
     int discarding;             /* skipping the rest of an over-long line */
     VBUF *out;
     int io_status;              /* why the session ended (SMTPD_IO_*) */
+    long long sock_timeout;     /* ms set on the socket; 0 none, -1 failed */
     int reply_code;             /* of the last reply queued */
 
     /* The session. */

@@ -187,8 +187,9 @@ smtpd_data(SMTPD_STATE *state, const char *arg)
     } else if (sd.received > SMTPD_MAX_HOPS) {
         queue_file_abort(qf);
         smtpd_data_reject(state, "mail_loop", "554 5.4.6 Error: too many hops");
-    } else if (queue_space_ok(conf_str(P_queue_directory),
-                              (unsigned long long) conf_int(P_queue_minfree), 0) == 0) {
+    } else if (conf_int(P_queue_minfree) > 0
+               && queue_space_ok(conf_str(P_queue_directory),
+                                 (unsigned long long) conf_int(P_queue_minfree), 0) == 0) {
         queue_file_abort(qf);
         smtpd_data_reject(state, "queue_minfree",
                           "452 4.3.1 Error: insufficient system storage");

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,27 @@
 #define SMTPD_OUT_FLUSH     8192    /* write out once this much is queued */
 #define SMTPD_DRAIN_MS      1000    /* reading what a dropped client sent */
 
+/* Puts smtpd_timeout on the socket itself (SO_RCVTIMEO, SO_SNDTIMEO), once
+ * per session and again when the value changes: a read then waits for
+ * the client in one system call, without a poll() before each command,
+ * and a client that stops reading our replies cannot hold a send() for
+ * ever.  Where that fails, the reads poll() first, as they used to. */
+static void
+smtpd_io_deadlines(SMTPD_STATE *state, long long timeout)
+{
+    struct timeval tv;
+
+    if (state->sock_timeout == timeout)
+        return;
+    tv.tv_sec = timeout / 1000;
+    tv.tv_usec = (timeout % 1000) * 1000;
+    if (setsockopt(state->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == 0
+        && setsockopt(state->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == 0)
+        state->sock_timeout = timeout;
+    else
+        state->sock_timeout = -1;
+}
+
 /* Reads more input, waiting at most smtpd_timeout.  Flushes pending
  * replies first: the client may be waiting for them. */
 int
@@ -27,6 +49,7 @@ smtpd_io_fill(SMTPD_STATE *state)
     long long timeout = conf_time_ms(P_smtpd_timeout);
     struct timespec start, now;
     struct pollfd pfd;
+    long long spent;
     ssize_t n;
 
     if (smtpd_flush(state) < 0)
@@ -39,24 +62,25 @@ smtpd_io_fill(SMTPD_STATE *state)
     }
     if (state->in_end >= SMTPD_INBUF_SIZE)
         msg_panic("smtpd_io_fill: input buffer full");
+    smtpd_io_deadlines(state, timeout);
     clock_gettime(CLOCK_MONOTONIC, &start);
     pfd.fd = state->fd;
     pfd.events = POLLIN;
     for (;;) {
-        long long spent;
-
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        spent = (now.tv_sec - start.tv_sec) * 1000LL
-            + (now.tv_nsec - start.tv_nsec) / 1000000;
-        if (spent >= timeout)
-            return state->io_status = SMTPD_IO_TIMEOUT;
-        switch (poll(&pfd, 1, (int) (timeout - spent))) {
-        case -1:
-            if (errno == EINTR)
+        if (state->sock_timeout < 0) {
+            /* No deadline on the socket: wait here. */
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            spent = (now.tv_sec - start.tv_sec) * 1000LL
+                + (now.tv_nsec - start.tv_nsec) / 1000000;
+            if (spent >= timeout)
+                return state->io_status = SMTPD_IO_TIMEOUT;
+            n = poll(&pfd, 1, (int) (timeout - spent));
+            if (n == 0)
+                return state->io_status = SMTPD_IO_TIMEOUT;
+            if (n < 0 && errno != EINTR)
+                return state->io_status = SMTPD_IO_ERROR;
+            if (n < 0)
                 continue;
-            return state->io_status = SMTPD_IO_ERROR;
-        case 0:
-            return state->io_status = SMTPD_IO_TIMEOUT;
         }
         n = read(state->fd, state->in + state->in_end,
                  SMTPD_INBUF_SIZE - state->in_end);
@@ -66,8 +90,25 @@ smtpd_io_fill(SMTPD_STATE *state)
         }
         if (n == 0)
             return state->io_status = SMTPD_IO_EOF;
-        if (errno != EINTR && errno != EAGAIN)
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
             return state->io_status = SMTPD_IO_ERROR;
+        /* SO_RCVTIMEO ran out, or the socket does not block: what is
+         * left of the deadline, with poll(). */
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        spent = (now.tv_sec - start.tv_sec) * 1000LL
+            + (now.tv_nsec - start.tv_nsec) / 1000000;
+        if (spent >= timeout)
+            return state->io_status = SMTPD_IO_TIMEOUT;
+        switch (poll(&pfd, 1, (int) (timeout - spent))) {
+        case -1:
+            if (errno != EINTR)
+                return state->io_status = SMTPD_IO_ERROR;
+            break;
+        case 0:
+            return state->io_status = SMTPD_IO_TIMEOUT;
+        }
     }
 }
 
@@ -156,8 +197,15 @@ smtpd_reply(SMTPD_STATE *state, const char *fmt, ...)
 int
 smtpd_flush(SMTPD_STATE *state)
 {
+    long long timeout = conf_time_ms(P_smtpd_timeout);
+    struct timespec start, now;
+    long long spent;
     size_t done = 0;
 
+    if (state->out->len == 0)
+        return 0;
+    smtpd_io_deadlines(state, timeout);
+    clock_gettime(CLOCK_MONOTONIC, &start);
     while (done < state->out->len) {
         ssize_t n = send(state->fd, state->out->data + done,
                          state->out->len - done, MSG_NOSIGNAL);
@@ -165,10 +213,14 @@ smtpd_flush(SMTPD_STATE *state)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            if (errno == EAGAIN) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                /* SO_SNDTIMEO ran out, or the socket does not block. */
                 struct pollfd pfd = {.fd = state->fd,.events = POLLOUT };
 
-                if (poll(&pfd, 1, (int) conf_time_ms(P_smtpd_timeout)) > 0)
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                spent = (now.tv_sec - start.tv_sec) * 1000LL
+                    + (now.tv_nsec - start.tv_nsec) / 1000000;
+                if (spent < timeout && poll(&pfd, 1, (int) (timeout - spent)) > 0)
                     continue;
             }
             vbuf_reset(state->out);

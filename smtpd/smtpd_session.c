@@ -127,9 +127,11 @@ smtpd_mail(SMTPD_STATE *state, const char *arg)
                           "552 5.3.4 Message size exceeds fixed limit");
         return;
     }
-    space = queue_space_ok(conf_str(P_queue_directory),
-                           (unsigned long long) conf_int(P_queue_minfree),
-                           (path->params & SMTP_ADDR_PARAM_SIZE) ? path->size : 0);
+    /* Nothing to keep free and no size to fit: no statfs() to make. */
+    space = conf_int(P_queue_minfree) == 0 && !(path->params & SMTP_ADDR_PARAM_SIZE) ? 1 :
+        queue_space_ok(conf_str(P_queue_directory),
+                       (unsigned long long) conf_int(P_queue_minfree),
+                       (path->params & SMTP_ADDR_PARAM_SIZE) ? path->size : 0);
     if (space == 0) {
         smtpd_mail_reject(state, path, "queue_minfree",
                           "452 4.3.1 Insufficient system storage");
