@@ -538,6 +538,27 @@ START_TEST(test_flush_peer_gone)
 }
 END_TEST
 
+/* A client that sends but never reads our replies cannot hold the
+ * worker for longer than smtpd_timeout: the send gives up. */
+START_TEST(test_flush_client_not_reading)
+{
+    char   *big = repeat('x', 4096, "");
+    double  start;
+    int     i, rc = 0;
+
+    use_config("smtpd_timeout = 1s\n");
+    start = now();
+    for (i = 0; i < 10000 && rc == 0; i++) {
+        smtpd_reply(state, "250-%s", big);
+        rc = smtpd_flush(state);
+    }
+    ck_assert_int_eq(rc, -1);
+    ck_assert_double_ge(now() - start, 0.9);
+    ck_assert_double_lt(now() - start, 3.0);
+    myfree(big);
+}
+END_TEST
+
 START_TEST(test_close)
 {
     char buf[256];
@@ -592,6 +613,7 @@ smtpd_io_suite(void)
     tcase_add_test(tc, test_replies_buffered);
     tcase_add_test(tc, test_read_flushes);
     tcase_add_test(tc, test_flush_peer_gone);
+    tcase_add_test(tc, test_flush_client_not_reading);
     tcase_add_test(tc, test_close);
     suite_add_tcase(s, tc);
     return s;
