@@ -1,5 +1,7 @@
 /* The client end of a local daemon's socket: connect, check the greeting,
- * send one request, read one reply, all within a deadline kept with poll(). */
+ * send one request, read one reply, all within a deadline kept with poll().
+ * A request sent with attr_clnt_send() leaves its reply owed (pending);
+ * the next request reads and discards it first, within its own deadline. */
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
@@ -32,6 +34,8 @@ struct ATTR_CLNT {
     VBUF *out;                          /* the request being sent */
     VBUF *tmp;
     ATTR *greeting;
+    ATTR *discard;                      /* owed replies, read and dropped */
+    int pending;                        /* replies owed on this connection */
 };
 
 static long long
@@ -59,6 +63,8 @@ attr_clnt_create(const char *socket_path, const char *proto, int version,
     clnt->out = vbuf_create(256);
     clnt->tmp = vbuf_create(100);
     clnt->greeting = attr_create();
+    clnt->discard = attr_create();
+    clnt->pending = 0;
     attr_clnt_set_timeout(clnt, timeout_ms);
     return clnt;
 }
@@ -71,6 +77,7 @@ attr_clnt_close(ATTR_CLNT *clnt)
         clnt->fd = -1;
     }
     vbuf_reset(clnt->in);
+    clnt->pending = 0;                  /* the owed replies went with it */
 }
 
 ATTR_CLNT *
@@ -85,6 +92,7 @@ attr_clnt_free(ATTR_CLNT *clnt)
         vbuf_free(clnt->out);
         vbuf_free(clnt->tmp);
         attr_free(clnt->greeting);
+        attr_free(clnt->discard);
         myfree(clnt);
     }
     return NULL;
@@ -127,7 +135,7 @@ attr_clnt_wait(int fd, short events, long long deadline)
 }
 
 static int
-attr_clnt_send(ATTR_CLNT *clnt, long long deadline, VBUF *why)
+attr_clnt_write(ATTR_CLNT *clnt, long long deadline, VBUF *why)
 {
     size_t done = 0;
     ssize_t n;
@@ -231,9 +239,51 @@ attr_clnt_stale(ATTR_CLNT *clnt)
     return poll(&pfd, 1, 0) != 0;
 }
 
-int
-attr_clnt_request(ATTR_CLNT *clnt, const ATTR *request, ATTR *reply,
-                  VBUF *why)
+/* After a timeout: a hung daemon must not cost a full timeout per request. */
+static void
+attr_clnt_hold_off(ATTR_CLNT *clnt, VBUF *why)
+{
+    vbuf_set(clnt->last_failure, vbuf_str(why));
+    clnt->retry_after = attr_clnt_now_ms() + ATTR_CLNT_RETRY_MS;
+}
+
+/* Makes the connection ready for a request: the replies owed to
+ * attr_clnt_send() are read and discarded, a connection the server closed
+ * is dropped, and a new one is opened when needed.  Returns 1 when it
+ * reuses a connection, 0 for a new one, or -1 with the reason in why. */
+static int
+attr_clnt_ready(ATTR_CLNT *clnt, long long deadline, VBUF *why)
+{
+    int status = ATTR_CLNT_OK;
+
+    while (clnt->fd >= 0 && clnt->pending > 0) {
+        status = attr_clnt_receive(clnt, deadline, clnt->discard, "reply",
+                                   why);
+        if (status != ATTR_CLNT_OK) {
+            /* The owed replies are lost with the connection; the request
+             * is not, unless the daemon hangs. */
+            attr_clnt_close(clnt);
+            if (status == ATTR_CLNT_TIMEOUT) {
+                attr_clnt_hold_off(clnt, why);
+                return -1;
+            }
+            break;
+        }
+        /* Bytes nobody asked for would be taken as the next reply. */
+        if (--clnt->pending == 0 && vbuf_len(clnt->in) > 0)
+            attr_clnt_close(clnt);
+    }
+    if (clnt->fd >= 0 && attr_clnt_stale(clnt))
+        attr_clnt_close(clnt);
+    if (clnt->fd >= 0)
+        return 1;
+    return attr_clnt_connect(clnt, deadline, why) < 0 ? -1 : 0;
+}
+
+/* Sends request; with a reply to read, reads it, else leaves it owed. */
+static int
+attr_clnt_exchange(ATTR_CLNT *clnt, const ATTR *request, ATTR *reply,
+                   VBUF *why)
 {
     long long deadline = attr_clnt_now_ms() + clnt->timeout_ms;
     int reused, status, attempt;
@@ -241,12 +291,13 @@ attr_clnt_request(ATTR_CLNT *clnt, const ATTR *request, ATTR *reply,
     vbuf_reset(clnt->out);
     attr_print(clnt->out, request);
     for (attempt = 0;; attempt++) {
-        if (clnt->fd >= 0 && attr_clnt_stale(clnt))
-            attr_clnt_close(clnt);
-        reused = clnt->fd >= 0;
-        if (!reused && attr_clnt_connect(clnt, deadline, why) < 0)
+        if ((reused = attr_clnt_ready(clnt, deadline, why)) < 0)
             return -1;
-        status = attr_clnt_send(clnt, deadline, why);
+        status = attr_clnt_write(clnt, deadline, why);
+        if (status == ATTR_CLNT_OK && reply == NULL) {
+            clnt->pending++;
+            return 0;
+        }
         if (status == ATTR_CLNT_OK)
             status = attr_clnt_receive(clnt, deadline, reply, "reply", why);
         if (status == ATTR_CLNT_OK) {
@@ -258,11 +309,21 @@ attr_clnt_request(ATTR_CLNT *clnt, const ATTR *request, ATTR *reply,
         attr_clnt_close(clnt);
         if (status == ATTR_CLNT_LOST && reused && attempt == 0)
             continue;
-        if (status == ATTR_CLNT_TIMEOUT) {
-            /* A hung daemon must not cost a full timeout per request. */
-            vbuf_set(clnt->last_failure, vbuf_str(why));
-            clnt->retry_after = attr_clnt_now_ms() + ATTR_CLNT_RETRY_MS;
-        }
+        if (status == ATTR_CLNT_TIMEOUT)
+            attr_clnt_hold_off(clnt, why);
         return -1;
     }
+}
+
+int
+attr_clnt_request(ATTR_CLNT *clnt, const ATTR *request, ATTR *reply,
+                  VBUF *why)
+{
+    return attr_clnt_exchange(clnt, request, reply, why);
+}
+
+int
+attr_clnt_send(ATTR_CLNT *clnt, const ATTR *request, VBUF *why)
+{
+    return attr_clnt_exchange(clnt, request, NULL, why);
 }

@@ -185,6 +185,20 @@ rk_clnt_disconnect(RK_CLNT *clnt, const char *addr, long *count)
 }
 
 int
+rk_clnt_disconnect_nowait(RK_CLNT *clnt, const char *addr)
+{
+    if (rk_key_address(clnt->key, addr) < 0) {
+        vbuf_set(clnt->why, "not a numeric address: ");
+        vbuf_append_str(clnt->why, msg_printable_str(addr));
+        return rk_clnt_fail(clnt);
+    }
+    if (rk_clnt_begin(clnt, "disconnect", vbuf_str(clnt->key)) < 0
+        || attr_clnt_send(clnt->attr, clnt->request, clnt->why) < 0)
+        return rk_clnt_fail(clnt);
+    return RK_CLNT_OK;
+}
+
+int
 rk_clnt_mail(RK_CLNT *clnt, const char *key, long long window_ms,
              long *count)
 {

@@ -79,6 +79,12 @@ const char *rk_clnt_error(const RK_CLNT *clnt);
 /* Each returns RK_CLNT_OK with the count, or RK_CLNT_NOANSWER. */
 int rk_clnt_connect(RK_CLNT *clnt, const char *addr, long *count);
 int rk_clnt_disconnect(RK_CLNT *clnt, const char *addr, long *count);
+/* disconnect without waiting for the answer (smtpd at the end of a
+ * session): RK_CLNT_OK once it is sent.  ratekeeper acts on it as soon as
+ * it reads it; the answer is read and dropped before the next request on
+ * this client (attr_clnt_send), so it costs no sleep.  A registration
+ * whose disconnect never arrives is released with the socket, as ever. */
+int rk_clnt_disconnect_nowait(RK_CLNT *clnt, const char *addr);
 int rk_clnt_mail(RK_CLNT *clnt, const char *key, long long window_ms,
                  long *count);
 /* counter: RK_COUNTER_OVERLIMIT, _TARPIT or _AUTH. */

@@ -3,9 +3,10 @@
  *
  * The worker keeps one ratekeeper connection for as long as it lives; a
  * session's connection is registered on it and released at the end of
- * the session, and ratekeeper releases whatever a socket holds when it
- * closes, so a worker that crashes leaks nothing.  Clients in the
- * whitelist are exempt from both limits, as from every anti-spam rule. */
+ * the session (without waiting for the answer), and ratekeeper releases
+ * whatever a socket holds when it closes, so a worker that crashes leaks
+ * nothing.  Clients in the whitelist are exempt from both limits, as
+ * from every anti-spam rule. */
 #include <stdio.h>
 #include <string.h>
 
@@ -96,11 +97,11 @@ smtpd_rate_connect(SMTPD_STATE *state)
 void
 smtpd_rate_disconnect(SMTPD_STATE *state)
 {
-    long count;
-
+    /* The answer does not matter: it is read before the next session's
+     * first request instead of being waited for now. */
     if (smtpd_rate_registered) {
         smtpd_rate_registered = 0;
-        rk_clnt_disconnect(smtpd_rate_client(), state->addr, &count);
+        rk_clnt_disconnect_nowait(smtpd_rate_client(), state->addr);
     }
 }
 

@@ -2,10 +2,14 @@
  * directly rather than as a difference of two noisy throughputs: the
  * three requests smtpd makes per session (connect, mail, disconnect),
  * through the same typed client (lib/rk_clnt), one session after the
- * other.  Prints the client's CPU time and the wall time per session;
+ * other.  disconnect is sent without waiting for its answer, as smtpd
+ * does (rk_clnt_disconnect_nowait); -w waits for it, as smtpd did.
+ * -g USEC sleeps that long between sessions, as a worker waits for its
+ * next client (the gap in which an unread answer arrives); the sleeps
+ * are left out of the wall time.  Prints the client's CPU time and the wall time per session;
  * ratekeeper's CPU is read from /proc when its pid is given.
  *
- *   rk_session_cost SOCKET [SESSIONS [RATEKEEPER_PID]] */
+ *   rk_session_cost [-w] [-g USEC] SOCKET [SESSIONS [RATEKEEPER_PID]] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +52,16 @@ cpu_of(long pid)
     return (double) (utime + stime) / (double) sysconf(_SC_CLK_TCK);
 }
 
+/* Times this process went to sleep (voluntary context switches). */
+static long
+sleeps_self(void)
+{
+    struct rusage r;
+
+    getrusage(RUSAGE_SELF, &r);
+    return r.ru_nvcsw;
+}
+
 static double
 wall(void)
 {
@@ -60,15 +74,26 @@ wall(void)
 int
 main(int argc, char **argv)
 {
-    int sessions = argc > 2 ? atoi(argv[2]) : 20000;
-    long rk_pid = argc > 3 ? atol(argv[3]) : 0;
+    int wait = 0, gap_us = 0, sessions, i, ok, opt;
+    long rk_pid;
     RK_CLNT *clnt;
-    double c0, c1, w0, w1, r0 = 0, r1 = 0;
-    long count;
-    int i;
+    double c0, c1, w0, w1, r0 = 0, r1 = 0, slept = 0, s0;
+    long count, v0, v1;
 
+    while ((opt = getopt(argc, argv, "wg:")) != -1) {
+        if (opt == 'w')
+            wait = 1;
+        else if (opt == 'g')
+            gap_us = atoi(optarg);
+        else
+            return 2;
+    }
+    argc -= optind - 1;
+    argv += optind - 1;
+    sessions = argc > 2 ? atoi(argv[2]) : 20000;
+    rk_pid = argc > 3 ? atol(argv[3]) : 0;
     if (argc < 2 || sessions < 1) {
-        fprintf(stderr, "usage: rk_session_cost SOCKET [SESSIONS [RATEKEEPER_PID]]\n");
+        fprintf(stderr, "usage: rk_session_cost [-w] [-g USEC] SOCKET [SESSIONS [RATEKEEPER_PID]]\n");
         return 2;
     }
     clnt = rk_clnt_create(argv[1], 1000, RK_CLNT_FLAG_NONE);
@@ -79,21 +104,32 @@ main(int argc, char **argv)
     if (rk_pid)
         r0 = cpu_of(rk_pid);
     c0 = cpu_self();
+    v0 = sleeps_self();
     w0 = wall();
     for (i = 0; i < sessions; i++) {
-        if (rk_clnt_connect(clnt, "192.0.2.1", &count) != RK_CLNT_OK
-            || rk_clnt_mail(clnt, "addr:192.0.2.1", 600000, &count) != RK_CLNT_OK
-            || rk_clnt_disconnect(clnt, "192.0.2.1", &count) != RK_CLNT_OK) {
+        if (gap_us > 0) {
+            s0 = wall();
+            usleep((useconds_t) gap_us);
+            slept += wall() - s0;
+        }
+        ok = rk_clnt_connect(clnt, "192.0.2.1", &count) == RK_CLNT_OK
+            && rk_clnt_mail(clnt, "addr:192.0.2.1", 600000, &count) == RK_CLNT_OK
+            && (wait ? rk_clnt_disconnect(clnt, "192.0.2.1", &count)
+                : rk_clnt_disconnect_nowait(clnt, "192.0.2.1")) == RK_CLNT_OK;
+        if (!ok) {
             fprintf(stderr, "rk_session_cost: %s\n", rk_clnt_error(clnt));
             return 1;
         }
     }
     w1 = wall();
     c1 = cpu_self();
+    v1 = sleeps_self();
     if (rk_pid)
         r1 = cpu_of(rk_pid);
-    printf("per session (connect, mail, disconnect): smtpd side %.1f us CPU, %.1f us wall",
-           (c1 - c0) / sessions * 1e6, (w1 - w0) / sessions * 1e6);
+    printf("per session (connect, mail, disconnect%s): smtpd side %.1f us CPU, %.1f us wall",
+           wait ? "" : " not waited for", (c1 - c0) / sessions * 1e6,
+           (w1 - w0 - slept) / sessions * 1e6);
+    printf(", %.2f sleeps", (double) (v1 - v0) / sessions);
     if (rk_pid && r0 >= 0 && r1 >= 0)
         printf(", ratekeeper %.1f us CPU", (r1 - r0) / sessions * 1e6);
     printf("\n");

@@ -29,6 +29,9 @@ enum server_mode {
     SERVER_BAD_GREETING,                /* greets with garbage */
     SERVER_BAD_REPLY,                   /* greets, replies with garbage */
     SERVER_WRONG_PROTO,                 /* greets for another protocol */
+    SERVER_DROP_FIRST,                  /* closes its first connection
+                                         * after a request, unanswered;
+                                         * answers on the others */
 };
 
 static char dir[64];
@@ -91,7 +94,7 @@ static void
 raw_server(int listen_fd, enum server_mode mode)
 {
     const char *greeting = "proto=" PROTO "\nversion=1\n\n";
-    int fd;
+    int fd, accepted = 0;
 
     for (;;) {
         if ((fd = accept(listen_fd, NULL, NULL)) < 0)
@@ -111,6 +114,15 @@ raw_server(int listen_fd, enum server_mode mode)
             server_write(fd, greeting);
             raw_skip_message(fd);
             server_write(fd, "garbage\n\n");
+            break;
+        case SERVER_DROP_FIRST:
+            server_write(fd, greeting);
+            raw_skip_message(fd);
+            if (accepted++ == 0) {
+                close(fd);
+                break;
+            }
+            server_write(fd, "status=0\necho=raw\n\n");
             break;
         default:
             break;
@@ -187,6 +199,17 @@ echo(const char *value)
     attr_set(req, "echo", value);
     vbuf_reset(why);
     return attr_clnt_request(clnt, req, reply, why);
+}
+
+/* The same with attr_clnt_send(): the reply is owed. */
+static int
+echo_send(const char *value)
+{
+    attr_reset(req);
+    attr_set(req, "request", "echo");
+    attr_set(req, "echo", value);
+    vbuf_reset(why);
+    return attr_clnt_send(clnt, req, why);
 }
 
 static void
@@ -355,6 +378,101 @@ START_TEST(test_signal_pipe)
         ck_assert_int_eq(echo("x"), -1);
         usleep((ATTR_CLNT_RETRY_MS + 50) * 1000);
     }
+}
+END_TEST
+
+/* Requests whose replies are owed (attr_clnt_send) ------------------------ */
+
+START_TEST(test_send_pending_read_first)
+{
+    long n;
+
+    start_server(SERVER_GOOD);
+    /* The first send connects; replies are read before the next one. */
+    ck_assert_msg(echo_send("one") == 0, "%s", vbuf_str(why));
+    ck_assert_msg(echo_send("two") == 0, "%s", vbuf_str(why));
+    ck_assert_msg(echo("three") == 0, "%s", vbuf_str(why));
+    ck_assert_str_eq(attr_get(reply, "echo"), "three");
+    ck_assert_int_eq(attr_get_long(reply, "n", &n), 0);
+    ck_assert_int_eq(n, 3);
+    /* Nothing is left owed: a plain request gets its own reply. */
+    ck_assert_msg(echo("four") == 0, "%s", vbuf_str(why));
+    ck_assert_str_eq(attr_get(reply, "echo"), "four");
+    ck_assert_int_eq(attr_get_long(reply, "n", &n), 0);
+    ck_assert_int_eq(n, 4);
+}
+END_TEST
+
+START_TEST(test_send_broken_with_pending)
+{
+    /* The server closes the connection without the owed reply: it is
+     * dropped, and the next request goes on with a new connection. */
+    start_server(SERVER_DROP_FIRST);
+    ck_assert_msg(echo_send("one") == 0, "%s", vbuf_str(why));
+    ck_assert_msg(echo("two") == 0, "%s", vbuf_str(why));
+    ck_assert_str_eq(attr_get(reply, "echo"), "raw");
+}
+END_TEST
+
+START_TEST(test_send_server_killed)
+{
+    long n;
+
+    start_server(SERVER_GOOD);
+    ck_assert_msg(echo_send("one") == 0, "%s", vbuf_str(why));
+    stop_server();
+    start_server(SERVER_GOOD);
+    ck_assert_msg(echo("two") == 0, "%s", vbuf_str(why));
+    ck_assert_str_eq(attr_get(reply, "echo"), "two");
+    ck_assert_int_eq(attr_get_long(reply, "n", &n), 0);
+    ck_assert_int_eq(n, 1);                             /* a new server */
+}
+END_TEST
+
+START_TEST(test_send_idle_close)
+{
+    long n;
+
+    /* The owed reply, then the server's EOF for idleness. */
+    server_idle_ms = 100;
+    start_server(SERVER_GOOD);
+    ck_assert_msg(echo_send("one") == 0, "%s", vbuf_str(why));
+    usleep(300 * 1000);
+    ck_assert_msg(echo("two") == 0, "%s", vbuf_str(why));
+    ck_assert_str_eq(attr_get(reply, "echo"), "two");
+    ck_assert_int_eq(attr_get_long(reply, "n", &n), 0);
+    ck_assert_int_eq(n, 2);
+}
+END_TEST
+
+START_TEST(test_send_deadline)
+{
+    long long start, elapsed;
+
+    /* The owed reply never comes: the next request fails within its own
+     * timeout (not two), and holds off like any timeout. */
+    start_server(SERVER_SILENT);
+    attr_clnt_set_timeout(clnt, 300);
+    start = now_ms();
+    ck_assert_msg(echo_send("one") == 0, "%s", vbuf_str(why));
+    ck_assert_int_lt(now_ms() - start, 100);
+    start = now_ms();
+    ck_assert_int_eq(echo("two"), -1);
+    elapsed = now_ms() - start;
+    expect_why("%s: reply: timeout");
+    ck_assert_int_ge(elapsed, 295);
+    ck_assert_int_lt(elapsed, 600);
+    start = now_ms();
+    ck_assert_int_eq(echo_send("three"), -1);
+    expect_why("recently failed: %s: reply: timeout");
+    ck_assert_int_lt(now_ms() - start, 10);
+}
+END_TEST
+
+START_TEST(test_send_server_down)
+{
+    ck_assert_int_eq(echo_send("x"), -1);
+    expect_why("connect to %s: No such file or directory");
 }
 END_TEST
 
@@ -662,6 +780,12 @@ attr_clnt_suite(void)
     tcase_add_test(tc, test_server_restart);
     tcase_add_test(tc, test_idle_close_reconnects);
     tcase_add_test(tc, test_signal_pipe);
+    tcase_add_test(tc, test_send_pending_read_first);
+    tcase_add_test(tc, test_send_broken_with_pending);
+    tcase_add_test(tc, test_send_server_killed);
+    tcase_add_test(tc, test_send_idle_close);
+    tcase_add_test(tc, test_send_deadline);
+    tcase_add_test(tc, test_send_server_down);
     suite_add_tcase(s, tc);
 
     tcase_add_checked_fixture(ts, setup, teardown);

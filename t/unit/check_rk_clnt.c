@@ -225,6 +225,49 @@ START_TEST(test_registrations_follow_socket)
 }
 END_TEST
 
+/* disconnect without waiting, as smtpd does at the end of a session:
+ * released before the next request on the same client is answered, and
+ * many sessions in a row leave nothing registered. */
+START_TEST(test_disconnect_nowait)
+{
+    RK_CLNT *c, *other;
+    long count = -1;
+    int i;
+
+    start_server(60000, 0);
+    c = rk_clnt_create(path, 2000, RK_CLNT_FLAG_WARN);
+    other = rk_clnt_create(path, 2000, RK_CLNT_FLAG_NONE);
+    for (i = 1; i <= 50; i++) {
+        ck_assert_int_eq(rk_clnt_connect(c, "192.0.2.9", &count), RK_CLNT_OK);
+        ck_assert_int_eq(count, 1);
+        ck_assert_int_eq(rk_clnt_mail(c, "addr:192.0.2.9", 60000, &count),
+                         RK_CLNT_OK);
+        ck_assert_int_eq(count, i);
+        ck_assert_int_eq(rk_clnt_disconnect_nowait(c, "192.0.2.9"),
+                         RK_CLNT_OK);
+    }
+    ck_assert_int_eq(rk_clnt_lookup(c, RK_COUNTER_CONNECTIONS,
+                                    "addr:192.0.2.9", &count), RK_CLNT_OK);
+    ck_assert_int_eq(count, 0);
+    /* ratekeeper acts on it without the answer being read. */
+    ck_assert_int_eq(rk_clnt_connect(c, "192.0.2.9", &count), RK_CLNT_OK);
+    ck_assert_int_eq(rk_clnt_disconnect_nowait(c, "192.0.2.9"), RK_CLNT_OK);
+    for (i = 0; i < 100; i++) {
+        ck_assert_int_eq(rk_clnt_lookup(other, RK_COUNTER_CONNECTIONS,
+                                        "addr:192.0.2.9", &count), RK_CLNT_OK);
+        if (count == 0)
+            break;
+        sleep_ms(10);
+    }
+    ck_assert_int_eq(count, 0);
+    ck_assert_int_eq(rk_clnt_disconnect_nowait(c, "unknown"),
+                     RK_CLNT_NOANSWER);
+    ck_assert_int_eq(log_count("ratekeeper: no answer"), 1);
+    rk_clnt_free(c);
+    rk_clnt_free(other);
+}
+END_TEST
+
 /* No server: no answer, and one warning however many requests fail. */
 START_TEST(test_down_warns_once)
 {
@@ -237,6 +280,8 @@ START_TEST(test_down_warns_once)
         ck_assert_int_eq(rk_clnt_mail(c, "sender:a@b", 1000, &count),
                          RK_CLNT_NOANSWER);
         ck_assert_int_eq(rk_clnt_connect(c, "192.0.2.1", &count),
+                         RK_CLNT_NOANSWER);
+        ck_assert_int_eq(rk_clnt_disconnect_nowait(c, "192.0.2.1"),
                          RK_CLNT_NOANSWER);
     }
     ck_assert_int_eq(count, 77);
@@ -284,6 +329,7 @@ rk_clnt_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_requests);
     tcase_add_test(tc, test_registrations_follow_socket);
+    tcase_add_test(tc, test_disconnect_nowait);
     tcase_add_test(tc, test_down_warns_once);
     tcase_add_test(tc, test_silent_server);
     suite_add_tcase(s, tc);
