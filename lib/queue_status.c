@@ -96,6 +96,10 @@ queue_status_read(const char *queue_dir, const char *id, QUEUE_STATUS *st)
         else if (strcmp(line, "reason") == 0)
             snprintf(st->reason, sizeof(st->reason), "%s", eq);
     }
+    /* The file may be anything after a crash: what is shown is printable. */
+    for (line = st->reason; *line; line++)
+        if ((unsigned char) *line < 0x20 || (unsigned char) *line >= 0x7f)
+            *line = '?';
     return 0;
 }
 
