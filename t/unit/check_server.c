@@ -211,6 +211,25 @@ START_TEST(test_signal_flags)
 }
 END_TEST
 
+START_TEST(test_early_signal_kept)
+{
+    /* master starts children with SIGHUP and SIGTERM blocked; one sent
+     * before the handlers exist must not be lost. */
+    const char *args[] = {"-c", dir, "-f", NULL};
+    sigset_t mask;
+
+    write_config("");
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGTERM);
+    ck_assert_int_eq(sigprocmask(SIG_BLOCK, &mask, NULL), 0);
+    raise(SIGHUP);
+    init(args);
+    ck_assert_int_eq(server_sighup, 1);
+    ck_assert_int_eq(server_sigterm, 0);
+}
+END_TEST
+
 /* Runs server_init with -m in a child whose descriptors 3 and 4 are
  * master's pipes; returns the child's exit status. */
 static int
@@ -346,6 +365,7 @@ server_suite(void)
     tcase_add_exit_test(tc, test_root_daemon_user, 1);
     tcase_add_test(tc, test_drops_privileges);
     tcase_add_test(tc, test_signal_flags);
+    tcase_add_test(tc, test_early_signal_kept);
     tcase_add_test(tc, test_master_alive);
     tcase_add_test(tc, test_master_gone);
     tcase_add_test(tc, test_log_file);
