@@ -102,6 +102,7 @@ rk_window_rebucket(RK_WINDOW *w, long long window_ms, long long now)
 {
     long long width = rk_window_width(window_ms);
     long long id, now_id = rk_window_floor_div(now, width);
+    long long id_max = RK_WINDOW_TIME_MAX / width;
     int i, n = 0;
 
     for (i = 0; i < w->nbuckets; i++) {
@@ -111,6 +112,13 @@ rk_window_rebucket(RK_WINDOW *w, long long window_ms, long long now)
          * already in the future (the clock went back) stays there. */
         if (id > now_id && w->buckets[i].id <= rk_window_floor_div(now, w->width_ms))
             id = now_id;
+        /* The last bucket of the time range ends past it: in buckets of
+         * another width it must stay in range, or its record would not
+         * decode (found by fuzz_rk_record). */
+        if (id > id_max)
+            id = id_max;
+        else if (id < -id_max)
+            id = -id_max;
         if (n > 0 && w->buckets[n - 1].id == id) {
             unsigned int c = w->buckets[n - 1].count;
 

@@ -210,6 +210,42 @@ START_TEST(test_encode_decode)
 }
 END_TEST
 
+/* Found by fuzz_rk_record: a bucket at the end of the time range (its id
+ * the largest that decodes, its last instant past the range), moved by a
+ * change of window into buckets of another width, landed beyond the range
+ * of that width: its record no longer decoded, and the key was dropped as
+ * damaged at the next start.  It must stay in range, and decode. */
+START_TEST(test_window_change_at_time_limit)
+{
+    unsigned char rec[10 + 12];
+    long long id = (1LL << 52) / 50;    /* 3 s window: 50 ms buckets */
+    VBUF *buf = vbuf_create(64);
+    RK_WINDOW w, d;
+    int i;
+
+    rec[0] = 1;
+    for (i = 0; i < 8; i++)
+        rec[1 + i] = (unsigned char) (3000LL >> (56 - 8 * i));
+    rec[9] = 1;
+    for (i = 0; i < 8; i++)
+        rec[10 + i] = (unsigned char) (id >> (56 - 8 * i));
+    rec[18] = rec[19] = rec[20] = 0;
+    rec[21] = 4;
+    rk_window_init(&w);
+    rk_window_init(&d);
+    ck_assert_int_eq(rk_window_decode(&w, rec, sizeof(rec)), 0);
+    /* sender_rate_window changed to 1 s: 17 ms buckets. */
+    ck_assert_uint_eq(rk_window_add(&w, T0, 1000, 1), 5);
+    rk_window_encode(&w, buf);
+    ck_assert_int_eq(rk_window_decode(&d, vbuf_str(buf), vbuf_len(buf)), 0);
+    ck_assert_int_eq(d.nbuckets, w.nbuckets);
+    ck_assert_uint_eq(rk_window_count(&d, T0), 5);
+    rk_window_clear(&w);
+    rk_window_clear(&d);
+    vbuf_free(buf);
+}
+END_TEST
+
 /* Many keys -------------------------------------------------------------- */
 
 static size_t gone_count;
@@ -332,6 +368,7 @@ rk_window_suite(void)
     tcase_add_test(tc, test_window_change);
     tcase_add_test(tc, test_saturation);
     tcase_add_test(tc, test_encode_decode);
+    tcase_add_test(tc, test_window_change_at_time_limit);
     tcase_add_test(tc, test_many_keys_expire);
     tcase_add_test(tc, test_table_walk_delete);
     tcase_add_test_raise_signal(tc, test_bad_window_panics, SIGABRT);
