@@ -499,7 +499,10 @@ class Crash(RelayTestCase):
 
         t = threading.Thread(target=submit)
         t.start()
-        wait_for(lambda: len(self.backend.messages) >= 40, timeout=30)
+        # Killed with messages in flight: accepted, not yet at the backend
+        # (relay keeps up with one client, so wait for such a moment).
+        wait_for(lambda: len(self.backend.messages) >= 40
+                 and len(accepted) > len(self.backend.messages), timeout=30, interval=0.005)
         killed = kill_instance(self.inst)
         self.assertTrue(killed)
         stop.set()
