@@ -122,7 +122,7 @@ FUZZ_FLAGS = -std=c11 -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all \
 FUZZ_LIBSRC = $(LIB_SRCS) $(foreach p,$(PROGS),$(filter-out $(p)/$(p).c,$(wildcard $(p)/*.c)))
 FUZZ_OBJS = $(FUZZ_LIBSRC:%.c=build-fuzz/obj/%.o)
 FUZZ_LIBA = build-fuzz/libfuzz.a
-FUZZ_OPTS = -timeout=10 -print_final_stats=0
+FUZZ_OPTS = -timeout=10 -print_final_stats=0 -artifact_prefix=build-fuzz/
 
 build-fuzz/.deps:
 	@scripts/install-deps --fuzz

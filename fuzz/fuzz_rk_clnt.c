@@ -1,0 +1,227 @@
+/* libFuzzer target for the client side of ratekeeper's socket: what
+ * smtpd and alligatectl read from ratekeeper (lib/rk_clnt.c over
+ * lib/attr_clnt.c).  A thread plays ratekeeper on a Unix socket with the
+ * fuzz input: the greeting, then the replies, in any shape and any split,
+ * and a socket that may close anywhere.  The client makes the requests of
+ * a session (connect, mail, disconnect) and of alligatectl rate (show,
+ * top, lookup, reset).  Nothing may crash, leak or hang; a request either
+ * succeeds with what it asked for or fails with a reason.
+ *
+ * Input: the first byte chooses the order of the requests; the rest is
+ * what ratekeeper sends, cut into segments at every 0xff byte: a
+ * segment, then whatever the client sent meanwhile is read, then the next
+ * segment.  At the end of the input the socket is closed; a new
+ * connection (the client reconnects) goes on with the rest. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "msg.h"
+#include "rk_clnt.h"
+#include "vbuf.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define FUZZ_SEGMENT    0xff
+#define FUZZ_READ_MS    1
+#define FUZZ_TIMEOUT_MS 500         /* the client's deadline per request */
+
+static char fuzz_dir[64];
+static char fuzz_path[128];
+static int fuzz_listen_fd = -1;
+static int fuzz_wake[2] = {-1, -1};     /* the client is done: stop waiting */
+
+typedef struct FUZZ_SERVER {
+    const uint8_t *data;
+    size_t len;
+    size_t off;
+    volatile int done;
+} FUZZ_SERVER;
+
+#define fuzz_check(ok) do { \
+        if (!(ok)) { \
+            fprintf(stderr, "fuzz_rk_clnt: line %d: %s\n", __LINE__, #ok); \
+            abort(); \
+        } \
+    } while (0)
+
+static void
+fuzz_cleanup(void)
+{
+    unlink(fuzz_path);
+    rmdir(fuzz_dir);
+}
+
+static void
+fuzz_init(void)
+{
+    struct sockaddr_un sun;
+
+    strcpy(fuzz_dir, "/tmp/fuzz_rk_clnt.XXXXXX");
+    if (mkdtemp(fuzz_dir) == NULL)
+        abort();
+    snprintf(fuzz_path, sizeof(fuzz_path), "%s/%s", fuzz_dir, RK_SOCKET_NAME);
+    atexit(fuzz_cleanup);
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", fuzz_path);
+    if ((fuzz_listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0
+        || bind(fuzz_listen_fd, (struct sockaddr *) &sun, sizeof(sun)) < 0
+        || listen(fuzz_listen_fd, 16) < 0)
+        abort();
+    if (getenv("FUZZ_LOG") == NULL && msg_open("/dev/null") < 0)
+        abort();
+    if (pipe2(fuzz_wake, O_CLOEXEC | O_NONBLOCK) < 0)
+        abort();
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static int
+fuzz_drain(int fd, int ms)
+{
+    struct pollfd pfd = {.fd = fd,.events = POLLIN };
+    char buf[4096];
+    ssize_t n;
+
+    while (poll(&pfd, 1, ms) > 0) {
+        if ((n = read(fd, buf, sizeof(buf))) <= 0)
+            return n < 0 && errno == EINTR ? 0 : -1;
+        ms = 0;
+    }
+    return 0;
+}
+
+static void
+fuzz_serve(FUZZ_SERVER *s, int fd)
+{
+    while (s->off < s->len) {
+        const uint8_t *sep = memchr(s->data + s->off, FUZZ_SEGMENT, s->len - s->off);
+        size_t end = sep ? (size_t) (sep - s->data) : s->len;
+
+        while (s->off < end) {
+            ssize_t n = send(fd, s->data + s->off, end - s->off, MSG_NOSIGNAL);
+
+            if (n <= 0)
+                return;
+            s->off += (size_t) n;
+        }
+        if (sep)
+            s->off++;
+        if (fuzz_drain(fd, FUZZ_READ_MS) < 0)
+            return;
+    }
+}
+
+static void *
+fuzz_server(void *arg)
+{
+    FUZZ_SERVER *s = arg;
+    struct pollfd pfd[2];
+    char junk[16];
+    int fd;
+
+    pfd[0].fd = fuzz_listen_fd;
+    pfd[0].events = POLLIN;
+    pfd[1].fd = fuzz_wake[0];
+    pfd[1].events = POLLIN;
+    while (!s->done) {
+        if (poll(pfd, 2, 1000) <= 0 || !(pfd[0].revents & POLLIN))
+            continue;
+        if ((fd = accept4(fuzz_listen_fd, NULL, NULL, SOCK_CLOEXEC)) < 0)
+            continue;
+        fuzz_serve(s, fd);
+        close(fd);
+    }
+    while (read(fuzz_wake[0], junk, sizeof(junk)) > 0)
+         /* empty the pipe for the next input */ ;
+    return NULL;
+}
+
+static void
+fuzz_result(RK_CLNT *clnt, int status)
+{
+    fuzz_check(status == RK_CLNT_OK || status == RK_CLNT_NOANSWER);
+    fuzz_check(status == RK_CLNT_OK || rk_clnt_error(clnt) != NULL);
+}
+
+static void
+fuzz_list(RK_CLNT *clnt, int status, RK_CLNT_COUNT *list, int n)
+{
+    int i;
+
+    fuzz_result(clnt, status);
+    fuzz_check(n >= 0 && (n == 0 || list != NULL));
+    fuzz_check(status == RK_CLNT_OK || n == 0);
+    for (i = 0; i < n; i++)
+        fuzz_check(list[i].key != NULL && list[i].counter != NULL);
+    rk_clnt_counts_free(list, n);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    FUZZ_SERVER s;
+    RK_CLNT *clnt;
+    RK_CLNT_COUNT *list;
+    VBUF *canon;
+    pthread_t tid;
+    long count;
+    int order, i, n, status;
+
+    if (fuzz_listen_fd < 0)
+        fuzz_init();
+    if (size == 0)
+        return 0;
+    order = data[0];
+    memset(&s, 0, sizeof(s));
+    s.data = data + 1;
+    s.len = size - 1;
+    if (pthread_create(&tid, NULL, fuzz_server, &s) != 0)
+        abort();
+    clnt = rk_clnt_create(fuzz_path, FUZZ_TIMEOUT_MS, RK_CLNT_FLAG_NONE);
+    canon = vbuf_create(64);
+
+    for (i = 0; i < 4; i++) {
+        switch ((order >> (2 * i)) & 3) {
+        case 0:                         /* an smtpd session */
+            fuzz_result(clnt, rk_clnt_connect(clnt, "192.0.2.1", &count));
+            fuzz_result(clnt, rk_clnt_mail(clnt, "addr:192.0.2.1", 600000, &count));
+            fuzz_result(clnt, rk_clnt_disconnect_nowait(clnt, "192.0.2.1"));
+            break;
+        case 1:                         /* alligatectl rate show */
+            list = NULL;
+            n = 0;
+            status = rk_clnt_show(clnt, "sender:a@example.com", canon, &list, &n);
+            fuzz_list(clnt, status, list, n);
+            break;
+        case 2:                         /* alligatectl rate top */
+            list = NULL;
+            n = 0;
+            status = rk_clnt_top(clnt, 10, &list, &n);
+            fuzz_list(clnt, status, list, n);
+            break;
+        default:
+            fuzz_result(clnt, rk_clnt_lookup(clnt, RK_COUNTER_OVERLIMIT, "addr:2001:db8::",
+                                             &count));
+            fuzz_result(clnt, rk_clnt_disconnect(clnt, "192.0.2.1", &count));
+            fuzz_result(clnt, rk_clnt_reset(clnt, "addr:192.0.2.1", &count));
+            break;
+        }
+    }
+    rk_clnt_free(clnt);
+    vbuf_free(canon);
+    s.done = 1;
+    if (write(fuzz_wake[1], "x", 1) != 1)
+        abort();
+    pthread_join(tid, NULL);
+    return 0;
+}
