@@ -192,10 +192,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     for (i = 0; i < 4; i++) {
         switch ((order >> (2 * i)) & 3) {
-        case 0:                         /* an smtpd session */
-            fuzz_result(clnt, rk_clnt_connect(clnt, "192.0.2.1", &count));
+        case 0:                         /* smtpd sessions, back to back */
+            if (rk_clnt_connect_send(clnt, "192.0.2.1") == RK_CLNT_OK)
+                fuzz_result(clnt, rk_clnt_connect_collect(clnt, &count));
             fuzz_result(clnt, rk_clnt_mail(clnt, "addr:192.0.2.1", 600000, &count));
+            fuzz_result(clnt, rk_clnt_disconnect_defer(clnt, "192.0.2.1"));
+            fuzz_result(clnt, rk_clnt_connect(clnt, "192.0.2.1", &count));
             fuzz_result(clnt, rk_clnt_disconnect_nowait(clnt, "192.0.2.1"));
+            if (order & 1) {
+                fuzz_result(clnt, rk_clnt_disconnect_defer(clnt, "192.0.2.1"));
+                fuzz_result(clnt, rk_clnt_flush(clnt));
+            }
             break;
         case 1:                         /* alligatectl rate show */
             list = NULL;

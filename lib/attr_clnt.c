@@ -1,7 +1,9 @@
 /* The client end of a local daemon's socket: connect, check the greeting,
  * send one request, read one reply, all within a deadline kept with poll().
  * A request sent with attr_clnt_send() leaves its reply owed (pending);
- * the next request reads and discards it first, within its own deadline. */
+ * the next request is written first and the owed replies are then read
+ * and discarded before its own, within its deadline.  Requests queued
+ * with attr_clnt_defer() go out in the same write as the next one. */
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
@@ -32,6 +34,8 @@ struct ATTR_CLNT {
     VBUF *last_failure;                 /* why the last connect failed */
     VBUF *in;                           /* bytes received, not yet parsed */
     VBUF *out;                          /* the request being sent */
+    VBUF *later;                        /* deferred requests, not sent */
+    int deferred;                       /* how many requests later holds */
     VBUF *tmp;
     ATTR *greeting;
     ATTR *discard;                      /* owed replies, read and dropped */
@@ -61,6 +65,8 @@ attr_clnt_create(const char *socket_path, const char *proto, int version,
     clnt->last_failure = vbuf_create(100);
     clnt->in = vbuf_create(ATTR_CLNT_READ_SIZE);
     clnt->out = vbuf_create(256);
+    clnt->later = vbuf_create(256);
+    clnt->deferred = 0;
     clnt->tmp = vbuf_create(100);
     clnt->greeting = attr_create();
     clnt->discard = attr_create();
@@ -78,6 +84,8 @@ attr_clnt_close(ATTR_CLNT *clnt)
     }
     vbuf_reset(clnt->in);
     clnt->pending = 0;                  /* the owed replies went with it */
+    vbuf_reset(clnt->later);            /* and what was to be sent on it */
+    clnt->deferred = 0;
 }
 
 ATTR_CLNT *
@@ -90,6 +98,7 @@ attr_clnt_free(ATTR_CLNT *clnt)
         vbuf_free(clnt->last_failure);
         vbuf_free(clnt->in);
         vbuf_free(clnt->out);
+        vbuf_free(clnt->later);
         vbuf_free(clnt->tmp);
         attr_free(clnt->greeting);
         attr_free(clnt->discard);
@@ -159,10 +168,13 @@ attr_clnt_write(ATTR_CLNT *clnt, long long deadline, VBUF *why)
     return ATTR_CLNT_OK;
 }
 
-/* Reads one message into msg; what names it in errors ("reply"). */
+/* Reads one message into msg; what names it in errors ("reply").  With
+ * ready, the message has probably arrived: read before waiting for it.
+ * Otherwise (a reply just asked for) wait first, and save the read that
+ * would only say that nothing is there yet. */
 static int
 attr_clnt_receive(ATTR_CLNT *clnt, long long deadline, ATTR *msg,
-                  const char *what, VBUF *why)
+                  const char *what, int ready, VBUF *why)
 {
     size_t used;
     ssize_t n;
@@ -180,6 +192,10 @@ attr_clnt_receive(ATTR_CLNT *clnt, long long deadline, ATTR *msg,
                         vbuf_str(clnt->tmp));
             return ATTR_CLNT_ERROR;
         }
+        if (!ready && !attr_clnt_wait(clnt->fd, POLLIN, deadline))
+            return attr_clnt_fail(clnt, why, ATTR_CLNT_TIMEOUT, what,
+                                  ": timeout");
+        ready = 0;
         vbuf_reserve(clnt->in, ATTR_CLNT_READ_SIZE);
         n = read(clnt->fd, clnt->in->data + clnt->in->len,
                  ATTR_CLNT_READ_SIZE);
@@ -190,11 +206,7 @@ attr_clnt_receive(ATTR_CLNT *clnt, long long deadline, ATTR *msg,
             err = vbuf_len(clnt->in) ? ATTR_CLNT_ERROR : ATTR_CLNT_LOST;
             return attr_clnt_fail(clnt, why, err, what,
                                   ": connection closed");
-        } else if (errno == EAGAIN) {
-            if (!attr_clnt_wait(clnt->fd, POLLIN, deadline))
-                return attr_clnt_fail(clnt, why, ATTR_CLNT_TIMEOUT,
-                                      what, ": timeout");
-        } else if (errno != EINTR) {
+        } else if (errno != EAGAIN && errno != EINTR) {
             return attr_clnt_fail(clnt, why, ATTR_CLNT_ERROR, "read: ",
                                   strerror(errno));
         }
@@ -215,7 +227,7 @@ attr_clnt_connect(ATTR_CLNT *clnt, long long deadline, VBUF *why)
     clnt->fd = unix_sock_connect(clnt->path, (int) (deadline - now), why);
     if (clnt->fd >= 0
         && attr_clnt_receive(clnt, deadline, clnt->greeting, "greeting",
-                             why) == ATTR_CLNT_OK) {
+                             0, why) == ATTR_CLNT_OK) {
         if (attr_check_greeting(clnt->greeting, clnt->proto, clnt->version,
                                 clnt->tmp) == 0)
             return 0;
@@ -227,18 +239,6 @@ attr_clnt_connect(ATTR_CLNT *clnt, long long deadline, VBUF *why)
     return -1;
 }
 
-/* Returns 1 when an idle connection has data or EOF waiting, which means
- * the server closed it (or broke the protocol) since the last reply. */
-static int
-attr_clnt_stale(ATTR_CLNT *clnt)
-{
-    struct pollfd pfd;
-
-    pfd.fd = clnt->fd;
-    pfd.events = POLLIN;
-    return poll(&pfd, 1, 0) != 0;
-}
-
 /* After a timeout: a hung daemon must not cost a full timeout per request. */
 static void
 attr_clnt_hold_off(ATTR_CLNT *clnt, VBUF *why)
@@ -247,40 +247,33 @@ attr_clnt_hold_off(ATTR_CLNT *clnt, VBUF *why)
     clnt->retry_after = attr_clnt_now_ms() + ATTR_CLNT_RETRY_MS;
 }
 
-/* Makes the connection ready for a request: the replies owed to
- * attr_clnt_send() are read and discarded, a connection the server closed
- * is dropped, and a new one is opened when needed.  Returns 1 when it
- * reuses a connection, 0 for a new one, or -1 with the reason in why. */
+/* Reads the replies owed on the connection: the last one into reply, the
+ * others discarded.  ready: as for attr_clnt_receive(). */
 static int
-attr_clnt_ready(ATTR_CLNT *clnt, long long deadline, VBUF *why)
+attr_clnt_read_owed(ATTR_CLNT *clnt, long long deadline, ATTR *reply,
+                    int ready, VBUF *why)
 {
-    int status = ATTR_CLNT_OK;
+    int status;
 
-    while (clnt->fd >= 0 && clnt->pending > 0) {
-        status = attr_clnt_receive(clnt, deadline, clnt->discard, "reply",
-                                   why);
-        if (status != ATTR_CLNT_OK) {
-            /* The owed replies are lost with the connection; the request
-             * is not, unless the daemon hangs. */
-            attr_clnt_close(clnt);
-            if (status == ATTR_CLNT_TIMEOUT) {
-                attr_clnt_hold_off(clnt, why);
-                return -1;
-            }
-            break;
-        }
-        /* Bytes nobody asked for would be taken as the next reply. */
-        if (--clnt->pending == 0 && vbuf_len(clnt->in) > 0)
-            attr_clnt_close(clnt);
+    while (clnt->pending > 0) {
+        status = attr_clnt_receive(clnt, deadline,
+                                   clnt->pending == 1 ? reply : clnt->discard,
+                                   "reply", ready, why);
+        if (status != ATTR_CLNT_OK)
+            return status;
+        clnt->pending--;
     }
-    if (clnt->fd >= 0 && attr_clnt_stale(clnt))
+    /* Bytes nobody asked for would be taken as the next reply. */
+    if (vbuf_len(clnt->in) > 0)
         attr_clnt_close(clnt);
-    if (clnt->fd >= 0)
-        return 1;
-    return attr_clnt_connect(clnt, deadline, why) < 0 ? -1 : 0;
+    return ATTR_CLNT_OK;
 }
 
-/* Sends request; with a reply to read, reads it, else leaves it owed. */
+/* Sends request (after what was deferred, in one write); with a reply to
+ * read, reads the owed replies and then it, else leaves it owed.  The
+ * connection is not checked before the write: one the server closed (for
+ * idleness, or by dying) fails the write or the read before any byte of
+ * a reply, and the request goes again once on a new connection. */
 static int
 attr_clnt_exchange(ATTR_CLNT *clnt, const ATTR *request, ATTR *reply,
                    VBUF *why)
@@ -288,23 +281,24 @@ attr_clnt_exchange(ATTR_CLNT *clnt, const ATTR *request, ATTR *reply,
     long long deadline = attr_clnt_now_ms() + clnt->timeout_ms;
     int reused, status, attempt;
 
-    vbuf_reset(clnt->out);
-    attr_print(clnt->out, request);
     for (attempt = 0;; attempt++) {
-        if ((reused = attr_clnt_ready(clnt, deadline, why)) < 0)
+        if ((reused = clnt->fd >= 0) == 0
+            && attr_clnt_connect(clnt, deadline, why) < 0)
             return -1;
+        vbuf_reset(clnt->out);
+        vbuf_append(clnt->out, vbuf_str(clnt->later), vbuf_len(clnt->later));
+        if (request)
+            attr_print(clnt->out, request);
         status = attr_clnt_write(clnt, deadline, why);
-        if (status == ATTR_CLNT_OK && reply == NULL) {
-            clnt->pending++;
-            return 0;
-        }
-        if (status == ATTR_CLNT_OK)
-            status = attr_clnt_receive(clnt, deadline, reply, "reply", why);
         if (status == ATTR_CLNT_OK) {
-            /* Bytes nobody asked for would be taken as the next reply. */
-            if (vbuf_len(clnt->in) > 0)
-                attr_clnt_close(clnt);
-            return 0;
+            clnt->pending += clnt->deferred + (request != NULL);
+            vbuf_reset(clnt->later);
+            clnt->deferred = 0;
+            if (reply == NULL)
+                return 0;
+            status = attr_clnt_read_owed(clnt, deadline, reply, 0, why);
+            if (status == ATTR_CLNT_OK)
+                return 0;
         }
         attr_clnt_close(clnt);
         if (status == ATTR_CLNT_LOST && reused && attempt == 0)
@@ -326,4 +320,56 @@ int
 attr_clnt_send(ATTR_CLNT *clnt, const ATTR *request, VBUF *why)
 {
     return attr_clnt_exchange(clnt, request, NULL, why);
+}
+
+void
+attr_clnt_defer(ATTR_CLNT *clnt, const ATTR *request)
+{
+    /* Without a connection there is nothing for it to be about. */
+    if (clnt->fd < 0)
+        return;
+    attr_print(clnt->later, request);
+    clnt->deferred++;
+}
+
+int
+attr_clnt_flush(ATTR_CLNT *clnt, VBUF *why)
+{
+    long long deadline = attr_clnt_now_ms() + clnt->timeout_ms;
+    int status;
+
+    if (clnt->deferred == 0)
+        return 0;
+    vbuf_reset(clnt->out);
+    vbuf_append(clnt->out, vbuf_str(clnt->later), vbuf_len(clnt->later));
+    status = attr_clnt_write(clnt, deadline, why);
+    if (status != ATTR_CLNT_OK) {
+        /* What it was about went with the connection. */
+        attr_clnt_close(clnt);
+        return -1;
+    }
+    clnt->pending += clnt->deferred;
+    vbuf_reset(clnt->later);
+    clnt->deferred = 0;
+    return 0;
+}
+
+int
+attr_clnt_collect(ATTR_CLNT *clnt, ATTR *reply, VBUF *why)
+{
+    long long deadline = attr_clnt_now_ms() + clnt->timeout_ms;
+    int status;
+
+    if (clnt->fd < 0 || clnt->pending == 0) {
+        vbuf_set(why, "");
+        vbuf_printf(why, "%s: no reply is owed", clnt->path);
+        return -1;
+    }
+    if ((status = attr_clnt_read_owed(clnt, deadline, reply, 1, why))
+        == ATTR_CLNT_OK)
+        return 0;
+    attr_clnt_close(clnt);
+    if (status == ATTR_CLNT_TIMEOUT)
+        attr_clnt_hold_off(clnt, why);
+    return -1;
 }

@@ -38,4 +38,21 @@ int attr_clnt_request(ATTR_CLNT *clnt, const ATTR *request, ATTR *reply,
  * Whether the server acted on a request sent this way is not known. */
 int attr_clnt_send(ATTR_CLNT *clnt, const ATTR *request, VBUF *why);
 
+/* Reads the reply to the last request sent with attr_clnt_send() (the
+ * ones owed before it are discarded), within the timeout: a request can
+ * be sent, other work done, and its answer taken afterwards without
+ * waiting for it.  Returns 0, or -1 with the reason in why; the request
+ * is then not sent again (the server may have acted on it). */
+int attr_clnt_collect(ATTR_CLNT *clnt, ATTR *reply, VBUF *why);
+
+/* Queues a request about the connection's own state (smtpd's disconnect)
+ * to go out in the same write as the next request or send, or with
+ * attr_clnt_flush(); its reply is then owed.  Without a connection, or if
+ * the connection closes before it is written, it is dropped: whatever it
+ * was about went with the connection. */
+void attr_clnt_defer(ATTR_CLNT *clnt, const ATTR *request);
+/* Writes the deferred requests now, if any; 0, or -1 with the reason in
+ * why (the connection is then closed). */
+int attr_clnt_flush(ATTR_CLNT *clnt, VBUF *why);
+
 #endif

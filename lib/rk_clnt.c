@@ -96,17 +96,14 @@ rk_clnt_fail(RK_CLNT *clnt)
     return RK_CLNT_NOANSWER;
 }
 
-/* Sends the request built in clnt->request; the reply is in clnt->reply.
- * A reply with a negative status is a failure. */
+/* Checks the reply in clnt->reply: one with a negative status is a
+ * failure. */
 static int
-rk_clnt_call(RK_CLNT *clnt)
+rk_clnt_check(RK_CLNT *clnt)
 {
     const char *reason;
     long status;
 
-    if (attr_clnt_request(clnt->attr, clnt->request, clnt->reply,
-                          clnt->why) < 0)
-        return rk_clnt_fail(clnt);
     if (attr_get_long(clnt->reply, "status", &status) < 0) {
         vbuf_set(clnt->why, "reply without a valid status");
         return rk_clnt_fail(clnt);
@@ -118,6 +115,16 @@ rk_clnt_call(RK_CLNT *clnt)
         return rk_clnt_fail(clnt);
     }
     return RK_CLNT_OK;
+}
+
+/* Sends the request built in clnt->request; the reply is in clnt->reply. */
+static int
+rk_clnt_call(RK_CLNT *clnt)
+{
+    if (attr_clnt_request(clnt->attr, clnt->request, clnt->reply,
+                          clnt->why) < 0)
+        return rk_clnt_fail(clnt);
+    return rk_clnt_check(clnt);
 }
 
 /* Starts a request; returns -1 (with why) when the key cannot be sent. */
@@ -160,16 +167,28 @@ rk_clnt_counting(RK_CLNT *clnt, const char *verb, const char *counter,
     return rk_clnt_get_count(clnt, "count", count);
 }
 
+/* Builds an address request in clnt->request; -1 (with why) when the
+ * address is not one. */
 static int
-rk_clnt_address_request(RK_CLNT *clnt, const char *verb, const char *addr,
-                        long *count)
+rk_clnt_address_begin(RK_CLNT *clnt, const char *verb, const char *addr)
 {
     if (rk_key_address(clnt->key, addr) < 0) {
         vbuf_set(clnt->why, "not a numeric address: ");
         vbuf_append_str(clnt->why, msg_printable_str(addr));
-        return rk_clnt_fail(clnt);
+        return -1;
     }
-    return rk_clnt_counting(clnt, verb, NULL, vbuf_str(clnt->key), 0, count);
+    return rk_clnt_begin(clnt, verb, vbuf_str(clnt->key));
+}
+
+static int
+rk_clnt_address_request(RK_CLNT *clnt, const char *verb, const char *addr,
+                        long *count)
+{
+    if (rk_clnt_address_begin(clnt, verb, addr) < 0)
+        return rk_clnt_fail(clnt);
+    if (rk_clnt_call(clnt) != RK_CLNT_OK)
+        return RK_CLNT_NOANSWER;
+    return rk_clnt_get_count(clnt, "count", count);
 }
 
 int
@@ -187,15 +206,46 @@ rk_clnt_disconnect(RK_CLNT *clnt, const char *addr, long *count)
 int
 rk_clnt_disconnect_nowait(RK_CLNT *clnt, const char *addr)
 {
-    if (rk_key_address(clnt->key, addr) < 0) {
-        vbuf_set(clnt->why, "not a numeric address: ");
-        vbuf_append_str(clnt->why, msg_printable_str(addr));
-        return rk_clnt_fail(clnt);
-    }
-    if (rk_clnt_begin(clnt, "disconnect", vbuf_str(clnt->key)) < 0
+    if (rk_clnt_address_begin(clnt, "disconnect", addr) < 0
         || attr_clnt_send(clnt->attr, clnt->request, clnt->why) < 0)
         return rk_clnt_fail(clnt);
     return RK_CLNT_OK;
+}
+
+int
+rk_clnt_disconnect_defer(RK_CLNT *clnt, const char *addr)
+{
+    if (rk_clnt_address_begin(clnt, "disconnect", addr) < 0)
+        return rk_clnt_fail(clnt);
+    attr_clnt_defer(clnt->attr, clnt->request);
+    return RK_CLNT_OK;
+}
+
+int
+rk_clnt_flush(RK_CLNT *clnt)
+{
+    if (attr_clnt_flush(clnt->attr, clnt->why) < 0)
+        return rk_clnt_fail(clnt);
+    return RK_CLNT_OK;
+}
+
+int
+rk_clnt_connect_send(RK_CLNT *clnt, const char *addr)
+{
+    if (rk_clnt_address_begin(clnt, "connect", addr) < 0
+        || attr_clnt_send(clnt->attr, clnt->request, clnt->why) < 0)
+        return rk_clnt_fail(clnt);
+    return RK_CLNT_OK;
+}
+
+int
+rk_clnt_connect_collect(RK_CLNT *clnt, long *count)
+{
+    if (attr_clnt_collect(clnt->attr, clnt->reply, clnt->why) < 0)
+        return rk_clnt_fail(clnt);
+    if (rk_clnt_check(clnt) != RK_CLNT_OK)
+        return RK_CLNT_NOANSWER;
+    return rk_clnt_get_count(clnt, "count", count);
 }
 
 int

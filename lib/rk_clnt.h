@@ -85,6 +85,18 @@ int rk_clnt_disconnect(RK_CLNT *clnt, const char *addr, long *count);
  * this client (attr_clnt_send), so it costs no sleep.  A registration
  * whose disconnect never arrives is released with the socket, as ever. */
 int rk_clnt_disconnect_nowait(RK_CLNT *clnt, const char *addr);
+/* disconnect deferred: it goes out in the same write as the next request
+ * on this client (smtpd: the next session's connect, when a client is
+ * already waiting), or with rk_clnt_flush() (smtpd: before it waits for
+ * one).  Dropped if the connection closes first, which releases the
+ * registration anyway. */
+int rk_clnt_disconnect_defer(RK_CLNT *clnt, const char *addr);
+int rk_clnt_flush(RK_CLNT *clnt);
+/* connect in two halves, so that the answer can travel while the caller
+ * does something else (smtpd: the pre-greeting pause): send, then collect
+ * the count. */
+int rk_clnt_connect_send(RK_CLNT *clnt, const char *addr);
+int rk_clnt_connect_collect(RK_CLNT *clnt, long *count);
 int rk_clnt_mail(RK_CLNT *clnt, const char *key, long long window_ms,
                  long *count);
 /* counter: RK_COUNTER_OVERLIMIT, _TARPIT or _AUTH. */

@@ -16,6 +16,7 @@
 #include "msg.h"
 #include "server.h"
 #include "smtpd.h"
+#include "smtpd_rate.h"
 
 static long long
 smtpd_now_ms(void)
@@ -104,11 +105,22 @@ main(int argc, char **argv)
                     msg_warn("accept: %m");
                 continue;
             }
+            /* While the next client is already waiting, serve it at
+             * once: no idle and busy reports to master in between, and
+             * ratekeeper gets the last session's disconnect in one write
+             * with the next one's connect. */
             server_report(MASTER_STAT_BUSY);
-            smtpd_serve(fd);
+            do {
+                smtpd_serve(fd);
+                ++uses;
+            } while (uses < conf_int(P_smtpd_max_use)
+                     && !server_sigterm && !server_sighup
+                     && (fd = accept4(events[i].data.fd, NULL, NULL,
+                                      SOCK_CLOEXEC)) >= 0);
+            smtpd_rate_flush();
             server_report(MASTER_STAT_IDLE);
             idle_since = smtpd_now_ms();
-            if (++uses >= conf_int(P_smtpd_max_use))
+            if (uses >= conf_int(P_smtpd_max_use))
                 exit(0);
             break;      /* look at signals before the next client */
         }

@@ -10,10 +10,15 @@
 #include "smtpd.h"
 #include "vbuf.h"
 
-/* At connect: registers the session's connection with ratekeeper (it
- * stays registered until smtpd_rate_disconnect(), or until this process
- * dies).  Returns 0 to go on, or -1 when the client has too many
- * connections: the 421 reply is queued and state->quit is set. */
+/* At connect, first thing: asks ratekeeper to register the session's
+ * connection (it stays registered until smtpd_rate_disconnect(), or until
+ * this process dies), without waiting for the answer, which travels while
+ * the session gets ready and waits out smtpd_greet_wait. */
+void smtpd_rate_connect_send(SMTPD_STATE *state);
+
+/* Then, before the greeting: takes the answer.  Returns 0 to go on, or -1
+ * when the client has too many connections: the 421 reply is queued and
+ * state->quit is set. */
 int smtpd_rate_connect(SMTPD_STATE *state);
 
 /* At MAIL FROM, once the sender is parsed: counts the message.  Returns 0
@@ -21,8 +26,12 @@ int smtpd_rate_connect(SMTPD_STATE *state);
  * recorded as over the limit and the anti-spam refusal is queued. */
 int smtpd_rate_mail(SMTPD_STATE *state, const SMTP_PATH *sender);
 
-/* At the end of the session: releases the connection's registration. */
+/* At the end of the session: releases the connection's registration.
+ * The request goes out with the next session's first one when the next
+ * client is already waiting, or with smtpd_rate_flush(), which the worker
+ * calls before it waits for a client. */
 void smtpd_rate_disconnect(SMTPD_STATE *state);
+void smtpd_rate_flush(void);
 
 /* The key that sender_rate_key names for this session and sender;
  * returns -1 when there is none (no numeric client address). */

@@ -280,17 +280,15 @@ smtpd_drop(SMTPD_STATE *state, const char *rule, const char *reply)
     state->quit = 1;
 }
 
-/* A client that talks before the greeting is no mail server. */
+/* Waits out smtpd_greet_wait; returns 1 when the client talked before
+ * the greeting (no mail server does). */
 static int
 smtpd_pregreet(SMTPD_STATE *state)
 {
     long long wait = conf_time_ms(P_smtpd_greet_wait);
     struct pollfd pfd = {.fd = state->fd,.events = POLLIN };
 
-    if (wait == 0 || poll(&pfd, 1, (int) wait) <= 0)
-        return 0;
-    smtpd_drop(state, "pregreet", "554 5.5.1 Error: SMTP protocol violation: talked before the greeting");
-    return 1;
+    return wait > 0 && poll(&pfd, 1, (int) wait) > 0;
 }
 
 static int
@@ -356,15 +354,22 @@ void
 smtpd_session(SMTPD_STATE *state)
 {
     VBUF *line = vbuf_create(SMTPD_LINE_MAX);
+    int talked;
 
+    smtpd_rate_connect_send(state);
     snprintf(state->namaddr, sizeof(state->namaddr), "%s[%s]", state->name,
              state->addr);
     msg_info("connect from %s", state->namaddr);
     state->relay_client = cidr_list_match_str(conf_cidr(P_relay_networks),
                                               state->addr);
 
-    if (smtpd_rate_connect(state) == 0 && !smtpd_pregreet(state))
-        smtpd_reply(state, "220 %s", conf_str(P_smtpd_banner));
+    talked = smtpd_pregreet(state);
+    if (smtpd_rate_connect(state) == 0) {
+        if (talked)
+            smtpd_drop(state, "pregreet", "554 5.5.1 Error: SMTP protocol violation: talked before the greeting");
+        else
+            smtpd_reply(state, "220 %s", conf_str(P_smtpd_banner));
+    }
 
     while (!state->quit) {
         int status = smtpd_io_line(state, line);

@@ -2,14 +2,19 @@
  * directly rather than as a difference of two noisy throughputs: the
  * three requests smtpd makes per session (connect, mail, disconnect),
  * through the same typed client (lib/rk_clnt), one session after the
- * other.  disconnect is sent without waiting for its answer, as smtpd
- * does (rk_clnt_disconnect_nowait); -w waits for it, as smtpd did.
+ * other, the way smtpd makes them: connect sent and its answer collected
+ * (rk_clnt_connect_send, _collect), mail, and disconnect deferred
+ * (rk_clnt_disconnect_defer) into the next connect's write, or flushed
+ * before a gap, as a worker flushes it before it waits for a client.
+ * -n sends disconnect alone without waiting (rk_clnt_disconnect_nowait,
+ * as smtpd did before); -w waits for it (as smtpd did first).
  * -g USEC sleeps that long between sessions, as a worker waits for its
  * next client (the gap in which an unread answer arrives); the sleeps
- * are left out of the wall time.  Prints the client's CPU time and the wall time per session;
- * ratekeeper's CPU is read from /proc when its pid is given.
+ * are left out of the wall time.  Prints the client's CPU time and the
+ * wall time per session; ratekeeper's CPU is read from /proc when its pid
+ * is given.
  *
- *   rk_session_cost [-w] [-g USEC] SOCKET [SESSIONS [RATEKEEPER_PID]] */
+ *   rk_session_cost [-w | -n] [-g USEC] SOCKET [SESSIONS [RATEKEEPER_PID]] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,15 +79,17 @@ wall(void)
 int
 main(int argc, char **argv)
 {
-    int wait = 0, gap_us = 0, sessions, i, ok, opt;
+    int wait = 0, nowait = 0, gap_us = 0, sessions, i, ok, opt;
     long rk_pid;
     RK_CLNT *clnt;
     double c0, c1, w0, w1, r0 = 0, r1 = 0, slept = 0, s0;
     long count, v0, v1;
 
-    while ((opt = getopt(argc, argv, "wg:")) != -1) {
+    while ((opt = getopt(argc, argv, "wng:")) != -1) {
         if (opt == 'w')
             wait = 1;
+        else if (opt == 'n')
+            nowait = 1;
         else if (opt == 'g')
             gap_us = atoi(optarg);
         else
@@ -93,7 +100,7 @@ main(int argc, char **argv)
     sessions = argc > 2 ? atoi(argv[2]) : 20000;
     rk_pid = argc > 3 ? atol(argv[3]) : 0;
     if (argc < 2 || sessions < 1) {
-        fprintf(stderr, "usage: rk_session_cost [-w] [-g USEC] SOCKET [SESSIONS [RATEKEEPER_PID]]\n");
+        fprintf(stderr, "usage: rk_session_cost [-w | -n] [-g USEC] SOCKET [SESSIONS [RATEKEEPER_PID]]\n");
         return 2;
     }
     clnt = rk_clnt_create(argv[1], 1000, RK_CLNT_FLAG_NONE);
@@ -108,14 +115,23 @@ main(int argc, char **argv)
     w0 = wall();
     for (i = 0; i < sessions; i++) {
         if (gap_us > 0) {
+            if (rk_clnt_flush(clnt) != RK_CLNT_OK) {
+                fprintf(stderr, "rk_session_cost: %s\n", rk_clnt_error(clnt));
+                return 1;
+            }
             s0 = wall();
             usleep((useconds_t) gap_us);
             slept += wall() - s0;
         }
-        ok = rk_clnt_connect(clnt, "192.0.2.1", &count) == RK_CLNT_OK
-            && rk_clnt_mail(clnt, "addr:192.0.2.1", 600000, &count) == RK_CLNT_OK
+        if (wait || nowait)
+            ok = rk_clnt_connect(clnt, "192.0.2.1", &count) == RK_CLNT_OK;
+        else
+            ok = rk_clnt_connect_send(clnt, "192.0.2.1") == RK_CLNT_OK
+                && rk_clnt_connect_collect(clnt, &count) == RK_CLNT_OK;
+        ok = ok && rk_clnt_mail(clnt, "addr:192.0.2.1", 600000, &count) == RK_CLNT_OK
             && (wait ? rk_clnt_disconnect(clnt, "192.0.2.1", &count)
-                : rk_clnt_disconnect_nowait(clnt, "192.0.2.1")) == RK_CLNT_OK;
+                : nowait ? rk_clnt_disconnect_nowait(clnt, "192.0.2.1")
+                : rk_clnt_disconnect_defer(clnt, "192.0.2.1")) == RK_CLNT_OK;
         if (!ok) {
             fprintf(stderr, "rk_session_cost: %s\n", rk_clnt_error(clnt));
             return 1;
@@ -127,7 +143,7 @@ main(int argc, char **argv)
     if (rk_pid)
         r1 = cpu_of(rk_pid);
     printf("per session (connect, mail, disconnect%s): smtpd side %.1f us CPU, %.1f us wall",
-           wait ? "" : " not waited for", (c1 - c0) / sessions * 1e6,
+           wait ? "" : nowait ? " not waited for" : " deferred", (c1 - c0) / sessions * 1e6,
            (w1 - w0 - slept) / sessions * 1e6);
     printf(", %.2f sleeps", (double) (v1 - v0) / sessions);
     if (rk_pid && r0 >= 0 && r1 >= 0)

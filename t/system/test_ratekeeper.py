@@ -251,3 +251,52 @@ class ConnectionCount(AlligateTestCase):
         self.assertEqual(last.reply()[0], 220)
         for c in (second, again, last):
             c.close()
+
+
+class BackToBackSessions(AlligateTestCase):
+    """Workers that find their next client already waiting serve it at
+    once and hand the last session's registration over in one write with
+    the next one's connect; when no client waits they send it before
+    going idle.  Either way nothing stays registered."""
+    conf = ("smtpd_client_connection_count_limit = 1000\n"
+            "smtpd_spare_processes = 2\n"
+            "smtpd_greet_wait = 0\n")
+
+    def test_nothing_stays_registered(self):
+        import threading
+        self.assertTrue(ratekeeper_ready(self.inst))
+        replies, lock = [], threading.Lock()
+
+        def sessions():
+            for _ in range(40):
+                c = RawClient2(self.inst.port)
+                try:
+                    greeting = c.reply()[0]
+                    quit_code = c.cmd("QUIT")[0]
+                finally:
+                    c.close()
+                with lock:
+                    replies.append((greeting, quit_code))
+
+        threads = [threading.Thread(target=sessions) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(len(replies), 240)
+        self.assertEqual(set(replies), {(220, 221)})
+        self.assertTrue(wait_for(lambda: not re.search(
+            r"connections +[1-9]\d* open",
+            self.inst.ctl("rate", "show", "127.0.0.1").stdout)),
+            self.inst.ctl("rate", "show", "127.0.0.1").stdout)
+        # Every worker went back to idle (reported to master).
+        self.assertTrue(wait_for(lambda: not re.search(
+            r"smtpd pid \d+ busy", self.inst.ctl("status").stdout)),
+            self.inst.ctl("status").stdout)
+        # A session now is counted alone.
+        c = RawClient2(self.inst.port)
+        self.assertEqual(c.reply()[0], 220)
+        self.assertTrue(wait_for(lambda: re.search(
+            r"connections +1 open",
+            self.inst.ctl("rate", "show", "127.0.0.1").stdout)))
+        c.close()

@@ -476,6 +476,131 @@ START_TEST(test_send_server_down)
 }
 END_TEST
 
+/* Requests deferred to the next write, replies collected later ---------- */
+
+static void
+echo_defer(const char *value)
+{
+    attr_reset(req);
+    attr_set(req, "request", "echo");
+    attr_set(req, "echo", value);
+    attr_clnt_defer(clnt, req);
+}
+
+static long
+reply_n(void)
+{
+    long n = -1;
+
+    ck_assert_int_eq(attr_get_long(reply, "n", &n), 0);
+    return n;
+}
+
+START_TEST(test_defer_goes_with_next)
+{
+    start_server(SERVER_GOOD);
+    ck_assert_msg(echo("zero") == 0, "%s", vbuf_str(why));
+    echo_defer("one");
+    echo_defer("two");
+    /* Not sent yet: nothing wakes the server until the next request. */
+    usleep(50 * 1000);
+    ck_assert_msg(echo("three") == 0, "%s", vbuf_str(why));
+    ck_assert_str_eq(attr_get(reply, "echo"), "three");
+    ck_assert_int_eq(reply_n(), 4);
+    ck_assert_msg(echo("four") == 0, "%s", vbuf_str(why));
+    ck_assert_str_eq(attr_get(reply, "echo"), "four");
+    ck_assert_int_eq(reply_n(), 5);
+}
+END_TEST
+
+START_TEST(test_defer_flush)
+{
+    start_server(SERVER_GOOD);
+    ck_assert_int_eq(attr_clnt_flush(clnt, why), 0);     /* nothing to do */
+    ck_assert_msg(echo("zero") == 0, "%s", vbuf_str(why));
+    echo_defer("one");
+    ck_assert_msg(attr_clnt_flush(clnt, why) == 0, "%s", vbuf_str(why));
+    ck_assert_int_eq(attr_clnt_flush(clnt, why), 0);
+    ck_assert_msg(echo("two") == 0, "%s", vbuf_str(why));
+    ck_assert_str_eq(attr_get(reply, "echo"), "two");
+    ck_assert_int_eq(reply_n(), 3);
+}
+END_TEST
+
+START_TEST(test_defer_without_connection)
+{
+    /* Nothing to be about yet: dropped, not sent with the first request. */
+    start_server(SERVER_GOOD);
+    echo_defer("one");
+    ck_assert_msg(echo("two") == 0, "%s", vbuf_str(why));
+    ck_assert_int_eq(reply_n(), 1);
+}
+END_TEST
+
+START_TEST(test_defer_dropped_with_connection)
+{
+    /* The server dies: what was deferred on its connection is not sent on
+     * the new one. */
+    start_server(SERVER_GOOD);
+    ck_assert_msg(echo("zero") == 0, "%s", vbuf_str(why));
+    echo_defer("one");
+    stop_server();
+    start_server(SERVER_GOOD);
+    ck_assert_msg(echo("two") == 0, "%s", vbuf_str(why));
+    ck_assert_str_eq(attr_get(reply, "echo"), "two");
+    ck_assert_int_eq(reply_n(), 1);
+}
+END_TEST
+
+START_TEST(test_collect)
+{
+    start_server(SERVER_GOOD);
+    ck_assert_msg(echo_send("one") == 0, "%s", vbuf_str(why));
+    ck_assert_msg(echo_send("two") == 0, "%s", vbuf_str(why));
+    ck_assert_msg(attr_clnt_collect(clnt, reply, why) == 0, "%s",
+                  vbuf_str(why));
+    ck_assert_str_eq(attr_get(reply, "echo"), "two");
+    ck_assert_int_eq(reply_n(), 2);
+    /* Nothing is owed any more. */
+    ck_assert_int_eq(attr_clnt_collect(clnt, reply, why), -1);
+    expect_why("%s: no reply is owed");
+    ck_assert_msg(echo("three") == 0, "%s", vbuf_str(why));
+    ck_assert_str_eq(attr_get(reply, "echo"), "three");
+    ck_assert_int_eq(reply_n(), 3);
+}
+END_TEST
+
+START_TEST(test_collect_timeout)
+{
+    long long start, elapsed;
+
+    start_server(SERVER_SILENT);
+    attr_clnt_set_timeout(clnt, 200);
+    ck_assert_msg(echo_send("one") == 0, "%s", vbuf_str(why));
+    start = now_ms();
+    ck_assert_int_eq(attr_clnt_collect(clnt, reply, why), -1);
+    elapsed = now_ms() - start;
+    expect_why("%s: reply: timeout");
+    ck_assert_int_ge(elapsed, 195);
+    ck_assert_int_lt(elapsed, 500);
+    ck_assert_int_eq(echo_send("two"), -1);
+    expect_why("recently failed: %s: reply: timeout");
+}
+END_TEST
+
+START_TEST(test_collect_server_gone)
+{
+    /* The server closes without answering: collect fails, and the next
+     * request goes on a new connection. */
+    start_server(SERVER_DROP_FIRST);
+    ck_assert_msg(echo_send("one") == 0, "%s", vbuf_str(why));
+    ck_assert_int_eq(attr_clnt_collect(clnt, reply, why), -1);
+    expect_why("%s: reply: connection closed");
+    ck_assert_msg(echo("two") == 0, "%s", vbuf_str(why));
+    ck_assert_str_eq(attr_get(reply, "echo"), "raw");
+}
+END_TEST
+
 /* The server, driven by hand ---------------------------------------------- */
 
 static int
@@ -786,6 +911,13 @@ attr_clnt_suite(void)
     tcase_add_test(tc, test_send_idle_close);
     tcase_add_test(tc, test_send_deadline);
     tcase_add_test(tc, test_send_server_down);
+    tcase_add_test(tc, test_defer_goes_with_next);
+    tcase_add_test(tc, test_defer_flush);
+    tcase_add_test(tc, test_defer_without_connection);
+    tcase_add_test(tc, test_defer_dropped_with_connection);
+    tcase_add_test(tc, test_collect);
+    tcase_add_test(tc, test_collect_timeout);
+    tcase_add_test(tc, test_collect_server_gone);
     suite_add_tcase(s, tc);
 
     tcase_add_checked_fixture(ts, setup, teardown);

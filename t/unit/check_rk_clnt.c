@@ -82,6 +82,16 @@ start_server(int idle_ms, int silent)
 }
 
 static void
+stop_server(void)
+{
+    if (server_pid > 0) {
+        kill(server_pid, SIGKILL);
+        waitpid(server_pid, NULL, 0);
+        server_pid = 0;
+    }
+}
+
+static void
 setup(void)
 {
     snprintf(dir, sizeof(dir), "/tmp/check_rk_clnt.XXXXXX");
@@ -96,10 +106,7 @@ setup(void)
 static void
 teardown(void)
 {
-    if (server_pid > 0) {
-        kill(server_pid, SIGKILL);
-        waitpid(server_pid, NULL, 0);
-    }
+    stop_server();
     unlink(path);
     unlink(log_path);
     rmdir(dir);
@@ -268,6 +275,85 @@ START_TEST(test_disconnect_nowait)
 }
 END_TEST
 
+/* smtpd's sessions back to back: connect sent, its answer collected
+ * later; the disconnect deferred into the next connect's write, or
+ * flushed when no client waits.  The counts stay exact. */
+START_TEST(test_connect_split_and_deferred_disconnect)
+{
+    RK_CLNT *c, *other;
+    long count = -1;
+    int i;
+
+    start_server(60000, 0);
+    c = rk_clnt_create(path, 2000, RK_CLNT_FLAG_WARN);
+    other = rk_clnt_create(path, 2000, RK_CLNT_FLAG_NONE);
+    /* Nothing to collect before anything was sent. */
+    ck_assert_int_eq(rk_clnt_connect_collect(c, &count), RK_CLNT_NOANSWER);
+    ck_assert_int_eq(log_count("ratekeeper: no answer"), 1);
+    for (i = 1; i <= 20; i++) {
+        ck_assert_int_eq(rk_clnt_connect_send(c, "192.0.2.7"), RK_CLNT_OK);
+        ck_assert_int_eq(rk_clnt_connect_collect(c, &count), RK_CLNT_OK);
+        /* The last session's registration went first. */
+        ck_assert_int_eq(count, 1);
+        ck_assert_int_eq(rk_clnt_disconnect_defer(c, "192.0.2.7"),
+                         RK_CLNT_OK);
+    }
+    /* Deferred, not sent: the registration stands until the flush. */
+    ck_assert_int_eq(rk_clnt_lookup(other, RK_COUNTER_CONNECTIONS,
+                                    "addr:192.0.2.7", &count), RK_CLNT_OK);
+    ck_assert_int_eq(count, 1);
+    ck_assert_int_eq(rk_clnt_flush(c), RK_CLNT_OK);
+    for (i = 0; i < 100; i++) {
+        ck_assert_int_eq(rk_clnt_lookup(other, RK_COUNTER_CONNECTIONS,
+                                        "addr:192.0.2.7", &count), RK_CLNT_OK);
+        if (count == 0)
+            break;
+        sleep_ms(10);
+    }
+    ck_assert_int_eq(count, 0);
+    /* Two sessions of one client at once, from two workers. */
+    ck_assert_int_eq(rk_clnt_connect_send(c, "192.0.2.7"), RK_CLNT_OK);
+    ck_assert_int_eq(rk_clnt_connect(other, "192.0.2.7", &count), RK_CLNT_OK);
+    ck_assert_int_eq(rk_clnt_connect_collect(c, &count), RK_CLNT_OK);
+    ck_assert_int_ge(count, 1);
+    ck_assert_int_eq(rk_clnt_lookup(c, RK_COUNTER_CONNECTIONS,
+                                    "addr:192.0.2.7", &count), RK_CLNT_OK);
+    ck_assert_int_eq(count, 2);
+    ck_assert_int_eq(rk_clnt_disconnect_defer(c, "192.0.2.7"), RK_CLNT_OK);
+    ck_assert_int_eq(rk_clnt_mail(c, "addr:192.0.2.7", 60000, &count),
+                     RK_CLNT_OK);
+    ck_assert_int_eq(rk_clnt_lookup(c, RK_COUNTER_CONNECTIONS,
+                                    "addr:192.0.2.7", &count), RK_CLNT_OK);
+    ck_assert_int_eq(count, 1);
+    ck_assert_int_eq(rk_clnt_disconnect_defer(c, "unknown"), RK_CLNT_NOANSWER);
+    rk_clnt_free(c);
+    rk_clnt_free(other);
+}
+END_TEST
+
+/* A client whose registration is deferred and whose ratekeeper restarts:
+ * the registration went with the old socket, and nothing of it reaches
+ * the new ratekeeper. */
+START_TEST(test_deferred_disconnect_after_restart)
+{
+    RK_CLNT *c;
+    long count = -1;
+
+    start_server(60000, 0);
+    c = rk_clnt_create(path, 2000, RK_CLNT_FLAG_NONE);
+    ck_assert_int_eq(rk_clnt_connect(c, "192.0.2.8", &count), RK_CLNT_OK);
+    ck_assert_int_eq(rk_clnt_disconnect_defer(c, "192.0.2.8"), RK_CLNT_OK);
+    stop_server();
+    start_server(60000, 0);
+    ck_assert_int_eq(rk_clnt_connect(c, "192.0.2.8", &count), RK_CLNT_OK);
+    ck_assert_int_eq(count, 1);
+    ck_assert_int_eq(rk_clnt_lookup(c, RK_COUNTER_CONNECTIONS,
+                                    "addr:192.0.2.8", &count), RK_CLNT_OK);
+    ck_assert_int_eq(count, 1);
+    rk_clnt_free(c);
+}
+END_TEST
+
 /* No server: no answer, and one warning however many requests fail. */
 START_TEST(test_down_warns_once)
 {
@@ -330,6 +416,8 @@ rk_clnt_suite(void)
     tcase_add_test(tc, test_requests);
     tcase_add_test(tc, test_registrations_follow_socket);
     tcase_add_test(tc, test_disconnect_nowait);
+    tcase_add_test(tc, test_connect_split_and_deferred_disconnect);
+    tcase_add_test(tc, test_deferred_disconnect_after_restart);
     tcase_add_test(tc, test_down_warns_once);
     tcase_add_test(tc, test_silent_server);
     suite_add_tcase(s, tc);
