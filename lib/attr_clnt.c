@@ -269,6 +269,26 @@ attr_clnt_read_owed(ATTR_CLNT *clnt, long long deadline, ATTR *reply,
     return ATTR_CLNT_OK;
 }
 
+/* Writes what was deferred and request (when not null) in one write;
+ * once written, their replies are owed. */
+static int
+attr_clnt_write_all(ATTR_CLNT *clnt, const ATTR *request, long long deadline,
+                    VBUF *why)
+{
+    int status;
+
+    vbuf_reset(clnt->out);
+    vbuf_append(clnt->out, vbuf_str(clnt->later), vbuf_len(clnt->later));
+    if (request)
+        attr_print(clnt->out, request);
+    if ((status = attr_clnt_write(clnt, deadline, why)) == ATTR_CLNT_OK) {
+        clnt->pending += clnt->deferred + (request != NULL);
+        vbuf_reset(clnt->later);
+        clnt->deferred = 0;
+    }
+    return status;
+}
+
 /* Sends request (after what was deferred, in one write); with a reply to
  * read, reads the owed replies and then it, else leaves it owed.  The
  * connection is not checked before the write: one the server closed (for
@@ -285,15 +305,8 @@ attr_clnt_exchange(ATTR_CLNT *clnt, const ATTR *request, ATTR *reply,
         if ((reused = clnt->fd >= 0) == 0
             && attr_clnt_connect(clnt, deadline, why) < 0)
             return -1;
-        vbuf_reset(clnt->out);
-        vbuf_append(clnt->out, vbuf_str(clnt->later), vbuf_len(clnt->later));
-        if (request)
-            attr_print(clnt->out, request);
-        status = attr_clnt_write(clnt, deadline, why);
+        status = attr_clnt_write_all(clnt, request, deadline, why);
         if (status == ATTR_CLNT_OK) {
-            clnt->pending += clnt->deferred + (request != NULL);
-            vbuf_reset(clnt->later);
-            clnt->deferred = 0;
             if (reply == NULL)
                 return 0;
             status = attr_clnt_read_owed(clnt, deadline, reply, 0, why);
@@ -336,21 +349,14 @@ int
 attr_clnt_flush(ATTR_CLNT *clnt, VBUF *why)
 {
     long long deadline = attr_clnt_now_ms() + clnt->timeout_ms;
-    int status;
 
     if (clnt->deferred == 0)
         return 0;
-    vbuf_reset(clnt->out);
-    vbuf_append(clnt->out, vbuf_str(clnt->later), vbuf_len(clnt->later));
-    status = attr_clnt_write(clnt, deadline, why);
-    if (status != ATTR_CLNT_OK) {
+    if (attr_clnt_write_all(clnt, NULL, deadline, why) != ATTR_CLNT_OK) {
         /* What it was about went with the connection. */
         attr_clnt_close(clnt);
         return -1;
     }
-    clnt->pending += clnt->deferred;
-    vbuf_reset(clnt->later);
-    clnt->deferred = 0;
     return 0;
 }
 
