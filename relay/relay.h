@@ -162,6 +162,11 @@ int     relay_io_flush(RELAY_IO *io, int timeout_ms, VBUF *why);
  * malformed or too long. */
 int     relay_io_reply(RELAY_IO *io, SMTP_REPLY *reply, int timeout_ms,
                        VBUF *why);
+/* The reason of the last OpenSSL failure, after what, appended to why. */
+void    relay_io_ssl_why(VBUF *why, const char *what);
+/* What an SSL call on ssl (an SSL *) that returned ret waits for:
+ * POLLIN, POLLOUT, or 0 when it failed. */
+int     relay_io_ssl_want(void *ssl, int ret);
 /* Waits until the descriptor is ready for events (POLLIN, POLLOUT) or
  * the deadline (monotonic ms) passes; -1 with why on timeout. */
 int     relay_io_wait(RELAY_IO *io, int events, long long deadline,

@@ -91,8 +91,7 @@ relay_io_wait(RELAY_IO *io, int events, long long deadline, VBUF *why)
     }
 }
 
-/* The reason of the last OpenSSL failure. */
-static void
+void
 relay_io_ssl_why(VBUF *why, const char *what)
 {
     unsigned long err = ERR_get_error();
@@ -105,6 +104,19 @@ relay_io_ssl_why(VBUF *why, const char *what)
         vbuf_printf(why, "%s: %s", what, errno ? strerror(errno) : "lost connection");
     }
     ERR_clear_error();
+}
+
+int
+relay_io_ssl_want(void *ssl, int ret)
+{
+    switch (SSL_get_error(ssl, ret)) {
+    case SSL_ERROR_WANT_READ:
+        return POLLIN;
+    case SSL_ERROR_WANT_WRITE:
+        return POLLOUT;
+    default:
+        return 0;
+    }
 }
 
 /* Some bytes, 0 at the end of the stream, -1 with why. */
@@ -190,14 +202,7 @@ relay_io_flush(RELAY_IO *io, int timeout_ms, VBUF *why)
                 done += (size_t) n;
                 continue;
             }
-            switch (SSL_get_error(io->ssl, (int) n)) {
-            case SSL_ERROR_WANT_READ:
-                wait = POLLIN;
-                break;
-            case SSL_ERROR_WANT_WRITE:
-                wait = POLLOUT;
-                break;
-            default:
+            if ((wait = relay_io_ssl_want(io->ssl, (int) n)) == 0) {
                 relay_io_ssl_why(why, "TLS write");
                 vbuf_reset(io->out);
                 return -1;

@@ -40,8 +40,6 @@ relay_tls_start(RELAY_IO *io, const char *sni, int timeout_ms, VBUF *why)
     long long deadline = relay_io_now() + timeout_ms;
     SSL_CTX *ctx;
     SSL *ssl;
-    unsigned long err;
-    char buf[256];
     int n, wait;
 
     vbuf_reset(why);
@@ -60,22 +58,8 @@ relay_tls_start(RELAY_IO *io, const char *sni, int timeout_ms, VBUF *why)
         errno = 0;
         if ((n = SSL_connect(ssl)) == 1)
             break;
-        switch (SSL_get_error(ssl, n)) {
-        case SSL_ERROR_WANT_READ:
-            wait = POLLIN;
-            break;
-        case SSL_ERROR_WANT_WRITE:
-            wait = POLLOUT;
-            break;
-        default:
-            if ((err = ERR_get_error()) != 0) {
-                ERR_error_string_n(err, buf, sizeof(buf));
-                vbuf_printf(why, "TLS handshake failed: %s", buf);
-            } else {
-                vbuf_printf(why, "TLS handshake failed: %s",
-                            errno ? strerror(errno) : "lost connection");
-            }
-            ERR_clear_error();
+        if ((wait = relay_io_ssl_want(ssl, n)) == 0) {
+            relay_io_ssl_why(why, "TLS handshake failed");
             SSL_free(ssl);
             return -1;
         }
