@@ -87,7 +87,7 @@ class _Handler(socketserver.BaseRequestHandler):
             lines.append("SIZE %d" % b.size if b.size else "SIZE")
         if b.eightbit:
             lines.append("8BITMIME")
-        if b.tls_context is not None and not self.tls:
+        if (b.tls_context is not None or b.tls_garbage) and not self.tls:
             lines.append("STARTTLS")
         lines.append("ENHANCEDSTATUSCODES")
         for i, line in enumerate(lines):
@@ -111,6 +111,11 @@ class _Handler(socketserver.BaseRequestHandler):
                 else:
                     self.ehlo_reply(cmd[5:])
                 mail_from, params, rcpts = None, [], []
+            elif verb == "STARTTLS" and b.tls_garbage:
+                # Agrees, then answers the handshake with plain text.
+                self.reply("220 2.0.0 Ready to start TLS")
+                self.reply("this is not TLS at all")
+                return
             elif verb == "STARTTLS" and b.tls_context is not None and not self.tls:
                 self.reply("220 2.0.0 Ready to start TLS")
                 try:
@@ -211,8 +216,9 @@ class Backend:
     commands that arrived together with a RCPT)."""
 
     def __init__(self, port=None, pipelining=True, size=0, eightbit=True,
-                 tls_cert=None, host="127.0.0.1"):
+                 tls_cert=None, host="127.0.0.1", tls_garbage=False):
         self.host = host
+        self.tls_garbage = tls_garbage
         self.port = port or free_port()
         self.pipelining = pipelining
         self.size = size

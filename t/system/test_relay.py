@@ -585,6 +585,34 @@ class TlsMay(RelayTestCase):
                        r":%d: TLSv1\.[23] with cipher " % self.backend.port)
 
 
+class TlsHandshakeFails(RelayTestCase):
+    """A backend that agrees to STARTTLS and then answers the handshake
+    with plain text: with relay_tls = may the message goes again without
+    TLS, and the failure is logged with OpenSSL's reason."""
+    backend_args = {"tls_garbage": True}
+
+    def test_failed_handshake_falls_back(self):
+        qid = self.send(b"Subject: not so secret\r\n\r\nhello\r\n")
+        self.assertLog(r"TLS handshake failed: error:[0-9A-F]+:SSL routines::.* "
+                       r"with 127\.0\.0\.1\[127\.0\.0\.1\]:%d; trying again without TLS"
+                       % self.backend.port)
+        self.assertLog(r"%s: to=<someone@example.com>, .*status=sent" % qid)
+        m = self.backend.wait(1)[0]
+        self.assertFalse(m.tls)
+
+
+class TlsEncryptHandshakeFails(RelayTestCase):
+    """The same with relay_tls = encrypt: deferred, never sent in clear."""
+    backend_args = {"tls_garbage": True}
+    extra_conf = "relay_tls = encrypt\n"
+
+    def test_failed_handshake_defers(self):
+        qid = self.send(b"Subject: must be secret\r\n\r\nhello\r\n")
+        self.assertLog(r"%s: to=<someone@example.com>, .*status=deferred \("
+                       r"TLS handshake failed: error:[0-9A-F]+:SSL routines::" % qid)
+        self.assertEqual(self.backend.messages, [])
+
+
 class TlsEncryptWithoutStarttls(RelayTestCase):
     extra_conf = "relay_tls = encrypt\n"
 
