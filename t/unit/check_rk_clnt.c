@@ -121,6 +121,24 @@ sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+/* The open connections of key as clnt sees them, once they are down to
+ * 0 or after a second of waiting for that. */
+static long
+connections_settle(RK_CLNT *clnt, const char *key)
+{
+    long count = -1;
+    int i;
+
+    for (i = 0; i < 100; i++) {
+        ck_assert_int_eq(rk_clnt_lookup(clnt, RK_COUNTER_CONNECTIONS, key,
+                                        &count), RK_CLNT_OK);
+        if (count == 0)
+            break;
+        sleep_ms(10);
+    }
+    return count;
+}
+
 static int
 log_count(const char *text)
 {
@@ -201,7 +219,6 @@ START_TEST(test_registrations_follow_socket)
 {
     RK_CLNT *a, *b;
     long count = -1;
-    int i;
 
     start_server(300, 0);
     a = rk_clnt_create(path, 2000, RK_CLNT_FLAG_NONE);
@@ -220,14 +237,7 @@ START_TEST(test_registrations_follow_socket)
     ck_assert_int_eq(count, 2);
 
     rk_clnt_free(a);
-    for (i = 0; i < 100; i++) {
-        ck_assert_int_eq(rk_clnt_lookup(b, RK_COUNTER_CONNECTIONS,
-                                        "addr:192.0.2.7", &count), RK_CLNT_OK);
-        if (count == 0)
-            break;
-        sleep_ms(10);
-    }
-    ck_assert_int_eq(count, 0);
+    ck_assert_int_eq(connections_settle(b, "addr:192.0.2.7"), 0);
     rk_clnt_free(b);
 }
 END_TEST
@@ -259,14 +269,7 @@ START_TEST(test_disconnect_nowait)
     /* ratekeeper acts on it without the answer being read. */
     ck_assert_int_eq(rk_clnt_connect(c, "192.0.2.9", &count), RK_CLNT_OK);
     ck_assert_int_eq(rk_clnt_disconnect_nowait(c, "192.0.2.9"), RK_CLNT_OK);
-    for (i = 0; i < 100; i++) {
-        ck_assert_int_eq(rk_clnt_lookup(other, RK_COUNTER_CONNECTIONS,
-                                        "addr:192.0.2.9", &count), RK_CLNT_OK);
-        if (count == 0)
-            break;
-        sleep_ms(10);
-    }
-    ck_assert_int_eq(count, 0);
+    ck_assert_int_eq(connections_settle(other, "addr:192.0.2.9"), 0);
     ck_assert_int_eq(rk_clnt_disconnect_nowait(c, "unknown"),
                      RK_CLNT_NOANSWER);
     ck_assert_int_eq(log_count("ratekeeper: no answer"), 1);
@@ -303,14 +306,7 @@ START_TEST(test_connect_split_and_deferred_disconnect)
                                     "addr:192.0.2.7", &count), RK_CLNT_OK);
     ck_assert_int_eq(count, 1);
     ck_assert_int_eq(rk_clnt_flush(c), RK_CLNT_OK);
-    for (i = 0; i < 100; i++) {
-        ck_assert_int_eq(rk_clnt_lookup(other, RK_COUNTER_CONNECTIONS,
-                                        "addr:192.0.2.7", &count), RK_CLNT_OK);
-        if (count == 0)
-            break;
-        sleep_ms(10);
-    }
-    ck_assert_int_eq(count, 0);
+    ck_assert_int_eq(connections_settle(other, "addr:192.0.2.7"), 0);
     /* Two sessions of one client at once, from two workers. */
     ck_assert_int_eq(rk_clnt_connect_send(c, "192.0.2.7"), RK_CLNT_OK);
     ck_assert_int_eq(rk_clnt_connect(other, "192.0.2.7", &count), RK_CLNT_OK);
