@@ -8,10 +8,10 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "attr_clnt.h"
+#include "monotime.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "unix_sock.h"
@@ -41,15 +41,6 @@ struct ATTR_CLNT {
     ATTR *discard;                      /* owed replies, read and dropped */
     int pending;                        /* replies owed on this connection */
 };
-
-static long long
-attr_clnt_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 ATTR_CLNT *
 attr_clnt_create(const char *socket_path, const char *proto, int version,
@@ -135,7 +126,7 @@ attr_clnt_wait(int fd, short events, long long deadline)
     pfd.fd = fd;
     pfd.events = events;
     do {
-        if ((left = deadline - attr_clnt_now_ms()) <= 0)
+        if ((left = deadline - monotime_ms()) <= 0)
             return 0;
         n = poll(&pfd, 1, (int) left);
     } while (n < 0 && errno == EINTR);
@@ -217,7 +208,7 @@ attr_clnt_receive(ATTR_CLNT *clnt, long long deadline, ATTR *msg,
 static int
 attr_clnt_connect(ATTR_CLNT *clnt, long long deadline, VBUF *why)
 {
-    long long now = attr_clnt_now_ms();
+    long long now = monotime_ms();
 
     if (now < clnt->retry_after) {
         vbuf_set(why, "recently failed: ");
@@ -235,7 +226,7 @@ attr_clnt_connect(ATTR_CLNT *clnt, long long deadline, VBUF *why)
     }
     attr_clnt_close(clnt);
     vbuf_set(clnt->last_failure, vbuf_str(why));
-    clnt->retry_after = attr_clnt_now_ms() + ATTR_CLNT_RETRY_MS;
+    clnt->retry_after = monotime_ms() + ATTR_CLNT_RETRY_MS;
     return -1;
 }
 
@@ -244,7 +235,7 @@ static void
 attr_clnt_hold_off(ATTR_CLNT *clnt, VBUF *why)
 {
     vbuf_set(clnt->last_failure, vbuf_str(why));
-    clnt->retry_after = attr_clnt_now_ms() + ATTR_CLNT_RETRY_MS;
+    clnt->retry_after = monotime_ms() + ATTR_CLNT_RETRY_MS;
 }
 
 /* Reads the replies owed on the connection: the last one into reply, the
@@ -298,7 +289,7 @@ static int
 attr_clnt_exchange(ATTR_CLNT *clnt, const ATTR *request, ATTR *reply,
                    VBUF *why)
 {
-    long long deadline = attr_clnt_now_ms() + clnt->timeout_ms;
+    long long deadline = monotime_ms() + clnt->timeout_ms;
     int reused, status, attempt;
 
     for (attempt = 0;; attempt++) {
@@ -348,7 +339,7 @@ attr_clnt_defer(ATTR_CLNT *clnt, const ATTR *request)
 int
 attr_clnt_flush(ATTR_CLNT *clnt, VBUF *why)
 {
-    long long deadline = attr_clnt_now_ms() + clnt->timeout_ms;
+    long long deadline = monotime_ms() + clnt->timeout_ms;
 
     if (clnt->deferred == 0)
         return 0;
@@ -363,7 +354,7 @@ attr_clnt_flush(ATTR_CLNT *clnt, VBUF *why)
 int
 attr_clnt_collect(ATTR_CLNT *clnt, ATTR *reply, VBUF *why)
 {
-    long long deadline = attr_clnt_now_ms() + clnt->timeout_ms;
+    long long deadline = monotime_ms() + clnt->timeout_ms;
     int status;
 
     if (clnt->fd < 0 || clnt->pending == 0) {

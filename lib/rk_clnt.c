@@ -3,11 +3,11 @@
  * that callers only decide whether to go on without the limits. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "attr.h"
 #include "attr_clnt.h"
 #include "conf.h"
+#include "monotime.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "rk_clnt.h"
@@ -22,15 +22,6 @@ struct RK_CLNT {
     VBUF *key;
     long long warned;                   /* monotonic ms of the last warning */
 };
-
-static long long
-rk_clnt_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 RK_CLNT *
 rk_clnt_create(const char *socket_path, int timeout_ms, int flags)
@@ -86,7 +77,7 @@ rk_clnt_fail(RK_CLNT *clnt)
     long long now;
 
     if (clnt->flags & RK_CLNT_FLAG_WARN) {
-        now = rk_clnt_now_ms();
+        now = monotime_ms();
         if (clnt->warned == 0 || now - clnt->warned >= RK_CLNT_WARN_MS) {
             clnt->warned = now;
             msg_warn("ratekeeper: no answer: %s; going on without the rate and connection limits",

@@ -6,21 +6,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "monotime.h"
 #include "unix_sock.h"
 
 #define UNIX_SOCK_AGAIN_MS 10           /* pause when the backlog is full */
-
-static long long
-unix_sock_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int
 unix_sock_addr(struct sockaddr_un *sun, const char *path, VBUF *why)
@@ -109,7 +100,7 @@ int
 unix_sock_connect(const char *path, int timeout_ms, VBUF *why)
 {
     struct sockaddr_un sun;
-    long long deadline = unix_sock_now_ms() + timeout_ms, left;
+    long long deadline = monotime_ms() + timeout_ms, left;
     struct pollfd pfd;
     socklen_t len = sizeof(int);
     int fd, err, n;
@@ -122,7 +113,7 @@ unix_sock_connect(const char *path, int timeout_ms, VBUF *why)
     for (;;) {
         if (connect(fd, (struct sockaddr *) &sun, sizeof(sun)) == 0)
             return fd;
-        left = deadline - unix_sock_now_ms();
+        left = deadline - monotime_ms();
         /* Linux says EAGAIN, not EINPROGRESS, when the backlog is full. */
         if (errno == EAGAIN && left > 0) {
             poll(NULL, 0, left < UNIX_SOCK_AGAIN_MS ? (int) left
@@ -136,7 +127,7 @@ unix_sock_connect(const char *path, int timeout_ms, VBUF *why)
     pfd.fd = fd;
     pfd.events = POLLOUT;
     do {
-        left = deadline - unix_sock_now_ms();
+        left = deadline - monotime_ms();
         n = left > 0 ? poll(&pfd, 1, (int) left) : 0;
     } while (n < 0 && errno == EINTR);
     if (n == 0)

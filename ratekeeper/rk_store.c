@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "htable.h"
+#include "monotime.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "rk_store.h"
@@ -504,21 +505,12 @@ rk_store_free_pending(void *value)
     myfree(value);
 }
 
-static long long
-rk_store_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void *
 rk_store_writer(void *context)
 {
     RK_STORE *store = context;
     VBUF *why = vbuf_create(100);
-    long long last_checkpoint = rk_store_now_ms();
+    long long last_checkpoint = monotime_ms();
     long long round = 0;
     unsigned long long taking;
     struct timespec until;
@@ -539,9 +531,9 @@ rk_store_writer(void *context)
         /* Until the next round with something to write, a checkpoint to
          * consider, or a flush or stop to do. */
         while (!store->stop && store->committed == store->queued
-               && (rk_store_now_ms() - round < RK_STORE_ROUND_MS
+               && (monotime_ms() - round < RK_STORE_ROUND_MS
                    || htable_used(store->pending) == 0)
-               && rk_store_now_ms() - last_checkpoint < RK_STORE_CHECKPOINT_MS) {
+               && monotime_ms() - last_checkpoint < RK_STORE_CHECKPOINT_MS) {
             clock_gettime(CLOCK_REALTIME, &until);
             until.tv_nsec += RK_STORE_ROUND_MS * 1000000L;
             if (until.tv_nsec >= 1000000000L) {
@@ -550,7 +542,7 @@ rk_store_writer(void *context)
             }
             pthread_cond_timedwait(&store->wake, &store->lock, &until);
         }
-        round = rk_store_now_ms();
+        round = monotime_ms();
         stop = store->stop;
         map = store->pending;
         store->pending = fresh;
@@ -561,8 +553,8 @@ rk_store_writer(void *context)
         expect = htable_used(map);
         htable_free(map, rk_store_free_pending);
         fresh = htable_create(expect);
-        if (!stop && rk_store_now_ms() - last_checkpoint >= RK_STORE_CHECKPOINT_MS) {
-            last_checkpoint = rk_store_now_ms();
+        if (!stop && monotime_ms() - last_checkpoint >= RK_STORE_CHECKPOINT_MS) {
+            last_checkpoint = monotime_ms();
             if (status == 0
                 && (rk_store_trickle(store, why) < 0
                     || rk_store_checkpoint(store, RK_STORE_CKP_KBYTES,

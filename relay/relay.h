@@ -173,7 +173,6 @@ int     relay_io_wait(RELAY_IO *io, int events, long long deadline,
                       VBUF *why);
 /* 1 when the peer sent something, or closed, while nobody asked. */
 int     relay_io_unasked(RELAY_IO *io);
-long long relay_io_now(void);
 
 /* relay_tls.c --------------------------------------------------------- */
 

@@ -22,6 +22,7 @@
 
 #include "attr.h"
 #include "conf.h"
+#include "monotime.h"
 #include "msg.h"
 #include "relay.h"
 #include "server.h"
@@ -94,7 +95,7 @@ relay_agent_main(int fd)
     VBUF *in = vbuf_create(1024);
     VBUF *why = vbuf_create(100);
     ATTR *req = attr_create();
-    long long idle_since = relay_io_now();
+    long long idle_since = monotime_ms();
     long long cache_ms = conf_time_ms(P_relay_connection_cache_time);
     struct pollfd pfd[2];
     char buf[4096];
@@ -115,7 +116,7 @@ relay_agent_main(int fd)
                 break;
             if (sess != NULL && cache_ms == 0)
                 sess = relay_smtp_close(sess, 1);
-            idle_since = relay_io_now();
+            idle_since = monotime_ms();
             continue;
         }
         pfd[0].fd = fd;
@@ -126,7 +127,7 @@ relay_agent_main(int fd)
             pfd[1].events = POLLIN;
             npfd = 2;
         }
-        left = idle_since + (sess ? cache_ms : RELAY_AGENT_IDLE_MS) - relay_io_now();
+        left = idle_since + (sess ? cache_ms : RELAY_AGENT_IDLE_MS) - monotime_ms();
         if (left < 0)
             left = 0;
         if ((n = poll(pfd, (nfds_t) npfd, (int) left)) < 0) {
@@ -138,13 +139,13 @@ relay_agent_main(int fd)
             if (sess == NULL)
                 break;                  /* idle long enough */
             sess = relay_smtp_close(sess, 1);
-            idle_since = relay_io_now();
+            idle_since = monotime_ms();
             continue;
         }
         if (npfd == 2 && pfd[1].revents && !relay_smtp_reusable(sess)) {
             /* The backend closed the connection, or said goodbye. */
             sess = relay_smtp_close(sess, 0);
-            idle_since = relay_io_now();
+            idle_since = monotime_ms();
         }
         if (pfd[0].revents) {
             if ((n = read(fd, buf, sizeof(buf))) < 0 && errno == EINTR)

@@ -7,23 +7,14 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "monotime.h"
 #include "mymalloc.h"
 #include "relay.h"
-
-long long
-relay_io_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 RELAY_IO *
 relay_io_create(int fd)
@@ -73,7 +64,7 @@ relay_io_wait(RELAY_IO *io, int events, long long deadline, VBUF *why)
     int n;
 
     for (;;) {
-        left = deadline - relay_io_now();
+        left = deadline - monotime_ms();
         if (left <= 0) {
             vbuf_set(why, "timeout");
             return -1;
@@ -171,7 +162,7 @@ relay_io_read_some(RELAY_IO *io, char *buf, size_t len, long long deadline,
 int
 relay_io_flush(RELAY_IO *io, int timeout_ms, VBUF *why)
 {
-    long long deadline = relay_io_now() + timeout_ms;
+    long long deadline = monotime_ms() + timeout_ms;
     size_t done = 0;
     ssize_t n;
     int wait;
@@ -228,7 +219,7 @@ relay_io_reply(RELAY_IO *io, SMTP_REPLY *reply, int timeout_ms, VBUF *why)
     vbuf_reset(why);
     if (vbuf_len(io->out) > 0 && relay_io_flush(io, timeout_ms, why) < 0)
         return -1;
-    deadline = relay_io_now() + timeout_ms;
+    deadline = monotime_ms() + timeout_ms;
     smtp_reply_reset(reply);
     for (;;) {
         if (io->in_start < io->in_end) {

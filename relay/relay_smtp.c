@@ -25,6 +25,7 @@
 
 #include "conf.h"
 #include "hostport.h"
+#include "monotime.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "relay.h"
@@ -323,7 +324,7 @@ relay_smtp_open(int use_tls, VBUF *why, int *status)
         vbuf_free(cwhy);
         return NULL;
     }
-    deadline = relay_io_now() + conf_time_ms(P_relay_connect_timeout);
+    deadline = monotime_ms() + conf_time_ms(P_relay_connect_timeout);
     for (ai = res; ai; ai = ai->ai_next) {
         hostport_addr_str(ai->ai_addr, addr, sizeof(addr));
         if ((fd = relay_smtp_connect_addr(ai, deadline, cwhy)) >= 0)
@@ -341,7 +342,7 @@ relay_smtp_open(int use_tls, VBUF *why, int *status)
     sess->io = relay_io_create(fd);
     sess->reply = smtp_reply_create();
     sess->why = vbuf_create(100);
-    sess->opened = relay_io_now();
+    sess->opened = monotime_ms();
     snprintf(sess->host, sizeof(sess->host), "%s", hp.host);
     snprintf(sess->relay, sizeof(sess->relay), "%s[%s]:%s", hp.host, addr, hp.port);
 
@@ -691,7 +692,7 @@ int
 relay_smtp_reusable(RELAY_SMTP *sess)
 {
     return !sess->broken
-        && relay_io_now() - sess->opened < RELAY_SMTP_MAX_AGE_MS
+        && monotime_ms() - sess->opened < RELAY_SMTP_MAX_AGE_MS
         && !relay_io_unasked(sess->io);
 }
 

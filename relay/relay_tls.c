@@ -10,6 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "monotime.h"
 #include "msg.h"
 #include "relay.h"
 
@@ -37,7 +38,7 @@ relay_tls_context(VBUF *why)
 int
 relay_tls_start(RELAY_IO *io, const char *sni, int timeout_ms, VBUF *why)
 {
-    long long deadline = relay_io_now() + timeout_ms;
+    long long deadline = monotime_ms() + timeout_ms;
     SSL_CTX *ctx;
     SSL *ssl;
     int n, wait;

@@ -7,25 +7,16 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
 #include "hostport.h"
 #include "master_proto.h"
+#include "monotime.h"
 #include "msg.h"
 #include "server.h"
 #include "smtpd.h"
 #include "smtpd_rate.h"
-
-static long long
-smtpd_now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 static void
 smtpd_serve(int fd)
@@ -76,7 +67,7 @@ main(int argc, char **argv)
             msg_fatal("epoll_ctl: %m");
     }
 
-    idle_since = smtpd_now_ms();
+    idle_since = monotime_ms();
     while (!server_sigterm && !server_sighup) {
         struct epoll_event events[4];
         int n = epoll_wait(ep, events, 4, 1000);
@@ -84,7 +75,7 @@ main(int argc, char **argv)
         if (n < 0 && errno != EINTR)
             msg_fatal("epoll_wait: %m");
         if (n <= 0) {
-            if (smtpd_now_ms() - idle_since > conf_time_ms(P_smtpd_max_idle))
+            if (monotime_ms() - idle_since > conf_time_ms(P_smtpd_max_idle))
                 break;
             continue;
         }
@@ -119,7 +110,7 @@ main(int argc, char **argv)
                                       SOCK_CLOEXEC)) >= 0);
             smtpd_rate_flush();
             server_report(MASTER_STAT_IDLE);
-            idle_since = smtpd_now_ms();
+            idle_since = monotime_ms();
             if (uses >= conf_int(P_smtpd_max_use))
                 exit(0);
             break;      /* look at signals before the next client */
