@@ -31,11 +31,12 @@ int attr_clnt_request(ATTR_CLNT *clnt, const ATTR *request, ATTR *reply,
 
 /* The same without waiting for the reply, for requests whose answer does
  * not matter: returns 0 once request is written.  Its reply is owed: the
- * next request or send on the connection reads and discards it first,
- * within that request's own timeout (a timeout there fails that request
- * and holds off as above); if the connection breaks meanwhile the owed
- * reply is dropped and the next request goes on with a new connection.
- * Whether the server acted on a request sent this way is not known. */
+ * next request on the connection is written, then the owed replies are
+ * read and discarded before its own, within that request's timeout (a
+ * timeout there fails that request and holds off as above); if the
+ * connection breaks meanwhile the owed reply is dropped and the next
+ * request goes on with a new connection.  Whether the server acted on a
+ * request sent this way is not known. */
 int attr_clnt_send(ATTR_CLNT *clnt, const ATTR *request, VBUF *why);
 
 /* Reads the reply to the last request sent with attr_clnt_send() (the
