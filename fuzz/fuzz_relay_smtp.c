@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fuzz_peer.h"
 #include "msg.h"
 #include "queue_file.h"
 #include "relay/relay.h"
@@ -41,23 +42,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_SEGMENT    0xff
-#define FUZZ_READ_MS    1           /* the backend listens this long */
 #define FUZZ_BIG        (70 * 1024)
 #define FUZZ_SMALL      300
 
 static char fuzz_dir[64];
 static int fuzz_listen_fd = -1;
 static int fuzz_msg_fd = -1;
-static int fuzz_wake[2] = {-1, -1};     /* the client is done: stop waiting */
-
-/* The backend's side: the input, and how far it got. */
-typedef struct FUZZ_BACKEND {
-    const uint8_t *data;
-    size_t len;
-    size_t off;
-    volatile int done;          /* the client has finished */
-} FUZZ_BACKEND;
+static FUZZ_PEER fuzz_backend;          /* plays the backend */
 
 #define fuzz_check(ok) do { \
         if (!(ok)) { \
@@ -145,79 +136,9 @@ fuzz_init(void)
 
     if (getenv("FUZZ_LOG") == NULL && msg_open("/dev/null") < 0)
         abort();
-    if (pipe2(fuzz_wake, O_CLOEXEC | O_NONBLOCK) < 0)
-        abort();
-    signal(SIGPIPE, SIG_IGN);
+    fuzz_peer_init(&fuzz_backend, fuzz_listen_fd, 1);
     vbuf_free(text);
     vbuf_free(errors);
-}
-
-/* Reads and drops what the client sent, waiting at most ms; -1 once it
- * has closed. */
-static int
-fuzz_drain(int fd, int ms)
-{
-    struct pollfd pfd = {.fd = fd,.events = POLLIN };
-    char buf[65536];
-    ssize_t n;
-
-    while (poll(&pfd, 1, ms) > 0) {
-        if ((n = read(fd, buf, sizeof(buf))) <= 0)
-            return n < 0 && errno == EINTR ? 0 : -1;
-        ms = 0;
-    }
-    return 0;
-}
-
-/* One connection: the segments, until the input or the client ends. */
-static void
-fuzz_serve(FUZZ_BACKEND *b, int fd)
-{
-    while (b->off < b->len) {
-        const uint8_t *sep = memchr(b->data + b->off, FUZZ_SEGMENT, b->len - b->off);
-        size_t end = sep ? (size_t) (sep - b->data) : b->len;
-
-        while (b->off < end) {
-            ssize_t n = send(fd, b->data + b->off, end - b->off, MSG_NOSIGNAL);
-
-            if (n <= 0)
-                return;                 /* the client hung up */
-            b->off += (size_t) n;
-        }
-        if (sep)
-            b->off++;
-        if (fuzz_drain(fd, FUZZ_READ_MS) < 0)
-            return;
-    }
-    /* Nothing more to say: the client sees the end of the connection. */
-    shutdown(fd, SHUT_WR);
-    while (!b->done && fuzz_drain(fd, 10) == 0)
-         /* until the client closes */ ;
-}
-
-static void *
-fuzz_backend(void *arg)
-{
-    FUZZ_BACKEND *b = arg;
-    struct pollfd pfd[2];
-    char junk[16];
-    int fd;
-
-    pfd[0].fd = fuzz_listen_fd;
-    pfd[0].events = POLLIN;
-    pfd[1].fd = fuzz_wake[0];
-    pfd[1].events = POLLIN;
-    while (!b->done) {
-        if (poll(pfd, 2, 1000) <= 0 || !(pfd[0].revents & POLLIN))
-            continue;
-        if ((fd = accept4(fuzz_listen_fd, NULL, NULL, SOCK_CLOEXEC)) < 0)
-            continue;
-        fuzz_serve(b, fd);
-        close(fd);
-    }
-    while (read(fuzz_wake[0], junk, sizeof(junk)) > 0)
-         /* empty the pipe for the next input */ ;
-    return NULL;
 }
 
 /* One message to the pending recipients over *sessp; every recipient
@@ -254,9 +175,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     };
     RELAY_RCPT rcpt[4];
     QUEUE_ENVELOPE env;
-    FUZZ_BACKEND b;
     RELAY_SMTP *sess = NULL;
-    pthread_t tid;
     size_t count, i;
     int opts;
 
@@ -280,19 +199,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rcpt[i].diag = vbuf_create(100);
     }
 
-    memset(&b, 0, sizeof(b));
-    b.data = data + 1;
-    b.len = size - 1;
-    if (pthread_create(&tid, NULL, fuzz_backend, &b) != 0)
-        abort();
+    fuzz_peer_start(&fuzz_backend, data + 1, size - 1);
     fuzz_deliver(&sess, &env, rcpt, count);
     if (opts & 16)
         fuzz_deliver(&sess, &env, rcpt, count);
     relay_smtp_close(sess, 1);
-    b.done = 1;
-    if (write(fuzz_wake[1], "x", 1) != 1)
-        abort();
-    pthread_join(tid, NULL);
+    fuzz_peer_stop(&fuzz_backend);
 
     for (i = 0; i < count; i++) {
         vbuf_free(rcpt[i].reason);

@@ -25,27 +25,19 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fuzz_peer.h"
 #include "msg.h"
 #include "rk_clnt.h"
 #include "vbuf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_SEGMENT    0xff
-#define FUZZ_READ_MS    1
 #define FUZZ_TIMEOUT_MS 500         /* the client's deadline per request */
 
 static char fuzz_dir[64];
 static char fuzz_path[128];
 static int fuzz_listen_fd = -1;
-static int fuzz_wake[2] = {-1, -1};     /* the client is done: stop waiting */
-
-typedef struct FUZZ_SERVER {
-    const uint8_t *data;
-    size_t len;
-    size_t off;
-    volatile int done;
-} FUZZ_SERVER;
+static FUZZ_PEER fuzz_ratekeeper;       /* plays ratekeeper */
 
 #define fuzz_check(ok) do { \
         if (!(ok)) { \
@@ -80,70 +72,7 @@ fuzz_init(void)
         abort();
     if (getenv("FUZZ_LOG") == NULL && msg_open("/dev/null") < 0)
         abort();
-    if (pipe2(fuzz_wake, O_CLOEXEC | O_NONBLOCK) < 0)
-        abort();
-    signal(SIGPIPE, SIG_IGN);
-}
-
-static int
-fuzz_drain(int fd, int ms)
-{
-    struct pollfd pfd = {.fd = fd,.events = POLLIN };
-    char buf[4096];
-    ssize_t n;
-
-    while (poll(&pfd, 1, ms) > 0) {
-        if ((n = read(fd, buf, sizeof(buf))) <= 0)
-            return n < 0 && errno == EINTR ? 0 : -1;
-        ms = 0;
-    }
-    return 0;
-}
-
-static void
-fuzz_serve(FUZZ_SERVER *s, int fd)
-{
-    while (s->off < s->len) {
-        const uint8_t *sep = memchr(s->data + s->off, FUZZ_SEGMENT, s->len - s->off);
-        size_t end = sep ? (size_t) (sep - s->data) : s->len;
-
-        while (s->off < end) {
-            ssize_t n = send(fd, s->data + s->off, end - s->off, MSG_NOSIGNAL);
-
-            if (n <= 0)
-                return;
-            s->off += (size_t) n;
-        }
-        if (sep)
-            s->off++;
-        if (fuzz_drain(fd, FUZZ_READ_MS) < 0)
-            return;
-    }
-}
-
-static void *
-fuzz_server(void *arg)
-{
-    FUZZ_SERVER *s = arg;
-    struct pollfd pfd[2];
-    char junk[16];
-    int fd;
-
-    pfd[0].fd = fuzz_listen_fd;
-    pfd[0].events = POLLIN;
-    pfd[1].fd = fuzz_wake[0];
-    pfd[1].events = POLLIN;
-    while (!s->done) {
-        if (poll(pfd, 2, 1000) <= 0 || !(pfd[0].revents & POLLIN))
-            continue;
-        if ((fd = accept4(fuzz_listen_fd, NULL, NULL, SOCK_CLOEXEC)) < 0)
-            continue;
-        fuzz_serve(s, fd);
-        close(fd);
-    }
-    while (read(fuzz_wake[0], junk, sizeof(junk)) > 0)
-         /* empty the pipe for the next input */ ;
-    return NULL;
+    fuzz_peer_init(&fuzz_ratekeeper, fuzz_listen_fd, 0);
 }
 
 static void
@@ -169,11 +98,9 @@ fuzz_list(RK_CLNT *clnt, int status, RK_CLNT_COUNT *list, int n)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    FUZZ_SERVER s;
     RK_CLNT *clnt;
     RK_CLNT_COUNT *list;
     VBUF *canon;
-    pthread_t tid;
     long count;
     int order, i, n, status;
 
@@ -182,11 +109,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size == 0)
         return 0;
     order = data[0];
-    memset(&s, 0, sizeof(s));
-    s.data = data + 1;
-    s.len = size - 1;
-    if (pthread_create(&tid, NULL, fuzz_server, &s) != 0)
-        abort();
+    fuzz_peer_start(&fuzz_ratekeeper, data + 1, size - 1);
     clnt = rk_clnt_create(fuzz_path, FUZZ_TIMEOUT_MS, RK_CLNT_FLAG_NONE);
     canon = vbuf_create(64);
 
@@ -226,9 +149,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     rk_clnt_free(clnt);
     vbuf_free(canon);
-    s.done = 1;
-    if (write(fuzz_wake[1], "x", 1) != 1)
-        abort();
-    pthread_join(tid, NULL);
+    fuzz_peer_stop(&fuzz_ratekeeper);
     return 0;
 }
