@@ -217,14 +217,37 @@ smtp_addr_check_literal(const char *s, size_t len)
     return part == 3 && ndigit > 0;
 }
 
+/* A host name of len bytes, ASCII only: SMTP_ADDR_HOST_MAX at most, and
+ * with require_fqdn two labels or more. */
+static int
+smtp_addr_check_host(const char *name, size_t len, int require_fqdn)
+{
+    if (len > SMTP_ADDR_HOST_MAX || !smtp_addr_check_domain(name, len, 0, 0))
+        return 0;
+    return !require_fqdn || memchr(name, '.', len) != 0;
+}
+
 int
 smtp_addr_valid_hostname(const char *name, int require_fqdn)
 {
-    size_t  len = strlen(name);
+    return smtp_addr_check_host(name, strlen(name), require_fqdn);
+}
 
-    if (len > SMTP_ADDR_HOST_MAX || !smtp_addr_check_domain(name, len, 0, 0))
+int
+smtp_addr_valid_helo(const char *name)
+{
+    size_t  len;
+
+    if (name == 0 || *name == 0)
         return 0;
-    return !require_fqdn || strchr(name, '.') != 0;
+    if (*name == '[')
+        return smtp_addr_valid_literal(name);
+    /* The root's dot, "mx.example.", as a resolver would accept it; one
+     * only: a second leaves an empty label, which check_domain refuses. */
+    len = strlen(name);
+    if (name[len - 1] == '.')
+        len--;
+    return smtp_addr_check_host(name, len, 1);
 }
 
 int

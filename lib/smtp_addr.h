@@ -86,5 +86,14 @@ int     smtp_addr_parse_rcpt(const char *arg, int opts, SMTP_PATH *out,
 int     smtp_addr_valid_hostname(const char *name, int require_fqdn);
 /* "[192.0.2.1]" or "[IPv6:2001:db8::1]" (RFC 5321 4.1.3). */
 int     smtp_addr_valid_literal(const char *literal);
+/* The HELO/EHLO argument under deny_invalid_helo: 1 when name is a
+ * fully-qualified host name (as smtp_addr_valid_hostname(name, 1): two
+ * or more LDH labels of 1..63 octets, no label starting or ending with
+ * '-', 253 octets at most, top label not all digits) optionally followed
+ * by one trailing dot that the 253 does not count, or an address literal
+ * that smtp_addr_valid_literal() takes. 0 for anything else, including
+ * NULL, "", a leading dot, an empty label, "localhost", "1.2.3.4", and
+ * any byte outside LDH (underscore, space, UTF-8). */
+int     smtp_addr_valid_helo(const char *name);
 
 #endif

@@ -525,6 +525,114 @@ START_TEST(test_literal)
 }
 END_TEST
 
+/* Labels of exact lengths, for the HELO edges. */
+#define A8      "aaaaaaaa"
+#define A32     A8 A8 A8 A8
+#define L61     A32 A8 A8 A8 "aaaaa"
+#define L62     L61 "a"
+#define L63     L62 "a"
+#define L64     L63 "a"
+#define N253    L63 "." L63 "." L63 "." L61     /* 253 octets */
+#define N254    L63 "." L63 "." L63 "." L62     /* 254 octets */
+
+/* deny_invalid_helo's validator: a name, and whether it is legal. */
+static const struct {
+    const char *name;
+    int     ok;
+} helo_names[] = {
+    /* Fully-qualified names. */
+    {"mail.example.com", 1},
+    {"a.b", 1},
+    {"A.B", 1},
+    {"Mail-1.Example.COM", 1},
+    {"123.com", 1},
+    {"1a.2b", 1},
+    {"x.y.z.w.v.u.t.example", 1},
+    {"a--b.example", 1},
+    {"xn--bcher-kva.example", 1},
+    {"mail.example.com.", 1},
+    {"a.b.", 1},
+    {L63 ".example", 1},
+    {"example." L63, 1},
+    {N253, 1},
+    {N253 ".", 1},
+    /* Address literals. */
+    {"[192.0.2.1]", 1},
+    {"[0.0.0.0]", 1},
+    {"[IPv6:2001:db8::1]", 1},
+    {"[ipv6:2001:db8::1]", 1},
+    {"[IPv6:::1]", 1},
+    {"[IPv6:::ffff:192.0.2.1]", 1},
+    /* Not fully-qualified, or not a name. */
+    {"", 0},
+    {"localhost", 0},
+    {"localhost.", 0},
+    {"mail", 0},
+    {".", 0},
+    {"..", 0},
+    {"1.2.3.4", 0},
+    {"example.123", 0},
+    {"192.0.2.1.", 0},
+    /* Bad labels. */
+    {L64 ".example", 0},
+    {"example." L64, 0},
+    {N254, 0},
+    {N254 ".", 0},
+    {"-a.com", 0},
+    {"a-.com", 0},
+    {"a.-com", 0},
+    {"a.com-", 0},
+    {"a..b", 0},
+    {".a.b", 0},
+    {"a.b..", 0},
+    {"a.b...", 0},
+    {"a_b.example", 0},
+    {"mail.ex_ample.com", 0},
+    {"a b.example", 0},
+    {" mail.example.com", 0},
+    {"mail.example.com ", 0},
+    {"mail.example.com\t", 0},
+    {"mail.example.com\r", 0},
+    {"caf\xc3\xa9.example", 0},
+    {"\xff.example", 0},
+    {"a.b/c", 0},
+    {"a.b:25", 0},
+    {"a@b.example", 0},
+    /* Broken literals. */
+    {"[300.1.1.1]", 0},
+    {"[1.2.3.4", 0},
+    {"1.2.3.4]", 0},
+    {"[1.2.3]", 0},
+    {"[]", 0},
+    {"[", 0},
+    {"[192.0.2.1].", 0},
+    {"[192.0.2.1] ", 0},
+    {"[IPv6:]", 0},
+    {"[IPv6:1.2.3.4]", 0},
+    {"[2001:db8::1]", 0},
+    {"[example.com]", 0},
+};
+
+START_TEST(test_helo)
+{
+    const char *name = helo_names[_i].name;
+
+    ck_assert_msg(smtp_addr_valid_helo(name) == helo_names[_i].ok,
+                  "helo %d \"%.40s\" (%zu octets): expected %d", _i, name,
+                  strlen(name), helo_names[_i].ok);
+}
+END_TEST
+
+START_TEST(test_helo_null)
+{
+    ck_assert_int_eq(smtp_addr_valid_helo(0), 0);
+    ck_assert_uint_eq(strlen(N253), 253);
+    ck_assert_uint_eq(strlen(N254), 254);
+    /* The trailing dot is HELO's only: host names keep refusing it. */
+    ck_assert_int_eq(smtp_addr_valid_hostname("mail.example.com.", 1), 0);
+}
+END_TEST
+
 static Suite *
 smtp_addr_suite(void)
 {
@@ -545,6 +653,9 @@ smtp_addr_suite(void)
     tcase_add_test(tc, test_lengths);
     tcase_add_test(tc, test_hostname);
     tcase_add_test(tc, test_literal);
+    tcase_add_loop_test(tc, test_helo, 0,
+                        sizeof(helo_names) / sizeof(helo_names[0]));
+    tcase_add_test(tc, test_helo_null);
     suite_add_tcase(s, tc);
     return s;
 }
