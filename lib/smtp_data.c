@@ -18,7 +18,12 @@
  * When an error stops the scanner, the output holds the content that came
  * before the offending byte (a held CR is never output), and *used counts
  * the bytes up to the one that revealed the error; both are the same
- * however the input was split. */
+ * however the input was split..
+ *
+ * BDAT content (raw mode) takes the same path with one difference: a line
+ * start never leads to the dot states, so nothing is unstuffed and
+ * nothing ends the data but smtp_data_finish(). DATA mode pays for it
+ * with one flag test on lines that start with a dot. */
 #include <string.h>
 #include <strings.h>
 
@@ -42,6 +47,13 @@ smtp_data_init(SMTP_DATA *sd, SMTP_DATA_OUT_FN out, void *context)
     sd->flags = SMTP_DATA_FLAG_HEADER;
     sd->out = out;
     sd->context = context;
+}
+
+void
+smtp_data_init_raw(SMTP_DATA *sd, SMTP_DATA_OUT_FN out, void *context)
+{
+    smtp_data_init(sd, out, context);
+    sd->flags |= SMTP_DATA_FLAG_RAW;
 }
 
 void
@@ -169,7 +181,7 @@ smtp_data_feed(SMTP_DATA *sd, const char *buf, size_t len, size_t *used)
     while (p < end) {
         switch (sd->state) {
         case SMTP_DATA_ST_BOL:
-            if (*p != '.') {
+            if (*p != '.' || (sd->flags & SMTP_DATA_FLAG_RAW)) {
                 sd->state = SMTP_DATA_ST_TEXT;
                 break;
             }
@@ -240,4 +252,21 @@ smtp_data_feed(SMTP_DATA *sd, const char *buf, size_t len, size_t *used)
     smtp_data_emit(sd, run, p - run);
     *used = len;
     return sd->status = SMTP_DATA_MORE;
+}
+
+int
+smtp_data_finish(SMTP_DATA *sd)
+{
+    if (!(sd->flags & SMTP_DATA_FLAG_RAW) || sd->state == SMTP_DATA_ST_DONE)
+        return sd->status;
+    if (sd->state == SMTP_DATA_ST_CR) {
+        sd->status = SMTP_DATA_BARE_CR;
+    } else {
+        /* RFC 3030 does not promise a final CR LF. */
+        if (sd->line_len > 0)
+            smtp_data_eol(sd);
+        sd->status = SMTP_DATA_END;
+    }
+    sd->state = SMTP_DATA_ST_DONE;
+    return sd->status;
 }

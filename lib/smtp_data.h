@@ -1,7 +1,8 @@
 /* The DATA phase scanner: finds the end of data (CR LF . CR LF), removes
  * dot-stuffing, refuses bare CR, bare LF and NUL (SMTP smuggling), and
  * counts what size and loop limits need. Fed with chunks of any size as
- * they come off the socket; no I/O of its own. */
+ * they come off the socket; no I/O of its own. Its raw mode scans BDAT
+ * content (RFC 3030) the same way, without stuffing or end marker. */
 #ifndef ALLIGATE_SMTP_DATA_H
 #define ALLIGATE_SMTP_DATA_H
 
@@ -21,6 +22,7 @@
 #define SMTP_DATA_FLAG_DISCARD  (1 << 0)    /* scan only, store nothing */
 #define SMTP_DATA_FLAG_OVER     (1 << 1)    /* content exceeded the limit */
 #define SMTP_DATA_FLAG_HEADER   (1 << 2)    /* still in the header section */
+#define SMTP_DATA_FLAG_RAW      (1 << 3)    /* BDAT: see smtp_data_init_raw */
 
 /* Receives message content: CR LF line ends, dot-stuffing removed. */
 typedef void (*SMTP_DATA_OUT_FN) (void *context, const char *data, size_t len);
@@ -43,6 +45,15 @@ typedef struct SMTP_DATA {
 
 /* Prepares for one message; out may be NULL to only scan. */
 void    smtp_data_init(SMTP_DATA *sd, SMTP_DATA_OUT_FN out, void *context);
+/* Prepares for one message sent with BDAT: call once per message, not per
+ * chunk, and feed every chunk's bytes in order (only the bytes, never the
+ * BDAT command lines). Every byte is content: a "." at a line start is
+ * kept, CR LF "." CR LF is content, smtp_data_feed() never returns
+ * SMTP_DATA_END. Refusals (bare LF, bare CR, NUL), the limit, the
+ * counters and the output are those of DATA mode: a CR that ends a chunk
+ * is held, and is content if the next chunk starts with LF. At the end of
+ * the LAST chunk, smtp_data_finish() says whether the message is good. */
+void    smtp_data_init_raw(SMTP_DATA *sd, SMTP_DATA_OUT_FN out, void *context);
 /* Stops storing content beyond limit bytes (sets SMTP_DATA_FLAG_OVER);
  * scanning and counting go on to the real end. */
 void    smtp_data_set_limit(SMTP_DATA *sd, uint64_t limit);
@@ -55,6 +66,14 @@ void    smtp_data_discard(SMTP_DATA *sd);
  * return the same status. */
 int     smtp_data_feed(SMTP_DATA *sd, const char *buf, size_t len,
                        size_t *used);
+/* Raw mode: the message's bytes have all been fed (BDAT ... LAST). Returns
+ * SMTP_DATA_END, having counted a last line without CR LF like any other
+ * line (longest_line, Received:), or SMTP_DATA_BARE_CR when the content
+ * ends in a CR, which is not output; an earlier error stays (its status
+ * is returned). Later calls, and smtp_data_feed(), return the same status
+ * and consume nothing. In DATA mode only the end marker ends the data:
+ * returns the current status and changes nothing. */
+int     smtp_data_finish(SMTP_DATA *sd);
 /* An output function that appends to the VBUF given as context. */
 void    smtp_data_to_vbuf(void *context, const char *data, size_t len);
 /* "bare <LF>" etc., for logs and replies. */
