@@ -135,7 +135,13 @@ fuzz_init(void)
                 "smtpd_timeout = 1s\n"
                 "smtpd_soft_error_limit = 0\n"
                 "smtpd_recipient_limit = 20\n"
-                "message_size_limit = 10k\n",
+                "message_size_limit = 10k\n"
+                /* The manual's rules, so that their paths are fuzzed. */
+                "deny_invalid_helo = yes\n"
+                "max_invalid_recipients = 4\n"
+                "max_valid_recipients = 6\n"
+                "max_valid_recipients_min_invalid = 1\n"
+                "mail_from_chars = a-z0-9.@-\n",
                 fuzz_dir, fuzz_dir, fuzz_dir, fuzz_dir);
     fuzz_write_file(CONF_FILE_NAME, vbuf_str(text));
     if ((conf = conf_load(fuzz_dir, errors)) == NULL) {

@@ -1,14 +1,19 @@
 /* smtpd: one SMTP session at a time (the Postfix model: simple code, a
  * crash loses one session).  The session is an explicit state machine:
- * one SMTPD_STATE, a command table, smtpd_state_reset() between
- * transactions. */
+ * one SMTPD_STATE, a command table whose flags say in which states each
+ * command may run (smtpd_session.c), smtpd_state_reset() between
+ * transactions, and every decision about the client taken by the policy
+ * layer (smtpd_policy.c). */
 #ifndef ALLIGATE_SMTPD_H
 #define ALLIGATE_SMTPD_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "smtp_addr.h"
+#include "smtp_data.h"
+#include "smtpd_policy.h"
 #include "vbuf.h"
 
 #define SMTPD_LINE_MAX      2048    /* longer command lines get 500 */
@@ -24,77 +29,170 @@
 #define SMTPD_IO_TIMEOUT    5
 #define SMTPD_IO_ERROR      6
 
-/* Per-command counters for the disconnect log line. */
-typedef struct SMTPD_COUNT {
+/* What a command handler returns: whether the command succeeded, for the
+ * error limits and the "disconnect from ... rcpt=1/2" counts. */
+#define SMTPD_CMD_OK        0
+#define SMTPD_CMD_ERROR     (-1)
+
+/* How a session ends. */
+#define SMTPD_END_CLOSE     0       /* close the connection */
+#define SMTPD_END_HANDOFF   1       /* the descriptor went to another daemon */
+
+struct SMTPD_STATE;
+struct QUEUE_FILE;
+
+/* The transport under the session: plain sockets now, TLS later.  Both
+ * return what read(2) and send(2) return, errno included. */
+typedef struct SMTPD_XPORT {
+    ssize_t (*read) (struct SMTPD_STATE *state, void *buf, size_t len);
+    ssize_t (*write) (struct SMTPD_STATE *state, const void *buf, size_t len);
+} SMTPD_XPORT;
+
+/* One entry of the command table (smtpd_session.c). */
+typedef struct SMTPD_CMD {
     const char *name;
-    int ok;
-    int total;
+    const char *log_name;               /* in "disconnect from ..." */
+    int     (*action) (struct SMTPD_STATE *state, const char *arg);
+    int     flags;                      /* SMTPD_CMD_FLAG_* */
+} SMTPD_CMD;
+
+#define SMTPD_CMD_FLAG_LAST      (1 << 0)   /* must end a pipelining group */
+#define SMTPD_CMD_FLAG_NEED_HELO (1 << 1)   /* 503 before HELO/EHLO */
+#define SMTPD_CMD_FLAG_NEED_MAIL (1 << 2)   /* 503 outside a transaction */
+#define SMTPD_CMD_FLAG_NEED_RCPT (1 << 3)   /* 503/554 without recipients */
+#define SMTPD_CMD_FLAG_PRE_TLS   (1 << 4)   /* allowed before TLS where TLS
+                                             * is required */
+#define SMTPD_CMD_FLAG_PRE_AUTH  (1 << 5)   /* allowed before AUTH where
+                                             * AUTH is required */
+#define SMTPD_CMD_FLAG_CLOSING   (1 << 6)   /* still answered, when already
+                                             * pipelined, once a rule has
+                                             * decided to close */
+
+extern const SMTPD_CMD smtpd_cmds[];    /* ends with the "unknown" entry */
+
+/* Per-command counters for the disconnect log line, by table index. */
+typedef struct SMTPD_COUNT {
+    int     ok;
+    int     total;
 } SMTPD_COUNT;
 
 typedef struct SMTPD_STATE {
     /* The connection. */
-    int fd;
-    char addr[64];              /* client address, numeric */
-    char port[8];
-    char name[256];             /* client host name, or "unknown" */
-    char namaddr[340];          /* name[addr], for logs */
-    const char *service;        /* smtp, submission, smtps */
+    int     fd;
+    char    addr[64];                   /* client address, numeric */
+    char    port[8];
+    char    name[256];                  /* client host name, or "unknown" */
+    char    namaddr[340];               /* name[addr], for logs */
+    const char *service;                /* smtp, submission, smtps */
+    const SMTPD_XPORT *xport;
+    int     end;                        /* SMTPD_END_* */
 
     /* Input and output buffers. */
-    char *in;
-    size_t in_start;
-    size_t in_end;
-    int discarding;             /* skipping the rest of an over-long line */
-    VBUF *out;
-    int io_status;              /* why the session ended (SMTPD_IO_*) */
-    long long sock_timeout;     /* ms set on the socket; 0 none, -1 failed */
-    int reply_code;             /* of the last reply queued */
+    char   *in;
+    size_t  in_start;
+    size_t  in_end;
+    int     discarding;                 /* skipping the rest of an over-long line */
+    VBUF   *out;
+    int     io_status;                  /* why the session ended (SMTPD_IO_*) */
+    long long sock_timeout;             /* ms set on the socket; 0 none, -1 failed */
+    long long deadline;                 /* monotime ms the current request
+                                         * must end by; 0: per read */
+    int     reply_code;                 /* of the last reply queued */
 
     /* The session. */
-    char *helo;
-    int esmtp;
-    int relay_client;           /* client is in relay_networks */
-    int error_count;
-    int quit;                   /* end the session after this command */
-    const char *where;          /* current command, for "lost connection" */
-    SMTPD_COUNT counts[16];
-    int ncounts;
+    SMTPD_POLICY policy;                /* the configuration it decides by */
+    SMTPD_FACTS facts;                  /* what it knows of the client */
+    char   *helo;
+    int     esmtp;
+    int     error_count;
+    int     quit;                       /* end the session after this command */
+    int     closing;                    /* a rule refused: answer what is
+                                         * pipelined already, then close */
+    const char *where;                  /* current command, for "lost connection" */
+    SMTPD_COUNT *counts;                /* by smtpd_cmds[] index */
 
     /* The transaction. */
-    int in_mail;
+    int     in_mail;
     SMTP_PATH *sender;
-    char **rcpt;
-    size_t rcpt_count;
-    size_t rcpt_cap;
-    int rcpt_tried;             /* RCPT commands, accepted or not */
-    int rcpt_invalid;
-    char queue_id[32];
+    char  **rcpt;
+    size_t  rcpt_count;
+    size_t  rcpt_cap;
+    int     rcpt_tried;                 /* RCPT commands, accepted or not */
+    const char *txn_refused;            /* the rule that refused the whole
+                                         * transaction, or NULL */
+    char    queue_id[32];
+
+    /* BDAT (RFC 3030): the message being received in chunks. */
+    struct QUEUE_FILE *bdat_qf;
+    SMTP_DATA bdat_sd;
+    int     bdat;                       /* a BDAT transaction is open */
+    const char *bdat_error;             /* the reply that refused it: every
+                                         * chunk up to LAST gets it again */
 } SMTPD_STATE;
 
 /* smtpd_state.c */
 SMTPD_STATE *smtpd_state_create(int fd, const char *service);
-void smtpd_state_reset(SMTPD_STATE *state);
+void    smtpd_state_reset(SMTPD_STATE *state);
 SMTPD_STATE *smtpd_state_free(SMTPD_STATE *state);
-void smtpd_count(SMTPD_STATE *state, const char *cmd, int ok);
+/* At connect: the configuration the policy reads, and the client's
+ * list memberships, looked up once. */
+void    smtpd_state_facts(SMTPD_STATE *state);
 
 /* smtpd_io.c */
-int smtpd_io_line(SMTPD_STATE *state, VBUF *line);
-int smtpd_io_fill(SMTPD_STATE *state);
-void smtpd_reply(SMTPD_STATE *state, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-int smtpd_flush(SMTPD_STATE *state);
-int smtpd_io_pending(SMTPD_STATE *state);
-void smtpd_io_close(SMTPD_STATE *state);
+extern const SMTPD_XPORT smtpd_xport_plain;
+int     smtpd_io_line(SMTPD_STATE *state, VBUF *line);
+int     smtpd_io_fill(SMTPD_STATE *state);
+void    smtpd_reply(SMTPD_STATE *state, const char *fmt,...)
+            __attribute__((format(printf, 2, 3)));
+int     smtpd_flush(SMTPD_STATE *state);
+int     smtpd_io_pending(SMTPD_STATE *state);
+int     smtpd_io_has_line(SMTPD_STATE *state);
+void    smtpd_io_request(SMTPD_STATE *state);
+void    smtpd_io_extend(SMTPD_STATE *state, size_t bytes);
+void    smtpd_io_close(SMTPD_STATE *state);
 
 /* smtpd_log.c */
-void smtpd_log_reject(SMTPD_STATE *state, const char *cmd, const char *reply,
-                      const char *sender, const char *rcpt, const char *rule);
-void smtpd_log_disconnect(SMTPD_STATE *state);
+/* "ID: reject: CMD from host[addr]: REPLY; rule=RULE from=<s> to=<r>
+ * helo=<h>": the one log line of every refusal (NOQUEUE before DATA;
+ * from=, to= and helo= when the session has them). */
+void    smtpd_log_reject(SMTPD_STATE *state, const char *cmd, const char *reply,
+                         const char *rcpt, const char *rule);
+void    smtpd_log_disconnect(SMTPD_STATE *state);
 
 /* smtpd_session.c */
-void smtpd_session(SMTPD_STATE *state);
+void    smtpd_session(SMTPD_STATE *state);
+/* Applies a refusal: logs it, queues the reply, and closes, drops the
+ * transaction or records the client as over a limit as d says.  Returns
+ * SMTPD_CMD_ERROR, for handlers to return. */
+int     smtpd_apply(SMTPD_STATE *state, const char *cmd,
+                    const SMTPD_DECISION *d, const char *rcpt);
+/* The same for a refusal that no policy rule made (a protocol error);
+ * code 0 logs text as the reason and sends no reply. */
+int     smtpd_refuse(SMTPD_STATE *state, const char *cmd, int action, int code,
+                     const char *status, const char *text, const char *rule);
+
+/* smtpd_cmd.c: HELO, EHLO, MAIL, RCPT, RSET, NOOP, QUIT, VRFY, HELP. */
+int     smtpd_helo(SMTPD_STATE *state, const char *arg);
+int     smtpd_ehlo(SMTPD_STATE *state, const char *arg);
+int     smtpd_mail(SMTPD_STATE *state, const char *arg);
+int     smtpd_rcpt(SMTPD_STATE *state, const char *arg);
+int     smtpd_rset(SMTPD_STATE *state, const char *arg);
+int     smtpd_noop(SMTPD_STATE *state, const char *arg);
+int     smtpd_quit(SMTPD_STATE *state, const char *arg);
+int     smtpd_vrfy(SMTPD_STATE *state, const char *arg);
+int     smtpd_help(SMTPD_STATE *state, const char *arg);
+int     smtpd_not_implemented(SMTPD_STATE *state, const char *arg);
 
 /* smtpd_data.c */
-void smtpd_data(SMTPD_STATE *state, const char *arg);
+int     smtpd_data(SMTPD_STATE *state, const char *arg);
+
+/* smtpd_bdat.c */
+int     smtpd_bdat(SMTPD_STATE *state, const char *arg);
+
+/* smtpd_queue.c: the queue file of one message, shared by DATA and BDAT. */
+struct QUEUE_FILE *smtpd_queue_open(SMTPD_STATE *state);
+void    smtpd_queue_out(void *context, const char *data, size_t len);
+int     smtpd_queue_close(SMTPD_STATE *state, struct QUEUE_FILE *qf,
+                          const SMTP_DATA *sd, const char *cmd);
 
 #endif

@@ -1,6 +1,9 @@
 /* Session I/O: CR LF command lines with the RFC limits and no bare CR or
  * LF, replies buffered so that a pipelining client gets them in one write,
- * a deadline on every read, and a close that lets the last reply arrive. */
+ * a deadline on every request (smtpd_per_request_deadline) or on every
+ * read, and a close that lets the last reply arrive.  Bytes move through
+ * the session's transport (plain sockets here; TLS wraps the same two
+ * calls). */
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -9,16 +12,18 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "monotime.h"
 #include "msg.h"
 #include "server.h"
 #include "smtpd.h"
 
 #define SMTPD_OUT_FLUSH     8192    /* write out once this much is queued */
 #define SMTPD_DRAIN_MS      1000    /* reading what a dropped client sent */
+#define SMTPD_SLACK_MS      100     /* a request may overrun its deadline
+                                     * by this much */
 
 /* Puts smtpd_timeout on the socket itself (SO_RCVTIMEO, SO_SNDTIMEO), once
  * per session and again when the value changes: a read then waits for
@@ -41,15 +46,85 @@ smtpd_io_deadlines(SMTPD_STATE *state, long long timeout)
         state->sock_timeout = -1;
 }
 
-/* Reads more input, waiting at most smtpd_timeout.  Flushes pending
- * replies first: the client may be waiting for them. */
+static ssize_t
+smtpd_plain_read(SMTPD_STATE *state, void *buf, size_t len)
+{
+    return read(state->fd, buf, len);
+}
+
+static ssize_t
+smtpd_plain_write(SMTPD_STATE *state, const void *buf, size_t len)
+{
+    return send(state->fd, buf, len, MSG_NOSIGNAL);
+}
+
+const SMTPD_XPORT smtpd_xport_plain = {smtpd_plain_read, smtpd_plain_write};
+
+/* Starts a request (a command line, or the content of DATA or BDAT): with
+ * smtpd_per_request_deadline, smtpd_timeout bounds all of it, so that a
+ * client trickling a byte at a time cannot hold the worker for ever;
+ * otherwise it bounds each read. */
+void
+smtpd_io_request(SMTPD_STATE *state)
+{
+    state->deadline = conf_bool(P_smtpd_per_request_deadline)
+        ? monotime_ms() + conf_time_ms(P_smtpd_timeout) : 0;
+}
+
+/* Message content keeps the deadline moving at smtpd_min_data_rate
+ * (Postfix 3.7): each byte received buys 1/rate seconds more. */
+void
+smtpd_io_extend(SMTPD_STATE *state, size_t bytes)
+{
+    long long rate = conf_int(P_smtpd_min_data_rate);
+
+    if (state->deadline == 0)
+        return;
+    if (rate == 0)
+        state->deadline = monotime_ms() + conf_time_ms(P_smtpd_timeout);
+    else
+        state->deadline += (long long) (bytes * 1000 / (unsigned long long) rate);
+}
+
+/* Waits until the socket is readable, the time left of the request's
+ * deadline at most, when that is shorter than the socket's own. */
+static int
+smtpd_io_wait(SMTPD_STATE *state, long long timeout)
+{
+    struct pollfd pfd = {.fd = state->fd,.events = POLLIN};
+    long long left;
+
+    for (;;) {
+        left = timeout;
+        if (state->deadline) {
+            left = state->deadline - monotime_ms();
+            if (left > timeout)
+                left = timeout;
+        }
+        if (left <= 0)
+            return SMTPD_IO_TIMEOUT;
+        switch (poll(&pfd, 1, (int) left)) {
+        case -1:
+            if (errno != EINTR)
+                return SMTPD_IO_ERROR;
+            break;
+        case 0:
+            return SMTPD_IO_TIMEOUT;
+        default:
+            return SMTPD_IO_OK;
+        }
+    }
+}
+
+/* Reads more input, waiting at most smtpd_timeout, and no longer than
+ * the request's deadline.  Flushes pending replies first: the client may
+ * be waiting for them. */
 int
 smtpd_io_fill(SMTPD_STATE *state)
 {
     long long timeout = conf_time_ms(P_smtpd_timeout);
-    struct timespec start, now;
-    struct pollfd pfd;
-    long long spent;
+    long long start;
+    int     status;
     ssize_t n;
 
     if (smtpd_flush(state) < 0)
@@ -63,27 +138,21 @@ smtpd_io_fill(SMTPD_STATE *state)
     if (state->in_end >= SMTPD_INBUF_SIZE)
         msg_panic("smtpd_io_fill: input buffer full");
     smtpd_io_deadlines(state, timeout);
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    pfd.fd = state->fd;
-    pfd.events = POLLIN;
+    start = monotime_ms();
     for (;;) {
-        if (state->sock_timeout < 0) {
-            /* No deadline on the socket: wait here. */
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            spent = (now.tv_sec - start.tv_sec) * 1000LL
-                + (now.tv_nsec - start.tv_nsec) / 1000000;
-            if (spent >= timeout)
-                return state->io_status = SMTPD_IO_TIMEOUT;
-            n = poll(&pfd, 1, (int) (timeout - spent));
-            if (n == 0)
-                return state->io_status = SMTPD_IO_TIMEOUT;
-            if (n < 0 && errno != EINTR)
-                return state->io_status = SMTPD_IO_ERROR;
-            if (n < 0)
-                continue;
+        /* The socket's own timeout is smtpd_timeout: poll() first only
+         * when clearly less than that is left of the request, or when the
+         * socket has none, so that a command read at once costs one
+         * system call. */
+        if (state->sock_timeout < 0
+            || (state->deadline
+                && state->deadline - monotime_ms() < timeout - SMTPD_SLACK_MS)) {
+            status = smtpd_io_wait(state, timeout - (monotime_ms() - start));
+            if (status != SMTPD_IO_OK)
+                return state->io_status = status;
         }
-        n = read(state->fd, state->in + state->in_end,
-                 SMTPD_INBUF_SIZE - state->in_end);
+        n = state->xport->read(state, state->in + state->in_end,
+                               SMTPD_INBUF_SIZE - state->in_end);
         if (n > 0) {
             state->in_end += (size_t) n;
             return SMTPD_IO_OK;
@@ -96,19 +165,9 @@ smtpd_io_fill(SMTPD_STATE *state)
             return state->io_status = SMTPD_IO_ERROR;
         /* SO_RCVTIMEO ran out, or the socket does not block: what is
          * left of the deadline, with poll(). */
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        spent = (now.tv_sec - start.tv_sec) * 1000LL
-            + (now.tv_nsec - start.tv_nsec) / 1000000;
-        if (spent >= timeout)
-            return state->io_status = SMTPD_IO_TIMEOUT;
-        switch (poll(&pfd, 1, (int) (timeout - spent))) {
-        case -1:
-            if (errno != EINTR)
-                return state->io_status = SMTPD_IO_ERROR;
-            break;
-        case 0:
-            return state->io_status = SMTPD_IO_TIMEOUT;
-        }
+        status = smtpd_io_wait(state, timeout - (monotime_ms() - start));
+        if (status != SMTPD_IO_OK)
+            return state->io_status = status;
     }
 }
 
@@ -117,6 +176,15 @@ int
 smtpd_io_pending(SMTPD_STATE *state)
 {
     return state->in_end > state->in_start;
+}
+
+/* 1 when a whole line has been received and not yet used: the client
+ * sent it before it could have read our last reply. */
+int
+smtpd_io_has_line(SMTPD_STATE *state)
+{
+    return memchr(state->in + state->in_start, '\n',
+                  state->in_end - state->in_start) != NULL;
 }
 
 /* The next command line, without its CR LF.  A line longer than
@@ -198,28 +266,26 @@ int
 smtpd_flush(SMTPD_STATE *state)
 {
     long long timeout = conf_time_ms(P_smtpd_timeout);
-    struct timespec start, now;
+    long long start;
     long long spent;
-    size_t done = 0;
+    size_t  done = 0;
 
     if (state->out->len == 0)
         return 0;
     smtpd_io_deadlines(state, timeout);
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    start = monotime_ms();
     while (done < state->out->len) {
-        ssize_t n = send(state->fd, state->out->data + done,
-                         state->out->len - done, MSG_NOSIGNAL);
+        ssize_t n = state->xport->write(state, state->out->data + done,
+                                        state->out->len - done);
 
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 /* SO_SNDTIMEO ran out, or the socket does not block. */
-                struct pollfd pfd = {.fd = state->fd,.events = POLLOUT };
+                struct pollfd pfd = {.fd = state->fd,.events = POLLOUT};
 
-                clock_gettime(CLOCK_MONOTONIC, &now);
-                spent = (now.tv_sec - start.tv_sec) * 1000LL
-                    + (now.tv_nsec - start.tv_nsec) / 1000000;
+                spent = monotime_ms() - start;
                 if (spent < timeout && poll(&pfd, 1, (int) (timeout - spent)) > 0)
                     continue;
             }

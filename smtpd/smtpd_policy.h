@@ -1,5 +1,10 @@
-/* Relay control and recipient validation: pure decisions, no I/O, so that
- * unit tests can drive them directly. */
+/* smtpd's policy layer: every decision of a session about a client goes
+ * through one of the smtpd_policy_*() functions, which take the facts of
+ * the session and the configuration and return a decision.  They touch
+ * no socket, no file and no clock, so that unit tests drive them as pure
+ * functions; the session applies a decision and smtpd_log_reject() logs
+ * it.  A rule that needs a new fact adds a field to SMTPD_FACTS, not a
+ * socket call in here. */
 #ifndef ALLIGATE_SMTPD_POLICY_H
 #define ALLIGATE_SMTPD_POLICY_H
 
@@ -7,26 +12,114 @@
 
 struct ADDR_LIST;
 
+/* The configuration the decisions read, taken from main.cf once per
+ * session (smtpd_policy_config() in smtpd_state.c) or built by a test. */
 typedef struct SMTPD_POLICY {
+    const char *myhostname;
     char *const *local_domains;         /* lower-case, NULL-terminated */
     const struct ADDR_LIST *local_recipients;   /* NULL: all valid */
-    int relay_client;                   /* relay_networks or authenticated */
+    int     deny_invalid_helo;
+    int     deny_null_sender;
+    const unsigned char *mail_from_chars;   /* 256 entries; NULL: any */
+    long long message_size_limit;       /* 0: none */
+    long long max_invalid_recipients;   /* 0: off */
+    long long max_valid_recipients;     /* 0: off */
+    long long max_valid_recipients_min_invalid;
+    long long sender_rate_limit;        /* 0: off */
+    long long sender_rate_window;       /* ms */
+    long long tarpit_penalty_time;      /* ms over the limit after a
+                                         * recipient rule */
+    long long connection_count_limit;   /* 0: off */
+    int     submission_killlist;
+    int     rate_limit_exclude_authenticated;
+    const char *reject_text;
+    int     bogus_550;
+    unsigned (*random) (void);          /* picks a bogus text */
 } SMTPD_POLICY;
 
+/* What the session knows of the client; the list memberships are looked
+ * up once, at connect. */
+typedef struct SMTPD_FACTS {
+    const char *addr;                   /* numeric client address */
+    int     submission;                 /* an AUTH ONLY port (submission,
+                                         * smtps): no spam checks */
+    int     whitelisted;                /* exempt from the anti-spam rules */
+    int     killlisted;
+    int     relay_client;               /* relay_networks (or AUTH) */
+    int     limit_exempt;               /* smtpd_client_event_limit_exceptions */
+    int     authenticated;
+    const char *helo;                   /* NULL before HELO/EHLO */
+    const char *sender;                 /* MAIL FROM address, NULL before */
+    long    rcpt_valid;                 /* this transaction's counts */
+    long    rcpt_invalid;
+} SMTPD_FACTS;
+
+/* SMTPD_DECISION.action */
+#define SMTPD_POLICY_ACCEPT 0
+#define SMTPD_POLICY_REJECT 1           /* reply, the session goes on */
+#define SMTPD_POLICY_CLOSE  2           /* reply, then close the session */
+#define SMTPD_POLICY_TARPIT 3           /* hand the client to the tarpit */
+
+/* SMTPD_DECISION.flags */
+#define SMTPD_POLICY_FLAG_OVERLIMIT (1 << 0)    /* record the client as
+                                                 * over a limit */
+#define SMTPD_POLICY_FLAG_DROP_TXN  (1 << 1)    /* the transaction is
+                                                 * refused as a whole */
+#define SMTPD_POLICY_FLAG_INVALID   (1 << 2)    /* RCPT: an invalid
+                                                 * recipient, to count */
+
 typedef struct SMTPD_DECISION {
-    int code;                           /* 0 when accepted */
+    int     action;                     /* SMTPD_POLICY_* */
+    int     code;                       /* 0 when accepted */
     const char *status;                 /* enhanced status code */
-    char text[600];                     /* reply text after the status */
+    char    text[600];                  /* reply text after the status */
     const char *rule;                   /* for the log: rule=NAME */
-    int valid;                          /* a valid local recipient */
+    int     flags;                      /* SMTPD_POLICY_FLAG_* */
+    int     valid;                      /* RCPT: a valid local recipient */
+    long long penalty_ms;               /* FLAG_OVERLIMIT: for how long */
 } SMTPD_DECISION;
 
-/* 1 when the domain is one of local_domains. */
-int smtpd_policy_local_domain(const SMTPD_POLICY *policy, const char *domain_lc);
+/* Every function returns 0 when the command may go on (d->action is
+ * SMTPD_POLICY_ACCEPT), else -1 with the refusal in d. */
 
-/* Decides on one RCPT TO address: returns 0 and d->code == 0 when it is
- * accepted, else -1 with the refusal in d. */
-int smtpd_policy_rcpt(const SMTPD_POLICY *policy, const SMTP_PATH *rcpt,
-                      SMTPD_DECISION *d);
+/* At connect: the killlist, and the connection count that ratekeeper
+ * gave (count < 0 when it did not answer). */
+int     smtpd_policy_connect(const SMTPD_POLICY *policy,
+                             const SMTPD_FACTS *facts, SMTPD_DECISION *d);
+int     smtpd_policy_conn_count_applies(const SMTPD_POLICY *policy,
+                                        const SMTPD_FACTS *facts);
+int     smtpd_policy_conn_count(const SMTPD_POLICY *policy,
+                                const SMTPD_FACTS *facts, long count,
+                                SMTPD_DECISION *d);
+/* 1 when the client skips smtpd_greet_wait (relay_networks, whitelist). */
+int     smtpd_policy_trusted(const SMTPD_FACTS *facts);
+
+/* HELO/EHLO name (deny_invalid_helo); name may be empty. */
+int     smtpd_policy_helo(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts,
+                          const char *name, SMTPD_DECISION *d);
+
+/* MAIL FROM: size, deny_null_sender, mail_from_chars. */
+int     smtpd_policy_mail(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts,
+                          const SMTP_PATH *sender, SMTPD_DECISION *d);
+/* 1 when sender_rate_limit counts this session's messages. */
+int     smtpd_policy_rate_applies(const SMTPD_POLICY *policy,
+                                  const SMTPD_FACTS *facts);
+/* The count ratekeeper gave for this message, against sender_rate_limit. */
+int     smtpd_policy_rate(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts,
+                          long count, SMTPD_DECISION *d);
+
+/* RCPT TO: relay control, local_recipients, then the recipient counts
+ * (facts->rcpt_valid and rcpt_invalid before this recipient). */
+int     smtpd_policy_rcpt(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts,
+                          const SMTP_PATH *rcpt, SMTPD_DECISION *d);
+
+/* 1 when the domain is one of local_domains. */
+int     smtpd_policy_local_domain(const SMTPD_POLICY *policy,
+                                  const char *domain_lc);
+
+/* The anti-spam refusal "550 5.7.1 reject_text" (or a bogus text) with
+ * action and rule: the one shape every rule of the manual refuses with. */
+void    smtpd_policy_refuse(const SMTPD_POLICY *policy, SMTPD_DECISION *d,
+                            int action, const char *rule);
 
 #endif

@@ -4,8 +4,8 @@
  * The worker keeps one ratekeeper connection for as long as it lives; a
  * session's connection is registered on it and released at the end of
  * the session, and ratekeeper releases whatever a socket holds when it
- * closes, so a worker that crashes leaks nothing.  Clients in the
- * whitelist are exempt from both limits, as from every anti-spam rule.
+ * closes, so a worker that crashes leaks nothing.  Only the I/O is here:
+ * who is counted and what a count means is smtpd_policy's to say.
  *
  * What a session costs is round trips, each a sleep and a wake-up on both
  * sides, so there are as few as can be: connect is sent first thing and
@@ -15,13 +15,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cidr_list.h"
 #include "conf.h"
 #include "msg.h"
 #include "rk_clnt.h"
 #include "rk_key.h"
 #include "smtpd_rate.h"
-#include "smtpd_reject.h"
 
 static RK_CLNT *smtpd_rate_clnt;
 static int smtpd_rate_asked;            /* connect sent, answer not taken */
@@ -47,14 +45,6 @@ smtpd_rate_scratch(void)
     return scratch;
 }
 
-static int
-smtpd_rate_exempt(const SMTPD_STATE *state)
-{
-    const CIDR_LIST *whitelist = conf_cidr(P_whitelist);
-
-    return whitelist != NULL && cidr_list_match_str(whitelist, state->addr);
-}
-
 int
 smtpd_rate_key(const SMTPD_STATE *state, const SMTP_PATH *sender,
                int key_type, VBUF *key)
@@ -76,8 +66,7 @@ smtpd_rate_connect_send(SMTPD_STATE *state)
 {
     smtpd_rate_asked = smtpd_rate_registered = 0;
     /* A client without a numeric address cannot be counted. */
-    if (conf_int(P_smtpd_client_connection_count_limit) == 0
-        || smtpd_rate_exempt(state)
+    if (!smtpd_policy_conn_count_applies(&state->policy, &state->facts)
         || rk_key_address(smtpd_rate_scratch(), state->addr) < 0) {
         /* The last session's disconnect must not wait for this one. */
         smtpd_rate_flush();
@@ -87,30 +76,19 @@ smtpd_rate_connect_send(SMTPD_STATE *state)
         == RK_CLNT_OK;
 }
 
-int
+long
 smtpd_rate_connect(SMTPD_STATE *state)
 {
-    long long limit = conf_int(P_smtpd_client_connection_count_limit);
-    VBUF *reply;
-    long count;
+    long    count;
 
+    (void) state;
     if (!smtpd_rate_asked)
-        return 0;
+        return -1;
     smtpd_rate_asked = 0;
     if (rk_clnt_connect_collect(smtpd_rate_client(), &count) != RK_CLNT_OK)
-        return 0;
+        return -1;
     smtpd_rate_registered = 1;
-    if (count <= limit)
-        return 0;
-    reply = vbuf_create(128);
-    vbuf_printf(reply, "421 4.7.0 %s Error: too many connections from %s",
-                conf_str(P_myhostname), state->addr);
-    msg_info("NOQUEUE: reject: CONNECT from %s: %s; rule=smtpd_client_connection_count_limit",
-             state->namaddr, vbuf_str(reply));
-    smtpd_reply(state, "%s", vbuf_str(reply));
-    vbuf_free(reply);
-    state->quit = 1;
-    return -1;
+    return count;
 }
 
 void
@@ -129,32 +107,32 @@ smtpd_rate_flush(void)
         rk_clnt_flush(smtpd_rate_clnt);
 }
 
-int
+long
 smtpd_rate_mail(SMTPD_STATE *state, const SMTP_PATH *sender)
 {
-    long long limit = conf_int(P_sender_rate_limit);
-    long long window = conf_time_ms(P_sender_rate_window);
-    VBUF *key;
-    long count, over;
-    int status = 0;
+    VBUF   *key;
+    long    count = -1;
 
-    /* rate_limit_exclude_authenticated: no session is authenticated
-     * until AUTH arrives, so there is nothing to exclude yet. */
-    if (limit == 0 || smtpd_rate_exempt(state))
-        return 0;
+    if (!smtpd_policy_rate_applies(&state->policy, &state->facts))
+        return -1;
     key = vbuf_create(64);
-    if (smtpd_rate_key(state, sender, conf_enum(P_sender_rate_key), key) == 0
-        && rk_clnt_mail(smtpd_rate_client(), vbuf_str(key), window, &count)
-        == RK_CLNT_OK
-        && count > limit) {
-        /* For the rules that act on clients over a limit (the tarpit). */
-        if (rk_key_address(key, state->addr) == 0)
-            rk_clnt_count(smtpd_rate_client(), RK_COUNTER_OVERLIMIT,
-                          vbuf_str(key), window, &over);
-        smtpd_reject_antispam(state, "MAIL", sender->addr,
-                              "sender_rate_limit");
-        status = -1;
-    }
+    if (smtpd_rate_key(state, sender, conf_enum(P_sender_rate_key), key) < 0
+        || rk_clnt_mail(smtpd_rate_client(), vbuf_str(key),
+                        conf_time_ms(P_sender_rate_window), &count) != RK_CLNT_OK)
+        count = -1;
     vbuf_free(key);
-    return status;
+    return count;
+}
+
+void
+smtpd_rate_overlimit(SMTPD_STATE *state, long long window_ms)
+{
+    VBUF   *key = vbuf_create(64);
+    long    over;
+
+    /* For the rules that act on clients over a limit (the tarpit). */
+    if (rk_key_address(key, state->addr) == 0)
+        rk_clnt_count(smtpd_rate_client(), RK_COUNTER_OVERLIMIT,
+                      vbuf_str(key), window_ms, &over);
+    vbuf_free(key);
 }

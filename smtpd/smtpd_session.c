@@ -1,259 +1,103 @@
-/* The SMTP session (RFC 5321): the banner, the command table and the
- * handlers of every command but DATA (smtpd_data.c). */
+/* The SMTP session (RFC 5321): the connection's first decisions, the
+ * command table, the dispatcher that enforces what each entry's flags
+ * say, and the function that applies every refusal.  The handlers are in
+ * smtpd_cmd.c, smtpd_data.c and smtpd_bdat.c. */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "cidr_list.h"
 #include "conf.h"
 #include "msg.h"
 #include "mymalloc.h"
-#include "queue_file.h"
-#include "smtp_addr.h"
 #include "smtpd.h"
-#include "smtpd_policy.h"
 #include "smtpd_rate.h"
 
-#define SMTPD_CMD_FLAG_NONE     0
-#define SMTPD_CMD_FLAG_LAST     (1 << 0)    /* must end a pipelining group */
+#define F_LAST      SMTPD_CMD_FLAG_LAST
+#define F_HELO      SMTPD_CMD_FLAG_NEED_HELO
+#define F_MAIL      SMTPD_CMD_FLAG_NEED_MAIL
+#define F_RCPT      SMTPD_CMD_FLAG_NEED_RCPT
+#define F_PRE_TLS   SMTPD_CMD_FLAG_PRE_TLS
+#define F_PRE_AUTH  SMTPD_CMD_FLAG_PRE_AUTH
+#define F_CLOSING   SMTPD_CMD_FLAG_CLOSING
 
-typedef struct SMTPD_CMD {
-    const char *name;
-    const char *log_name;               /* in "disconnect from ..." */
-    void (*action)(SMTPD_STATE *state, const char *arg);
-    int flags;
-} SMTPD_CMD;
-
-/* Refuses a MAIL command: logs, replies, and drops the parsed path. */
-static void
-smtpd_mail_reject(SMTPD_STATE *state, SMTP_PATH *path, const char *rule,
-                  const char *reply)
-{
-    smtpd_log_reject(state, "MAIL", reply, path->addr, NULL, rule);
-    smtpd_reply(state, "%s", reply);
-    myfree(path);
-}
-
-static int
-smtpd_need_args(SMTPD_STATE *state, const char *arg, const char *syntax)
-{
-    if (*arg == 0) {
-        smtpd_reply(state, "501 5.5.4 Syntax: %s", syntax);
-        return 0;
-    }
-    return 1;
-}
-
-static int
-smtpd_no_args(SMTPD_STATE *state, const char *arg, const char *syntax)
-{
-    if (*arg != 0) {
-        smtpd_reply(state, "501 5.5.4 Syntax: %s", syntax);
-        return 0;
-    }
-    return 1;
-}
-
-/* Records the client's name; 0 (with the reply sent) when it is unfit. */
-static int
-smtpd_helo_common(SMTPD_STATE *state, const char *arg, int esmtp)
-{
-    if (!smtpd_need_args(state, arg, esmtp ? "EHLO hostname" : "HELO hostname"))
-        return 0;
-    if (strlen(arg) > 255) {
-        smtpd_reply(state, "501 5.5.2 Error: host name too long");
-        return 0;
-    }
-    smtpd_state_reset(state);
-    myfree(state->helo);
-    state->helo = mystrdup(arg);
-    state->esmtp = esmtp;
-    return 1;
-}
-
-static void
-smtpd_helo(SMTPD_STATE *state, const char *arg)
-{
-    if (smtpd_helo_common(state, arg, 0))
-        smtpd_reply(state, "250 %s", conf_str(P_myhostname));
-}
-
-static void
-smtpd_ehlo(SMTPD_STATE *state, const char *arg)
-{
-    long long size = conf_int(P_message_size_limit);
-
-    if (!smtpd_helo_common(state, arg, 1))
-        return;
-    smtpd_reply(state, "250-%s", conf_str(P_myhostname));
-    smtpd_reply(state, "250-PIPELINING");
-    if (size > 0)
-        smtpd_reply(state, "250-SIZE %lld", size);
-    else
-        smtpd_reply(state, "250-SIZE");
-    smtpd_reply(state, "250-8BITMIME");
-    smtpd_reply(state, "250-ENHANCEDSTATUSCODES");
-    smtpd_reply(state, "250 SMTPUTF8");
-}
-
-static void
-smtpd_mail(SMTPD_STATE *state, const char *arg)
-{
-    SMTP_ADDR_ERR err;
-    SMTP_PATH *path;
-    long long limit = conf_int(P_message_size_limit);
-    int space;
-
-    if (state->helo == NULL) {
-        smtpd_reply(state, "503 5.5.1 Error: send HELO/EHLO first");
-        return;
-    }
-    if (state->in_mail) {
-        smtpd_reply(state, "503 5.5.1 Error: nested MAIL command");
-        return;
-    }
-    path = mymalloc(sizeof(*path));
-    if (smtp_addr_parse_mail(arg, state->esmtp ? 0 : SMTP_ADDR_OPT_HELO,
-                             path, &err) < 0) {
-        smtpd_reply(state, "%d %s %s", err.code, err.status, err.text);
-        myfree(path);
-        return;
-    }
-    if (limit > 0 && (path->params & SMTP_ADDR_PARAM_SIZE)
-        && path->size > (uint64_t) limit) {
-        smtpd_mail_reject(state, path, "message_size_limit",
-                          "552 5.3.4 Message size exceeds fixed limit");
-        return;
-    }
-    /* Nothing to keep free and no size to fit: no statfs() to make. */
-    space = conf_int(P_queue_minfree) == 0 && !(path->params & SMTP_ADDR_PARAM_SIZE) ? 1 :
-        queue_space_ok(conf_str(P_queue_directory),
-                       (unsigned long long) conf_int(P_queue_minfree),
-                       (path->params & SMTP_ADDR_PARAM_SIZE) ? path->size : 0);
-    if (space == 0) {
-        smtpd_mail_reject(state, path, "queue_minfree",
-                          "452 4.3.1 Insufficient system storage");
-        return;
-    }
-    if (smtpd_rate_mail(state, path) < 0) {
-        myfree(path);
-        return;
-    }
-    state->sender = path;
-    state->in_mail = 1;
-    smtpd_reply(state, "250 2.1.0 Ok");
-}
-
-static void
-smtpd_rcpt(SMTPD_STATE *state, const char *arg)
-{
-    SMTPD_POLICY policy;
-    SMTPD_DECISION d;
-    SMTP_ADDR_ERR err;
-    SMTP_PATH path;
-    char reply[sizeof(d.text) + 16];
-
-    if (!state->in_mail) {
-        smtpd_reply(state, "503 5.5.1 Error: need MAIL command");
-        return;
-    }
-    state->rcpt_tried++;
-    if (smtp_addr_parse_rcpt(arg, (state->esmtp ? 0 : SMTP_ADDR_OPT_HELO)
-                             | ((state->sender->params & SMTP_ADDR_PARAM_SMTPUTF8)
-                                ? SMTP_ADDR_OPT_SMTPUTF8 : 0),
-                             &path, &err) < 0) {
-        smtpd_reply(state, "%d %s %s", err.code, err.status, err.text);
-        return;
-    }
-    if (state->rcpt_count >= (size_t) conf_int(P_smtpd_recipient_limit)) {
-        smtpd_reply(state, "452 4.5.3 Error: too many recipients");
-        return;
-    }
-    policy.local_domains = conf_list(P_local_domains);
-    policy.local_recipients = conf_addrs(P_local_recipients);
-    policy.relay_client = state->relay_client;
-    if (smtpd_policy_rcpt(&policy, &path, &d) < 0) {
-        if (d.code == 550)
-            state->rcpt_invalid++;
-        snprintf(reply, sizeof(reply), "%d %s %s", d.code, d.status, d.text);
-        smtpd_log_reject(state, "RCPT", reply, state->sender->addr, path.addr,
-                         d.rule);
-        smtpd_reply(state, "%s", reply);
-        return;
-    }
-    if (state->rcpt_count == state->rcpt_cap) {
-        state->rcpt_cap = state->rcpt_cap ? state->rcpt_cap * 2 : 8;
-        state->rcpt = myrealloc(state->rcpt, state->rcpt_cap * sizeof(char *));
-    }
-    state->rcpt[state->rcpt_count++] = mystrdup(path.mailbox);
-    smtpd_reply(state, "250 2.1.5 Ok");
-}
-
-static void
-smtpd_rset(SMTPD_STATE *state, const char *arg)
-{
-    if (!smtpd_no_args(state, arg, "RSET"))
-        return;
-    smtpd_state_reset(state);
-    smtpd_reply(state, "250 2.0.0 Ok");
-}
-
-static void
-smtpd_noop(SMTPD_STATE *state, const char *arg)
-{
-    (void) arg;                 /* RFC 5321 4.1.1.9: a parameter is allowed */
-    smtpd_reply(state, "250 2.0.0 Ok");
-}
-
-static void
-smtpd_quit(SMTPD_STATE *state, const char *arg)
-{
-    (void) arg;
-    smtpd_reply(state, "221 2.0.0 Bye");
-    state->quit = 1;
-}
-
-static void
-smtpd_vrfy(SMTPD_STATE *state, const char *arg)
-{
-    if (!smtpd_need_args(state, arg, "VRFY address"))
-        return;
-    smtpd_reply(state, "252 2.0.0 Cannot VRFY user; try RCPT to attempt delivery");
-}
-
-static void
-smtpd_help(SMTPD_STATE *state, const char *arg)
-{
-    (void) arg;
-    smtpd_reply(state, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP");
-}
-
-static void
-smtpd_not_implemented(SMTPD_STATE *state, const char *arg)
-{
-    (void) arg;
-    smtpd_reply(state, "502 5.5.1 Error: command not implemented");
-}
-
-static const SMTPD_CMD smtpd_cmds[] = {
-    {"HELO", "helo", smtpd_helo, SMTPD_CMD_FLAG_LAST},
-    {"EHLO", "ehlo", smtpd_ehlo, SMTPD_CMD_FLAG_LAST},
-    {"MAIL", "mail", smtpd_mail, SMTPD_CMD_FLAG_NONE},
-    {"RCPT", "rcpt", smtpd_rcpt, SMTPD_CMD_FLAG_NONE},
-    {"DATA", "data", smtpd_data, SMTPD_CMD_FLAG_LAST},
-    {"RSET", "rset", smtpd_rset, SMTPD_CMD_FLAG_NONE},
-    {"NOOP", "noop", smtpd_noop, SMTPD_CMD_FLAG_LAST},
-    {"QUIT", "quit", smtpd_quit, SMTPD_CMD_FLAG_LAST},
-    {"VRFY", "vrfy", smtpd_vrfy, SMTPD_CMD_FLAG_LAST},
-    {"HELP", "help", smtpd_help, SMTPD_CMD_FLAG_NONE},
-    {"EXPN", "expn", smtpd_not_implemented, SMTPD_CMD_FLAG_LAST},
-    {"TURN", "turn", smtpd_not_implemented, SMTPD_CMD_FLAG_LAST},
-    {"ETRN", "etrn", smtpd_not_implemented, SMTPD_CMD_FLAG_NONE},
-    {"BDAT", "bdat", smtpd_not_implemented, SMTPD_CMD_FLAG_NONE},
-    {NULL, NULL, NULL, 0},
+/* In the order of the "disconnect from" counts.  BDAT checks the state
+ * itself: it must read its chunk whatever it answers. */
+const SMTPD_CMD smtpd_cmds[] = {
+    {"HELO", "helo", smtpd_helo, F_LAST | F_PRE_TLS | F_PRE_AUTH},
+    {"EHLO", "ehlo", smtpd_ehlo, F_LAST | F_PRE_TLS | F_PRE_AUTH},
+    {"MAIL", "mail", smtpd_mail, F_HELO},
+    {"RCPT", "rcpt", smtpd_rcpt, F_MAIL | F_CLOSING},
+    {"DATA", "data", smtpd_data, F_MAIL | F_RCPT | F_LAST | F_CLOSING},
+    {"BDAT", "bdat", smtpd_bdat, F_CLOSING},
+    {"RSET", "rset", smtpd_rset, F_PRE_TLS | F_PRE_AUTH},
+    {"NOOP", "noop", smtpd_noop, F_LAST | F_PRE_TLS | F_PRE_AUTH},
+    {"QUIT", "quit", smtpd_quit, F_LAST | F_PRE_TLS | F_PRE_AUTH | F_CLOSING},
+    {"VRFY", "vrfy", smtpd_vrfy, F_LAST},
+    {"HELP", "help", smtpd_help, F_PRE_TLS | F_PRE_AUTH},
+    {"EXPN", "expn", smtpd_not_implemented, F_LAST},
+    {"TURN", "turn", smtpd_not_implemented, F_LAST},
+    {"ETRN", "etrn", smtpd_not_implemented, 0},
+    {NULL, "unknown", NULL, 0},
 };
+
+#define SMTPD_CMD_UNKNOWN \
+    (&smtpd_cmds[sizeof(smtpd_cmds) / sizeof(smtpd_cmds[0]) - 1])
+
+int
+smtpd_apply(SMTPD_STATE *state, const char *cmd, const SMTPD_DECISION *d,
+            const char *rcpt)
+{
+    VBUF   *reply = vbuf_create(128);
+
+    if (d->code) {
+        vbuf_printf(reply, "%d ", d->code);
+        if (d->status && *d->status)
+            vbuf_printf(reply, "%s ", d->status);
+        vbuf_append_str(reply, d->text);
+        smtpd_log_reject(state, cmd, vbuf_str(reply), rcpt, d->rule);
+        smtpd_reply(state, "%s", vbuf_str(reply));
+    } else {
+        /* No reply: the client would not understand one. */
+        smtpd_log_reject(state, cmd, d->text, rcpt, d->rule);
+    }
+    vbuf_free(reply);
+    if (d->flags & SMTPD_POLICY_FLAG_OVERLIMIT)
+        smtpd_rate_overlimit(state, d->penalty_ms);
+    if (d->flags & SMTPD_POLICY_FLAG_DROP_TXN) {
+        /* Keep the transaction open, refused: DATA gets 554, and every
+         * further RCPT the same refusal, until RSET or a new MAIL. */
+        size_t  i;
+
+        for (i = 0; i < state->rcpt_count; i++)
+            myfree(state->rcpt[i]);
+        state->rcpt_count = 0;
+        state->txn_refused = d->rule;
+    }
+    if (d->action == SMTPD_POLICY_CLOSE)
+        state->closing = 1;
+    return SMTPD_CMD_ERROR;
+}
+
+int
+smtpd_refuse(SMTPD_STATE *state, const char *cmd, int action, int code,
+             const char *status, const char *text, const char *rule)
+{
+    SMTPD_DECISION d;
+
+    memset(&d, 0, sizeof(d));
+    d.action = action;
+    d.code = code;
+    d.status = status;
+    d.rule = rule;
+    snprintf(d.text, sizeof(d.text), "%s", text);
+    /* A protocol error that closes does so at once: nothing more that
+     * the client sent is read. */
+    if (action == SMTPD_POLICY_CLOSE)
+        state->quit = 1;
+    return smtpd_apply(state, cmd, &d, NULL);
+}
 
 /* Web browsers and proxies pointed at port 25: not a mail client. */
 static int
@@ -262,22 +106,12 @@ smtpd_is_http(const char *line)
     static const char *verbs[] = {
         "GET ", "POST ", "HEAD ", "PUT ", "CONNECT ", "OPTIONS ", "DELETE ",
     };
-    size_t i;
+    size_t  i;
 
     for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
         if (strncasecmp(line, verbs[i], strlen(verbs[i])) == 0)
             return 1;
     return 0;
-}
-
-/* Ends a session that broke the protocol: one reply, then the door. */
-static void
-smtpd_drop(SMTPD_STATE *state, const char *rule, const char *reply)
-{
-    msg_info("NOQUEUE: reject: %s from %s: %s; rule=%s", state->where,
-             state->namaddr, reply, rule);
-    smtpd_reply(state, "%s", reply);
-    state->quit = 1;
 }
 
 /* Waits out smtpd_greet_wait; returns 1 when the client talked before
@@ -286,7 +120,7 @@ static int
 smtpd_pregreet(SMTPD_STATE *state)
 {
     long long wait = conf_time_ms(P_smtpd_greet_wait);
-    struct pollfd pfd = {.fd = state->fd,.events = POLLIN };
+    struct pollfd pfd = {.fd = state->fd,.events = POLLIN};
 
     return wait > 0 && poll(&pfd, 1, (int) wait) > 0;
 }
@@ -294,12 +128,47 @@ smtpd_pregreet(SMTPD_STATE *state)
 static int
 smtpd_has_ctl(const char *s, size_t len)
 {
-    size_t i;
+    size_t  i;
 
     for (i = 0; i < len; i++)
         if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f)
             return 1;
     return 0;
+}
+
+/* The state a command needs, from its table entry: 0 to run it, or -1
+ * with the reply queued. */
+static int
+smtpd_cmd_allowed(SMTPD_STATE *state, const SMTPD_CMD *cmd)
+{
+    if ((cmd->flags & F_HELO) && state->helo == NULL) {
+        smtpd_reply(state, "503 5.5.1 Error: send HELO/EHLO first");
+        return -1;
+    }
+    if ((cmd->flags & F_MAIL) && !state->in_mail) {
+        smtpd_reply(state, "503 5.5.1 Error: need MAIL command");
+        return -1;
+    }
+    /* RFC 5321 3.3: 503 when no RCPT was given, 554 when every one was
+     * refused (a pipelining client sent DATA without waiting). */
+    if ((cmd->flags & F_RCPT) && state->rcpt_tried == 0) {
+        smtpd_reply(state, "503 5.5.1 Error: need RCPT command");
+        return -1;
+    }
+    if ((cmd->flags & F_RCPT) && state->rcpt_count == 0) {
+        smtpd_reply(state, "554 5.5.1 Error: no valid recipients");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+smtpd_count(SMTPD_STATE *state, const SMTPD_CMD *cmd, int ok)
+{
+    SMTPD_COUNT *c = &state->counts[cmd - smtpd_cmds];
+
+    c->total++;
+    c->ok += ok;
 }
 
 /* Runs one command line. */
@@ -308,16 +177,20 @@ smtpd_command(SMTPD_STATE *state, VBUF *line)
 {
     const SMTPD_CMD *cmd;
     const char *arg;
-    size_t verb_len;
-    int errors_before = state->error_count;
-    int failed;
+    size_t  verb_len;
+    int     status;
 
     if (msg_verbose)
         msg_info("< %s: %s", state->namaddr, msg_printable_str(vbuf_str(line)));
     if (smtpd_is_http(vbuf_str(line))) {
-        msg_info("NOQUEUE: reject: CONNECT from %s: non-SMTP command: %s; rule=non_smtp_command",
-                 state->namaddr, msg_printable_str(vbuf_str(line)));
-        state->quit = 1;                /* no reply: it would not understand */
+        VBUF   *why = vbuf_create(64);
+
+        vbuf_set(why, "non-SMTP command: ");
+        msg_printable(why, vbuf_str(line), vbuf_len(line));
+        /* No reply: it would not understand one. */
+        smtpd_refuse(state, "CONNECT", SMTPD_POLICY_CLOSE, 0, "", vbuf_str(why),
+                     "non_smtp_command");
+        vbuf_free(why);
         return;
     }
     verb_len = strcspn(vbuf_str(line), " ");
@@ -325,69 +198,95 @@ smtpd_command(SMTPD_STATE *state, VBUF *line)
         if (verb_len == strlen(cmd->name)
             && strncasecmp(vbuf_str(line), cmd->name, verb_len) == 0)
             break;
+    /* A rule decided to close: only what finishes the refused
+     * transaction is still answered. */
+    if (state->closing && !(cmd->flags & F_CLOSING)) {
+        state->quit = 1;
+        return;
+    }
     if (cmd->name == NULL) {
         smtpd_reply(state, "500 5.5.2 Error: command not recognized");
-        smtpd_count(state, "unknown", 0);
+        smtpd_count(state, cmd, 0);
         state->error_count++;
         return;
     }
     state->where = cmd->name;
     if (smtpd_has_ctl(vbuf_str(line), vbuf_len(line))) {
         smtpd_reply(state, "501 5.5.2 Syntax error: NUL or control character in command");
-        smtpd_count(state, cmd->log_name, 0);
+        status = SMTPD_CMD_ERROR;
+    } else if (smtpd_cmd_allowed(state, cmd) < 0) {
+        status = SMTPD_CMD_ERROR;
+    } else {
+        arg = vbuf_str(line) + verb_len;
+        while (*arg == ' ')
+            arg++;
+        status = cmd->action(state, arg);
+    }
+    smtpd_count(state, cmd, status == SMTPD_CMD_OK);
+    if (status != SMTPD_CMD_OK)
         state->error_count++;
+}
+
+/* Before the greeting: the killlist, the pause that catches clients
+ * that talk first, and the connection count. */
+static void
+smtpd_connect(SMTPD_STATE *state)
+{
+    SMTPD_DECISION d;
+    int     talked;
+
+    smtpd_state_facts(state);
+    if (smtpd_policy_connect(&state->policy, &state->facts, &d) < 0) {
+        smtpd_apply(state, "CONNECT", &d, NULL);
+        state->quit = 1;
         return;
     }
-    arg = vbuf_str(line) + verb_len;
-    while (*arg == ' ')
-        arg++;
-    state->reply_code = 0;
-    cmd->action(state, arg);
-    /* A command whose final reply is 4xx or 5xx counts as an error. */
-    failed = state->reply_code >= 400 || state->error_count > errors_before;
-    smtpd_count(state, cmd->log_name, !failed);
-    if (failed && state->error_count == errors_before)
-        state->error_count++;
+    smtpd_rate_connect_send(state);
+    talked = !smtpd_policy_trusted(&state->facts) && smtpd_pregreet(state);
+    if (smtpd_policy_conn_count(&state->policy, &state->facts,
+                                smtpd_rate_connect(state), &d) < 0) {
+        smtpd_apply(state, "CONNECT", &d, NULL);
+        state->quit = 1;
+    } else if (talked) {
+        smtpd_refuse(state, "CONNECT", SMTPD_POLICY_CLOSE, 554, "5.5.1",
+                     "Error: SMTP protocol violation: talked before the greeting",
+                     "pregreet");
+    } else {
+        smtpd_reply(state, "220 %s", conf_str(P_smtpd_banner));
+    }
 }
 
 void
 smtpd_session(SMTPD_STATE *state)
 {
-    VBUF *line = vbuf_create(SMTPD_LINE_MAX);
-    int talked;
+    VBUF   *line = vbuf_create(SMTPD_LINE_MAX);
 
-    smtpd_rate_connect_send(state);
     snprintf(state->namaddr, sizeof(state->namaddr), "%s[%s]", state->name,
              state->addr);
     msg_info("connect from %s", state->namaddr);
-    state->relay_client = cidr_list_match_str(conf_cidr(P_relay_networks),
-                                              state->addr);
-
-    talked = smtpd_pregreet(state);
-    if (smtpd_rate_connect(state) == 0) {
-        if (talked)
-            smtpd_drop(state, "pregreet", "554 5.5.1 Error: SMTP protocol violation: talked before the greeting");
-        else
-            smtpd_reply(state, "220 %s", conf_str(P_smtpd_banner));
-    }
+    smtpd_connect(state);
 
     while (!state->quit) {
-        int status = smtpd_io_line(state, line);
+        int     status;
 
+        smtpd_io_request(state);
+        status = smtpd_io_line(state, line);
         switch (status) {
         case SMTPD_IO_OK:
             smtpd_command(state, line);
             break;
         case SMTPD_IO_TOOLONG:
             smtpd_reply(state, "500 5.5.2 Error: line too long");
-            smtpd_count(state, "unknown", 0);
+            smtpd_count(state, SMTPD_CMD_UNKNOWN, 0);
             state->error_count++;
             break;
         case SMTPD_IO_BARE_LF:
-            smtpd_drop(state, "bare_newline", "521 5.5.2 Error: bare <LF> received");
+            smtpd_refuse(state, state->where, SMTPD_POLICY_CLOSE, 521, "5.5.2",
+                         "Error: bare <LF> received", "bare_newline");
             break;
         case SMTPD_IO_BARE_CR:
-            smtpd_drop(state, "bare_newline", "521 5.5.2 Error: bare <CR> received");
+            smtpd_refuse(state, state->where, SMTPD_POLICY_CLOSE, 521, "5.5.2",
+                         "Error: bare <CR> received", "bare_newline");
             break;
         case SMTPD_IO_TIMEOUT:
             msg_info("timeout after %s from %s", state->where, state->namaddr);
@@ -401,6 +300,10 @@ smtpd_session(SMTPD_STATE *state)
             state->quit = 1;
             break;
         }
+        /* Once a rule decided to close, what the client pipelined before
+         * it could read the refusal is answered, and nothing more. */
+        if (state->closing && !smtpd_io_has_line(state))
+            state->quit = 1;
         if (!state->quit && state->error_count >= conf_int(P_smtpd_hard_error_limit)) {
             msg_info("too many errors after %s from %s", state->where,
                      state->namaddr);
@@ -410,7 +313,8 @@ smtpd_session(SMTPD_STATE *state)
         }
     }
     smtpd_log_disconnect(state);
-    smtpd_io_close(state);
+    if (state->end == SMTPD_END_CLOSE)
+        smtpd_io_close(state);
     smtpd_rate_disconnect(state);
     vbuf_free(line);
 }

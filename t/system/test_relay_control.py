@@ -65,15 +65,16 @@ class NotRelayClient(RelayTestCase):
         self.deliver(c, ["alice@example.com"])
         self.assertIn("NOQUEUE: reject: RCPT from unknown[127.0.0.1]: 550 5.1.1 "
                       "<carol@example.com>: Recipient address rejected: User unknown; "
-                      "from=<sender@remote.example> to=<carol@example.com> proto=ESMTP "
-                      "helo=<client.test.example>; rule=local_recipients",
+                      "rule=local_recipients from=<sender@remote.example> "
+                      "to=<carol@example.com> helo=<client.test.example>",
                       self.log_since_start())
 
     def test_postmaster_accepted(self):
         c = self.session()
         self.assertEqual(c.cmd("RCPT TO:<Postmaster>"), (250, ["2.1.5 Ok"]))
         self.assertEqual(c.cmd("RCPT TO:<postmaster>"), (250, ["2.1.5 Ok"]))
-        self.deliver(c, ["Postmaster", "postmaster"])
+        # The same recipient in any case (RFC 5321 4.5.1): delivered once.
+        self.deliver(c, ["Postmaster"])
 
     def test_remote_domain_554(self):
         c = self.session()
@@ -84,9 +85,9 @@ class NotRelayClient(RelayTestCase):
         self.assertEqual(self.new_queue_files(), [])
         self.assertTrue(self.inst.wait_log(
             r"^.* NOQUEUE: reject: RCPT from unknown\[127\.0\.0\.1\]: 554 5\.7\.1 "
-            r"<someone@remote\.example>: Relay access denied; from=<sender@remote\.example> "
-            r"to=<someone@remote\.example> proto=ESMTP helo=<client\.test\.example>; "
-            r"rule=relay_access$", self.mark))
+            r"<someone@remote\.example>: Relay access denied; rule=relay_access "
+            r"from=<sender@remote\.example> to=<someone@remote\.example> "
+            r"helo=<client\.test\.example>$", self.mark))
 
     def test_open_relay_attempts_554(self):
         attempts = [

@@ -78,7 +78,7 @@ class Protocol(SharedInstanceTestCase):
         self.assertEqual(code, 250)
         self.assertEqual(lines, ["mx.test.example", "PIPELINING",
                                  "SIZE %d" % SIZE_LIMIT, "8BITMIME",
-                                 "ENHANCEDSTATUSCODES", "SMTPUTF8"])
+                                 "ENHANCEDSTATUSCODES", "SMTPUTF8", "CHUNKING"])
 
     def test_helo(self):
         c = self.session(helo=None)
@@ -211,8 +211,8 @@ class Protocol(SharedInstanceTestCase):
         self.assertEqual(c.cmd("MAIL FROM:<a@remote.example> SIZE=%d" % SIZE_LIMIT),
                          (250, ["2.1.0 Ok"]))
         self.assertIn("NOQUEUE: reject: MAIL from unknown[127.0.0.1]: 552 5.3.4 "
-                      "Message size exceeds fixed limit; from=<a@remote.example> "
-                      "proto=ESMTP helo=<client.test.example>; rule=message_size_limit",
+                      "Message size exceeds fixed limit; rule=message_size_limit "
+                      "from=<a@remote.example> helo=<client.test.example>",
                       self.log_since_start())
 
     def test_real_size_over_limit_552_after_end_of_data(self):

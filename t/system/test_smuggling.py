@@ -125,6 +125,10 @@ class Smuggling(HostileTestCase):
 
 
 class OutOfTurn(HostileTestCase):
+    # 127.0.0.1 is an ordinary client here: relay_networks skip the
+    # pause before the greeting.
+    conf = "relay_networks = 192.0.2.0/24\n"
+
     def test_talk_before_banner_554(self):
         c = self.session(greet=False)
         c.send("EHLO client.test.example\r\n")

@@ -13,16 +13,21 @@
 
 static char *const policy_domains[] = {"example.com", "localhost", NULL};
 static ADDR_LIST *recipients;
+static SMTPD_FACTS facts;           /* the client of the relay tests */
 
-/* A policy for local_domains = example.com, localhost. */
+/* A policy for local_domains = example.com, localhost, and an Internet
+ * client (a relay client with relay_client). */
 static SMTPD_POLICY
 policy_make(int relay_client, const ADDR_LIST *local_recipients)
 {
     SMTPD_POLICY policy;
 
+    memset(&policy, 0, sizeof(policy));
     policy.local_domains = policy_domains;
     policy.local_recipients = local_recipients;
-    policy.relay_client = relay_client;
+    memset(&facts, 0, sizeof(facts));
+    facts.addr = "192.0.2.1";
+    facts.relay_client = relay_client;
     return policy;
 }
 
@@ -37,7 +42,7 @@ decide(const SMTPD_POLICY *policy, const char *arg, SMTPD_DECISION *d)
     ck_assert_msg(smtp_addr_parse_rcpt(arg, 0, &path, &err) == 0,
                   "parse of %s failed: %d %s %s", arg, err.code, err.status,
                   err.text);
-    return smtpd_policy_rcpt(policy, &path, d);
+    return smtpd_policy_rcpt(policy, &facts, &path, d);
 }
 
 /* Asserts that arg is accepted; valid says whether as a local recipient. */
@@ -146,7 +151,7 @@ START_TEST(test_unknown_user)
     /* Compared unquoted: "alice" is alice. */
     accepted(&policy, "TO:<\"alice\"@example.com>", 1);
     /* A relay client gets no pass on unknown local users. */
-    policy.relay_client = 1;
+    facts.relay_client = 1;
     refused(&policy, "TO:<carol@example.com>", 550, "5.1.1",
             "<carol@example.com>: Recipient address rejected: User unknown",
             "local_recipients");
@@ -206,7 +211,7 @@ START_TEST(test_percent_hack)
     policy.local_recipients = recipients;
     relay_denied(&policy, "TO:<a%b@example.com>", "a%b@example.com");
     /* A relay client may use it: then it is a local address like others. */
-    policy.relay_client = 1;
+    facts.relay_client = 1;
     accepted(&policy, "TO:<a%b@example.com>", 1);
     refused(&policy, "TO:<user%example.org@example.com>", 550, "5.1.1",
             "<user%example.org@example.com>: Recipient address rejected: User unknown",
@@ -225,7 +230,7 @@ START_TEST(test_bang_path)
     relay_denied(&policy, "TO:<a!b!user@localhost>", "a!b!user@localhost");
     relay_denied(&policy, "TO:<\"example.org!user\"@example.com>",
                  "\"example.org!user\"@example.com");
-    policy.relay_client = 1;
+    facts.relay_client = 1;
     accepted(&policy, "TO:<example.org!user@example.com>", 1);
 }
 END_TEST

@@ -1,6 +1,6 @@
 /* Unit tests for the anti-spam refusal (smtpd/smtpd_reject.c) and the
- * keys of sender_rate_limit (smtpd/smtpd_rate.c): "550 Refused" exactly
- * by default, reject_text, bogus_550's several hundred texts, and which
+ * keys of sender_rate_limit (smtpd/smtpd_rate.c): "550 5.7.1 Refused"
+ * exactly by default, reject_text, bogus_550's several hundred texts, and which
  * key each sender_rate_key value gives. */
 #include <check.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include "conf.h"
 #include "htable.h"
 #include "smtp_addr.h"
+#include "smtpd/smtpd.h"
 #include "smtpd/smtpd_rate.h"
 #include "smtpd/smtpd_reject.h"
 #include "vbuf.h"
@@ -41,13 +42,29 @@ configure(const char *text)
     vbuf_free(errors);
 }
 
+/* The anti-spam refusal as a session configured so would send it. */
+static void
+smtpd_reject_reply(VBUF *reply)
+{
+    SMTPD_STATE *state = smtpd_state_create(-1, "smtp");
+    SMTPD_DECISION d;
+
+    strcpy(state->addr, "192.0.2.1");
+    smtpd_state_facts(state);
+    smtpd_policy_refuse(&state->policy, &d, SMTPD_POLICY_REJECT, "test");
+    vbuf_set(reply, "");
+    vbuf_printf(reply, "%d %s %s", d.code, d.status, d.text);
+    ck_assert_str_eq(d.rule, "test");
+    smtpd_state_free(state);
+}
+
 START_TEST(test_default_reply)
 {
     VBUF *reply = vbuf_create(8);
 
     configure("");
     smtpd_reject_reply(reply);
-    ck_assert_str_eq(vbuf_str(reply), "550 Refused");
+    ck_assert_str_eq(vbuf_str(reply), "550 5.7.1 Refused");
     vbuf_free(reply);
 }
 END_TEST
@@ -58,13 +75,13 @@ START_TEST(test_custom_text)
 
     configure("reject_text = Nicht angenommen\n");
     smtpd_reject_reply(reply);
-    ck_assert_str_eq(vbuf_str(reply), "550 Nicht angenommen");
+    ck_assert_str_eq(vbuf_str(reply), "550 5.7.1 Nicht angenommen");
     vbuf_free(reply);
 }
 END_TEST
 
 /* Several hundred distinct texts, none of them the default, all of them
- * 550 without an enhanced status code. */
+ * 550 5.7.1. */
 START_TEST(test_bogus)
 {
     HTABLE *seen = htable_create(512);
@@ -82,9 +99,9 @@ START_TEST(test_bogus)
     configure("bogus_550 = yes\nreject_text = Custom\n");
     for (i = 0; i < 50; i++) {
         smtpd_reject_reply(reply);
-        ck_assert(strncmp(vbuf_str(reply), "550 ", 4) == 0);
-        ck_assert(vbuf_str(reply)[4] >= 'A' && vbuf_str(reply)[4] <= 'Z');
-        ck_assert_ptr_nonnull(htable_locate(seen, vbuf_str(reply) + 4));
+        ck_assert(strncmp(vbuf_str(reply), "550 5.7.1 ", 10) == 0);
+        ck_assert(vbuf_str(reply)[10] >= 'A' && vbuf_str(reply)[10] <= 'Z');
+        ck_assert_ptr_nonnull(htable_locate(seen, vbuf_str(reply) + 10));
     }
     htable_free(seen, NULL);
     vbuf_free(text);

@@ -43,7 +43,7 @@
 
 #define GREETING    "220 mx.example.com ESMTP\r\n"
 #define EHLO_REPLY  "250-mx.example.com\r\n250-PIPELINING\r\n250-SIZE 100000\r\n" \
-                    "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 SMTPUTF8\r\n"
+                    "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n"
 
 static char dir[64];
 static int client = -1;
@@ -499,8 +499,8 @@ START_TEST(test_pipelining)
     queue_envelope_free(&env);
     vbuf_free(msg);
     log_has("NOQUEUE: reject: RCPT from unknown[" CLIENT_ADDR "]: 554 5.7.1 "
-            "<c@example.org>: Relay access denied; from=<a@example.org> "
-            "to=<c@example.org> proto=ESMTP helo=<client.example.org>; rule=relay_access");
+            "<c@example.org>: Relay access denied; rule=relay_access "
+            "from=<a@example.org> to=<c@example.org> helo=<client.example.org>");
 }
 END_TEST
 
@@ -541,7 +541,7 @@ START_TEST(test_simple_commands)
     say("VRFY\r\n");
     expect("501 5.5.4 Syntax: VRFY address\r\n");
     say("HELP\r\n");
-    expect("214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP\r\n");
+    expect("214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP\r\n");
     say("FOO bar\r\n");
     expect("500 5.5.2 Error: command not recognized\r\n");
     say("\r\n");
