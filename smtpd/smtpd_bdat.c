@@ -4,7 +4,8 @@
  * A chunk's bytes are content, never commands, so every BDAT line whose
  * count parses has its chunk read, whatever the reply: without MAIL,
  * after a refusal, with CHUNKING turned off.  Only a count that does not
- * parse leaves the session out of step, and that closes it.  After an
+ * parse leaves the session out of step: it gets 501, and closes the
+ * session when more bytes came with it.  After an
  * error in a chunked message, every chunk up to LAST (or RSET) is read,
  * discarded and refused the same way. */
 #include <stdio.h>
@@ -73,9 +74,16 @@ smtpd_bdat(SMTPD_STATE *state, const char *arg)
     uint64_t size;
     int     last;
 
-    if (smtp_bdat_parse(arg, &size, &last, &err) < 0)
-        return smtpd_refuse(state, "BDAT", SMTPD_POLICY_CLOSE, 501, "5.5.4",
-                            "Syntax: BDAT count [LAST]", "bdat_syntax");
+    /* Without a count the chunk cannot be told from commands: bytes
+     * already pipelined after the line would run as commands, so they
+     * end the session instead. */
+    if (smtp_bdat_parse(arg, &size, &last, &err) < 0) {
+        if (smtpd_io_pending(state))
+            return smtpd_refuse(state, "BDAT", SMTPD_POLICY_CLOSE, err.code,
+                                err.status, err.text, "bdat_syntax");
+        smtpd_reply(state, "%d %s %s", err.code, err.status, err.text);
+        return SMTPD_CMD_ERROR;
+    }
     if (!conf_bool(P_smtpd_chunking))
         return smtpd_bdat_skip(state, size,
                                "502 5.5.1 Error: command not implemented");

@@ -50,8 +50,8 @@ typedef struct SMTPD_FACTS {
     int     authenticated;
     const char *helo;                   /* NULL before HELO/EHLO */
     const char *sender;                 /* MAIL FROM address, NULL before */
-    long    rcpt_valid;                 /* this transaction's counts */
-    long    rcpt_invalid;
+    long    rcpt_valid;                 /* in this transaction */
+    long    rcpt_invalid;               /* in this session */
 } SMTPD_FACTS;
 
 /* SMTPD_DECISION.action */
@@ -109,7 +109,8 @@ int     smtpd_policy_rate(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts,
                           long count, SMTPD_DECISION *d);
 
 /* RCPT TO: relay control, local_recipients, then the recipient counts
- * (facts->rcpt_valid and rcpt_invalid before this recipient). */
+ * (facts->rcpt_valid and rcpt_invalid before this recipient: valid ones
+ * of the message, invalid ones of the session). */
 int     smtpd_policy_rcpt(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts,
                           const SMTP_PATH *rcpt, SMTPD_DECISION *d);
 

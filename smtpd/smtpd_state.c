@@ -94,8 +94,9 @@ smtpd_state_reset(SMTPD_STATE *state)
         myfree(state->rcpt[i]);
     state->rcpt_count = 0;
     state->rcpt_tried = 0;
+    /* Invalid recipients count for the whole session (the manual's
+     * dictionary attack spans transactions); valid ones per message. */
     state->facts.rcpt_valid = 0;
-    state->facts.rcpt_invalid = 0;
     state->facts.sender = NULL;
     state->sender = myfree(state->sender);
     state->in_mail = 0;

@@ -127,7 +127,7 @@ class Bdat(BdatTestCase):
     def test_pipelined_chunks(self):
         c = self.session()
         c.send(bdat_line(5) + b"Subje" + bdat_line(7) + b"ct: x\r\n"
-               + bdat_line(8, last=True) + b"\r\nhello\r\n")
+               + bdat_line(9, last=True) + b"\r\nhello\r\n")
         self.assertChunkOk(c.reply())
         self.assertChunkOk(c.reply())
         self.assertQueued(c.reply(), b"Subject: x\r\n\r\nhello\r\n")
