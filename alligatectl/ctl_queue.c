@@ -17,18 +17,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "attr.h"
-#include "attr_clnt.h"
 #include "conf.h"
 #include "ctl.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "queue_file.h"
 #include "queue_status.h"
-#include "relay_proto.h"
+#include "relay_clnt.h"
 #include "vbuf.h"
-
-#define CTL_QUEUE_TIMEOUT_MS    10000
 
 /* The directories a message can be in, in the order they are looked at. */
 static const char *ctl_queue_subs[] = {
@@ -494,46 +490,22 @@ ctl_queue_op(int op, int argc, char **argv)
 
 /* queue flush ------------------------------------------------------------ */
 
-/* One request to relay's control socket; -1 with why. */
-static int
-ctl_queue_relay_request(const char *verb, ATTR *reply, VBUF *why)
-{
-    char path[4096];
-    ATTR *req = attr_create();
-    ATTR_CLNT *clnt;
-    int rc;
-
-    snprintf(path, sizeof(path), "%s/%s", conf_str(P_run_directory), RELAY_CTL_SOCKET);
-    clnt = attr_clnt_create(path, RELAY_CTL_PROTO, RELAY_CTL_VERSION, CTL_QUEUE_TIMEOUT_MS);
-    attr_set(req, "request", verb);
-    rc = attr_clnt_request(clnt, req, reply, why);
-    if (rc == 0 && (attr_get(reply, "status") == NULL
-                    || strcmp(attr_get(reply, "status"), "0") != 0)) {
-        vbuf_set(why, attr_get(reply, "reason") ? attr_get(reply, "reason") : "refused");
-        rc = -1;
-    }
-    attr_clnt_free(clnt);
-    attr_free(req);
-    return rc;
-}
-
 static int
 ctl_queue_flush(int argc, char **argv)
 {
-    ATTR *reply = attr_create();
-    VBUF *why = vbuf_create(100);
+    RELAY_CLNT *clnt;
     int rc = 0;
 
     (void) argv;
     if (argc != 1)
         ctl_usage();
-    if (ctl_queue_relay_request("flush", reply, why) < 0) {
+    clnt = relay_clnt_create(relay_clnt_default_path(), RELAY_CLNT_TIMEOUT_MS);
+    if (relay_clnt_flush(clnt) != RELAY_CLNT_OK) {
         fprintf(stderr, "alligatectl: cannot ask relay to flush the queue: %s "
-                "(is alligate running?)\n", vbuf_str(why));
+                "(is alligate running?)\n", relay_clnt_error(clnt));
         rc = 1;
     }
-    attr_free(reply);
-    vbuf_free(why);
+    relay_clnt_free(clnt);
     return rc;
 }
 

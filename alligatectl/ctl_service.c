@@ -12,19 +12,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "attr.h"
-#include "attr_clnt.h"
 #include "conf.h"
 #include "ctl.h"
 #include "dirs.h"
+#include "master_clnt.h"
 #include "master_proto.h"
 #include "msg.h"
-#include "mymalloc.h"
 #include "vbuf.h"
 
 #define CTL_START_TIMEOUT_MS    60000
 #define CTL_STOP_TIMEOUT_MS     30000
-#define CTL_REQUEST_TIMEOUT_MS  10000
+#define CTL_RETIRE_TIMEOUT_MS   MASTER_CLNT_TIMEOUT_MS
 
 static void
 ctl_run_path(char *buf, size_t size, const char *name)
@@ -57,26 +55,37 @@ ctl_running(void)
     return pid;
 }
 
-/* One request to master; exits 1 when master cannot be reached. */
-static void
-ctl_request(const char *verb, ATTR *reply)
+static MASTER_CLNT *
+ctl_master_clnt(void)
 {
-    char path[4096];
-    ATTR *req = attr_create();
-    VBUF *why = vbuf_create(64);
-    ATTR_CLNT *clnt;
+    return master_clnt_create(master_clnt_default_path(), MASTER_CLNT_TIMEOUT_MS);
+}
 
-    ctl_run_path(path, sizeof(path), MASTER_CTL_SOCKET);
-    clnt = attr_clnt_create(path, MASTER_CTL_PROTO, MASTER_CTL_VERSION,
-                            CTL_REQUEST_TIMEOUT_MS);
-    attr_set(req, "request", verb);
-    if (attr_clnt_request(clnt, req, reply, why) < 0) {
-        fprintf(stderr, "alligatectl: cannot talk to master: %s\n", vbuf_str(why));
+/* A request's result; exits 1 when master could not be asked. */
+static int
+ctl_master_answered(MASTER_CLNT *clnt, int rc)
+{
+    if (rc == MASTER_CLNT_NOANSWER) {
+        fprintf(stderr, "alligatectl: cannot talk to master: %s\n",
+                master_clnt_error(clnt));
         exit(1);
     }
-    attr_clnt_free(clnt);
-    attr_free(req);
-    vbuf_free(why);
+    return rc;
+}
+
+/* master's status; exits 1 when master could not be asked. */
+static MASTER_CLNT_STATUS *
+ctl_master_status(MASTER_CLNT *clnt)
+{
+    MASTER_CLNT_STATUS *status;
+
+    /* master answers status with 0 only. */
+    if (ctl_master_answered(clnt, master_clnt_status(clnt, &status)) != MASTER_CLNT_OK) {
+        fprintf(stderr, "alligatectl: master refused status: %s\n",
+                master_clnt_error(clnt));
+        exit(1);
+    }
+    return status;
 }
 
 static const char *
@@ -192,7 +201,7 @@ ctl_start(int argc, char **argv)
 int
 ctl_stop(int argc, char **argv)
 {
-    ATTR *reply = attr_create();
+    MASTER_CLNT *clnt;
     struct timespec tick = {0, 100 * 1000 * 1000};
     pid_t pid;
     int waited;
@@ -205,54 +214,41 @@ ctl_stop(int argc, char **argv)
         fprintf(stderr, "alligatectl: not running\n");
         return 1;
     }
-    ctl_request("stop", reply);
+    clnt = ctl_master_clnt();
+    /* master answers stop with 0 only; it is gone when it stopped. */
+    ctl_master_answered(clnt, master_clnt_stop(clnt));
+    clnt = master_clnt_free(clnt);
     for (waited = 0; waited < CTL_STOP_TIMEOUT_MS; waited += 100) {
         if (ctl_running() == 0) {
             printf("alligatectl: stopped\n");
-            attr_free(reply);
             return 0;
         }
         nanosleep(&tick, NULL);
     }
     fprintf(stderr, "alligatectl: master (pid %d) did not stop within %ds\n",
             (int) pid, CTL_STOP_TIMEOUT_MS / 1000);
-    attr_free(reply);
     return 1;
-}
-
-static const char *
-ctl_get(const ATTR *a, const char *fmt, int i)
-{
-    char name[64];
-    const char *v;
-
-    snprintf(name, sizeof(name), fmt, i);
-    v = attr_get(a, name);
-    return v ? v : "";
 }
 
 /* After a reload: waits until no worker of the old configuration is idle,
  * so that from then on no new client meets one.  (Busy ones finish their
  * session on the old configuration, then exit.) */
 static void
-ctl_wait_retired(void)
+ctl_wait_retired(MASTER_CLNT *clnt)
 {
     struct timespec tick = {0, 10 * 1000 * 1000};
     int waited;
 
-    for (waited = 0; waited < CTL_REQUEST_TIMEOUT_MS; waited += 10) {
-        ATTR *reply = attr_create();
-        long nserv = 0;
+    for (waited = 0; waited < CTL_RETIRE_TIMEOUT_MS; waited += 10) {
+        MASTER_CLNT_STATUS *status = ctl_master_status(clnt);
         long old_idle = 0;
         int i;
 
-        ctl_request("status", reply);
-        attr_get_long(reply, "services", &nserv);
-        for (i = 0; i < nserv; i++)
-            old_idle += atol(ctl_get(reply, "service_%d_total", i))
-                - atol(ctl_get(reply, "service_%d_busy", i))
-                - atol(ctl_get(reply, "service_%d_idle", i));
-        attr_free(reply);
+        /* total counts the old configuration's workers too. */
+        for (i = 0; i < status->nservices; i++)
+            old_idle += status->services[i].total - status->services[i].busy
+                - status->services[i].idle;
+        master_clnt_status_free(status);
         if (old_idle == 0)
             return;
         nanosleep(&tick, NULL);
@@ -262,7 +258,7 @@ ctl_wait_retired(void)
 int
 ctl_reload(int argc, char **argv)
 {
-    ATTR *reply = attr_create();
+    MASTER_CLNT *clnt;
 
     (void) argv;
     if (argc != 1)
@@ -272,43 +268,36 @@ ctl_reload(int argc, char **argv)
         fprintf(stderr, "alligatectl: not running\n");
         return 1;
     }
-    ctl_request("reload", reply);
-    if (attr_get(reply, "status") == NULL
-        || strcmp(attr_get(reply, "status"), "0") != 0) {
-        fprintf(stderr, "alligatectl: reload failed: %s\n",
-                attr_get(reply, "reason") ? attr_get(reply, "reason") : "no reason given");
-        attr_free(reply);
+    clnt = ctl_master_clnt();
+    if (ctl_master_answered(clnt, master_clnt_reload(clnt)) != MASTER_CLNT_OK) {
+        fprintf(stderr, "alligatectl: reload failed: %s\n", master_clnt_error(clnt));
+        master_clnt_free(clnt);
         return 1;
     }
-    ctl_wait_retired();
+    ctl_wait_retired(clnt);
     printf("alligatectl: reloaded\n");
-    attr_free(reply);
+    master_clnt_free(clnt);
     return 0;
 }
 
 /* One line per process: "    smtpd pid 1234 busy". */
 static void
-ctl_status_procs(const char *program, const char *pids, const char *states)
+ctl_status_procs(const MASTER_CLNT_SERVICE *serv)
 {
-    char *pid_list = mystrdup(pids);
-    char *state_list = mystrdup(states);
-    char *psave = NULL, *ssave = NULL;
-    char *pid, *state;
+    int i;
 
-    for (pid = strtok_r(pid_list, ",", &psave),
-         state = strtok_r(state_list, ",", &ssave); pid;
-         pid = strtok_r(NULL, ",", &psave), state = strtok_r(NULL, ",", &ssave))
-        printf("    %s pid %s %s\n", program, pid, state ? state : "?");
-    myfree(pid_list);
-    myfree(state_list);
+    for (i = 0; i < serv->nprocs; i++)
+        printf("    %s pid %ld %s\n", serv->program, serv->procs[i].pid,
+               serv->procs[i].state ? serv->procs[i].state : "?");
 }
 
 int
 ctl_status(int argc, char **argv)
 {
-    ATTR *reply = attr_create();
-    long nserv = 0;
-    long i;
+    MASTER_CLNT_STATUS *status;
+    MASTER_CLNT *clnt;
+    char pid[32], uptime[32];
+    int i;
 
     (void) argv;
     if (argc != 1)
@@ -318,34 +307,28 @@ ctl_status(int argc, char **argv)
         printf("alligate is not running\n");
         return 1;
     }
-    ctl_request("status", reply);
+    clnt = ctl_master_clnt();
+    status = ctl_master_status(clnt);
+    snprintf(pid, sizeof(pid), "%ld", status->pid);
+    snprintf(uptime, sizeof(uptime), "%ld", status->uptime);
     printf("master: pid %s, up %ss, configuration %s\n",
-           attr_get(reply, "master_pid") ? attr_get(reply, "master_pid") : "?",
-           attr_get(reply, "uptime") ? attr_get(reply, "uptime") : "?",
-           attr_get(reply, "config_directory") ? attr_get(reply, "config_directory") : "?");
-    attr_get_long(reply, "services", &nserv);
-    for (i = 0; i < nserv; i++) {
-        const char *state = ctl_get(reply, "service_%d_state", (int) i);
+           status->pid > 0 ? pid : "?", status->uptime >= 0 ? uptime : "?",
+           status->config_dir ? status->config_dir : "?");
+    for (i = 0; i < status->nservices; i++) {
+        const MASTER_CLNT_SERVICE *serv = status->services + i;
 
-        if (strcmp(state, "disabled") == 0)
+        if (serv->disabled)
             continue;
-        if (strcmp(ctl_get(reply, "service_%d_kind", (int) i), "pool") == 0)
-            printf("%-12s %-8s %-9s listen %s, workers %s (busy %s, idle %s, max %s)\n",
-                   ctl_get(reply, "service_%d", (int) i),
-                   ctl_get(reply, "service_%d_program", (int) i), state,
-                   ctl_get(reply, "service_%d_listen", (int) i),
-                   ctl_get(reply, "service_%d_total", (int) i),
-                   ctl_get(reply, "service_%d_busy", (int) i),
-                   ctl_get(reply, "service_%d_idle", (int) i),
-                   ctl_get(reply, "service_%d_max", (int) i));
+        if (serv->pool)
+            printf("%-12s %-8s %-9s listen %s, workers %ld (busy %ld, idle %ld, max %ld)\n",
+                   serv->name, serv->program, serv->state, serv->listen,
+                   serv->total, serv->busy, serv->idle, serv->max);
         else
-            printf("%-12s %-8s %-9s\n", ctl_get(reply, "service_%d", (int) i),
-                   ctl_get(reply, "service_%d_program", (int) i), state);
-        ctl_status_procs(ctl_get(reply, "service_%d_program", (int) i),
-                         ctl_get(reply, "service_%d_pids", (int) i),
-                         ctl_get(reply, "service_%d_states", (int) i));
+            printf("%-12s %-8s %-9s\n", serv->name, serv->program, serv->state);
+        ctl_status_procs(serv);
     }
     ctl_queue_status();
-    attr_free(reply);
+    master_clnt_status_free(status);
+    master_clnt_free(clnt);
     return 0;
 }

@@ -1,6 +1,7 @@
 /* ratekeeper: the only writer of the rate state.  This file is glue: the
  * daemon skeleton, the socket (served by attr_serv on the event loop),
- * the clock, and the timer that expires old keys.  The counting is in
+ * the clock, and the timer that expires old keys; the loop is the
+ * skeleton's (lib/server_event.c).  The counting is in
  * rk_window.c and rk_state.c, the protocol in rk_request.c, the database
  * (and the thread that writes it, so that the disk never stalls an
  * answer) in rk_store.c.
@@ -33,6 +34,9 @@
 
 static RK_STATE *rk_state;
 static ATTR_SERV *rk_serv;
+static char *rk_dir;
+static char *rk_sock_path;
+static int rk_sock_fd = -1;
 
 /* Wall-clock milliseconds: the windows outlive the process. */
 static long long
@@ -92,58 +96,60 @@ rk_path(const char *dir, const char *name)
     return path;
 }
 
-int
-main(int argc, char **argv)
+/* The state first: while recovery runs, smtpd finds no socket and goes
+ * on without the limits rather than waiting. */
+static void
+rk_init(void)
 {
     VBUF *why = vbuf_create(100);
-    char *dir, *sock_path;
     RK_STORE *store;
     long loaded, dropped;
-    int fd;
 
-    server_init(argc, argv, "ratekeeper");
-    server_watch_master();
-
-    /* The state first: while recovery runs, smtpd finds no socket and
-     * goes on without the limits rather than waiting. */
-    dir = rk_path(conf_str(P_data_directory), RK_SUBDIR);
-    if ((store = rk_store_open(dir, why)) == NULL)
+    rk_dir = rk_path(conf_str(P_data_directory), RK_SUBDIR);
+    if ((store = rk_store_open(rk_dir, why)) == NULL)
         msg_fatal("rate database: %s", vbuf_str(why));
     rk_state = rk_state_create(store);
     if ((loaded = rk_store_load(store, rk_state->windows, rk_now(), &dropped,
                                 why)) < 0)
-        msg_fatal("rate database %s: %s", dir, vbuf_str(why));
+        msg_fatal("rate database %s: %s", rk_dir, vbuf_str(why));
 
-    sock_path = rk_path(conf_str(P_run_directory), RK_SOCKET_NAME);
-    if ((fd = unix_sock_listen(sock_path, RK_SOCKET_MODE, RK_BACKLOG,
-                               why)) < 0)
+    rk_sock_path = rk_path(conf_str(P_run_directory), RK_SOCKET_NAME);
+    if ((rk_sock_fd = unix_sock_listen(rk_sock_path, RK_SOCKET_MODE, RK_BACKLOG,
+                                       why)) < 0)
         msg_fatal("socket: %s", vbuf_str(why));
     if (rk_store_start_writer(store, why) < 0)
         msg_fatal("rate database: %s", vbuf_str(why));
-    rk_serv = attr_serv_create(fd, RK_PROTO, RK_VERSION, rk_serve, rk_state);
+    rk_serv = attr_serv_create(rk_sock_fd, RK_PROTO, RK_VERSION, rk_serve,
+                               rk_state);
     attr_serv_set_close_hook(rk_serv, rk_closed);
     event_request_timer(rk_expire, NULL, RK_EXPIRE_MS);
     event_request_timer(rk_check_store, NULL, RK_STORE_CHECK_MS);
     msg_info("ready: %ld keys from %s (%ld expired dropped), socket %s",
-             loaded, dir, dropped, sock_path);
-    server_ready();
-
-    while (!server_sigterm) {
-        event_loop(1000);
-        if (server_sighup) {
-            server_sighup = 0;
-            /* Only the log destination can change without a restart. */
-            server_reload();
-        }
-    }
-
-    rk_serv = attr_serv_free(rk_serv);
-    close(fd);
-    unlink(sock_path);
-    rk_state = rk_state_free(rk_state);
-    msg_info("stopped");
-    myfree(sock_path);
-    myfree(dir);
+             loaded, rk_dir, dropped, rk_sock_path);
     vbuf_free(why);
-    return 0;
+}
+
+static void
+rk_exit(void)
+{
+    rk_serv = attr_serv_free(rk_serv);
+    close(rk_sock_fd);
+    unlink(rk_sock_path);
+    rk_state = rk_state_free(rk_state);
+    rk_sock_path = myfree(rk_sock_path);
+    rk_dir = myfree(rk_dir);
+}
+
+int
+main(int argc, char **argv)
+{
+    static const SERVER_EVENT_OPTS opts = {
+        .max_idle = SERVER_NO_LIMIT,
+        .post_init = rk_init,
+        /* Only the log destination can change without a restart: the
+         * skeleton's reload is all there is to do. */
+        .pre_exit = rk_exit,
+    };
+
+    return server_event_main(argc, argv, "ratekeeper", &opts);
 }

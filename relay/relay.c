@@ -3,11 +3,7 @@
  * into local_maildir when there is none), retries what fails for a while,
  * and returns to the sender what cannot be delivered. See relay.h for the
  * files, alligate-relay(8) for the user's view. */
-#include <stdio.h>
-#include <stdlib.h>
-
 #include "conf.h"
-#include "events.h"
 #include "msg.h"
 #include "queue_file.h"
 #include "relay.h"
@@ -16,39 +12,49 @@
 
 #define RELAY_STOP_GRACE_MS     5000    /* agents finish their message */
 
-
-int
-main(int argc, char **argv)
+static void
+relay_init(void)
 {
     VBUF *why = vbuf_create(100);
 
-    server_init(argc, argv, "relay");
     if (queue_dir_init(conf_str(P_queue_directory), why) < 0)
         msg_fatal("queue directory: %s", vbuf_str(why));
     vbuf_free(why);
-    server_watch_master();
     relay_ctl_open();
     msg_info("starting: delivering to %s%s",
              *conf_str(P_relay_host) ? conf_str(P_relay_host) : "maildir ",
              *conf_str(P_relay_host) ? "" : conf_str(P_local_maildir));
     relay_queue_init();
-    server_ready();
+}
 
-    while (!server_sigterm) {
-        if (server_sighup) {
-            server_sighup = 0;
-            if (server_reload() == 0) {
-                msg_info("reloaded the configuration");
-                relay_pool_retire();
-                relay_queue_reload();
-            }
-        }
-        event_loop(1000);
-        relay_pool_reap();
-    }
+/* The agents of the old configuration finish their message and go; the
+ * new ones and the queue follow the new configuration. */
+static void
+relay_reload(void)
+{
+    msg_info("reloaded the configuration");
+    relay_pool_retire();
+    relay_queue_reload();
+}
+
+static void
+relay_exit(void)
+{
     relay_queue_stop();
     relay_ctl_close();
     relay_pool_stop(RELAY_STOP_GRACE_MS);
-    msg_info("stopped");
-    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const SERVER_EVENT_OPTS opts = {
+        .max_idle = SERVER_NO_LIMIT,
+        .post_init = relay_init,
+        .reload = relay_reload,
+        .after_events = relay_pool_reap,
+        .pre_exit = relay_exit,
+    };
+
+    return server_event_main(argc, argv, "relay", &opts);
 }

@@ -1,6 +1,10 @@
 /* Unit tests for the daemon skeleton (lib/server.c): arguments,
  * configuration, log, privileges, signal flags, and the descriptors
- * master hands a child. */
+ * master hands a child; and its two loops: the pool worker's
+ * (lib/server_single.c) in a child with master's pipes and a listening
+ * socket, the event daemon's (lib/server_event.c) driven by timers.
+ * Longer than most files: the three parts share the configuration
+ * directory and the making of master's descriptors. */
 #include <check.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -8,14 +12,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "events.h"
 #include "master_proto.h"
+#include "monotime.h"
 #include "msg.h"
 #include "server.h"
+#include "unix_sock.h"
 
 /* Made once by the runner (as whoever runs the tests), so that a test
  * that drops privileges leaves nothing it cannot remove; writable by all,
@@ -347,6 +357,470 @@ START_TEST(test_reload_as_daemon_user)
 }
 END_TEST
 
+/* The pool worker's loop ----------------------------------------------- */
+
+/* A worker started as master starts one: descriptors 3, 4 and 5, SIGHUP
+ * and SIGTERM blocked until server_init.  What it does goes, one byte
+ * each, into the trace pipe: 's' per client served, 'w' per pre_wait. */
+typedef struct WORKER {
+    pid_t pid;
+    int life_w;                 /* closing it: master died */
+    int status_r;               /* MASTER_STATUS records */
+    int trace_r;
+    int listen_fd;
+    char sock[96];
+} WORKER;
+
+static int worker_trace_fd = -1;
+static int worker_served;
+
+static void
+worker_trace(char what)
+{
+    if (write(worker_trace_fd, &what, 1) != 1)
+        _exit(20);
+}
+
+/* Each client gets its number. */
+static void
+worker_serve(int fd)
+{
+    char buf[32];
+    int len = snprintf(buf, sizeof(buf), "%d\n", ++worker_served);
+
+    if (write(fd, buf, (size_t) len) != len)
+        _exit(21);
+    close(fd);
+    worker_trace('s');
+}
+
+static void
+worker_pre_wait(void)
+{
+    worker_trace('w');
+}
+
+static void
+worker_listen(WORKER *w)
+{
+    VBUF *why = vbuf_create(100);
+
+    snprintf(w->sock, sizeof(w->sock), "%s/worker.%d", dir, (int) getpid());
+    w->listen_fd = unix_sock_listen(w->sock, 0666, 16, why);
+    ck_assert_msg(w->listen_fd >= 0, "%s", vbuf_str(why));
+    /* As master's are: accept says when no other client waits. */
+    ck_assert_int_eq(fcntl(w->listen_fd, F_SETFL, O_NONBLOCK), 0);
+    vbuf_free(why);
+}
+
+/* A client of the worker's socket, connected now (the backlog holds it
+ * until the worker accepts). */
+static int
+worker_client(const WORKER *w)
+{
+    struct sockaddr_un sun;
+    int fd;
+
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", w->sock);
+    ck_assert_int_ge(fd = socket(AF_UNIX, SOCK_STREAM, 0), 0);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *) &sun, sizeof(sun)), 0);
+    return fd;
+}
+
+/* The number the worker gave this client. */
+static int
+worker_answer(int fd)
+{
+    char buf[32];
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+
+    ck_assert_int_gt(n, 0);
+    buf[n] = 0;
+    close(fd);
+    return atoi(buf);
+}
+
+static void
+worker_start(WORKER *w, int listeners)
+{
+    const char *args[] = {"-c", dir, "-f", "-m", "-n", "1", NULL};
+    static const SERVER_SINGLE_OPTS opts = {
+        .max_use = P_smtpd_max_use,
+        .max_idle = P_smtpd_max_idle,
+        .pre_wait = worker_pre_wait,
+    };
+    int life[2], status_pipe[2], trace[2];
+    sigset_t mask;
+
+    if (listeners == 0)
+        args[4] = NULL;
+    ck_assert_int_eq(pipe(life), 0);
+    ck_assert_int_eq(pipe(status_pipe), 0);
+    ck_assert_int_eq(pipe(trace), 0);
+    ck_assert_int_ge(w->pid = fork(), 0);
+    if (w->pid == 0) {
+        char *argv[16];
+        int argc = 0;
+        int life_r = fcntl(life[0], F_DUPFD, 10);
+        int status_w = fcntl(status_pipe[1], F_DUPFD, 10);
+        int listen_fd = fcntl(w->listen_fd, F_DUPFD, 10);
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGTERM);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        /* All out of the way of 3, 4 and 5 first. */
+        worker_trace_fd = fcntl(trace[1], F_DUPFD, 10);
+        close(life[1]);
+        if (dup2(life_r, MASTER_LIFE_FD) < 0 || dup2(status_w, MASTER_STATUS_FD) < 0
+            || dup2(listen_fd, MASTER_LISTEN_FD) < 0)
+            _exit(10);
+        argv[argc++] = (char *) "smtpd";
+        while (args[argc - 1])
+            argv[argc] = (char *) args[argc - 1], argc++;
+        argv[argc] = NULL;
+        _exit(server_single_main(argc, argv, "smtpd", worker_serve, &opts));
+    }
+    close(life[0]);
+    close(status_pipe[1]);
+    close(trace[1]);
+    w->life_w = life[1];
+    w->status_r = status_pipe[0];
+    w->trace_r = trace[0];
+}
+
+/* The next report to master. */
+static int
+worker_status(const WORKER *w)
+{
+    MASTER_STATUS rec;
+
+    ck_assert_int_eq(read(w->status_r, &rec, sizeof(rec)), sizeof(rec));
+    ck_assert_int_eq(rec.pid, w->pid);
+    return rec.status;
+}
+
+/* Waits for the worker's exit; returns its exit status, and the rest of
+ * its reports ("B" busy, "I" idle) and trace. */
+static int
+worker_wait(WORKER *w, char *reports, char *trace)
+{
+    MASTER_STATUS rec;
+    int status;
+    ssize_t n;
+    int i = 0;
+
+    ck_assert_int_eq(waitpid(w->pid, &status, 0), w->pid);
+    while (read(w->status_r, &rec, sizeof(rec)) == sizeof(rec))
+        reports[i++] = rec.status == MASTER_STAT_BUSY ? 'B'
+            : rec.status == MASTER_STAT_IDLE ? 'I' : '?';
+    reports[i] = 0;
+    n = read(w->trace_r, trace, 15);
+    trace[n > 0 ? n : 0] = 0;
+    close(w->status_r);
+    close(w->trace_r);
+    close(w->life_w);
+    close(w->listen_fd);
+    unlink(w->sock);
+    ck_assert(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+START_TEST(test_single_serves_and_retires)
+{
+    char reports[16], trace[16];
+    WORKER w;
+
+    write_config("smtpd_max_use = 2\n");
+    worker_listen(&w);
+    worker_start(&w, 1);
+    ck_assert_int_eq(worker_answer(worker_client(&w)), 1);
+    ck_assert_int_eq(worker_status(&w), MASTER_STAT_BUSY);
+    ck_assert_int_eq(worker_status(&w), MASTER_STAT_IDLE);
+    /* The second client comes once the worker waits again: it is the
+     * last of smtpd_max_use. */
+    ck_assert_int_eq(worker_answer(worker_client(&w)), 2);
+    ck_assert_int_eq(worker_wait(&w, reports, trace), 0);
+    ck_assert_str_eq(reports, "BI");
+    ck_assert_str_eq(trace, "swsw");
+}
+END_TEST
+
+START_TEST(test_single_waiting_clients)
+{
+    char reports[16], trace[16];
+    int fds[3];
+    WORKER w;
+    int i;
+
+    /* Three clients wait before the worker looks: it serves them one
+     * after the other without telling master idle, busy in between, and
+     * stops at smtpd_max_use. */
+    write_config("smtpd_max_use = 2\n");
+    worker_listen(&w);
+    for (i = 0; i < 3; i++)
+        fds[i] = worker_client(&w);
+    worker_start(&w, 1);
+    ck_assert_int_eq(worker_answer(fds[0]), 1);
+    ck_assert_int_eq(worker_answer(fds[1]), 2);
+    ck_assert_int_eq(worker_wait(&w, reports, trace), 0);
+    ck_assert_str_eq(reports, "BI");
+    ck_assert_str_eq(trace, "ssw");
+    close(fds[2]);
+}
+END_TEST
+
+START_TEST(test_single_max_idle)
+{
+    char reports[16], trace[16];
+    long long start = monotime_ms();
+    WORKER w;
+
+    write_config("smtpd_max_idle = 1s\n");
+    worker_listen(&w);
+    worker_start(&w, 1);
+    ck_assert_int_eq(worker_wait(&w, reports, trace), 0);
+    ck_assert_int_ge(monotime_ms() - start, 1000);
+    ck_assert_str_eq(reports, "");
+    ck_assert_str_eq(trace, "");
+}
+END_TEST
+
+START_TEST(test_single_master_gone)
+{
+    char reports[16], trace[16];
+    WORKER w;
+
+    write_config("");
+    worker_listen(&w);
+    worker_start(&w, 1);
+    close(w.life_w);
+    w.life_w = dup(w.status_r);         /* for worker_wait's close */
+    ck_assert_int_eq(worker_wait(&w, reports, trace), 0);
+    ck_assert_str_eq(reports, "");
+}
+END_TEST
+
+/* SIGHUP (a reload) and SIGTERM retire a waiting worker at once. */
+static void
+single_signal(int sig)
+{
+    char reports[16], trace[16];
+    WORKER w;
+
+    write_config("");
+    worker_listen(&w);
+    worker_start(&w, 1);
+    ck_assert_int_eq(worker_answer(worker_client(&w)), 1);
+    ck_assert_int_eq(worker_status(&w), MASTER_STAT_BUSY);
+    ck_assert_int_eq(worker_status(&w), MASTER_STAT_IDLE);
+    kill(w.pid, sig);
+    ck_assert_int_eq(worker_wait(&w, reports, trace), 0);
+    ck_assert_str_eq(reports, "");
+    ck_assert_str_eq(trace, "sw");
+}
+
+START_TEST(test_single_sighup)
+{
+    single_signal(SIGHUP);
+}
+END_TEST
+
+START_TEST(test_single_sigterm)
+{
+    single_signal(SIGTERM);
+}
+END_TEST
+
+START_TEST(test_single_no_listeners)
+{
+    char reports[16], trace[16];
+    WORKER w;
+
+    write_config("");
+    worker_listen(&w);
+    worker_start(&w, 0);
+    ck_assert_int_eq(worker_wait(&w, reports, trace), 1);
+}
+END_TEST
+
+/* The event daemon's loop ---------------------------------------------- */
+
+static int event_post_inits, event_reloads, event_rounds, event_pre_exits;
+static const char *event_step;      /* what the next timer does */
+
+static void
+event_timer(int event, void *context)
+{
+    (void) event;
+    (void) context;
+    if (strcmp(event_step, "hup") == 0) {
+        raise(SIGHUP);
+    } else if (strcmp(event_step, "bad hup") == 0) {
+        write_config("smtpd_timeout = never\n");
+        raise(SIGHUP);
+        event_step = "term";
+        event_request_timer(event_timer, NULL, 10);
+    } else if (strcmp(event_step, "term") == 0) {
+        raise(SIGTERM);
+    }
+}
+
+static void
+event_post_init(void)
+{
+    event_post_inits++;
+    event_request_timer(event_timer, NULL, 10);
+}
+
+static void
+event_reload(void)
+{
+    event_reloads++;
+    event_step = "term";
+    event_request_timer(event_timer, NULL, 10);
+}
+
+static void
+event_after(void)
+{
+    event_rounds++;
+}
+
+static void
+event_pre_exit(void)
+{
+    event_pre_exits++;
+}
+
+static const SERVER_EVENT_OPTS event_opts = {
+    .max_idle = SERVER_NO_LIMIT,
+    .post_init = event_post_init,
+    .reload = event_reload,
+    .after_events = event_after,
+    .pre_exit = event_pre_exit,
+};
+
+static int
+event_main(const SERVER_EVENT_OPTS *opts, int by_master)
+{
+    char *argv[] = {(char *) "relay", (char *) "-c", dir, (char *) "-f",
+        by_master ? (char *) "-m" : NULL, NULL};
+
+    return server_event_main(by_master ? 5 : 4, argv, "relay", opts);
+}
+
+START_TEST(test_event_reload_and_stop)
+{
+    write_config("smtpd_timeout = 7s\n");
+    event_step = "hup";
+    ck_assert_int_eq(event_main(&event_opts, 0), 0);
+    ck_assert_int_eq(event_post_inits, 1);
+    ck_assert_int_eq(event_reloads, 1);
+    ck_assert_int_ge(event_rounds, 2);
+    ck_assert_int_eq(event_pre_exits, 1);
+    ck_assert_int_eq(conf_time_ms(P_smtpd_timeout), 7000);
+}
+END_TEST
+
+START_TEST(test_event_bad_reload)
+{
+    /* The old configuration stays, and the daemon is not told. */
+    write_config("smtpd_timeout = 7s\n");
+    event_step = "bad hup";
+    ck_assert_int_eq(event_main(&event_opts, 0), 0);
+    ck_assert_int_eq(event_reloads, 0);
+    ck_assert_int_eq(event_pre_exits, 1);
+    ck_assert_int_eq(conf_time_ms(P_smtpd_timeout), 7000);
+}
+END_TEST
+
+static long long event_busy_until;
+
+/* Work every 100 ms until event_busy_until. */
+static void
+event_work(int event, void *context)
+{
+    (void) event;
+    (void) context;
+    if (event_now_ms() < event_busy_until) {
+        server_event_activity();
+        event_request_timer(event_work, NULL, 100);
+    }
+}
+
+static void
+event_post_init_work(void)
+{
+    event_busy_until = event_time_refresh() + 500;
+    event_request_timer(event_work, NULL, 100);
+}
+
+START_TEST(test_event_max_idle)
+{
+    SERVER_EVENT_OPTS opts = event_opts;
+    long long start = monotime_ms();
+
+    write_config("smtpd_max_idle = 1s\n");
+    opts.max_idle = P_smtpd_max_idle;
+    opts.post_init = event_post_init_work;
+    ck_assert_int_eq(event_main(&opts, 0), 0);
+    /* Busy for 0.5 s, then idle for 1 s. */
+    ck_assert_int_ge(monotime_ms() - start, 1500);
+    ck_assert_int_eq(event_pre_exits, 1);
+}
+END_TEST
+
+START_TEST(test_event_bad_max_idle)
+{
+    SERVER_EVENT_OPTS opts = event_opts;
+
+    opts.max_idle = P_smtpd_max_use;    /* not a time */
+    event_main(&opts, 0);
+}
+END_TEST
+
+/* Under master: ready is reported after post_init, and master's death
+ * stops the daemon as SIGTERM would. */
+START_TEST(test_event_under_master)
+{
+    int life[2], status_pipe[2];
+    MASTER_STATUS rec;
+    pid_t pid;
+    int status;
+
+    write_config("");
+    ck_assert_int_eq(pipe(life), 0);
+    ck_assert_int_eq(pipe(status_pipe), 0);
+    ck_assert_int_ge(pid = fork(), 0);
+    if (pid == 0) {
+        int life_r = fcntl(life[0], F_DUPFD, 10);
+        int status_w = fcntl(status_pipe[1], F_DUPFD, 10);
+
+        if (dup2(life_r, MASTER_LIFE_FD) < 0 || dup2(status_w, MASTER_STATUS_FD) < 0)
+            _exit(10);
+        close(life[1]);
+        event_step = "";
+        if (event_main(&event_opts, 1) != 0 || event_post_inits != 1
+            || event_pre_exits != 1)
+            _exit(11);
+        _exit(0);
+    }
+    close(life[0]);
+    close(status_pipe[1]);
+    ck_assert_int_eq(read(status_pipe[0], &rec, sizeof(rec)), sizeof(rec));
+    ck_assert_int_eq(rec.pid, pid);
+    ck_assert_int_eq(rec.status, MASTER_STAT_READY);
+    close(life[1]);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    ck_assert_int_eq(WEXITSTATUS(status), 0);
+    close(status_pipe[0]);
+}
+END_TEST
+
 static Suite *
 server_suite(void)
 {
@@ -371,6 +845,28 @@ server_suite(void)
     tcase_add_test(tc, test_log_file);
     tcase_add_test(tc, test_reload);
     tcase_add_test(tc, test_reload_as_daemon_user);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("single");
+    tcase_set_timeout(tc, 10);
+    tcase_add_unchecked_fixture(tc, dir_create, dir_remove);
+    tcase_add_test(tc, test_single_serves_and_retires);
+    tcase_add_test(tc, test_single_waiting_clients);
+    tcase_add_test(tc, test_single_max_idle);
+    tcase_add_test(tc, test_single_master_gone);
+    tcase_add_test(tc, test_single_sighup);
+    tcase_add_test(tc, test_single_sigterm);
+    tcase_add_test(tc, test_single_no_listeners);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("event");
+    tcase_set_timeout(tc, 10);
+    tcase_add_unchecked_fixture(tc, dir_create, dir_remove);
+    tcase_add_test(tc, test_event_reload_and_stop);
+    tcase_add_test(tc, test_event_bad_reload);
+    tcase_add_test(tc, test_event_max_idle);
+    tcase_add_test_raise_signal(tc, test_event_bad_max_idle, SIGABRT);
+    tcase_add_test(tc, test_event_under_master);
     suite_add_tcase(s, tc);
     return s;
 }

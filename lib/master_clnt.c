@@ -1,0 +1,209 @@
+/* The typed client of master's control socket, on attr_clnt: builds the
+ * requests, checks the replies and turns them into values, so that
+ * alligatectl only decides what to print. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attr.h"
+#include "attr_clnt.h"
+#include "conf.h"
+#include "master_clnt.h"
+#include "master_proto.h"
+#include "mymalloc.h"
+#include "vbuf.h"
+
+struct MASTER_CLNT {
+    ATTR_CLNT *attr;
+    ATTR *request;
+    ATTR *reply;
+    VBUF *why;
+};
+
+MASTER_CLNT *
+master_clnt_create(const char *socket_path, int timeout_ms)
+{
+    MASTER_CLNT *clnt = mymalloc(sizeof(*clnt));
+
+    clnt->attr = attr_clnt_create(socket_path, MASTER_CTL_PROTO,
+                                  MASTER_CTL_VERSION, timeout_ms);
+    clnt->request = attr_create();
+    clnt->reply = attr_create();
+    clnt->why = vbuf_create(100);
+    return clnt;
+}
+
+MASTER_CLNT *
+master_clnt_free(MASTER_CLNT *clnt)
+{
+    if (clnt) {
+        attr_clnt_free(clnt->attr);
+        attr_free(clnt->request);
+        attr_free(clnt->reply);
+        vbuf_free(clnt->why);
+        myfree(clnt);
+    }
+    return NULL;
+}
+
+const char *
+master_clnt_default_path(void)
+{
+    static VBUF *path;
+
+    if (path == NULL)
+        path = vbuf_create(100);
+    vbuf_set(path, conf_str(P_run_directory));
+    vbuf_append_str(path, "/" MASTER_CTL_SOCKET);
+    return vbuf_str(path);
+}
+
+const char *
+master_clnt_error(const MASTER_CLNT *clnt)
+{
+    return vbuf_str(clnt->why);
+}
+
+/* One request; the reply is in clnt->reply.  Anything but status=0 is a
+ * refusal. */
+static int
+master_clnt_call(MASTER_CLNT *clnt, const char *verb)
+{
+    const char *status, *reason;
+
+    attr_reset(clnt->request);
+    attr_set(clnt->request, "request", verb);
+    if (attr_clnt_request(clnt->attr, clnt->request, clnt->reply,
+                          clnt->why) < 0)
+        return MASTER_CLNT_NOANSWER;
+    if ((status = attr_get(clnt->reply, "status")) == NULL
+        || strcmp(status, "0") != 0) {
+        reason = attr_get(clnt->reply, "reason");
+        vbuf_set(clnt->why, reason ? reason : "no reason given");
+        return MASTER_CLNT_REFUSED;
+    }
+    return MASTER_CLNT_OK;
+}
+
+int
+master_clnt_reload(MASTER_CLNT *clnt)
+{
+    return master_clnt_call(clnt, "reload");
+}
+
+int
+master_clnt_stop(MASTER_CLNT *clnt)
+{
+    return master_clnt_call(clnt, "stop");
+}
+
+/* Attribute service_I_SUFFIX of the reply, or "". */
+static const char *
+master_clnt_service_get(const MASTER_CLNT *clnt, int i, const char *suffix)
+{
+    char name[64];
+    const char *value;
+
+    snprintf(name, sizeof(name), "service_%d%s", i, suffix);
+    value = attr_get(clnt->reply, name);
+    return value ? value : "";
+}
+
+static long
+master_clnt_service_long(const MASTER_CLNT *clnt, int i, const char *suffix)
+{
+    return atol(master_clnt_service_get(clnt, i, suffix));
+}
+
+/* The two lists with commas, side by side. */
+static void
+master_clnt_procs(MASTER_CLNT_SERVICE *serv, const char *pids,
+                  const char *states)
+{
+    char *pid_list = mystrdup(pids);
+    char *state_list = mystrdup(states);
+    char *psave = NULL, *ssave = NULL;
+    char *pid, *state;
+    int cap = 0;
+
+    for (pid = strtok_r(pid_list, ",", &psave),
+         state = strtok_r(state_list, ",", &ssave); pid;
+         pid = strtok_r(NULL, ",", &psave), state = strtok_r(NULL, ",", &ssave)) {
+        if (serv->nprocs == cap) {
+            cap = cap ? cap * 2 : 8;
+            serv->procs = myrealloc(serv->procs, (size_t) cap * sizeof(*serv->procs));
+        }
+        serv->procs[serv->nprocs].pid = atol(pid);
+        serv->procs[serv->nprocs].state = state ? mystrdup(state) : NULL;
+        serv->nprocs++;
+    }
+    myfree(pid_list);
+    myfree(state_list);
+}
+
+int
+master_clnt_status(MASTER_CLNT *clnt, MASTER_CLNT_STATUS **status)
+{
+    MASTER_CLNT_STATUS *st;
+    const char *dir;
+    long n;
+    int rc, i;
+
+    *status = NULL;
+    if ((rc = master_clnt_call(clnt, "status")) != MASTER_CLNT_OK)
+        return rc;
+    st = mycalloc(1, sizeof(*st));
+    if (attr_get_long(clnt->reply, "master_pid", &st->pid) < 0)
+        st->pid = 0;
+    if (attr_get_long(clnt->reply, "uptime", &st->uptime) < 0)
+        st->uptime = -1;
+    dir = attr_get(clnt->reply, "config_directory");
+    st->config_dir = dir ? mystrdup(dir) : NULL;
+    if (attr_get_long(clnt->reply, "services", &n) < 0 || n < 0)
+        n = 0;
+    if (n > ATTR_COUNT_MAX)
+        n = ATTR_COUNT_MAX;     /* more cannot be in one message */
+    st->services = mycalloc((size_t) n + 1, sizeof(*st->services));
+    for (i = 0; i < n; i++) {
+        MASTER_CLNT_SERVICE *serv = st->services + i;
+
+        serv->name = mystrdup(master_clnt_service_get(clnt, i, ""));
+        serv->program = mystrdup(master_clnt_service_get(clnt, i, "_program"));
+        serv->pool = strcmp(master_clnt_service_get(clnt, i, "_kind"), "pool") == 0;
+        serv->state = mystrdup(master_clnt_service_get(clnt, i, "_state"));
+        serv->disabled = strcmp(serv->state, "disabled") == 0;
+        serv->listen = mystrdup(master_clnt_service_get(clnt, i, "_listen"));
+        serv->busy = master_clnt_service_long(clnt, i, "_busy");
+        serv->idle = master_clnt_service_long(clnt, i, "_idle");
+        serv->total = master_clnt_service_long(clnt, i, "_total");
+        serv->max = master_clnt_service_long(clnt, i, "_max");
+        master_clnt_procs(serv, master_clnt_service_get(clnt, i, "_pids"),
+                          master_clnt_service_get(clnt, i, "_states"));
+        st->nservices = i + 1;
+    }
+    *status = st;
+    return MASTER_CLNT_OK;
+}
+
+MASTER_CLNT_STATUS *
+master_clnt_status_free(MASTER_CLNT_STATUS *st)
+{
+    int i, j;
+
+    if (st == NULL)
+        return NULL;
+    for (i = 0; i < st->nservices; i++) {
+        MASTER_CLNT_SERVICE *serv = st->services + i;
+
+        myfree(serv->name);
+        myfree(serv->program);
+        myfree(serv->state);
+        myfree(serv->listen);
+        for (j = 0; j < serv->nprocs; j++)
+            myfree(serv->procs[j].state);
+        myfree(serv->procs);
+    }
+    myfree(st->services);
+    myfree(st->config_dir);
+    return myfree(st);
+}
