@@ -7,7 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "queue_file.h"
+#include "queue_mark.h"
+#include "queue_read.h"
 #include "vbuf.h"
 
 static char fuzz_path[64];

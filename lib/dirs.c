@@ -9,7 +9,7 @@
 
 #include "conf.h"
 #include "dirs.h"
-#include "queue_file.h"
+#include "queue_dir.h"
 #include "vbuf.h"
 
 /* mkdir -p path, the last component with the given mode. */

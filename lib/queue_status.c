@@ -8,7 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "queue_file.h"
+#include "queue_dir.h"
+#include "queue_id.h"
 #include "queue_status.h"
 #include "vbuf.h"
 

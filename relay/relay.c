@@ -9,7 +9,7 @@
 #include "conf.h"
 #include "events.h"
 #include "msg.h"
-#include "queue_file.h"
+#include "queue_dir.h"
 #include "relay.h"
 #include "server.h"
 #include "vbuf.h"

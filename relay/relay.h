@@ -27,7 +27,8 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "queue_file.h"
+#include "queue_id.h"
+#include "queue_read.h"
 #include "relay_proto.h"
 #include "smtp_reply.h"
 #include "vbuf.h"

@@ -16,7 +16,9 @@
 #include "conf.h"
 #include "msg.h"
 #include "mymalloc.h"
-#include "queue_file.h"
+#include "queue_id.h"
+#include "queue_read.h"
+#include "queue_write.h"
 #include "relay.h"
 #include "vbuf.h"
 

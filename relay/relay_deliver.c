@@ -29,7 +29,10 @@
 #include "conf.h"
 #include "msg.h"
 #include "mymalloc.h"
-#include "queue_file.h"
+#include "queue_dir.h"
+#include "queue_id.h"
+#include "queue_mark.h"
+#include "queue_read.h"
 #include "queue_status.h"
 #include "relay.h"
 

@@ -33,7 +33,8 @@
 #include "events.h"
 #include "msg.h"
 #include "mymalloc.h"
-#include "queue_file.h"
+#include "queue_dir.h"
+#include "queue_id.h"
 #include "queue_status.h"
 #include "relay.h"
 

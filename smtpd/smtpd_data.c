@@ -7,7 +7,8 @@
 
 #include "conf.h"
 #include "msg.h"
-#include "queue_file.h"
+#include "queue_dir.h"
+#include "queue_write.h"
 #include "smtp_data.h"
 #include "smtpd.h"
 

@@ -10,7 +10,7 @@
 #include "conf.h"
 #include "msg.h"
 #include "mymalloc.h"
-#include "queue_file.h"
+#include "queue_dir.h"
 #include "smtp_addr.h"
 #include "smtpd.h"
 #include "smtpd_policy.h"

@@ -17,7 +17,11 @@
 
 #include "msg.h"
 #include "mymalloc.h"
-#include "queue_file.h"
+#include "queue_dir.h"
+#include "queue_id.h"
+#include "queue_mark.h"
+#include "queue_read.h"
+#include "queue_write.h"
 #include "vbuf.h"
 
 static char queue_dir[64];

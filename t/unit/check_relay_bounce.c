@@ -11,7 +11,10 @@
 #include <unistd.h>
 
 #include "conf.h"
-#include "queue_file.h"
+#include "queue_dir.h"
+#include "queue_id.h"
+#include "queue_read.h"
+#include "queue_write.h"
 #include "relay/relay.h"
 #include "vbuf.h"
 

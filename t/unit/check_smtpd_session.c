@@ -21,7 +21,9 @@
 #include "conf.h"
 #include "msg.h"
 #include "mymalloc.h"
-#include "queue_file.h"
+#include "queue_dir.h"
+#include "queue_id.h"
+#include "queue_read.h"
 #include "smtpd/smtpd.h"
 #include "vbuf.h"
 
