@@ -148,7 +148,7 @@ ctl_qmsg_open(CTL_QMSG *m, const char *sub, const char *id)
         m->status = "active";
     else
         (void) flock(m->fd, LOCK_UN);
-    m->read_status = queue_file_read_fd(m->fd, &m->env, m->why);
+    m->read_status = queue_read_fd(m->fd, &m->env, m->why);
     if (m->read_status == QUEUE_READ_CORRUPT)
         m->status = "corrupt";
 }
@@ -158,7 +158,7 @@ ctl_qmsg_close(CTL_QMSG *m)
 {
     if (m->fd >= 0)
         close(m->fd);
-    queue_envelope_free(&m->env);
+    queue_read_free(&m->env);
     vbuf_free(m->why);
 }
 

@@ -90,8 +90,8 @@ queue_dir_init(const char *queue_dir, VBUF *why)
 }
 
 int
-queue_space_ok(const char *queue_dir, unsigned long long min_free_bytes,
-               unsigned long long need_bytes)
+queue_dir_space_ok(const char *queue_dir, unsigned long long min_free_bytes,
+                   unsigned long long need_bytes)
 {
     struct statvfs sv;
     unsigned long long avail;
@@ -125,7 +125,7 @@ queue_dir_remove_stale(const char *path, time_t cutoff)
 }
 
 int
-queue_file_cleanup_tmp(const char *queue_dir, int older_than_seconds)
+queue_dir_cleanup_tmp(const char *queue_dir, int older_than_seconds)
 {
     char   *dir_path = queue_dir_path(queue_dir, QUEUE_DIR_TMP, NULL);
     char   *path;

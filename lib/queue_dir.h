@@ -37,11 +37,11 @@ int     queue_dir_init(const char *queue_dir, VBUF *why);
 char   *queue_dir_path(const char *queue_dir, const char *sub, const char *id);
 /* 1 when need_bytes fit while leaving min_free_bytes free, 0 when they do
  * not, -1 (errno set) when the file system cannot be asked. */
-int     queue_space_ok(const char *queue_dir,
-                       unsigned long long min_free_bytes,
-                       unsigned long long need_bytes);
+int     queue_dir_space_ok(const char *queue_dir,
+                           unsigned long long min_free_bytes,
+                           unsigned long long need_bytes);
 /* Removes tmp/ files older than the given age whose writer is gone;
  * returns how many, or -1 when tmp/ cannot be read. */
-int     queue_file_cleanup_tmp(const char *queue_dir, int older_than_seconds);
+int     queue_dir_cleanup_tmp(const char *queue_dir, int older_than_seconds);
 
 #endif

@@ -33,7 +33,7 @@ queue_mark_one(int fd, off_t offset, int status)
 }
 
 int
-queue_file_mark_rcpts(int fd, const off_t *offsets, size_t count, int status)
+queue_mark_rcpts(int fd, const off_t *offsets, size_t count, int status)
 {
     size_t  i;
 
@@ -44,7 +44,7 @@ queue_file_mark_rcpts(int fd, const off_t *offsets, size_t count, int status)
 }
 
 int
-queue_file_mark_rcpt(int fd, off_t offset, int status)
+queue_mark_rcpt(int fd, off_t offset, int status)
 {
-    return queue_file_mark_rcpts(fd, &offset, 1, status);
+    return queue_mark_rcpts(fd, &offset, 1, status);
 }

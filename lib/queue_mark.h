@@ -10,10 +10,10 @@
 
 /* Sets the status byte of the recipient record at offset (from the reader)
  * and fdatasyncs; -1 with errno (EINVAL: no recipient record there). */
-int     queue_file_mark_rcpt(int fd, off_t offset, int status);
+int     queue_mark_rcpt(int fd, off_t offset, int status);
 /* The same for count records, with one fdatasync for all; on failure the
  * records before the one that failed are set, but perhaps not synced. */
-int     queue_file_mark_rcpts(int fd, const off_t *offsets, size_t count,
-                              int status);
+int     queue_mark_rcpts(int fd, const off_t *offsets, size_t count,
+                         int status);
 
 #endif

@@ -256,7 +256,7 @@ queue_read_trailer(int fd, off_t size, QUEUE_ENVELOPE *env, long long msg_len,
 }
 
 int
-queue_file_read_fd(int fd, QUEUE_ENVELOPE *env, VBUF *why)
+queue_read_fd(int fd, QUEUE_ENVELOPE *env, VBUF *why)
 {
     QUEUE_READER rd;
     struct stat st;
@@ -277,12 +277,12 @@ queue_file_read_fd(int fd, QUEUE_ENVELOPE *env, VBUF *why)
         status = queue_read_trailer(fd, st.st_size, env, msg_len, why);
     myfree(rd.buf);
     if (status != QUEUE_READ_OK)
-        queue_envelope_free(env);
+        queue_read_free(env);
     return status;
 }
 
 int
-queue_file_read(const char *path, QUEUE_ENVELOPE *env, VBUF *why)
+queue_read(const char *path, QUEUE_ENVELOPE *env, VBUF *why)
 {
     int     fd, status;
 
@@ -292,13 +292,13 @@ queue_file_read(const char *path, QUEUE_ENVELOPE *env, VBUF *why)
         queue_record_why(why, "open %s: %s", path, strerror(errno));
         return QUEUE_READ_ERROR;
     }
-    status = queue_file_read_fd(fd, env, why);
+    status = queue_read_fd(fd, env, why);
     close(fd);
     return status;
 }
 
 void
-queue_envelope_free(QUEUE_ENVELOPE *env)
+queue_read_free(QUEUE_ENVELOPE *env)
 {
     size_t  i;
 

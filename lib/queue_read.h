@@ -10,7 +10,7 @@
 #include "queue_record.h"
 #include "vbuf.h"
 
-/* queue_file_read() results. */
+/* queue_read() results. */
 #define QUEUE_READ_OK           0
 #define QUEUE_READ_CORRUPT      (-1)    /* move the file to corrupt/ */
 #define QUEUE_READ_ERROR        (-2)    /* I/O error or gone: try later */
@@ -46,10 +46,10 @@ typedef struct QUEUE_ENVELOPE {
     off_t   message_length;     /* how many there are */
 } QUEUE_ENVELOPE;
 
-/* On failure env holds nothing (queue_envelope_free is still safe) and
+/* On failure env holds nothing (queue_read_free is still safe) and
  * why says what is wrong. */
-int     queue_file_read(const char *path, QUEUE_ENVELOPE *env, VBUF *why);
-int     queue_file_read_fd(int fd, QUEUE_ENVELOPE *env, VBUF *why);
-void    queue_envelope_free(QUEUE_ENVELOPE *env);
+int     queue_read(const char *path, QUEUE_ENVELOPE *env, VBUF *why);
+int     queue_read_fd(int fd, QUEUE_ENVELOPE *env, VBUF *why);
+void    queue_read_free(QUEUE_ENVELOPE *env);
 
 #endif

@@ -36,7 +36,7 @@
  *
  * A recipient's status is the first byte of its record, so the relay
  * records progress by overwriting that single byte in place
- * (queue_file_mark_rcpts: pwrite, then one fdatasync); nothing moves.
+ * (queue_mark_rcpts: pwrite, then one fdatasync); nothing moves.
  *
  * The length on the M line is written as a placeholder (20 'X') and filled
  * in at commit, before the fsync. With the trailer it makes any damage

@@ -17,7 +17,7 @@
 
 #define QUEUE_BUF_SIZE      65536   /* writer buffer */
 
-struct QUEUE_FILE {
+struct QUEUE_WRITER {
     int     fd;                 /* open and locked until complete */
     int     in_tmp;             /* the file is (still) in tmp/ */
     char    id[QUEUE_ID_LEN + 1];
@@ -33,7 +33,7 @@ struct QUEUE_FILE {
     int     err;                /* errno of the first write error */
     unsigned seen;              /* singleton records written */
     size_t  nrcpt;
-    VBUF   *scratch;            /* for queue_file_recf */
+    VBUF   *scratch;            /* for queue_write_recf */
 };
 
 /* The tmp/ and incoming/ directories of one queue, opened once per
@@ -109,7 +109,7 @@ queue_write_all(int fd, const char *data, size_t len, off_t offset)
 }
 
 static int
-queue_write_flush(QUEUE_FILE *qf)
+queue_write_flush(QUEUE_WRITER *qf)
 {
     if (qf->err) {
         errno = qf->err;
@@ -127,7 +127,7 @@ queue_write_flush(QUEUE_FILE *qf)
 }
 
 static int
-queue_write_put(QUEUE_FILE *qf, const void *data, size_t len)
+queue_write_put(QUEUE_WRITER *qf, const void *data, size_t len)
 {
     if (qf->err) {
         errno = qf->err;
@@ -149,7 +149,7 @@ queue_write_put(QUEUE_FILE *qf, const void *data, size_t len)
 }
 
 static void
-queue_write_free(QUEUE_FILE *qf)
+queue_write_free(QUEUE_WRITER *qf)
 {
     if (qf->fd >= 0)
         close(qf->fd);
@@ -161,10 +161,10 @@ queue_write_free(QUEUE_FILE *qf)
     myfree(qf);
 }
 
-QUEUE_FILE *
-queue_file_create(const char *queue_dir, VBUF *why)
+QUEUE_WRITER *
+queue_write_create(const char *queue_dir, VBUF *why)
 {
-    QUEUE_FILE *qf = mycalloc(1, sizeof(*qf));
+    QUEUE_WRITER *qf = mycalloc(1, sizeof(*qf));
     int     tries;
 
     qf->queue_dir = mystrdup(queue_dir);
@@ -190,10 +190,10 @@ queue_file_create(const char *queue_dir, VBUF *why)
         qf->tmp_path = myfree(qf->tmp_path);
     }
     qf->in_tmp = 1;
-    /* The lock tells queue_file_cleanup_tmp() that this file is alive. */
+    /* The lock tells queue_dir_cleanup_tmp() that this file is alive. */
     if (flock(qf->fd, LOCK_EX) < 0) {
         queue_record_why(why, "lock %s: %s", qf->tmp_path, strerror(errno));
-        queue_file_abort(qf);
+        queue_write_abort(qf);
         return NULL;
     }
     qf->final_path = queue_dir_path(queue_dir, QUEUE_DIR_INCOMING, qf->id);
@@ -204,22 +204,22 @@ queue_file_create(const char *queue_dir, VBUF *why)
 }
 
 const char *
-queue_file_id(QUEUE_FILE *qf)
+queue_write_id(QUEUE_WRITER *qf)
 {
     return qf->id;
 }
 
 int
-queue_file_rec(QUEUE_FILE *qf, int type, const char *value)
+queue_write_rec(QUEUE_WRITER *qf, int type, const char *value)
 {
     unsigned bit = queue_record_singleton_bit(type);
     size_t  len = strlen(value);
     char    head[2];
 
     if (qf->in_message)
-        msg_panic("queue_file_rec: record after the message started");
+        msg_panic("queue_write_rec: record after the message started");
     if (bit == 0 && type != QUEUE_REC_RCPT && type != QUEUE_REC_ATTR)
-        msg_panic("queue_file_rec: bad record type 0x%02x", (unsigned) type & 0xff);
+        msg_panic("queue_write_rec: bad record type 0x%02x", (unsigned) type & 0xff);
     if (queue_record_check(type, value, len) != NULL || (qf->seen & bit)) {
         errno = EINVAL;
         return -1;
@@ -236,7 +236,7 @@ queue_file_rec(QUEUE_FILE *qf, int type, const char *value)
 }
 
 int
-queue_file_recf(QUEUE_FILE *qf, int type, const char *fmt, ...)
+queue_write_recf(QUEUE_WRITER *qf, int type, const char *fmt, ...)
 {
     va_list ap;
 
@@ -251,26 +251,26 @@ queue_file_recf(QUEUE_FILE *qf, int type, const char *fmt, ...)
         errno = EINVAL;
         return -1;
     }
-    return queue_file_rec(qf, type, vbuf_str(qf->scratch));
+    return queue_write_rec(qf, type, vbuf_str(qf->scratch));
 }
 
 int
-queue_file_begin_message(QUEUE_FILE *qf)
+queue_write_begin_message(QUEUE_WRITER *qf)
 {
     static const char placeholder[] = "M XXXXXXXXXXXXXXXXXXXX\n";
 
     if (qf->in_message)
-        msg_panic("queue_file_begin_message: called twice");
+        msg_panic("queue_write_begin_message: called twice");
     qf->in_message = 1;
     qf->len_off = qf->flushed + (off_t) qf->used + 2;
     return queue_write_put(qf, placeholder, sizeof(placeholder) - 1);
 }
 
 int
-queue_file_write(QUEUE_FILE *qf, const void *data, size_t len)
+queue_write_message(QUEUE_WRITER *qf, const void *data, size_t len)
 {
     if (!qf->in_message)
-        msg_panic("queue_file_write: message not started");
+        msg_panic("queue_write_message: message not started");
     if (queue_write_put(qf, data, len) < 0)
         return -1;
     qf->msg_len += len;
@@ -279,7 +279,7 @@ queue_file_write(QUEUE_FILE *qf, const void *data, size_t len)
 
 /* Writes the trailer and the real length on the M line, and flushes. */
 static int
-queue_write_finish(QUEUE_FILE *qf)
+queue_write_finish(QUEUE_WRITER *qf)
 {
     char    trailer[32], digits[QUEUE_RECORD_LEN_DIGITS + 1];
     int     n;
@@ -321,11 +321,11 @@ queue_write_rename(const char *id)
 
 /* Moves the complete, fsynced file into incoming/ and fsyncs incoming/;
  * -1 with why. The file is closed first, which releases its lock: once
- * complete it needs no protection from queue_file_cleanup_tmp() (that
+ * complete it needs no protection from queue_dir_cleanup_tmp() (that
  * only takes files a minute old), and relay, woken by the rename, finds
  * it unlocked instead of trying again later. */
 static int
-queue_write_move(QUEUE_FILE *qf, VBUF *why)
+queue_write_move(QUEUE_WRITER *qf, VBUF *why)
 {
     int     rc;
 
@@ -356,10 +356,10 @@ queue_write_move(QUEUE_FILE *qf, VBUF *why)
 }
 
 int
-queue_file_commit(QUEUE_FILE *qf, VBUF *why)
+queue_write_commit(QUEUE_WRITER *qf, VBUF *why)
 {
     if (!qf->in_message)
-        msg_panic("queue_file_commit: message not started");
+        msg_panic("queue_write_commit: message not started");
     if (!(qf->seen & queue_record_singleton_bit(QUEUE_REC_ARRIVAL))) {
         queue_record_why(why, "%s: no arrival time record", qf->id);
     } else if (!(qf->seen & queue_record_singleton_bit(QUEUE_REC_SENDER))) {
@@ -374,12 +374,12 @@ queue_file_commit(QUEUE_FILE *qf, VBUF *why)
         queue_write_free(qf);
         return 0;
     }
-    queue_file_abort(qf);
+    queue_write_abort(qf);
     return -1;
 }
 
 void
-queue_file_abort(QUEUE_FILE *qf)
+queue_write_abort(QUEUE_WRITER *qf)
 {
     if (qf->in_tmp)
         (void) unlink(qf->tmp_path);

@@ -3,7 +3,7 @@
  * The file is locked (flock) for the whole attempt, so that no other
  * agent, nor a relay restarted while this one still runs, can deliver it
  * at the same time. When the attempt leaves some recipients pending, the
- * outcome of the others is written into the file (queue_file_mark_rcpts:
+ * outcome of the others is written into the file (queue_mark_rcpts:
  * one byte each, one fdatasync for all): delivered ones only after the
  * backend's 250 to the final dot; bounced ones only after their DSN is
  * safely queued. When every recipient is delivered, the file is simply
@@ -170,7 +170,7 @@ relay_deliver_mark(RELAY_TRY *t, int outcome, int status)
     for (i = 0; i < t->rcpt_count; i++)
         if (t->rcpt[i].outcome == outcome)
             offsets[n++] = t->rcpt[i].offset;
-    if (n > 0 && queue_file_mark_rcpts(t->fd, offsets, n, status) < 0) {
+    if (n > 0 && queue_mark_rcpts(t->fd, offsets, n, status) < 0) {
         msg_warn("%s: cannot mark %s recipient%s in %s: %m", t->id,
                  status == QUEUE_RCPT_DELIVERED ? "delivered" : "bounced",
                  n == 1 ? "" : "s", t->path);
@@ -380,7 +380,7 @@ relay_deliver(RELAY_SMTP **sessp, const char *id, const char *sub,
     if (relay_deliver_open(&t, res) < 0)
         goto out;
 
-    status = queue_file_read_fd(t.fd, &t.env, why);
+    status = queue_read_fd(t.fd, &t.env, why);
     if (status == QUEUE_READ_CORRUPT) {
         relay_deliver_corrupt(&t, vbuf_str(why), res);
         goto out;
@@ -439,7 +439,7 @@ relay_deliver(RELAY_SMTP **sessp, const char *id, const char *sub,
         vbuf_free(t.rcpt[i].diag);
     }
     myfree(t.rcpt);
-    queue_envelope_free(&t.env);
+    queue_read_free(&t.env);
     if (t.fd >= 0)
         close(t.fd);
     vbuf_free(t.attempt.relay);

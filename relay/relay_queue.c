@@ -244,7 +244,7 @@ relay_queue_scan_event(int event, void *context)
 
     (void) event;
     (void) context;
-    if ((n = queue_file_cleanup_tmp(queue_dir, RELAY_TMP_MAX_AGE)) > 0)
+    if ((n = queue_dir_cleanup_tmp(queue_dir, RELAY_TMP_MAX_AGE)) > 0)
         msg_info("removed %d temporary queue file%s of sessions that died", n,
                  n == 1 ? "" : "s");
     (void) queue_status_cleanup(queue_dir);

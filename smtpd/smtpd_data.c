@@ -17,7 +17,7 @@ smtpd_data_out(void *context, const char *data, size_t len)
 {
     /* A write error is remembered by the queue file and surfaces at
      * commit time. */
-    (void) queue_file_write(context, data, len);
+    (void) queue_write_message(context, data, len);
 }
 
 static const char *
@@ -28,7 +28,7 @@ smtpd_protocol(SMTPD_STATE *state)
 
 /* The one header smtpd adds (RFC 5321 4.4). */
 static void
-smtpd_received(SMTPD_STATE *state, QUEUE_FILE *qf)
+smtpd_received(SMTPD_STATE *state, QUEUE_WRITER *qf)
 {
     VBUF *hdr = vbuf_create(256);
     char date[64];
@@ -46,36 +46,36 @@ smtpd_received(SMTPD_STATE *state, QUEUE_FILE *qf)
     if (state->rcpt_count == 1)
         vbuf_printf(hdr, "\r\n\tfor <%s>", state->rcpt[0]);
     vbuf_printf(hdr, "; %s\r\n", date);
-    queue_file_write(qf, vbuf_str(hdr), vbuf_len(hdr));
+    queue_write_message(qf, vbuf_str(hdr), vbuf_len(hdr));
     vbuf_free(hdr);
 }
 
 /* The envelope records; -1 when the queue file refuses one. */
 static int
-smtpd_envelope(SMTPD_STATE *state, QUEUE_FILE *qf)
+smtpd_envelope(SMTPD_STATE *state, QUEUE_WRITER *qf)
 {
     const SMTP_PATH *s = state->sender;
     size_t i;
     int rc = 0;
 
-    rc |= queue_file_recf(qf, QUEUE_REC_ARRIVAL, "%lld", (long long) time(NULL));
-    rc |= queue_file_rec(qf, QUEUE_REC_CLIENT_ADDR, state->addr);
+    rc |= queue_write_recf(qf, QUEUE_REC_ARRIVAL, "%lld", (long long) time(NULL));
+    rc |= queue_write_rec(qf, QUEUE_REC_CLIENT_ADDR, state->addr);
     if (strcmp(state->name, "unknown") != 0)
-        rc |= queue_file_rec(qf, QUEUE_REC_CLIENT_NAME, state->name);
-    rc |= queue_file_rec(qf, QUEUE_REC_HELO, state->helo);
-    rc |= queue_file_rec(qf, QUEUE_REC_PROTOCOL, smtpd_protocol(state));
-    rc |= queue_file_rec(qf, QUEUE_REC_SENDER,
+        rc |= queue_write_rec(qf, QUEUE_REC_CLIENT_NAME, state->name);
+    rc |= queue_write_rec(qf, QUEUE_REC_HELO, state->helo);
+    rc |= queue_write_rec(qf, QUEUE_REC_PROTOCOL, smtpd_protocol(state));
+    rc |= queue_write_rec(qf, QUEUE_REC_SENDER,
                          (s->flags & SMTP_ADDR_FLAG_NULL) ? "" : s->mailbox);
     if (s->params & SMTP_ADDR_PARAM_SIZE)
-        rc |= queue_file_recf(qf, QUEUE_REC_SIZE, "%llu", (unsigned long long) s->size);
+        rc |= queue_write_recf(qf, QUEUE_REC_SIZE, "%llu", (unsigned long long) s->size);
     if (s->body == SMTP_ADDR_BODY_8BITMIME)
-        rc |= queue_file_rec(qf, QUEUE_REC_BODY_TYPE, "8BITMIME");
+        rc |= queue_write_rec(qf, QUEUE_REC_BODY_TYPE, "8BITMIME");
     else if (s->body == SMTP_ADDR_BODY_7BIT)
-        rc |= queue_file_rec(qf, QUEUE_REC_BODY_TYPE, "7BIT");
+        rc |= queue_write_rec(qf, QUEUE_REC_BODY_TYPE, "7BIT");
     if (s->params & SMTP_ADDR_PARAM_SMTPUTF8)
-        rc |= queue_file_rec(qf, QUEUE_REC_SMTPUTF8, "1");
+        rc |= queue_write_rec(qf, QUEUE_REC_SMTPUTF8, "1");
     for (i = 0; i < state->rcpt_count; i++)
-        rc |= queue_file_rec(qf, QUEUE_REC_RCPT, state->rcpt[i]);
+        rc |= queue_write_rec(qf, QUEUE_REC_RCPT, state->rcpt[i]);
     return rc ? -1 : 0;
 }
 
@@ -90,7 +90,7 @@ void
 smtpd_data(SMTPD_STATE *state, const char *arg)
 {
     VBUF *why;
-    QUEUE_FILE *qf;
+    QUEUE_WRITER *qf;
     SMTP_DATA sd;
     long long limit = conf_int(P_message_size_limit);
     int status;
@@ -123,17 +123,17 @@ smtpd_data(SMTPD_STATE *state, const char *arg)
         return;
     }
     why = vbuf_create(100);
-    if ((qf = queue_file_create(conf_str(P_queue_directory), why)) == NULL) {
+    if ((qf = queue_write_create(conf_str(P_queue_directory), why)) == NULL) {
         msg_warn("cannot create queue file: %s", vbuf_str(why));
         smtpd_reply(state, "451 4.3.0 Error: queue file write error");
         vbuf_free(why);
         return;
     }
-    snprintf(state->queue_id, sizeof(state->queue_id), "%s", queue_file_id(qf));
+    snprintf(state->queue_id, sizeof(state->queue_id), "%s", queue_write_id(qf));
     msg_info("%s: client=%s", state->queue_id, state->namaddr);
-    if (smtpd_envelope(state, qf) < 0 || queue_file_begin_message(qf) < 0) {
+    if (smtpd_envelope(state, qf) < 0 || queue_write_begin_message(qf) < 0) {
         msg_warn("%s: cannot write envelope: %m", state->queue_id);
-        queue_file_abort(qf);
+        queue_write_abort(qf);
         smtpd_reply(state, "451 4.3.0 Error: queue file write error");
         smtpd_state_reset(state);
         vbuf_free(why);
@@ -156,7 +156,7 @@ smtpd_data(SMTPD_STATE *state, const char *arg)
                 break;
         }
         if (smtpd_io_fill(state) != SMTPD_IO_OK) {
-            queue_file_abort(qf);
+            queue_write_abort(qf);
             if (state->io_status == SMTPD_IO_TIMEOUT) {
                 msg_info("timeout after DATA (%llu bytes) from %s",
                          (unsigned long long) sd.size, state->namaddr);
@@ -175,26 +175,26 @@ smtpd_data(SMTPD_STATE *state, const char *arg)
 
     if (SMTP_DATA_ERROR(status)) {
         /* SMTP smuggling: the only end of data is CR LF . CR LF. */
-        queue_file_abort(qf);
+        queue_write_abort(qf);
         smtpd_data_reject(state, "bare_newline",
                           status == SMTP_DATA_NUL ? "521 5.5.2 Error: NUL character received"
                           : status == SMTP_DATA_BARE_CR ? "521 5.5.2 Error: bare <CR> received"
                           : "521 5.5.2 Error: bare <LF> received");
         state->quit = 1;
     } else if (sd.flags & SMTP_DATA_FLAG_OVER) {
-        queue_file_abort(qf);
+        queue_write_abort(qf);
         smtpd_data_reject(state, "message_size_limit",
                           "552 5.3.4 Error: message file too big");
     } else if (sd.received > SMTPD_MAX_HOPS) {
-        queue_file_abort(qf);
+        queue_write_abort(qf);
         smtpd_data_reject(state, "mail_loop", "554 5.4.6 Error: too many hops");
     } else if (conf_int(P_queue_minfree) > 0
-               && queue_space_ok(conf_str(P_queue_directory),
+               && queue_dir_space_ok(conf_str(P_queue_directory),
                                  (unsigned long long) conf_int(P_queue_minfree), 0) == 0) {
-        queue_file_abort(qf);
+        queue_write_abort(qf);
         smtpd_data_reject(state, "queue_minfree",
                           "452 4.3.1 Error: insufficient system storage");
-    } else if (queue_file_commit(qf, why) < 0) {
+    } else if (queue_write_commit(qf, why) < 0) {
         msg_warn("%s: cannot commit queue file: %s", state->queue_id, vbuf_str(why));
         smtpd_reply(state, "452 4.3.1 Error: insufficient system storage");
     } else {

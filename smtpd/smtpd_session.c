@@ -129,7 +129,7 @@ smtpd_mail(SMTPD_STATE *state, const char *arg)
     }
     /* Nothing to keep free and no size to fit: no statfs() to make. */
     space = conf_int(P_queue_minfree) == 0 && !(path->params & SMTP_ADDR_PARAM_SIZE) ? 1 :
-        queue_space_ok(conf_str(P_queue_directory),
+        queue_dir_space_ok(conf_str(P_queue_directory),
                        (unsigned long long) conf_int(P_queue_minfree),
                        (path->params & SMTP_ADDR_PARAM_SIZE) ? path->size : 0);
     if (space == 0) {

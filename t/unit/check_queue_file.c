@@ -110,16 +110,16 @@ queue_simple(const char *sender, const char *msg, size_t len)
 {
     static char id[QUEUE_ID_LEN + 1];
     VBUF   *why = vbuf_create(100);
-    QUEUE_FILE *qf = queue_file_create(queue_dir, why);
+    QUEUE_WRITER *qf = queue_write_create(queue_dir, why);
 
     ck_assert_ptr_nonnull(qf);
-    strcpy(id, queue_file_id(qf));
-    ck_assert_int_eq(queue_file_recf(qf, QUEUE_REC_ARRIVAL, "%d", 1700000000), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_SENDER, sender), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_RCPT, "rcpt@example.org"), 0);
-    ck_assert_int_eq(queue_file_begin_message(qf), 0);
-    ck_assert_int_eq(queue_file_write(qf, msg, len), 0);
-    ck_assert_int_eq(queue_file_commit(qf, why), 0);
+    strcpy(id, queue_write_id(qf));
+    ck_assert_int_eq(queue_write_recf(qf, QUEUE_REC_ARRIVAL, "%d", 1700000000), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_SENDER, sender), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_RCPT, "rcpt@example.org"), 0);
+    ck_assert_int_eq(queue_write_begin_message(qf), 0);
+    ck_assert_int_eq(queue_write_message(qf, msg, len), 0);
+    ck_assert_int_eq(queue_write_commit(qf, why), 0);
     vbuf_free(why);
     return id;
 }
@@ -173,7 +173,7 @@ START_TEST(test_round_trip)
 {
     VBUF   *why = vbuf_create(100);
     QUEUE_ENVELOPE env;
-    QUEUE_FILE *qf;
+    QUEUE_WRITER *qf;
     char    id[QUEUE_ID_LEN + 1];
     char    msg[256 + 64];
     size_t  len = 0;
@@ -186,32 +186,32 @@ START_TEST(test_round_trip)
     memcpy(msg + len, "\r\nE 5\n", 6);
     len += 6;
 
-    qf = queue_file_create(queue_dir, why);
+    qf = queue_write_create(queue_dir, why);
     ck_assert_ptr_nonnull(qf);
-    strcpy(id, queue_file_id(qf));
+    strcpy(id, queue_write_id(qf));
     ck_assert(queue_id_valid(id));
-    ck_assert_int_eq(queue_file_recf(qf, QUEUE_REC_ARRIVAL, "%lld", 1700000123LL), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_CLIENT_ADDR, "2001:db8::1"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_CLIENT_NAME, "mx.example.com"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_HELO, "[192.0.2.1]"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_PROTOCOL, "ESMTPSA"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_SASL_USER, "jo"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_SENDER, "a@example.com"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_SIZE, "4321"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_BODY_TYPE, "8BITMIME"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_SMTPUTF8, "1"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_RCPT, "b@example.org"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_ATTR, "envid=x=y"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_RCPT, "c@example.org"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_ATTR, "ret="), 0);
-    ck_assert_int_eq(queue_file_begin_message(qf), 0);
+    ck_assert_int_eq(queue_write_recf(qf, QUEUE_REC_ARRIVAL, "%lld", 1700000123LL), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_CLIENT_ADDR, "2001:db8::1"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_CLIENT_NAME, "mx.example.com"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_HELO, "[192.0.2.1]"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_PROTOCOL, "ESMTPSA"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_SASL_USER, "jo"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_SENDER, "a@example.com"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_SIZE, "4321"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_BODY_TYPE, "8BITMIME"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_SMTPUTF8, "1"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_RCPT, "b@example.org"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_ATTR, "envid=x=y"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_RCPT, "c@example.org"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_ATTR, "ret="), 0);
+    ck_assert_int_eq(queue_write_begin_message(qf), 0);
     for (i = 0; i < (int) len; i += 7)  /* odd pieces */
-        ck_assert_int_eq(queue_file_write(qf, msg + i,
-                                          len - (size_t) i < 7 ? len - (size_t) i : 7), 0);
-    ck_assert_int_eq(queue_file_commit(qf, why), 0);
+        ck_assert_int_eq(queue_write_message(qf, msg + i,
+                                             len - (size_t) i < 7 ? len - (size_t) i : 7), 0);
+    ck_assert_int_eq(queue_write_commit(qf, why), 0);
     ck_assert_int_eq(count_files("tmp"), 0);
 
-    ck_assert_int_eq(queue_file_read(qpath("incoming", id), &env, why), QUEUE_READ_OK);
+    ck_assert_int_eq(queue_read(qpath("incoming", id), &env, why), QUEUE_READ_OK);
     ck_assert_int_eq(env.arrival, 1700000123);
     ck_assert_str_eq(env.client_addr, "2001:db8::1");
     ck_assert_str_eq(env.client_name, "mx.example.com");
@@ -232,9 +232,9 @@ START_TEST(test_round_trip)
     ck_assert_str_eq(env.attr[1].name, "ret");
     ck_assert_str_eq(env.attr[1].value, "");
     check_message(qpath("incoming", id), &env, msg, len);
-    queue_envelope_free(&env);
+    queue_read_free(&env);
     ck_assert_ptr_null(env.sender);
-    queue_envelope_free(&env);          /* harmless twice */
+    queue_read_free(&env);          /* harmless twice */
     vbuf_free(why);
 }
 END_TEST
@@ -263,7 +263,7 @@ START_TEST(test_empty_and_null_sender)
     QUEUE_ENVELOPE env;
     const char *id = queue_simple("", "", 0);
 
-    ck_assert_int_eq(queue_file_read(qpath("incoming", id), &env, why), QUEUE_READ_OK);
+    ck_assert_int_eq(queue_read(qpath("incoming", id), &env, why), QUEUE_READ_OK);
     ck_assert_str_eq(env.sender, "");
     ck_assert_ptr_null(env.client_addr);
     ck_assert_ptr_null(env.helo);
@@ -271,7 +271,7 @@ START_TEST(test_empty_and_null_sender)
     ck_assert_int_eq(env.smtputf8, 0);
     ck_assert_uint_eq(env.attr_count, 0);
     ck_assert_int_eq(env.message_length, 0);
-    queue_envelope_free(&env);
+    queue_read_free(&env);
     vbuf_free(why);
 }
 END_TEST
@@ -280,30 +280,30 @@ START_TEST(test_large_message)
 {
     VBUF   *why = vbuf_create(100);
     QUEUE_ENVELOPE env;
-    QUEUE_FILE *qf = queue_file_create(queue_dir, why);
+    QUEUE_WRITER *qf = queue_write_create(queue_dir, why);
     size_t  len = 1024 * 1024 + 3, done = 0, piece;
     char   *msg = mymalloc(len), id[QUEUE_ID_LEN + 1];
     size_t  i;
 
     for (i = 0; i < len; i++)
         msg[i] = (char) (i * 7 + i / 251);
-    strcpy(id, queue_file_id(qf));
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_ARRIVAL, "1"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_SENDER, "big@example.com"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_RCPT, "x@example.org"), 0);
-    ck_assert_int_eq(queue_file_begin_message(qf), 0);
+    strcpy(id, queue_write_id(qf));
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_ARRIVAL, "1"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_SENDER, "big@example.com"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_RCPT, "x@example.org"), 0);
+    ck_assert_int_eq(queue_write_begin_message(qf), 0);
     /* Small pieces and one larger than the writer's buffer. */
     for (i = 0; done < len; i++) {
         piece = i == 10 ? 200000 : 1000 + i % 3000;
         if (piece > len - done)
             piece = len - done;
-        ck_assert_int_eq(queue_file_write(qf, msg + done, piece), 0);
+        ck_assert_int_eq(queue_write_message(qf, msg + done, piece), 0);
         done += piece;
     }
-    ck_assert_int_eq(queue_file_commit(qf, why), 0);
-    ck_assert_int_eq(queue_file_read(qpath("incoming", id), &env, why), QUEUE_READ_OK);
+    ck_assert_int_eq(queue_write_commit(qf, why), 0);
+    ck_assert_int_eq(queue_read(qpath("incoming", id), &env, why), QUEUE_READ_OK);
     check_message(qpath("incoming", id), &env, msg, len);
-    queue_envelope_free(&env);
+    queue_read_free(&env);
     myfree(msg);
     vbuf_free(why);
 }
@@ -313,20 +313,20 @@ START_TEST(test_many_recipients_and_marks)
 {
     VBUF   *why = vbuf_create(100);
     QUEUE_ENVELOPE env;
-    QUEUE_FILE *qf = queue_file_create(queue_dir, why);
+    QUEUE_WRITER *qf = queue_write_create(queue_dir, why);
     char    id[QUEUE_ID_LEN + 1], rcpt[300], c;
     int     i, fd, n = 5000;
 
-    strcpy(id, queue_file_id(qf));
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_ARRIVAL, "1"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_SENDER, "s@example.com"), 0);
+    strcpy(id, queue_write_id(qf));
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_ARRIVAL, "1"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_SENDER, "s@example.com"), 0);
     for (i = 0; i < n; i++)     /* about 250 kB of envelope */
-        ck_assert_int_eq(queue_file_recf(qf, QUEUE_REC_RCPT, "user%d.%030d@example.org", i, i), 0);
-    ck_assert_int_eq(queue_file_begin_message(qf), 0);
-    ck_assert_int_eq(queue_file_write(qf, "x", 1), 0);
-    ck_assert_int_eq(queue_file_commit(qf, why), 0);
+        ck_assert_int_eq(queue_write_recf(qf, QUEUE_REC_RCPT, "user%d.%030d@example.org", i, i), 0);
+    ck_assert_int_eq(queue_write_begin_message(qf), 0);
+    ck_assert_int_eq(queue_write_message(qf, "x", 1), 0);
+    ck_assert_int_eq(queue_write_commit(qf, why), 0);
 
-    ck_assert_int_eq(queue_file_read(qpath("incoming", id), &env, why), QUEUE_READ_OK);
+    ck_assert_int_eq(queue_read(qpath("incoming", id), &env, why), QUEUE_READ_OK);
     ck_assert_uint_eq(env.rcpt_count, (size_t) n);
     for (i = 0; i < n; i++) {
         snprintf(rcpt, sizeof(rcpt), "user%d.%030d@example.org", i, i);
@@ -336,23 +336,23 @@ START_TEST(test_many_recipients_and_marks)
     /* Mark two recipients, then read again. */
     fd = open(qpath("incoming", id), O_RDWR);
     ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(queue_file_mark_rcpt(fd, env.rcpt[0].offset, QUEUE_RCPT_DELIVERED), 0);
-    ck_assert_int_eq(queue_file_mark_rcpt(fd, env.rcpt[4321].offset, QUEUE_RCPT_BOUNCED), 0);
+    ck_assert_int_eq(queue_mark_rcpt(fd, env.rcpt[0].offset, QUEUE_RCPT_DELIVERED), 0);
+    ck_assert_int_eq(queue_mark_rcpt(fd, env.rcpt[4321].offset, QUEUE_RCPT_BOUNCED), 0);
     /* Wrong places and statuses are refused and change nothing. */
     errno = 0;
-    ck_assert_int_eq(queue_file_mark_rcpt(fd, env.rcpt[1].offset + 1, QUEUE_RCPT_DELIVERED), -1);
+    ck_assert_int_eq(queue_mark_rcpt(fd, env.rcpt[1].offset + 1, QUEUE_RCPT_DELIVERED), -1);
     ck_assert_int_eq(errno, EINVAL);
-    ck_assert_int_eq(queue_file_mark_rcpt(fd, env.rcpt[1].offset, 'X'), -1);
-    ck_assert_int_eq(queue_file_mark_rcpt(fd, env.message_offset - 23, QUEUE_RCPT_DELIVERED), -1);
-    ck_assert_int_eq(queue_file_mark_rcpt(fd, 0, QUEUE_RCPT_DELIVERED), -1);
-    ck_assert_int_eq(queue_file_mark_rcpt(fd, 1 << 30, QUEUE_RCPT_DELIVERED), -1);
+    ck_assert_int_eq(queue_mark_rcpt(fd, env.rcpt[1].offset, 'X'), -1);
+    ck_assert_int_eq(queue_mark_rcpt(fd, env.message_offset - 23, QUEUE_RCPT_DELIVERED), -1);
+    ck_assert_int_eq(queue_mark_rcpt(fd, 0, QUEUE_RCPT_DELIVERED), -1);
+    ck_assert_int_eq(queue_mark_rcpt(fd, 1 << 30, QUEUE_RCPT_DELIVERED), -1);
     ck_assert_int_eq(errno, EINVAL);
     ck_assert_int_eq(pread(fd, &c, 1, env.message_offset - 23), 1);
     ck_assert_int_eq(c, 'M');
     close(fd);
-    queue_envelope_free(&env);
+    queue_read_free(&env);
 
-    ck_assert_int_eq(queue_file_read(qpath("incoming", id), &env, why), QUEUE_READ_OK);
+    ck_assert_int_eq(queue_read(qpath("incoming", id), &env, why), QUEUE_READ_OK);
     ck_assert_int_eq(env.rcpt[0].status, QUEUE_RCPT_DELIVERED);
     ck_assert_int_eq(env.rcpt[1].status, QUEUE_RCPT_PENDING);
     ck_assert_int_eq(env.rcpt[4321].status, QUEUE_RCPT_BOUNCED);
@@ -369,25 +369,25 @@ START_TEST(test_many_recipients_and_marks)
         offsets[2] = env.rcpt[12].offset;
         fd = open(qpath("incoming", id), O_RDWR);
         ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(queue_file_mark_rcpts(fd, offsets, 3, QUEUE_RCPT_DELIVERED), 0);
-        ck_assert_int_eq(queue_file_mark_rcpts(fd, offsets, 0, QUEUE_RCPT_DELIVERED), 0);
+        ck_assert_int_eq(queue_mark_rcpts(fd, offsets, 3, QUEUE_RCPT_DELIVERED), 0);
+        ck_assert_int_eq(queue_mark_rcpts(fd, offsets, 0, QUEUE_RCPT_DELIVERED), 0);
         offsets[0] = env.rcpt[20].offset;
         offsets[1] = env.rcpt[21].offset + 1;
         offsets[2] = env.rcpt[22].offset;
         errno = 0;
-        ck_assert_int_eq(queue_file_mark_rcpts(fd, offsets, 3, QUEUE_RCPT_BOUNCED), -1);
+        ck_assert_int_eq(queue_mark_rcpts(fd, offsets, 3, QUEUE_RCPT_BOUNCED), -1);
         ck_assert_int_eq(errno, EINVAL);
         close(fd);
     }
-    queue_envelope_free(&env);
-    ck_assert_int_eq(queue_file_read(qpath("incoming", id), &env, why), QUEUE_READ_OK);
+    queue_read_free(&env);
+    ck_assert_int_eq(queue_read(qpath("incoming", id), &env, why), QUEUE_READ_OK);
     for (i = 10; i < 13; i++)
         ck_assert_int_eq(env.rcpt[i].status, QUEUE_RCPT_DELIVERED);
     ck_assert_int_eq(env.rcpt[13].status, QUEUE_RCPT_PENDING);
     ck_assert_int_eq(env.rcpt[20].status, QUEUE_RCPT_BOUNCED);
     ck_assert_int_eq(env.rcpt[21].status, QUEUE_RCPT_PENDING);
     ck_assert_int_eq(env.rcpt[22].status, QUEUE_RCPT_PENDING);
-    queue_envelope_free(&env);
+    queue_read_free(&env);
     vbuf_free(why);
 }
 END_TEST
@@ -400,8 +400,8 @@ read_bytes(const char *data, size_t len, VBUF *why)
     int     status;
 
     write_file(qpath("corrupt", "test"), data, len);
-    status = queue_file_read(qpath("corrupt", "test"), &env, why);
-    queue_envelope_free(&env);
+    status = queue_read(qpath("corrupt", "test"), &env, why);
+    queue_read_free(&env);
     return status;
 }
 
@@ -474,7 +474,7 @@ START_TEST(test_corrupt)
     ck_assert_str_eq(vbuf_str(why), "record too long at offset 17");
 
     /* A file that is not there is not corrupt. */
-    ck_assert_int_eq(queue_file_read("/nonexistent/queue/file", &env, why), QUEUE_READ_ERROR);
+    ck_assert_int_eq(queue_read("/nonexistent/queue/file", &env, why), QUEUE_READ_ERROR);
     ck_assert_str_eq(vbuf_str(why), "open /nonexistent/queue/file: No such file or directory");
     ck_assert_ptr_null(env.sender);
     vbuf_free(why);
@@ -484,21 +484,21 @@ END_TEST
 START_TEST(test_truncated_everywhere)
 {
     VBUF   *why = vbuf_create(100);
-    QUEUE_FILE *qf = queue_file_create(queue_dir, why);
+    QUEUE_WRITER *qf = queue_write_create(queue_dir, why);
     char    id[QUEUE_ID_LEN + 1];
     char   *data;
     size_t  len, cut;
 
-    strcpy(id, queue_file_id(qf));
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_ARRIVAL, "1700000000"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_CLIENT_ADDR, "192.0.2.7"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_SENDER, "s@example.com"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_RCPT, "r@example.org"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_SMTPUTF8, "0"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_ATTR, "a=b"), 0);
-    ck_assert_int_eq(queue_file_begin_message(qf), 0);
-    ck_assert_int_eq(queue_file_write(qf, "Subject: x\r\n\r\n.\r\nbody\r\n", 24), 0);
-    ck_assert_int_eq(queue_file_commit(qf, why), 0);
+    strcpy(id, queue_write_id(qf));
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_ARRIVAL, "1700000000"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_CLIENT_ADDR, "192.0.2.7"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_SENDER, "s@example.com"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_RCPT, "r@example.org"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_SMTPUTF8, "0"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_ATTR, "a=b"), 0);
+    ck_assert_int_eq(queue_write_begin_message(qf), 0);
+    ck_assert_int_eq(queue_write_message(qf, "Subject: x\r\n\r\n.\r\nbody\r\n", 24), 0);
+    ck_assert_int_eq(queue_write_commit(qf, why), 0);
 
     data = read_whole(qpath("incoming", id), &len);
     ck_assert_int_eq(read_bytes(data, len, why), QUEUE_READ_OK);
@@ -534,15 +534,15 @@ START_TEST(test_writer_refuses)
 {
     VBUF   *why = vbuf_create(100);
     QUEUE_ENVELOPE env;
-    QUEUE_FILE *qf = queue_file_create(queue_dir, why);
+    QUEUE_WRITER *qf = queue_write_create(queue_dir, why);
     char    id[QUEUE_ID_LEN + 1], *big = mymalloc(QUEUE_VALUE_MAX + 2);
 
-    strcpy(id, queue_file_id(qf));
+    strcpy(id, queue_write_id(qf));
     memset(big, 'a', QUEUE_VALUE_MAX + 1);
     big[QUEUE_VALUE_MAX + 1] = 0;
 #define REFUSED(type, value) do { \
         errno = 0; \
-        ck_assert_int_eq(queue_file_rec(qf, (type), (value)), -1); \
+        ck_assert_int_eq(queue_write_rec(qf, (type), (value)), -1); \
         ck_assert_int_eq(errno, EINVAL); \
     } while (0)
     REFUSED(QUEUE_REC_HELO, "evil\r\nR x@y");
@@ -554,25 +554,25 @@ START_TEST(test_writer_refuses)
     REFUSED(QUEUE_REC_SMTPUTF8, "yes");
     REFUSED(QUEUE_REC_ATTR, "noequals");
     REFUSED(QUEUE_REC_CLIENT_NAME, big);
-    ck_assert_int_eq(queue_file_recf(qf, QUEUE_REC_SENDER, "a%cb", 0), -1);
+    ck_assert_int_eq(queue_write_recf(qf, QUEUE_REC_SENDER, "a%cb", 0), -1);
     ck_assert_int_eq(errno, EINVAL);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_ARRIVAL, "5"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_ARRIVAL, "5"), 0);
     REFUSED(QUEUE_REC_ARRIVAL, "6");    /* once only */
     big[QUEUE_VALUE_MAX] = 0;           /* the longest value is fine */
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_CLIENT_NAME, big), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_SENDER, "a@b"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_RCPT, "c@d"), 0);
-    ck_assert_int_eq(queue_file_begin_message(qf), 0);
-    ck_assert_int_eq(queue_file_commit(qf, why), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_CLIENT_NAME, big), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_SENDER, "a@b"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_RCPT, "c@d"), 0);
+    ck_assert_int_eq(queue_write_begin_message(qf), 0);
+    ck_assert_int_eq(queue_write_commit(qf, why), 0);
 
     /* The refusals left no trace. */
-    ck_assert_int_eq(queue_file_read(qpath("incoming", id), &env, why), QUEUE_READ_OK);
+    ck_assert_int_eq(queue_read(qpath("incoming", id), &env, why), QUEUE_READ_OK);
     ck_assert_int_eq(env.arrival, 5);
     ck_assert_ptr_null(env.helo);
     ck_assert_uint_eq(strlen(env.client_name), QUEUE_VALUE_MAX);
     ck_assert_uint_eq(env.rcpt_count, 1);
     ck_assert_uint_eq(env.attr_count, 0);
-    queue_envelope_free(&env);
+    queue_read_free(&env);
     myfree(big);
     vbuf_free(why);
 }
@@ -580,43 +580,43 @@ END_TEST
 
 START_TEST(test_bounced_not_body_type)
 {
-    QUEUE_FILE *qf = queue_file_create(queue_dir, NULL);
+    QUEUE_WRITER *qf = queue_write_create(queue_dir, NULL);
 
     msg_open("/dev/null");
-    queue_file_rec(qf, QUEUE_RCPT_BOUNCED, "8BITMIME");
+    queue_write_rec(qf, QUEUE_RCPT_BOUNCED, "8BITMIME");
 }
 END_TEST
 
 START_TEST(test_rec_after_message)
 {
-    QUEUE_FILE *qf = queue_file_create(queue_dir, NULL);
+    QUEUE_WRITER *qf = queue_write_create(queue_dir, NULL);
 
     msg_open("/dev/null");
-    queue_file_begin_message(qf);
-    queue_file_rec(qf, QUEUE_REC_RCPT, "late@example.org");
+    queue_write_begin_message(qf);
+    queue_write_rec(qf, QUEUE_REC_RCPT, "late@example.org");
 }
 END_TEST
 
 START_TEST(test_commit_failures)
 {
     VBUF   *why = vbuf_create(100);
-    QUEUE_FILE *qf;
+    QUEUE_WRITER *qf;
     char    want[512], incoming[256];
     struct rlimit rl, old;
 
     /* incoming/ gone: the rename fails, nothing is left anywhere. */
-    qf = queue_file_create(queue_dir, why);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_ARRIVAL, "1"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_SENDER, "a@b"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_RCPT, "c@d"), 0);
-    ck_assert_int_eq(queue_file_begin_message(qf), 0);
-    ck_assert_int_eq(queue_file_write(qf, "data\r\n", 6), 0);
+    qf = queue_write_create(queue_dir, why);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_ARRIVAL, "1"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_SENDER, "a@b"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_RCPT, "c@d"), 0);
+    ck_assert_int_eq(queue_write_begin_message(qf), 0);
+    ck_assert_int_eq(queue_write_message(qf, "data\r\n", 6), 0);
     ck_assert_int_eq(count_files("tmp"), 1);
     snprintf(want, sizeof(want), "rename %s/tmp/%s to %s/incoming/%s: No such file or directory",
-             queue_dir, queue_file_id(qf), queue_dir, queue_file_id(qf));
+             queue_dir, queue_write_id(qf), queue_dir, queue_write_id(qf));
     snprintf(incoming, sizeof(incoming), "%s/incoming", queue_dir);
     ck_assert_int_eq(rmdir(incoming), 0);
-    ck_assert_int_eq(queue_file_commit(qf, why), -1);
+    ck_assert_int_eq(queue_write_commit(qf, why), -1);
     ck_assert_str_eq(vbuf_str(why), want);
     ck_assert_int_eq(count_files("tmp"), 0);
     ck_assert_int_eq(mkdir(incoming, 0700), 0);
@@ -628,50 +628,50 @@ START_TEST(test_commit_failures)
     rl = old;
     rl.rlim_cur = 100000;
     ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
-    qf = queue_file_create(queue_dir, why);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_ARRIVAL, "1"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_SENDER, "a@b"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_RCPT, "c@d"), 0);
-    ck_assert_int_eq(queue_file_begin_message(qf), 0);
+    qf = queue_write_create(queue_dir, why);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_ARRIVAL, "1"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_SENDER, "a@b"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_RCPT, "c@d"), 0);
+    ck_assert_int_eq(queue_write_begin_message(qf), 0);
     {
         char    chunk[30000];
         int     i, failed = 0;
 
         memset(chunk, 'x', sizeof(chunk));
         for (i = 0; i < 10 && !failed; i++)
-            failed = queue_file_write(qf, chunk, sizeof(chunk)) < 0;
+            failed = queue_write_message(qf, chunk, sizeof(chunk)) < 0;
         ck_assert_int_eq(failed, 1);
         ck_assert_int_eq(errno, EFBIG);
-        ck_assert_int_eq(queue_file_write(qf, "x", 1), -1);
+        ck_assert_int_eq(queue_write_message(qf, "x", 1), -1);
         ck_assert_int_eq(errno, EFBIG);
     }
-    snprintf(want, sizeof(want), "write %s/tmp/%s: File too large", queue_dir, queue_file_id(qf));
-    ck_assert_int_eq(queue_file_commit(qf, why), -1);
+    snprintf(want, sizeof(want), "write %s/tmp/%s: File too large", queue_dir, queue_write_id(qf));
+    ck_assert_int_eq(queue_write_commit(qf, why), -1);
     ck_assert_str_eq(vbuf_str(why), want);
     ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
     ck_assert_int_eq(count_files("tmp"), 0);
     ck_assert_int_eq(count_files("incoming"), 0);
 
     /* An envelope without recipients is not committed. */
-    qf = queue_file_create(queue_dir, why);
-    snprintf(want, sizeof(want), "%s: no recipient record", queue_file_id(qf));
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_ARRIVAL, "1"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_SENDER, ""), 0);
-    ck_assert_int_eq(queue_file_begin_message(qf), 0);
-    ck_assert_int_eq(queue_file_commit(qf, why), -1);
+    qf = queue_write_create(queue_dir, why);
+    snprintf(want, sizeof(want), "%s: no recipient record", queue_write_id(qf));
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_ARRIVAL, "1"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_SENDER, ""), 0);
+    ck_assert_int_eq(queue_write_begin_message(qf), 0);
+    ck_assert_int_eq(queue_write_commit(qf, why), -1);
     ck_assert_str_eq(vbuf_str(why), want);
 
     /* Abort removes the file. */
-    qf = queue_file_create(queue_dir, why);
+    qf = queue_write_create(queue_dir, why);
     ck_assert_int_eq(count_files("tmp"), 1);
-    queue_file_abort(qf);
+    queue_write_abort(qf);
     ck_assert_int_eq(count_files("tmp"), 0);
     ck_assert_int_eq(count_files("incoming"), 0);
 
     /* No tmp/: no handle, and a reason. */
     snprintf(incoming, sizeof(incoming), "%s/tmp", queue_dir);
     ck_assert_int_eq(rmdir(incoming), 0);
-    ck_assert_ptr_null(queue_file_create(queue_dir, why));
+    ck_assert_ptr_null(queue_write_create(queue_dir, why));
     ck_assert_int_eq(strncmp(vbuf_str(why), "create ", 7), 0);
     ck_assert_ptr_nonnull(strstr(vbuf_str(why), ": No such file or directory"));
     vbuf_free(why);
@@ -680,13 +680,13 @@ END_TEST
 
 START_TEST(test_writer_holds_lock)
 {
-    QUEUE_FILE *qf = queue_file_create(queue_dir, NULL);
-    int     fd = open(qpath("tmp", queue_file_id(qf)), O_RDONLY);
+    QUEUE_WRITER *qf = queue_write_create(queue_dir, NULL);
+    int     fd = open(qpath("tmp", queue_write_id(qf)), O_RDONLY);
 
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), -1);
     ck_assert_int_eq(errno, EWOULDBLOCK);
-    queue_file_abort(qf);
+    queue_write_abort(qf);
     close(fd);
 }
 END_TEST
@@ -781,9 +781,9 @@ START_TEST(test_cleanup_tmp)
     ck_assert_int_eq(pipe(to_kid), 0);
     ck_assert_int_eq(pipe(from_kid), 0);
     if ((pid = fork()) == 0) {
-        QUEUE_FILE *qf = queue_file_create(queue_dir, NULL);
+        QUEUE_WRITER *qf = queue_write_create(queue_dir, NULL);
 
-        if (qf == NULL || write(from_kid[1], queue_file_id(qf), QUEUE_ID_LEN) != QUEUE_ID_LEN)
+        if (qf == NULL || write(from_kid[1], queue_write_id(qf), QUEUE_ID_LEN) != QUEUE_ID_LEN)
             _exit(1);
         if (read(to_kid[0], &go, 1) < 0)
             _exit(1);
@@ -795,7 +795,7 @@ START_TEST(test_cleanup_tmp)
     make_dead_tmp("00000000000000DEAD2", 10);      /* dead, but young */
     make_dead_tmp("not-a-queue-file", 7200);
 
-    ck_assert_int_eq(queue_file_cleanup_tmp(queue_dir, 3600), 1);
+    ck_assert_int_eq(queue_dir_cleanup_tmp(queue_dir, 3600), 1);
     ck_assert_int_ne(stat(qpath("tmp", "00000000000000DEAD1"), &st), 0);
     ck_assert_int_eq(stat(qpath("tmp", live), &st), 0);
     ck_assert_int_eq(stat(qpath("tmp", "00000000000000DEAD2"), &st), 0);
@@ -805,11 +805,11 @@ START_TEST(test_cleanup_tmp)
     ck_assert_int_eq(write(to_kid[1], &go, 1), 1);
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert_int_eq(status, 0);
-    ck_assert_int_eq(queue_file_cleanup_tmp(queue_dir, 3600), 1);
+    ck_assert_int_eq(queue_dir_cleanup_tmp(queue_dir, 3600), 1);
     ck_assert_int_ne(stat(qpath("tmp", live), &st), 0);
-    ck_assert_int_eq(queue_file_cleanup_tmp(queue_dir, 0), 1);
+    ck_assert_int_eq(queue_dir_cleanup_tmp(queue_dir, 0), 1);
     ck_assert_int_eq(count_files("tmp"), 1);
-    ck_assert_int_eq(queue_file_cleanup_tmp("/nonexistent", 0), -1);
+    ck_assert_int_eq(queue_dir_cleanup_tmp("/nonexistent", 0), -1);
 }
 END_TEST
 
@@ -853,11 +853,11 @@ END_TEST
 
 START_TEST(test_space_ok)
 {
-    ck_assert_int_eq(queue_space_ok(queue_dir, 0, 0), 1);
-    ck_assert_int_eq(queue_space_ok(queue_dir, 0, 1000), 1);
-    ck_assert_int_eq(queue_space_ok(queue_dir, ~0ULL, 0), 0);
-    ck_assert_int_eq(queue_space_ok(queue_dir, 1, ~0ULL), 0);
-    ck_assert_int_eq(queue_space_ok("/nonexistent/queue", 0, 0), -1);
+    ck_assert_int_eq(queue_dir_space_ok(queue_dir, 0, 0), 1);
+    ck_assert_int_eq(queue_dir_space_ok(queue_dir, 0, 1000), 1);
+    ck_assert_int_eq(queue_dir_space_ok(queue_dir, ~0ULL, 0), 0);
+    ck_assert_int_eq(queue_dir_space_ok(queue_dir, 1, ~0ULL), 0);
+    ck_assert_int_eq(queue_dir_space_ok("/nonexistent/queue", 0, 0), -1);
 }
 END_TEST
 
