@@ -10,22 +10,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mymalloc.h"
 #include "queue_dir.h"
 #include "queue_id.h"
 #include "queue_record.h"
 #include "vbuf.h"
 
-char *
-queue_dir_path(const char *queue_dir, const char *sub, const char *id)
+const char *
+queue_dir_path(VBUF *path, const char *queue_dir, const char *sub, const char *id)
 {
-    VBUF   *vb = vbuf_create(100);
-    char   *path;
-
-    vbuf_printf(vb, "%s/%s%s%s", queue_dir, sub, id ? "/" : "", id ? id : "");
-    path = mystrdup(vbuf_str(vb));
-    vbuf_free(vb);
-    return path;
+    vbuf_reset(path);
+    vbuf_printf(path, "%s/%s", queue_dir, sub);
+    if (id != NULL)
+        vbuf_printf(path, "/%s", id);
+    return vbuf_str(path);
 }
 
 static int
@@ -70,16 +67,14 @@ queue_dir_init(const char *queue_dir, VBUF *why)
         QUEUE_DIR_HOLD, QUEUE_DIR_CORRUPT, NULL,
     };
     const char **sub;
-    char   *path;
-    int     made = 0, status;
+    VBUF   *path = vbuf_create(100);
+    int     made = 0, status = 0;
 
-    for (sub = subdirs; *sub; sub++) {
-        path = queue_dir_path(queue_dir, *sub, NULL);
-        status = queue_dir_mkdir(path, &made, why);
-        myfree(path);
-        if (status < 0)
-            return -1;
-    }
+    for (sub = subdirs; *sub && status == 0; sub++)
+        status = queue_dir_mkdir(queue_dir_path(path, queue_dir, *sub, NULL), &made, why);
+    vbuf_free(path);
+    if (status < 0)
+        return -1;
     /* A new subdirectory must survive a crash as surely as the files that
      * will be committed into it. */
     if (made && queue_dir_fsync(queue_dir) < 0) {
@@ -127,25 +122,23 @@ queue_dir_remove_stale(const char *path, time_t cutoff)
 int
 queue_dir_cleanup_tmp(const char *queue_dir, int older_than_seconds)
 {
-    char   *dir_path = queue_dir_path(queue_dir, QUEUE_DIR_TMP, NULL);
-    char   *path;
+    VBUF   *path = vbuf_create(100);
     DIR    *dir;
     struct dirent *dp;
     time_t  cutoff = time(NULL) - older_than_seconds;
     int     count = 0;
 
-    if ((dir = opendir(dir_path)) == NULL) {
-        myfree(dir_path);
+    if ((dir = opendir(queue_dir_path(path, queue_dir, QUEUE_DIR_TMP, NULL))) == NULL) {
+        vbuf_free(path);
         return -1;
     }
     while ((dp = readdir(dir)) != NULL) {
         if (!queue_id_valid(dp->d_name))
             continue;
-        path = queue_dir_path(queue_dir, QUEUE_DIR_TMP, dp->d_name);
-        count += queue_dir_remove_stale(path, cutoff);
-        myfree(path);
+        count += queue_dir_remove_stale(queue_dir_path(path, queue_dir, QUEUE_DIR_TMP,
+                                                       dp->d_name), cutoff);
     }
     closedir(dir);
-    myfree(dir_path);
+    vbuf_free(path);
     return count;
 }

@@ -33,8 +33,10 @@
 
 /* Makes the subdirectories that are missing; -1 with why. */
 int     queue_dir_init(const char *queue_dir, VBUF *why);
-/* queue_dir/sub/id (queue_dir/sub when id is NULL), newly allocated. */
-char   *queue_dir_path(const char *queue_dir, const char *sub, const char *id);
+/* Sets path to queue_dir/sub/id, or to queue_dir/sub when id is NULL, and
+ * returns its text. The one place where queue paths are spelled. */
+const char *queue_dir_path(VBUF *path, const char *queue_dir, const char *sub,
+                           const char *id);
 /* 1 when need_bytes fit while leaving min_free_bytes free, 0 when they do
  * not, -1 (errno set) when the file system cannot be asked. */
 int     queue_dir_space_ok(const char *queue_dir,

@@ -181,7 +181,7 @@ queue_read_envelope(QUEUE_READER *rd, QUEUE_ENVELOPE *env, long long *msg_len,
         bit = queue_record_singleton_bit(type);
         if (bit == 0 && !queue_record_is_rcpt(type) && type != QUEUE_REC_ATTR) {
             queue_record_why(why, "unknown record type 0x%02x at offset %lld",
-                      (unsigned) type, (long long) off);
+                             (unsigned) type, (long long) off);
             return QUEUE_READ_CORRUPT;
         }
         if ((err = queue_record_check(type, line + 2, len - 2)) != NULL) {

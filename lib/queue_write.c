@@ -22,8 +22,8 @@ struct QUEUE_WRITER {
     int     in_tmp;             /* the file is (still) in tmp/ */
     char    id[QUEUE_ID_LEN + 1];
     char   *queue_dir;
-    char   *tmp_path;
-    char   *final_path;
+    VBUF   *tmp_path;           /* queue_dir/tmp/id */
+    VBUF   *final_path;         /* queue_dir/incoming/id */
     char   *buf;                /* QUEUE_BUF_SIZE bytes not yet written */
     size_t  used;
     off_t   flushed;            /* bytes already written to fd */
@@ -63,19 +63,19 @@ queue_write_dirs_close(void)
 static int
 queue_write_dirs_open(const char *queue_dir, int reopen)
 {
-    char   *path;
+    VBUF   *path;
     int     saved;
 
     if (!reopen && queue_write_dirs.queue_dir != NULL
         && strcmp(queue_write_dirs.queue_dir, queue_dir) == 0)
         return 0;
     queue_write_dirs_close();
-    path = queue_dir_path(queue_dir, QUEUE_DIR_TMP, NULL);
-    queue_write_dirs.tmp_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    myfree(path);
-    path = queue_dir_path(queue_dir, QUEUE_DIR_INCOMING, NULL);
-    queue_write_dirs.incoming_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    myfree(path);
+    path = vbuf_create(100);
+    queue_write_dirs.tmp_fd = open(queue_dir_path(path, queue_dir, QUEUE_DIR_TMP, NULL),
+                                   O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    queue_write_dirs.incoming_fd = open(queue_dir_path(path, queue_dir, QUEUE_DIR_INCOMING, NULL),
+                                        O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    vbuf_free(path);
     if (queue_write_dirs.tmp_fd < 0 || queue_write_dirs.incoming_fd < 0) {
         saved = errno;
         queue_write_dirs_close();
@@ -154,8 +154,8 @@ queue_write_free(QUEUE_WRITER *qf)
     if (qf->fd >= 0)
         close(qf->fd);
     myfree(qf->queue_dir);
-    myfree(qf->tmp_path);
-    myfree(qf->final_path);
+    vbuf_free(qf->tmp_path);
+    vbuf_free(qf->final_path);
     myfree(qf->buf);
     vbuf_free(qf->scratch);
     myfree(qf);
@@ -169,9 +169,11 @@ queue_write_create(const char *queue_dir, VBUF *why)
 
     qf->queue_dir = mystrdup(queue_dir);
     qf->fd = -1;
+    qf->tmp_path = vbuf_create(100);
+    qf->final_path = vbuf_create(100);
     for (tries = 0;; tries++) {
         queue_id_new(qf->id);
-        qf->tmp_path = queue_dir_path(queue_dir, QUEUE_DIR_TMP, qf->id);
+        queue_dir_path(qf->tmp_path, queue_dir, QUEUE_DIR_TMP, qf->id);
         if (queue_write_dirs_open(queue_dir, 0) == 0) {
             qf->fd = openat(queue_write_dirs.tmp_fd, qf->id,
                             O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -183,20 +185,19 @@ queue_write_create(const char *queue_dir, VBUF *why)
         if (qf->fd >= 0)
             break;
         if (errno != EEXIST || tries == 100) {
-            queue_record_why(why, "create %s: %s", qf->tmp_path, strerror(errno));
+            queue_record_why(why, "create %s: %s", vbuf_str(qf->tmp_path), strerror(errno));
             queue_write_free(qf);
             return NULL;
         }
-        qf->tmp_path = myfree(qf->tmp_path);
     }
     qf->in_tmp = 1;
     /* The lock tells queue_dir_cleanup_tmp() that this file is alive. */
     if (flock(qf->fd, LOCK_EX) < 0) {
-        queue_record_why(why, "lock %s: %s", qf->tmp_path, strerror(errno));
+        queue_record_why(why, "lock %s: %s", vbuf_str(qf->tmp_path), strerror(errno));
         queue_write_abort(qf);
         return NULL;
     }
-    qf->final_path = queue_dir_path(queue_dir, QUEUE_DIR_INCOMING, qf->id);
+    queue_dir_path(qf->final_path, queue_dir, QUEUE_DIR_INCOMING, qf->id);
     qf->buf = mymalloc(QUEUE_BUF_SIZE);
     memcpy(qf->buf, QUEUE_RECORD_MAGIC_LINE, QUEUE_RECORD_MAGIC_LEN);
     qf->used = QUEUE_RECORD_MAGIC_LEN;
@@ -331,7 +332,7 @@ queue_write_move(QUEUE_WRITER *qf, VBUF *why)
 
     if (close(qf->fd) < 0) {
         qf->fd = -1;
-        queue_record_why(why, "close %s: %s", qf->tmp_path, strerror(errno));
+        queue_record_why(why, "close %s: %s", vbuf_str(qf->tmp_path), strerror(errno));
         return -1;
     }
     qf->fd = -1;
@@ -340,14 +341,14 @@ queue_write_move(QUEUE_WRITER *qf, VBUF *why)
         && queue_write_dirs_open(qf->queue_dir, 1) == 0)
         rc = queue_write_rename(qf->id);
     if (rc < 0) {
-        queue_record_why(why, "rename %s to %s: %s", qf->tmp_path, qf->final_path,
-                  strerror(errno));
+        queue_record_why(why, "rename %s to %s: %s", vbuf_str(qf->tmp_path),
+                         vbuf_str(qf->final_path), strerror(errno));
         return -1;
     }
     qf->in_tmp = 0;
     if (fsync(queue_write_dirs.incoming_fd) < 0) {
         queue_record_why(why, "fsync %s/%s: %s", qf->queue_dir, QUEUE_DIR_INCOMING,
-                  strerror(errno));
+                         strerror(errno));
         /* Not durable, so not accepted: the client will send it again. */
         (void) unlinkat(queue_write_dirs.incoming_fd, qf->id, 0);
         return -1;
@@ -367,9 +368,9 @@ queue_write_commit(QUEUE_WRITER *qf, VBUF *why)
     } else if (qf->nrcpt == 0) {
         queue_record_why(why, "%s: no recipient record", qf->id);
     } else if (queue_write_finish(qf) < 0) {
-        queue_record_why(why, "write %s: %s", qf->tmp_path, strerror(errno));
+        queue_record_why(why, "write %s: %s", vbuf_str(qf->tmp_path), strerror(errno));
     } else if (fsync(qf->fd) < 0) {
-        queue_record_why(why, "fsync %s: %s", qf->tmp_path, strerror(errno));
+        queue_record_why(why, "fsync %s: %s", vbuf_str(qf->tmp_path), strerror(errno));
     } else if (queue_write_move(qf, why) == 0) {
         queue_write_free(qf);
         return 0;
@@ -382,6 +383,6 @@ void
 queue_write_abort(QUEUE_WRITER *qf)
 {
     if (qf->in_tmp)
-        (void) unlink(qf->tmp_path);
+        (void) unlink(vbuf_str(qf->tmp_path));
     queue_write_free(qf);
 }

@@ -290,9 +290,4 @@ void    relay_ctl_open(void);
 void    relay_ctl_close(void);
 void    relay_ctl_child_close(void);
 
-/* relay.c ------------------------------------------------------------- */
-
-/* The path of sub/id in the queue directory, in a static buffer. */
-const char *relay_queue_path(const char *sub, const char *id);
-
 #endif

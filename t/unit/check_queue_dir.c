@@ -103,6 +103,21 @@ START_TEST(test_cleanup_tmp)
 }
 END_TEST
 
+START_TEST(test_path)
+{
+    VBUF   *path = vbuf_create(1);
+
+    ck_assert_str_eq(queue_dir_path(path, "/var/spool/alligate", QUEUE_DIR_DEFERRED,
+                                    "0123456789ABCDEF012"),
+                     "/var/spool/alligate/deferred/0123456789ABCDEF012");
+    ck_assert_str_eq(vbuf_str(path), "/var/spool/alligate/deferred/0123456789ABCDEF012");
+    /* Reset, not appended; no id: the directory itself. */
+    ck_assert_str_eq(queue_dir_path(path, "q", QUEUE_DIR_TMP, NULL), "q/tmp");
+    ck_assert_uint_eq(vbuf_len(path), 5);
+    vbuf_free(path);
+}
+END_TEST
+
 START_TEST(test_space_ok)
 {
     ck_assert_int_eq(queue_dir_space_ok(queue_dir, 0, 0), 1);
@@ -126,6 +141,7 @@ main(void)
     tcase_add_test(tc, test_dir_init);
     tcase_add_test(tc, test_cleanup_tmp);
     tcase_add_test(tc, test_space_ok);
+    tcase_add_test(tc, test_path);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
