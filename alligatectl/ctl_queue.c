@@ -21,7 +21,9 @@
 #include "ctl.h"
 #include "msg.h"
 #include "mymalloc.h"
-#include "queue_file.h"
+#include "queue_dir.h"
+#include "queue_id.h"
+#include "queue_read.h"
 #include "queue_status.h"
 #include "relay_clnt.h"
 #include "vbuf.h"
@@ -36,13 +38,6 @@ typedef struct CTL_QENTRY {
     const char *sub;
 } CTL_QENTRY;
 
-static const char *
-ctl_queue_path(char *buf, size_t size, const char *sub, const char *id)
-{
-    snprintf(buf, size, "%s/%s/%s", conf_str(P_queue_directory), sub, id);
-    return buf;
-}
-
 static int
 ctl_queue_entry_cmp(const void *a, const void *b)
 {
@@ -55,16 +50,16 @@ ctl_queue_collect(const char **subs, size_t *count)
 {
     CTL_QENTRY *list = NULL;
     size_t n = 0, cap = 0;
-    char path[4096];
+    VBUF *path = vbuf_create(100);
     struct dirent *dp;
     const char **sub;
     DIR *dir;
 
     for (sub = subs; *sub; sub++) {
-        snprintf(path, sizeof(path), "%s/%s", conf_str(P_queue_directory), *sub);
-        if ((dir = opendir(path)) == NULL) {
+        if ((dir = opendir(queue_dir_path(path, conf_str(P_queue_directory), *sub,
+                                          NULL))) == NULL) {
             if (errno != ENOENT)
-                fprintf(stderr, "alligatectl: %s: %s\n", path, strerror(errno));
+                fprintf(stderr, "alligatectl: %s: %s\n", vbuf_str(path), strerror(errno));
             continue;
         }
         while ((dp = readdir(dir)) != NULL) {
@@ -79,6 +74,7 @@ ctl_queue_collect(const char **subs, size_t *count)
         }
         closedir(dir);
     }
+    vbuf_free(path);
     if (n > 0)
         qsort(list, n, sizeof(*list), ctl_queue_entry_cmp);
     *count = n;
@@ -89,14 +85,15 @@ ctl_queue_collect(const char **subs, size_t *count)
 static const char *
 ctl_queue_find(const char *id)
 {
-    char path[4096];
+    VBUF *path = vbuf_create(100);
     struct stat st;
     const char **sub;
 
     for (sub = ctl_queue_subs; *sub; sub++)
-        if (lstat(ctl_queue_path(path, sizeof(path), *sub, id), &st) == 0)
-            return *sub;
-    return NULL;
+        if (lstat(queue_dir_path(path, conf_str(P_queue_directory), *sub, id), &st) == 0)
+            break;
+    vbuf_free(path);
+    return *sub;
 }
 
 /* One message, read for list and show. */
@@ -116,7 +113,7 @@ typedef struct CTL_QMSG {
 static void
 ctl_qmsg_open(CTL_QMSG *m, const char *sub, const char *id)
 {
-    char path[4096];
+    VBUF *path = vbuf_create(100);
     struct stat st;
 
     memset(m, 0, sizeof(*m));
@@ -127,11 +124,13 @@ ctl_qmsg_open(CTL_QMSG *m, const char *sub, const char *id)
     m->read_status = QUEUE_READ_ERROR;
     m->env.size = -1;
     m->has_qs = queue_status_read(conf_str(P_queue_directory), id, &m->qs) == 0;
-    if ((m->fd = open(ctl_queue_path(path, sizeof(path), sub, id),
-                      O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+    m->fd = open(queue_dir_path(path, conf_str(P_queue_directory), sub, id),
+                 O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (m->fd < 0)
         vbuf_printf(m->why, "%s", strerror(errno));
+    vbuf_free(path);
+    if (m->fd < 0)
         return;
-    }
     if (fstat(m->fd, &st) == 0) {
         m->file_size = st.st_size;
         m->mtime = st.st_mtime;
@@ -142,7 +141,7 @@ ctl_qmsg_open(CTL_QMSG *m, const char *sub, const char *id)
         m->status = "active";
     else
         (void) flock(m->fd, LOCK_UN);
-    m->read_status = queue_file_read_fd(m->fd, &m->env, m->why);
+    m->read_status = queue_read_fd(m->fd, &m->env, m->why);
     if (m->read_status == QUEUE_READ_CORRUPT)
         m->status = "corrupt";
 }
@@ -152,7 +151,7 @@ ctl_qmsg_close(CTL_QMSG *m)
 {
     if (m->fd >= 0)
         close(m->fd);
-    queue_envelope_free(&m->env);
+    queue_read_free(&m->env);
     vbuf_free(m->why);
 }
 
@@ -414,36 +413,40 @@ ctl_queue_show(int argc, char **argv)
 static int
 ctl_queue_op_one(int op, const char *id, const char *sub)
 {
-    char from[4096], to[4096];
+    const char *queue_dir = conf_str(P_queue_directory);
+    VBUF *from = vbuf_create(100), *to = vbuf_create(100);
+    int done = 0;
 
-    ctl_queue_path(from, sizeof(from), sub, id);
+    queue_dir_path(from, queue_dir, sub, id);
     switch (op) {
     case CTL_OP_DELETE:
-        if (unlink(from) < 0) {
-            if (errno != ENOENT)
-                fprintf(stderr, "alligatectl: remove %s: %s\n", from, strerror(errno));
-            return 0;
+        if (unlink(vbuf_str(from)) == 0) {
+            queue_status_remove(queue_dir, id);
+            done = 1;
+        } else if (errno != ENOENT) {
+            fprintf(stderr, "alligatectl: remove %s: %s\n", vbuf_str(from), strerror(errno));
         }
-        queue_status_remove(conf_str(P_queue_directory), id);
-        return 1;
+        break;
     case CTL_OP_HOLD:
-        if (strcmp(sub, QUEUE_DIR_INCOMING) != 0 && strcmp(sub, QUEUE_DIR_DEFERRED) != 0)
-            return 0;
-        ctl_queue_path(to, sizeof(to), QUEUE_DIR_HOLD, id);
+        if (strcmp(sub, QUEUE_DIR_INCOMING) == 0 || strcmp(sub, QUEUE_DIR_DEFERRED) == 0)
+            queue_dir_path(to, queue_dir, QUEUE_DIR_HOLD, id);
         break;
     default:
-        if (strcmp(sub, QUEUE_DIR_HOLD) != 0)
-            return 0;
         /* Into incoming/: relay sees it at once, and tries it now. */
-        ctl_queue_path(to, sizeof(to), QUEUE_DIR_INCOMING, id);
+        if (strcmp(sub, QUEUE_DIR_HOLD) == 0)
+            queue_dir_path(to, queue_dir, QUEUE_DIR_INCOMING, id);
         break;
     }
-    if (rename(from, to) < 0) {
-        if (errno != ENOENT)
-            fprintf(stderr, "alligatectl: rename %s to %s: %s\n", from, to, strerror(errno));
-        return 0;
+    if (vbuf_len(to) > 0) {
+        if (rename(vbuf_str(from), vbuf_str(to)) == 0)
+            done = 1;
+        else if (errno != ENOENT)
+            fprintf(stderr, "alligatectl: rename %s to %s: %s\n", vbuf_str(from),
+                    vbuf_str(to), strerror(errno));
     }
-    return 1;
+    vbuf_free(from);
+    vbuf_free(to);
+    return done;
 }
 
 static int

@@ -7,7 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "queue_file.h"
+#include "queue_mark.h"
+#include "queue_read.h"
 #include "vbuf.h"
 
 static char fuzz_path[64];
@@ -39,7 +40,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         || (size > 0 && pwrite(fuzz_fd, data, size, 0) != (ssize_t) size))
         abort();
 
-    switch (queue_file_read(fuzz_path, &env, why)) {
+    switch (queue_read(fuzz_path, &env, why)) {
     case QUEUE_READ_OK:
         if (env.sender == NULL || env.rcpt_count == 0
             || env.message_offset < 0 || env.message_length < 0
@@ -51,11 +52,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
         }
         /* Marking a recipient keeps the file valid. */
-        if (queue_file_mark_rcpt(fuzz_fd, env.rcpt[0].offset, QUEUE_RCPT_DELIVERED) < 0
+        if (queue_mark_rcpt(fuzz_fd, env.rcpt[0].offset, QUEUE_RCPT_DELIVERED) < 0
             || pread(fuzz_fd, &c, 1, env.rcpt[0].offset) != 1 || c != QUEUE_RCPT_DELIVERED)
             abort();
-        queue_envelope_free(&env);
-        if (queue_file_read(fuzz_path, &env, why) != QUEUE_READ_OK)
+        queue_read_free(&env);
+        if (queue_read(fuzz_path, &env, why) != QUEUE_READ_OK)
             abort();
         break;
     case QUEUE_READ_CORRUPT:
@@ -65,6 +66,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     default:                            /* the file is ours: no I/O errors */
         abort();
     }
-    queue_envelope_free(&env);
+    queue_read_free(&env);
     return 0;
 }

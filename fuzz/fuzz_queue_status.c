@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "queue_file.h"
+#include "queue_dir.h"
 #include "queue_status.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -36,7 +36,7 @@
 #include "conf.h"
 #include "fuzz_peer.h"
 #include "msg.h"
-#include "queue_file.h"
+#include "queue_read.h"
 #include "relay/relay.h"
 #include "vbuf.h"
 

@@ -32,7 +32,7 @@
 
 #include "conf.h"
 #include "msg.h"
-#include "queue_file.h"
+#include "queue_dir.h"
 #include "smtpd/smtpd.h"
 #include "vbuf.h"
 

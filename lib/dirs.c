@@ -9,7 +9,7 @@
 
 #include "conf.h"
 #include "dirs.h"
-#include "queue_file.h"
+#include "queue_dir.h"
 #include "vbuf.h"
 
 /* mkdir -p path, the last component with the given mode. */
@@ -70,8 +70,9 @@ dirs_ensure(VBUF *why)
         {P_run_directory, 0755}, {P_archive_directory, 0700},
     };
     const struct passwd *pw = NULL;
-    char path[4096];
+    VBUF *path;
     size_t i;
+    int status = 0;
 
     vbuf_reset(why);
     if (geteuid() == 0 && (pw = getpwnam(conf_str(P_daemon_user))) == NULL) {
@@ -100,11 +101,10 @@ dirs_ensure(VBUF *why)
         }
         close(fd);
     }
-    for (i = 0; i < sizeof(queue_subdirs) / sizeof(queue_subdirs[0]); i++) {
-        snprintf(path, sizeof(path), "%s/%s", conf_str(P_queue_directory),
-                 queue_subdirs[i]);
-        if (dirs_own(path, pw, why) < 0)
-            return -1;
-    }
-    return 0;
+    path = vbuf_create(100);
+    for (i = 0; i < sizeof(queue_subdirs) / sizeof(queue_subdirs[0]) && status == 0; i++)
+        status = dirs_own(queue_dir_path(path, conf_str(P_queue_directory), queue_subdirs[i],
+                                         NULL), pw, why);
+    vbuf_free(path);
+    return status;
 }

@@ -8,7 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "queue_file.h"
+#include "queue_dir.h"
+#include "queue_id.h"
 #include "queue_status.h"
 #include "vbuf.h"
 
@@ -17,14 +18,16 @@
 int
 queue_status_write(const char *queue_dir, const char *id, const QUEUE_STATUS *st)
 {
-    char path[4096], tmp[4096];
+    VBUF *dir = vbuf_create(100), *path = vbuf_create(100), *tmp = vbuf_create(100);
     VBUF *text = vbuf_create(256);
     const char *cp;
     int fd, saved, rc = -1;
 
-    snprintf(path, sizeof(path), "%s/%s/%s", queue_dir, QUEUE_DIR_STATUS, id);
-    snprintf(tmp, sizeof(tmp), "%s/%s/.%s.%ld", queue_dir, QUEUE_DIR_STATUS, id,
-             (long) getpid());
+    queue_dir_path(dir, queue_dir, QUEUE_DIR_STATUS, NULL);
+    queue_dir_path(path, queue_dir, QUEUE_DIR_STATUS, id);
+    /* status/.ID.PID: not a queue id, so never taken for a record. */
+    vbuf_set(tmp, vbuf_str(dir));
+    vbuf_printf(tmp, "/.%s.%ld", id, (long) getpid());
     vbuf_printf(text, "attempts=%ld\nlast_attempt=%lld\nnext_try=%lld\nreason=",
                 st->attempts, (long long) st->last_attempt, (long long) st->next_try);
     for (cp = st->reason; *cp && cp - st->reason < QUEUE_STATUS_REASON_MAX; cp++)
@@ -32,47 +35,52 @@ queue_status_write(const char *queue_dir, const char *id, const QUEUE_STATUS *st
                          && (unsigned char) *cp < 0x7f ? *cp : '?');
     vbuf_append_char(text, '\n');
 
-    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0
+    if ((fd = open(vbuf_str(tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0
         && errno == ENOENT) {
-        char dir[4096];
-
-        snprintf(dir, sizeof(dir), "%s/%s", queue_dir, QUEUE_DIR_STATUS);
-        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        if (mkdir(vbuf_str(dir), 0700) < 0 && errno != EEXIST)
             goto out;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        fd = open(vbuf_str(tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     }
     if (fd < 0)
         goto out;
     if (write(fd, vbuf_str(text), vbuf_len(text)) != (ssize_t) vbuf_len(text)) {
         saved = errno ? errno : EIO;
         close(fd);
-        unlink(tmp);
+        unlink(vbuf_str(tmp));
         errno = saved;
         goto out;
     }
-    if (close(fd) < 0 || rename(tmp, path) < 0) {
+    if (close(fd) < 0 || rename(vbuf_str(tmp), vbuf_str(path)) < 0) {
         saved = errno;
-        unlink(tmp);
+        unlink(vbuf_str(tmp));
         errno = saved;
         goto out;
     }
     rc = 0;
   out:
+    saved = errno;
+    vbuf_free(dir);
+    vbuf_free(path);
+    vbuf_free(tmp);
     vbuf_free(text);
+    errno = saved;
     return rc;
 }
 
 int
 queue_status_read(const char *queue_dir, const char *id, QUEUE_STATUS *st)
 {
-    char path[4096], buf[QUEUE_STATUS_FILE_MAX + 1];
+    VBUF *path = vbuf_create(100);
+    char buf[QUEUE_STATUS_FILE_MAX + 1];
     char *line, *next, *eq;
     ssize_t n;
     int fd;
 
     memset(st, 0, sizeof(*st));
-    snprintf(path, sizeof(path), "%s/%s/%s", queue_dir, QUEUE_DIR_STATUS, id);
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+    fd = open(queue_dir_path(path, queue_dir, QUEUE_DIR_STATUS, id),
+              O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    vbuf_free(path);
+    if (fd < 0)
         return -1;
     n = read(fd, buf, QUEUE_STATUS_FILE_MAX);
     close(fd);
@@ -106,10 +114,10 @@ queue_status_read(const char *queue_dir, const char *id, QUEUE_STATUS *st)
 void
 queue_status_remove(const char *queue_dir, const char *id)
 {
-    char path[4096];
+    VBUF *path = vbuf_create(100);
 
-    snprintf(path, sizeof(path), "%s/%s/%s", queue_dir, QUEUE_DIR_STATUS, id);
-    (void) unlink(path);
+    (void) unlink(queue_dir_path(path, queue_dir, QUEUE_DIR_STATUS, id));
+    vbuf_free(path);
 }
 
 /* 1 when a queue file named id is in one of the queue's directories. */
@@ -120,39 +128,38 @@ queue_status_has_message(const char *queue_dir, const char *id)
         QUEUE_DIR_INCOMING, QUEUE_DIR_DEFERRED, QUEUE_DIR_HOLD,
         QUEUE_DIR_CORRUPT, QUEUE_DIR_TMP, NULL,
     };
-    char path[4096];
+    VBUF *path = vbuf_create(100);
     struct stat st;
     const char **sub;
+    int found = 0;
 
-    for (sub = subs; *sub; sub++) {
-        snprintf(path, sizeof(path), "%s/%s/%s", queue_dir, *sub, id);
-        if (lstat(path, &st) == 0 || errno != ENOENT)
-            return 1;
-    }
-    return 0;
+    for (sub = subs; *sub && !found; sub++)
+        found = lstat(queue_dir_path(path, queue_dir, *sub, id), &st) == 0 || errno != ENOENT;
+    vbuf_free(path);
+    return found;
 }
 
 int
 queue_status_cleanup(const char *queue_dir)
 {
-    char path[4096];
+    VBUF *path = vbuf_create(100);
     struct dirent *dp;
     DIR *dir;
     int count = 0;
 
-    snprintf(path, sizeof(path), "%s/%s", queue_dir, QUEUE_DIR_STATUS);
-    if ((dir = opendir(path)) == NULL)
+    if ((dir = opendir(queue_dir_path(path, queue_dir, QUEUE_DIR_STATUS, NULL))) == NULL) {
+        vbuf_free(path);
         return 0;
+    }
     while ((dp = readdir(dir)) != NULL) {
         if (dp->d_name[0] == '.' && strcmp(dp->d_name, ".") != 0
             && strcmp(dp->d_name, "..") != 0) {
             struct stat st;
 
             /* A temporary file of a writer that died. */
-            snprintf(path, sizeof(path), "%s/%s/%s", queue_dir, QUEUE_DIR_STATUS,
-                     dp->d_name);
-            if (lstat(path, &st) == 0 && st.st_mtime < time(NULL) - 60
-                && unlink(path) == 0)
+            queue_dir_path(path, queue_dir, QUEUE_DIR_STATUS, dp->d_name);
+            if (lstat(vbuf_str(path), &st) == 0 && st.st_mtime < time(NULL) - 60
+                && unlink(vbuf_str(path)) == 0)
                 count++;
             continue;
         }
@@ -162,5 +169,6 @@ queue_status_cleanup(const char *queue_dir)
         count++;
     }
     closedir(dir);
+    vbuf_free(path);
     return count;
 }

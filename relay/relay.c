@@ -5,7 +5,7 @@
  * files, alligate-relay(8) for the user's view. */
 #include "conf.h"
 #include "msg.h"
-#include "queue_file.h"
+#include "queue_dir.h"
 #include "relay.h"
 #include "server.h"
 #include "vbuf.h"

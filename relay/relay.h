@@ -27,7 +27,8 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "queue_file.h"
+#include "queue_id.h"
+#include "queue_read.h"
 #include "relay_proto.h"
 #include "smtp_reply.h"
 #include "vbuf.h"
@@ -288,10 +289,5 @@ void    relay_queue_child_close(void);
 void    relay_ctl_open(void);
 void    relay_ctl_close(void);
 void    relay_ctl_child_close(void);
-
-/* relay.c ------------------------------------------------------------- */
-
-/* The path of sub/id in the queue directory, in a static buffer. */
-const char *relay_queue_path(const char *sub, const char *id);
 
 #endif

@@ -24,6 +24,7 @@
 #include "conf.h"
 #include "monotime.h"
 #include "msg.h"
+#include "queue_dir.h"
 #include "relay.h"
 #include "server.h"
 

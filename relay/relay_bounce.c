@@ -16,7 +16,9 @@
 #include "conf.h"
 #include "msg.h"
 #include "mymalloc.h"
-#include "queue_file.h"
+#include "queue_id.h"
+#include "queue_read.h"
+#include "queue_write.h"
 #include "relay.h"
 #include "vbuf.h"
 
@@ -238,7 +240,7 @@ relay_bounce_queue(const char *queue_dir, const char *queue_id,
     VBUF *boundary = vbuf_create(100);
     VBUF *message_id = vbuf_create(100);
     const char *myhostname = conf_str(P_myhostname);
-    QUEUE_FILE *qf;
+    QUEUE_WRITER *qf;
     RELAY_DSN dsn;
     time_t now = time(NULL);
     size_t i;
@@ -248,9 +250,9 @@ relay_bounce_queue(const char *queue_dir, const char *queue_id,
         vbuf_printf(why, "read %s: %s", queue_id, strerror(errno));
         goto out;
     }
-    if ((qf = queue_file_create(queue_dir, why)) == NULL)
+    if ((qf = queue_write_create(queue_dir, why)) == NULL)
         goto out;
-    snprintf(bounce_id, QUEUE_ID_LEN + 1, "%s", queue_file_id(qf));
+    snprintf(bounce_id, QUEUE_ID_LEN + 1, "%s", queue_write_id(qf));
     vbuf_printf(message_id, "%s.%lld@%s", bounce_id, (long long) now, myhostname);
     /* A boundary that the returned headers cannot contain. */
     vbuf_printf(boundary, "%s.%lld/%s", bounce_id, (long long) now, myhostname);
@@ -276,19 +278,19 @@ relay_bounce_queue(const char *queue_dir, const char *queue_id,
     for (i = 0; i < vbuf_len(msg) && !eight_bit; i++)
         eight_bit = (unsigned char) msg->data[i] >= 0x80;
 
-    if (queue_file_recf(qf, QUEUE_REC_ARRIVAL, "%lld", (long long) now) < 0
-        || queue_file_rec(qf, QUEUE_REC_SENDER, "") < 0
-        || (eight_bit && queue_file_rec(qf, QUEUE_REC_BODY_TYPE, "8BITMIME") < 0)
-        || (env->smtputf8 && queue_file_rec(qf, QUEUE_REC_SMTPUTF8, "1") < 0)
-        || queue_file_rec(qf, QUEUE_REC_RCPT, env->sender) < 0
-        || queue_file_recf(qf, QUEUE_REC_ATTR, "dsn_for=%s", queue_id) < 0
-        || queue_file_begin_message(qf) < 0
-        || queue_file_write(qf, vbuf_str(msg), vbuf_len(msg)) < 0) {
+    if (queue_write_recf(qf, QUEUE_REC_ARRIVAL, "%lld", (long long) now) < 0
+        || queue_write_rec(qf, QUEUE_REC_SENDER, "") < 0
+        || (eight_bit && queue_write_rec(qf, QUEUE_REC_BODY_TYPE, "8BITMIME") < 0)
+        || (env->smtputf8 && queue_write_rec(qf, QUEUE_REC_SMTPUTF8, "1") < 0)
+        || queue_write_rec(qf, QUEUE_REC_RCPT, env->sender) < 0
+        || queue_write_recf(qf, QUEUE_REC_ATTR, "dsn_for=%s", queue_id) < 0
+        || queue_write_begin_message(qf) < 0
+        || queue_write_message(qf, vbuf_str(msg), vbuf_len(msg)) < 0) {
         vbuf_printf(why, "write bounce: %s", strerror(errno));
-        queue_file_abort(qf);
+        queue_write_abort(qf);
         goto out;
     }
-    if (queue_file_commit(qf, why) < 0)
+    if (queue_write_commit(qf, why) < 0)
         goto out;
     rc = 0;
 

@@ -3,7 +3,7 @@
  * The file is locked (flock) for the whole attempt, so that no other
  * agent, nor a relay restarted while this one still runs, can deliver it
  * at the same time. When the attempt leaves some recipients pending, the
- * outcome of the others is written into the file (queue_file_mark_rcpts:
+ * outcome of the others is written into the file (queue_mark_rcpts:
  * one byte each, one fdatasync for all): delivered ones only after the
  * backend's 250 to the final dot; bounced ones only after their DSN is
  * safely queued. When every recipient is delivered, the file is simply
@@ -29,7 +29,10 @@
 #include "conf.h"
 #include "msg.h"
 #include "mymalloc.h"
-#include "queue_file.h"
+#include "queue_dir.h"
+#include "queue_id.h"
+#include "queue_mark.h"
+#include "queue_read.h"
 #include "queue_status.h"
 #include "relay.h"
 
@@ -39,15 +42,6 @@ relay_retry_policy(RELAY_RETRY_POLICY *policy)
     policy->min_backoff = conf_time(P_minimal_backoff_time);
     policy->max_backoff = conf_time(P_maximal_backoff_time);
     policy->lifetime = conf_time(P_maximal_queue_lifetime);
-}
-
-const char *
-relay_queue_path(const char *sub, const char *id)
-{
-    static char path[4096];
-
-    snprintf(path, sizeof(path), "%s/%s/%s", conf_str(P_queue_directory), sub, id);
-    return path;
 }
 
 void
@@ -69,7 +63,7 @@ relay_rcpt_set(RELAY_RCPT *rcpt, int outcome, const char *dsn, const char *diag,
 typedef struct RELAY_TRY {
     const char *id;
     const char *sub;            /* where the file is: incoming or deferred */
-    char    path[4096];
+    VBUF   *path;               /* of the queue file */
     int     fd;
     QUEUE_ENVELOPE env;
     RELAY_RCPT *rcpt;           /* the pending recipients */
@@ -114,11 +108,11 @@ relay_deliver_open(RELAY_TRY *t, RELAY_JOB_RESULT *res)
     subs[0] = t->sub;
     subs[1] = strcmp(t->sub, QUEUE_DIR_INCOMING) == 0 ? QUEUE_DIR_DEFERRED : QUEUE_DIR_INCOMING;
     for (i = 0; i < 2; i++) {
-        snprintf(t->path, sizeof(t->path), "%s", relay_queue_path(subs[i], t->id));
-        if ((t->fd = open(t->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) >= 0)
+        queue_dir_path(t->path, conf_str(P_queue_directory), subs[i], t->id);
+        if ((t->fd = open(vbuf_str(t->path), O_RDWR | O_CLOEXEC | O_NOFOLLOW)) >= 0)
             break;
         if (errno != ENOENT) {
-            msg_warn("%s: open %s: %m", t->id, t->path);
+            msg_warn("%s: open %s: %m", t->id, vbuf_str(t->path));
             res->result = RELAY_RESULT_ERROR;
             return -1;
         }
@@ -130,12 +124,12 @@ relay_deliver_open(RELAY_TRY *t, RELAY_JOB_RESULT *res)
     t->sub = subs[i];
     if (flock(t->fd, LOCK_EX | LOCK_NB) < 0) {
         if (errno != EWOULDBLOCK)
-            msg_warn("%s: lock %s: %m", t->id, t->path);
+            msg_warn("%s: lock %s: %m", t->id, vbuf_str(t->path));
         res->result = errno == EWOULDBLOCK ? RELAY_RESULT_BUSY : RELAY_RESULT_ERROR;
         return -1;
     }
     /* Moved (queue hold) or removed before we had the lock? */
-    if (fstat(t->fd, &fst) < 0 || stat(t->path, &pst) < 0
+    if (fstat(t->fd, &fst) < 0 || stat(vbuf_str(t->path), &pst) < 0
         || fst.st_ino != pst.st_ino || fst.st_dev != pst.st_dev || fst.st_nlink == 0) {
         res->result = RELAY_RESULT_GONE;
         return -1;
@@ -167,10 +161,10 @@ relay_deliver_mark(RELAY_TRY *t, int outcome, int status)
     for (i = 0; i < t->rcpt_count; i++)
         if (t->rcpt[i].outcome == outcome)
             offsets[n++] = t->rcpt[i].offset;
-    if (n > 0 && queue_file_mark_rcpts(t->fd, offsets, n, status) < 0) {
+    if (n > 0 && queue_mark_rcpts(t->fd, offsets, n, status) < 0) {
         msg_warn("%s: cannot mark %s recipient%s in %s: %m", t->id,
                  status == QUEUE_RCPT_DELIVERED ? "delivered" : "bounced",
-                 n == 1 ? "" : "s", t->path);
+                 n == 1 ? "" : "s", vbuf_str(t->path));
         t->mark_failed = 1;
     }
     myfree(offsets);
@@ -224,11 +218,12 @@ relay_deliver_defer(RELAY_TRY *t, time_t now, time_t next_try, const char *reaso
     if (futimens(t->fd, times) < 0)
         msg_warn("%s: cannot set the time of the next attempt: %m", t->id);
     if (strcmp(t->sub, QUEUE_DIR_DEFERRED) != 0) {
-        char to[4096];
+        VBUF *to = vbuf_create(100);
 
-        snprintf(to, sizeof(to), "%s", relay_queue_path(QUEUE_DIR_DEFERRED, t->id));
-        if (rename(t->path, to) < 0 && errno != ENOENT)
-            msg_warn("%s: rename %s to %s: %m", t->id, t->path, to);
+        queue_dir_path(to, queue_dir, QUEUE_DIR_DEFERRED, t->id);
+        if (rename(vbuf_str(t->path), vbuf_str(to)) < 0 && errno != ENOENT)
+            msg_warn("%s: rename %s to %s: %m", t->id, vbuf_str(t->path), vbuf_str(to));
+        vbuf_free(to);
     }
     (void) queue_status_read(queue_dir, t->id, &st);
     st.attempts++;
@@ -327,8 +322,8 @@ relay_deliver_finish(RELAY_TRY *t, RELAY_JOB_RESULT *res)
         res->next_try = relay_retry_next(t->env.arrival, now, &policy);
         relay_deliver_defer(t, now, res->next_try, first_reason);
     } else {
-        if (unlink(t->path) < 0 && errno != ENOENT)
-            msg_warn("%s: remove %s: %m", t->id, t->path);
+        if (unlink(vbuf_str(t->path)) < 0 && errno != ENOENT)
+            msg_warn("%s: remove %s: %m", t->id, vbuf_str(t->path));
         queue_status_remove(conf_str(P_queue_directory), t->id);
         msg_info("%s: removed", t->id);
         res->result = RELAY_RESULT_DONE;
@@ -340,18 +335,19 @@ relay_deliver_finish(RELAY_TRY *t, RELAY_JOB_RESULT *res)
 static void
 relay_deliver_corrupt(RELAY_TRY *t, const char *why, RELAY_JOB_RESULT *res)
 {
-    char to[4096];
+    VBUF *to = vbuf_create(100);
 
-    snprintf(to, sizeof(to), "%s", relay_queue_path(QUEUE_DIR_CORRUPT, t->id));
-    if (rename(t->path, to) < 0) {
+    queue_dir_path(to, conf_str(P_queue_directory), QUEUE_DIR_CORRUPT, t->id);
+    if (rename(vbuf_str(t->path), vbuf_str(to)) < 0) {
         msg_warn("%s: corrupt queue file %s (%s); cannot move it to %s: %m", t->id,
-                 t->path, why, to);
+                 vbuf_str(t->path), why, vbuf_str(to));
         res->result = RELAY_RESULT_ERROR;
-        return;
+    } else {
+        msg_warn("%s: corrupt queue file (%s): moved to %s", t->id, why, vbuf_str(to));
+        queue_status_remove(conf_str(P_queue_directory), t->id);
+        res->result = RELAY_RESULT_CORRUPT;
     }
-    msg_warn("%s: corrupt queue file (%s): moved to %s", t->id, why, to);
-    queue_status_remove(conf_str(P_queue_directory), t->id);
-    res->result = RELAY_RESULT_CORRUPT;
+    vbuf_free(to);
 }
 
 void
@@ -368,6 +364,7 @@ relay_deliver(RELAY_SMTP **sessp, const char *id, const char *sub,
     t.id = id;
     t.sub = sub;
     t.fd = -1;
+    t.path = vbuf_create(100);
     res->result = RELAY_RESULT_ERROR;
     res->next_try = 0;
     res->conn_failed = 0;
@@ -377,13 +374,13 @@ relay_deliver(RELAY_SMTP **sessp, const char *id, const char *sub,
     if (relay_deliver_open(&t, res) < 0)
         goto out;
 
-    status = queue_file_read_fd(t.fd, &t.env, why);
+    status = queue_read_fd(t.fd, &t.env, why);
     if (status == QUEUE_READ_CORRUPT) {
         relay_deliver_corrupt(&t, vbuf_str(why), res);
         goto out;
     }
     if (status != QUEUE_READ_OK) {
-        msg_warn("%s: cannot read %s: %s", id, t.path, vbuf_str(why));
+        msg_warn("%s: cannot read %s: %s", id, vbuf_str(t.path), vbuf_str(why));
         goto out;
     }
     gettimeofday(&tv, NULL);
@@ -436,9 +433,10 @@ relay_deliver(RELAY_SMTP **sessp, const char *id, const char *sub,
         vbuf_free(t.rcpt[i].diag);
     }
     myfree(t.rcpt);
-    queue_envelope_free(&t.env);
+    queue_read_free(&t.env);
     if (t.fd >= 0)
         close(t.fd);
     vbuf_free(t.attempt.relay);
+    vbuf_free(t.path);
     vbuf_free(why);
 }

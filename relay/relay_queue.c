@@ -33,7 +33,8 @@
 #include "events.h"
 #include "msg.h"
 #include "mymalloc.h"
-#include "queue_file.h"
+#include "queue_dir.h"
+#include "queue_id.h"
 #include "queue_status.h"
 #include "relay.h"
 
@@ -204,18 +205,19 @@ relay_queue_note_due(time_t when)
 static void
 relay_queue_scan(const char *sub, int force)
 {
-    char path[4096];
+    VBUF *path = vbuf_create(100);
     struct dirent *dp;
     struct stat st;
     time_t now = time(NULL);
     DIR *dir;
     int dfd;
 
-    snprintf(path, sizeof(path), "%s/%s", conf_str(P_queue_directory), sub);
-    if ((dir = opendir(path)) == NULL) {
-        msg_warn("open %s: %m", path);
+    dir = opendir(queue_dir_path(path, conf_str(P_queue_directory), sub, NULL));
+    if (dir == NULL)
+        msg_warn("open %s: %m", vbuf_str(path));
+    vbuf_free(path);
+    if (dir == NULL)
         return;
-    }
     dfd = dirfd(dir);
     while ((dp = readdir(dir)) != NULL) {
         if (!queue_id_valid(dp->d_name) || *relay_job_slot(dp->d_name) != NULL)
@@ -243,7 +245,7 @@ relay_queue_scan_event(int event, void *context)
 
     (void) event;
     (void) context;
-    if ((n = queue_file_cleanup_tmp(queue_dir, RELAY_TMP_MAX_AGE)) > 0)
+    if ((n = queue_dir_cleanup_tmp(queue_dir, RELAY_TMP_MAX_AGE)) > 0)
         msg_info("removed %d temporary queue file%s of sessions that died", n,
                  n == 1 ? "" : "s");
     (void) queue_status_cleanup(queue_dir);
@@ -376,17 +378,18 @@ relay_queue_run(void)
 void
 relay_queue_init(void)
 {
-    char path[4096];
+    VBUF *path = vbuf_create(100);
 
     relay_down_why = vbuf_create(100);
     relay_job_grow();
     relay_pool_init(relay_queue_done);
-    snprintf(path, sizeof(path), "%s/%s", conf_str(P_queue_directory), QUEUE_DIR_INCOMING);
+    queue_dir_path(path, conf_str(P_queue_directory), QUEUE_DIR_INCOMING, NULL);
     if ((relay_inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0
-        || inotify_add_watch(relay_inotify_fd, path, IN_MOVED_TO) < 0)
-        msg_warn("inotify on %s: %m; new mail waits for the next queue run", path);
+        || inotify_add_watch(relay_inotify_fd, vbuf_str(path), IN_MOVED_TO) < 0)
+        msg_warn("inotify on %s: %m; new mail waits for the next queue run", vbuf_str(path));
     else
         event_enable_read(relay_inotify_fd, relay_queue_inotify_event, NULL);
+    vbuf_free(path);
     if (*conf_str(P_relay_host) == 0)
         relay_maildir_cleanup(conf_str(P_local_maildir));
     relay_queue_scan_event(0, NULL);

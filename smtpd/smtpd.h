@@ -39,7 +39,7 @@
 #define SMTPD_END_HANDOFF   1       /* the descriptor went to another daemon */
 
 struct SMTPD_STATE;
-struct QUEUE_FILE;
+struct QUEUE_WRITER;
 
 /* The transport under the session: plain sockets now, TLS later.  Both
  * return what read(2) and send(2) return, errno included. */
@@ -123,7 +123,7 @@ typedef struct SMTPD_STATE {
     char    queue_id[32];
 
     /* BDAT (RFC 3030): the message being received in chunks. */
-    struct QUEUE_FILE *bdat_qf;
+    struct QUEUE_WRITER *bdat_qf;
     SMTP_DATA bdat_sd;
     int     bdat;                       /* a BDAT transaction is open */
     const char *bdat_error;             /* the reply that refused it: every
@@ -190,9 +190,9 @@ int     smtpd_data(SMTPD_STATE *state, const char *arg);
 int     smtpd_bdat(SMTPD_STATE *state, const char *arg);
 
 /* smtpd_queue.c: the queue file of one message, shared by DATA and BDAT. */
-struct QUEUE_FILE *smtpd_queue_open(SMTPD_STATE *state);
+struct QUEUE_WRITER *smtpd_queue_open(SMTPD_STATE *state);
 void    smtpd_queue_out(void *context, const char *data, size_t len);
-int     smtpd_queue_close(SMTPD_STATE *state, struct QUEUE_FILE *qf,
+int     smtpd_queue_close(SMTPD_STATE *state, struct QUEUE_WRITER *qf,
                           const SMTP_DATA *sd, const char *cmd);
 
 #endif

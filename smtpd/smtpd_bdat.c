@@ -12,7 +12,7 @@
 
 #include "conf.h"
 #include "msg.h"
-#include "queue_file.h"
+#include "queue_write.h"
 #include "smtp_bdat.h"
 #include "smtp_data.h"
 #include "smtpd.h"
@@ -67,7 +67,7 @@ smtpd_bdat_skip(SMTPD_STATE *state, uint64_t size, const char *reply)
 int
 smtpd_bdat(SMTPD_STATE *state, const char *arg)
 {
-    QUEUE_FILE *qf;
+    QUEUE_WRITER *qf;
     SMTP_DATA *sd = &state->bdat_sd;
     long long limit = conf_int(P_message_size_limit);
     SMTP_ADDR_ERR err;
@@ -130,7 +130,7 @@ smtpd_bdat(SMTPD_STATE *state, const char *arg)
         state->bdat_qf = NULL;
         if (last || SMTP_DATA_ERROR(sd->status))
             return smtpd_queue_close(state, qf, sd, "BDAT");
-        queue_file_abort(qf);
+        queue_write_abort(qf);
         smtpd_refuse(state, "BDAT", SMTPD_POLICY_REJECT, 552, "5.3.4",
                      "Error: message file too big", "message_size_limit");
         state->bdat_error = "552 5.3.4 Error: message file too big";

@@ -11,7 +11,7 @@
 #include "conf.h"
 #include "msg.h"
 #include "mymalloc.h"
-#include "queue_file.h"
+#include "queue_dir.h"
 #include "smtp_addr.h"
 #include "smtpd.h"
 #include "smtpd_rate.h"
@@ -152,7 +152,7 @@ smtpd_mail(SMTPD_STATE *state, const char *arg)
         goto refused;
     /* Nothing to keep free and no size to fit: no statfs() to make. */
     space = conf_int(P_queue_minfree) == 0 && !(path->params & SMTP_ADDR_PARAM_SIZE) ? 1 :
-        queue_space_ok(conf_str(P_queue_directory),
+        queue_dir_space_ok(conf_str(P_queue_directory),
                        (unsigned long long) conf_int(P_queue_minfree),
                        (path->params & SMTP_ADDR_PARAM_SIZE) ? path->size : 0);
     if (space == 0) {

@@ -6,14 +6,14 @@
 
 #include "conf.h"
 #include "msg.h"
-#include "queue_file.h"
+#include "queue_write.h"
 #include "smtp_data.h"
 #include "smtpd.h"
 
 int
 smtpd_data(SMTPD_STATE *state, const char *arg)
 {
-    QUEUE_FILE *qf;
+    QUEUE_WRITER *qf;
     SMTP_DATA sd;
     long long limit = conf_int(P_message_size_limit);
     int     status;
@@ -53,7 +53,7 @@ smtpd_data(SMTPD_STATE *state, const char *arg)
                 break;
         }
         if (smtpd_io_fill(state) != SMTPD_IO_OK) {
-            queue_file_abort(qf);
+            queue_write_abort(qf);
             if (state->io_status == SMTPD_IO_TIMEOUT) {
                 msg_info("timeout after DATA (%llu bytes) from %s",
                          (unsigned long long) sd.size, state->namaddr);

@@ -8,7 +8,9 @@
 
 #include "conf.h"
 #include "msg.h"
-#include "queue_file.h"
+#include "queue_dir.h"
+#include "queue_record.h"
+#include "queue_write.h"
 #include "smtpd.h"
 
 static const char *
@@ -19,7 +21,7 @@ smtpd_queue_protocol(SMTPD_STATE *state)
 
 /* The one header smtpd adds (RFC 5321 4.4). */
 static void
-smtpd_queue_received(SMTPD_STATE *state, QUEUE_FILE *qf)
+smtpd_queue_received(SMTPD_STATE *state, QUEUE_WRITER *qf)
 {
     VBUF   *hdr = vbuf_create(256);
     char    date[64];
@@ -37,57 +39,57 @@ smtpd_queue_received(SMTPD_STATE *state, QUEUE_FILE *qf)
     if (state->rcpt_count == 1)
         vbuf_printf(hdr, "\r\n\tfor <%s>", state->rcpt[0]);
     vbuf_printf(hdr, "; %s\r\n", date);
-    queue_file_write(qf, vbuf_str(hdr), vbuf_len(hdr));
+    queue_write_message(qf, vbuf_str(hdr), vbuf_len(hdr));
     vbuf_free(hdr);
 }
 
 /* The envelope records; -1 when the queue file refuses one. */
 static int
-smtpd_queue_envelope(SMTPD_STATE *state, QUEUE_FILE *qf)
+smtpd_queue_envelope(SMTPD_STATE *state, QUEUE_WRITER *qf)
 {
     const SMTP_PATH *s = state->sender;
     size_t  i;
     int     rc = 0;
 
-    rc |= queue_file_recf(qf, QUEUE_REC_ARRIVAL, "%lld", (long long) time(NULL));
-    rc |= queue_file_rec(qf, QUEUE_REC_CLIENT_ADDR, state->addr);
+    rc |= queue_write_recf(qf, QUEUE_REC_ARRIVAL, "%lld", (long long) time(NULL));
+    rc |= queue_write_rec(qf, QUEUE_REC_CLIENT_ADDR, state->addr);
     if (strcmp(state->name, "unknown") != 0)
-        rc |= queue_file_rec(qf, QUEUE_REC_CLIENT_NAME, state->name);
-    rc |= queue_file_rec(qf, QUEUE_REC_HELO, state->helo);
-    rc |= queue_file_rec(qf, QUEUE_REC_PROTOCOL, smtpd_queue_protocol(state));
-    rc |= queue_file_rec(qf, QUEUE_REC_SENDER,
+        rc |= queue_write_rec(qf, QUEUE_REC_CLIENT_NAME, state->name);
+    rc |= queue_write_rec(qf, QUEUE_REC_HELO, state->helo);
+    rc |= queue_write_rec(qf, QUEUE_REC_PROTOCOL, smtpd_queue_protocol(state));
+    rc |= queue_write_rec(qf, QUEUE_REC_SENDER,
                          (s->flags & SMTP_ADDR_FLAG_NULL) ? "" : s->mailbox);
     if (s->params & SMTP_ADDR_PARAM_SIZE)
-        rc |= queue_file_recf(qf, QUEUE_REC_SIZE, "%llu", (unsigned long long) s->size);
+        rc |= queue_write_recf(qf, QUEUE_REC_SIZE, "%llu", (unsigned long long) s->size);
     if (s->body == SMTP_ADDR_BODY_8BITMIME)
-        rc |= queue_file_rec(qf, QUEUE_REC_BODY_TYPE, "8BITMIME");
+        rc |= queue_write_rec(qf, QUEUE_REC_BODY_TYPE, "8BITMIME");
     else if (s->body == SMTP_ADDR_BODY_7BIT)
-        rc |= queue_file_rec(qf, QUEUE_REC_BODY_TYPE, "7BIT");
+        rc |= queue_write_rec(qf, QUEUE_REC_BODY_TYPE, "7BIT");
     if (s->params & SMTP_ADDR_PARAM_SMTPUTF8)
-        rc |= queue_file_rec(qf, QUEUE_REC_SMTPUTF8, "1");
+        rc |= queue_write_rec(qf, QUEUE_REC_SMTPUTF8, "1");
     for (i = 0; i < state->rcpt_count; i++)
-        rc |= queue_file_rec(qf, QUEUE_REC_RCPT, state->rcpt[i]);
+        rc |= queue_write_rec(qf, QUEUE_REC_RCPT, state->rcpt[i]);
     return rc ? -1 : 0;
 }
 
-QUEUE_FILE *
+QUEUE_WRITER *
 smtpd_queue_open(SMTPD_STATE *state)
 {
     VBUF   *why = vbuf_create(100);
-    QUEUE_FILE *qf;
+    QUEUE_WRITER *qf;
 
-    if ((qf = queue_file_create(conf_str(P_queue_directory), why)) == NULL) {
+    if ((qf = queue_write_create(conf_str(P_queue_directory), why)) == NULL) {
         msg_warn("cannot create queue file: %s", vbuf_str(why));
         smtpd_reply(state, "451 4.3.0 Error: queue file write error");
         vbuf_free(why);
         return NULL;
     }
     vbuf_free(why);
-    snprintf(state->queue_id, sizeof(state->queue_id), "%s", queue_file_id(qf));
+    snprintf(state->queue_id, sizeof(state->queue_id), "%s", queue_write_id(qf));
     msg_info("%s: client=%s", state->queue_id, state->namaddr);
-    if (smtpd_queue_envelope(state, qf) < 0 || queue_file_begin_message(qf) < 0) {
+    if (smtpd_queue_envelope(state, qf) < 0 || queue_write_begin_message(qf) < 0) {
         msg_warn("%s: cannot write envelope: %m", state->queue_id);
-        queue_file_abort(qf);
+        queue_write_abort(qf);
         smtpd_reply(state, "451 4.3.0 Error: queue file write error");
         state->queue_id[0] = 0;
         return NULL;
@@ -101,11 +103,11 @@ smtpd_queue_out(void *context, const char *data, size_t len)
 {
     /* A write error is remembered by the queue file and surfaces at
      * commit time. */
-    (void) queue_file_write(context, data, len);
+    (void) queue_write_message(context, data, len);
 }
 
 int
-smtpd_queue_close(SMTPD_STATE *state, QUEUE_FILE *qf, const SMTP_DATA *sd,
+smtpd_queue_close(SMTPD_STATE *state, QUEUE_WRITER *qf, const SMTP_DATA *sd,
                   const char *cmd)
 {
     VBUF   *why = vbuf_create(100);
@@ -114,26 +116,26 @@ smtpd_queue_close(SMTPD_STATE *state, QUEUE_FILE *qf, const SMTP_DATA *sd,
     if (SMTP_DATA_ERROR(sd->status)) {
         /* SMTP smuggling: the only end of data is CR LF . CR LF, and
          * BDAT content is held to the same line ends. */
-        queue_file_abort(qf);
+        queue_write_abort(qf);
         smtpd_refuse(state, cmd, SMTPD_POLICY_CLOSE, 521, "5.5.2",
                      sd->status == SMTP_DATA_NUL ? "Error: NUL character received"
                      : sd->status == SMTP_DATA_BARE_CR ? "Error: bare <CR> received"
                      : "Error: bare <LF> received", "bare_newline");
     } else if (sd->flags & SMTP_DATA_FLAG_OVER) {
-        queue_file_abort(qf);
+        queue_write_abort(qf);
         smtpd_refuse(state, cmd, SMTPD_POLICY_REJECT, 552, "5.3.4",
                      "Error: message file too big", "message_size_limit");
     } else if (sd->received > SMTPD_MAX_HOPS) {
-        queue_file_abort(qf);
+        queue_write_abort(qf);
         smtpd_refuse(state, cmd, SMTPD_POLICY_REJECT, 554, "5.4.6",
                      "Error: too many hops", "mail_loop");
     } else if (conf_int(P_queue_minfree) > 0
-               && queue_space_ok(conf_str(P_queue_directory),
+               && queue_dir_space_ok(conf_str(P_queue_directory),
                                  (unsigned long long) conf_int(P_queue_minfree), 0) == 0) {
-        queue_file_abort(qf);
+        queue_write_abort(qf);
         smtpd_refuse(state, cmd, SMTPD_POLICY_REJECT, 452, "4.3.1",
                      "Error: insufficient system storage", "queue_minfree");
-    } else if (queue_file_commit(qf, why) < 0) {
+    } else if (queue_write_commit(qf, why) < 0) {
         msg_warn("%s: cannot commit queue file: %s", state->queue_id, vbuf_str(why));
         smtpd_reply(state, "452 4.3.1 Error: insufficient system storage");
     } else {

@@ -8,7 +8,7 @@
 #include "cidr_list.h"
 #include "conf.h"
 #include "mymalloc.h"
-#include "queue_file.h"
+#include "queue_write.h"
 #include "smtpd.h"
 #include "smtpd_reject.h"
 
@@ -102,7 +102,7 @@ smtpd_state_reset(SMTPD_STATE *state)
     state->in_mail = 0;
     state->txn_refused = NULL;
     if (state->bdat_qf)
-        queue_file_abort(state->bdat_qf);
+        queue_write_abort(state->bdat_qf);
     state->bdat_qf = NULL;
     state->bdat = 0;
     state->bdat_error = NULL;

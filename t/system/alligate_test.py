@@ -136,10 +136,6 @@ class Instance:
         except OSError:
             return []
 
-    def queue_file(self, qid, sub="incoming"):
-        with open(os.path.join(self.queue, sub, qid), "rb") as f:
-            return f.read()
-
     def smtp(self, **kw):
         """A connected smtplib.SMTP client."""
         s = smtplib.SMTP("127.0.0.1", self.port, timeout=kw.pop("timeout", 30), **kw)
@@ -196,8 +192,8 @@ class Instance:
         return session
 
     def queue_entry(self, qid, sub="incoming"):
-        """Queue file qid, parsed and checked complete (QueueFile)."""
-        return QueueFile(self.queue_file(qid, sub))
+        """Queue file qid, parsed and checked (QueueFile)."""
+        return QueueFile.read(os.path.join(self.queue, sub, qid))
 
 
 class RawClient:
@@ -320,36 +316,82 @@ class AlligateTestCase(unittest.TestCase):
 
 
 class QueueFile:
-    """A queue file parsed as lib/queue_file.h documents it.  Raises
-    AssertionError unless the file is complete: magic, envelope records,
-    the M length, exactly that many message bytes, then the trailer that
-    repeats the length and ends the file."""
+    """A queue file parsed as lib/queue_record.h documents it, as strictly
+    as the C reader (lib/queue_read.c): AssertionError for anything it
+    would refuse (bad magic, an unknown or malformed record, a bad value,
+    a once-only record repeated, T, S or every recipient missing, a bad M
+    length, a file that does not end exactly with the trailer).  The one
+    queue file parser of the tests."""
 
     MAGIC = b"ALLIGATE-QUEUE 1\n"
+    VALUE_MAX = 16384
+    SINGLETONS = "TCNHPUSZY8"           # at most once each
+    RECIPIENTS = "RDB"                  # pending, delivered, bounced
 
-    def __init__(self, data):
+    def __init__(self, data, name="queue file"):
+        def refuse(why, *args):
+            raise AssertionError("%s: %s" % (name, why % args))
+
         if not data.startswith(self.MAGIC):
-            raise AssertionError("queue file: bad magic %r" % data[:20])
+            refuse("bad magic %r", data[:20])
         pos = len(self.MAGIC)
         self.records = []
         while True:
             end = data.find(b"\n", pos)
-            if end < 0 or end - pos < 2 or data[pos + 1:pos + 2] != b" ":
-                raise AssertionError("queue file: bad record at %d" % pos)
-            kind = chr(data[pos])
-            value = data[pos + 2:end].decode("utf-8", "replace")
-            pos = end + 1
+            if end < 0:
+                refuse("truncated file")
+            if end - pos < 2 or data[pos + 1:pos + 2] != b" ":
+                refuse("malformed record at offset %d", pos)
+            kind, value = chr(data[pos]), data[pos + 2:end]
             if kind == "M":
-                if len(value) != 20 or not value.isdigit():
-                    raise AssertionError("queue file: bad M record %r" % value)
-                length = int(value)
                 break
-            self.records.append((kind, value))
+            if kind not in self.SINGLETONS + self.RECIPIENTS + "A":
+                refuse("unknown record type %r at offset %d", kind, pos)
+            why = self._check(kind, value)
+            if why:
+                refuse("bad record at offset %d: %s", pos, why)
+            if kind in self.SINGLETONS and kind in (k for k, _ in self.records):
+                refuse("duplicate %s record at offset %d", kind, pos)
+            self.records.append((kind, value.decode("utf-8", "replace")))
+            pos = end + 1
+        if not re.fullmatch(rb"[0-9]{20}", value):
+            refuse("bad message length at offset %d", pos)
+        kinds = [k for k, _ in self.records]
+        if "T" not in kinds:
+            refuse("no arrival time record")
+        if "S" not in kinds:
+            refuse("no sender record")
+        if not any(k in self.RECIPIENTS for k in kinds):
+            refuse("no recipient record")
+        length, pos = int(value), end + 1
+        trailer = b"\nE %d\n" % length
+        if len(data) != pos + length + len(trailer):
+            refuse("%d bytes for a %d-byte message", len(data), length)
+        if data[pos + length:] != trailer:
+            refuse("bad trailer %r", data[pos + length:])
         self.message = data[pos:pos + length]
-        trailer = data[pos + length:]
-        if len(self.message) != length or trailer != b"\nE %d\n" % length:
-            raise AssertionError("queue file: incomplete (length %d, trailer %r)"
-                                 % (length, trailer[:40]))
+
+    @classmethod
+    def _check(cls, kind, value):
+        """What is wrong with value for a record of this type, or None."""
+        if len(value) > cls.VALUE_MAX:
+            return "value too long"
+        if b"\r" in value or b"\0" in value:
+            return "CR, LF or NUL in value"
+        if kind in "TZ" and not re.fullmatch(rb"[0-9]{1,18}", value):
+            return "bad number"
+        if kind == "8" and value not in (b"0", b"1"):
+            return "bad smtputf8 flag"
+        if kind == "A" and not re.fullmatch(rb"[^=]+=.*", value, re.S):
+            return "bad attribute"
+        if kind in cls.RECIPIENTS and not value:
+            return "empty recipient"
+        return None
+
+    @classmethod
+    def read(cls, path):
+        with open(path, "rb") as f:
+            return cls(f.read(), path)
 
     def get(self, kind):
         """The value of the first record of this type, or None."""
@@ -363,6 +405,7 @@ class QueueFile:
 
     @property
     def recipients(self):
+        """The pending recipients."""
         return self.all("R")
 
     def headers(self, name):
@@ -377,6 +420,19 @@ class QueueFile:
         prefix = name.lower() + ":"
         return [f[len(prefix):].strip() for f in fields
                 if f.lower().startswith(prefix)]
+
+
+def queue_file_bytes(message, rcpts, sender="sender@remote.test", arrival=None,
+                     extra=b""):
+    """A queue file in the format of lib/queue_record.h, for tests that put
+    files into the queue themselves; extra is more envelope records."""
+    head = QueueFile.MAGIC
+    head += b"T %d\n" % int(arrival if arrival is not None else time.time())
+    head += b"S " + sender.encode() + b"\n" + extra
+    for r in rcpts:
+        head += b"R " + r.encode() + b"\n"
+    head += b"M %020d\n" % len(message)
+    return head + message + b"\nE %d\n" % len(message)
 
 
 class SharedInstanceTestCase(unittest.TestCase):

@@ -13,50 +13,6 @@ from alligate_test import (AlligateTestCase, RawClient, instance_pids,
                            kill_instance)
 
 QUEUED = re.compile(r"^2\.0\.0 Ok: queued as ([0-9A-F]{19})$")
-MAGIC = b"ALLIGATE-QUEUE 1\n"
-SINGLETONS = "TCNHPUSZY8"
-
-
-def read_queue_file(path):
-    """Parses a queue file as lib/queue_file.h documents it; raises
-    AssertionError unless it is complete.  Returns (records, message):
-    records a list of (type, value), message the bytes as received."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if not data.startswith(MAGIC):
-        raise AssertionError("%s: bad magic %r" % (path, data[:20]))
-    pos = len(MAGIC)
-    records = []
-    while True:
-        end = data.find(b"\n", pos)
-        if end < 0 or end - pos < 2 or data[pos + 1:pos + 2] != b" ":
-            raise AssertionError("%s: bad record at byte %d" % (path, pos))
-        kind, value = chr(data[pos]), data[pos + 2:end]
-        pos = end + 1
-        if b"\r" in value or b"\0" in value:
-            raise AssertionError("%s: CR or NUL in a %s record" % (path, kind))
-        if kind == "M":
-            if not re.fullmatch(rb"[0-9]{20}", value):
-                raise AssertionError("%s: bad M record %r" % (path, value))
-            length = int(value)
-            break
-        if kind not in SINGLETONS + "RDBA":
-            raise AssertionError("%s: unknown record %r" % (path, kind))
-        records.append((kind, value.decode("utf-8", "replace")))
-    types = [k for k, _ in records]
-    for kind in SINGLETONS:
-        if types.count(kind) > 1:
-            raise AssertionError("%s: %s record repeated" % (path, kind))
-    for kind in "TS":
-        if kind not in types:
-            raise AssertionError("%s: no %s record" % (path, kind))
-    if not any(k in "RDB" for k in types):
-        raise AssertionError("%s: no recipient" % path)
-    trailer = b"\nE %d\n" % length
-    if len(data) != pos + length + len(trailer) or data[pos + length:] != trailer:
-        raise AssertionError("%s: incomplete: %d bytes for a %d-byte message"
-                             % (path, len(data), length))
-    return records, data[pos:pos + length]
 
 
 class KillNine(AlligateTestCase):
@@ -99,7 +55,8 @@ class KillNine(AlligateTestCase):
 
         self.assertEqual(self.inst.queue_files(), sorted(sent))
         for qid, (n, text) in sent.items():
-            records, message = read_queue_file(os.path.join(self.inst.queue, "incoming", qid))
+            qf = self.inst.queue_entry(qid)
+            records, message = qf.records, qf.message
             # As sent, after the trace header smtpd may prepend.
             self.assertTrue(message.endswith(text), message[:200])
             self.assertRegex(message[:len(message) - len(text)],
@@ -120,7 +77,7 @@ class KillNine(AlligateTestCase):
         self.assertEqual(code, 250)
         qid = QUEUED.match(lines[0]).group(1)
         self.assertEqual(self.inst.queue_files(), sorted(list(sent) + [qid]))
-        read_queue_file(os.path.join(self.inst.queue, "incoming", qid))
+        self.inst.queue_entry(qid)
 
 
 @unittest.skipUnless(shutil.which("smtp-source") or os.path.exists("/usr/sbin/smtp-source"),
@@ -136,7 +93,7 @@ class Load(AlligateTestCase):
         files = self.inst.queue_files()
         self.assertEqual(len(files), 200, "%.1fs" % (time.time() - t0))
         for qid in files:
-            records, _ = read_queue_file(os.path.join(self.inst.queue, "incoming", qid))
+            records = self.inst.queue_entry(qid).records
             self.assertIn(("S", "a@remote.test"), records)
             self.assertIn(("R", "b@example.com"), records)
         self.assertEqual(self.inst.log().count(": from=<a@remote.test>, size="), 200)

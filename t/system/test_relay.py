@@ -16,7 +16,8 @@ import threading
 import time
 import unittest
 
-from alligate_test import AlligateTestCase, free_port, kill_instance, relay_pid, wait_for
+from alligate_test import (AlligateTestCase, free_port, kill_instance, queue_file_bytes,
+                           relay_pid, wait_for)
 from smtp_backend import Backend
 
 SENDER = "sender@remote.test"
@@ -42,17 +43,6 @@ def strip_received(data):
 
 
 _inject_seq = [0]
-
-
-def queue_file_bytes(message, rcpts, sender=SENDER, arrival=None, extra=b""):
-    """A queue file in the format of lib/queue_file.h."""
-    head = b"ALLIGATE-QUEUE 1\n"
-    head += b"T %d\n" % int(arrival if arrival is not None else time.time())
-    head += b"S " + sender.encode() + b"\n" + extra
-    for r in rcpts:
-        head += b"R " + r.encode() + b"\n"
-    head += b"M %020d\n" % len(message)
-    return head + message + b"\nE %d\n" % len(message)
 
 
 def inject(inst, data, sub="incoming"):

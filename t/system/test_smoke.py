@@ -16,8 +16,8 @@ class Smoke(AlligateTestCase):
         qid = text.decode().split()[-1]
         s.quit()
         self.assertEqual(self.inst.queue_files(), [qid])
-        body = self.inst.queue_file(qid)
-        self.assertIn(b"\nS sender@remote.test\n", body)
-        self.assertIn(b"\nR someone@example.com\n", body)
-        self.assertIn(b"Subject: hello\r\n\r\nHello.\r\n", body)
+        qf = self.inst.queue_entry(qid)
+        self.assertEqual(qf.get("S"), "sender@remote.test")
+        self.assertEqual(qf.recipients, ["someone@example.com"])
+        self.assertTrue(qf.message.endswith(b"Subject: hello\r\n\r\nHello.\r\n"))
         self.assertIn("%s: from=<sender@remote.test>, size=" % qid, self.inst.log())

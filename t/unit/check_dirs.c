@@ -9,7 +9,7 @@
 
 #include "conf.h"
 #include "dirs.h"
-#include "queue_file.h"
+#include "queue_dir.h"
 #include "vbuf.h"
 
 static char dir[64];

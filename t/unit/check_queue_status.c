@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "queue_file.h"
+#include "queue_dir.h"
 #include "queue_status.h"
 
 static char dir[64];

@@ -11,7 +11,10 @@
 #include <unistd.h>
 
 #include "conf.h"
-#include "queue_file.h"
+#include "queue_dir.h"
+#include "queue_id.h"
+#include "queue_read.h"
+#include "queue_write.h"
 #include "relay/relay.h"
 #include "vbuf.h"
 
@@ -301,7 +304,7 @@ START_TEST(test_bounce_queue_file)
 {
     static const char original[] = "Subject: caf\xc3\xa9\r\n\r\nsecret body\r\n";
     VBUF *why = vbuf_create(100);
-    QUEUE_FILE *qf;
+    QUEUE_WRITER *qf;
     QUEUE_ENVELOPE env, dsn_env;
     char id[QUEUE_ID_LEN + 1], bounce_id[QUEUE_ID_LEN + 1], path[256];
     char *msg;
@@ -313,16 +316,16 @@ START_TEST(test_bounce_queue_file)
     ck_assert_int_eq(queue_dir_init(queue_dir, why), 0);
 
     /* The original. */
-    ck_assert_ptr_nonnull(qf = queue_file_create(queue_dir, why));
-    strcpy(id, queue_file_id(qf));
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_ARRIVAL, "1800000000"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_SENDER, "sender@example.org"), 0);
-    ck_assert_int_eq(queue_file_rec(qf, QUEUE_REC_RCPT, "bad@example.com"), 0);
-    ck_assert_int_eq(queue_file_begin_message(qf), 0);
-    ck_assert_int_eq(queue_file_write(qf, original, sizeof(original) - 1), 0);
-    ck_assert_int_eq(queue_file_commit(qf, why), 0);
+    ck_assert_ptr_nonnull(qf = queue_write_create(queue_dir, why));
+    strcpy(id, queue_write_id(qf));
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_ARRIVAL, "1800000000"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_SENDER, "sender@example.org"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_RCPT, "bad@example.com"), 0);
+    ck_assert_int_eq(queue_write_begin_message(qf), 0);
+    ck_assert_int_eq(queue_write_message(qf, original, sizeof(original) - 1), 0);
+    ck_assert_int_eq(queue_write_commit(qf, why), 0);
     snprintf(path, sizeof(path), "%s/incoming/%s", queue_dir, id);
-    ck_assert_int_eq(queue_file_read(path, &env, why), QUEUE_READ_OK);
+    ck_assert_int_eq(queue_read(path, &env, why), QUEUE_READ_OK);
     ck_assert_int_ge(fd = open(path, O_RDONLY), 0);
 
     ck_assert_int_eq(relay_bounce_queue(queue_dir, id, &env, fd, rcpts, 3, "mx.example.com",
@@ -330,7 +333,7 @@ START_TEST(test_bounce_queue_file)
     ck_assert(queue_id_valid(bounce_id));
     ck_assert_str_ne(bounce_id, id);
     snprintf(path, sizeof(path), "%s/incoming/%s", queue_dir, bounce_id);
-    ck_assert_int_eq(queue_file_read(path, &dsn_env, why), QUEUE_READ_OK);
+    ck_assert_int_eq(queue_read(path, &dsn_env, why), QUEUE_READ_OK);
     ck_assert_str_eq(dsn_env.sender, "");
     ck_assert_uint_eq(dsn_env.rcpt_count, 1);
     ck_assert_str_eq(dsn_env.rcpt[0].address, "sender@example.org");
@@ -350,8 +353,8 @@ START_TEST(test_bounce_queue_file)
     ck_assert_ptr_nonnull(strstr(msg, "X-Alligate-Queue-ID: "));
     free(msg);
     close(fd);
-    queue_envelope_free(&env);
-    queue_envelope_free(&dsn_env);
+    queue_read_free(&env);
+    queue_read_free(&dsn_env);
     vbuf_free(why);
     nftw(queue_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -2,7 +2,7 @@
  * child on one end of a socketpair, with a configuration and a queue in a
  * temporary directory; the test is the client on the other end, states
  * the exact replies it expects, and reads what was queued back with
- * queue_file_read(). */
+ * queue_read(). */
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -21,7 +21,9 @@
 #include "conf.h"
 #include "msg.h"
 #include "mymalloc.h"
-#include "queue_file.h"
+#include "queue_dir.h"
+#include "queue_id.h"
+#include "queue_read.h"
 #include "smtpd/smtpd.h"
 #include "vbuf.h"
 
@@ -318,7 +320,7 @@ read_queued(QUEUE_ENVELOPE *env, VBUF *msg)
     int fd;
 
     snprintf(path, sizeof(path), "%s/queue/%s/%s", dir, QUEUE_DIR_INCOMING, queue_id);
-    ck_assert_msg(queue_file_read(path, env, why) == QUEUE_READ_OK, "%s: %s",
+    ck_assert_msg(queue_read(path, env, why) == QUEUE_READ_OK, "%s: %s",
                   path, vbuf_str(why));
     buf = mymalloc((size_t) env->message_length + 1);
     ck_assert_int_ge(fd = open(path, O_RDONLY), 0);
@@ -403,7 +405,7 @@ START_TEST(test_full_transaction)
     ck_assert_int_gt(env.arrival, time(NULL) - 60);
     assert_message(msg, "client.example.org", "ESMTP", "rcpt@example.com",
                    "Subject: test\r\n\r\nHello\r\n.dot-stuffed\r\n");
-    queue_envelope_free(&env);
+    queue_read_free(&env);
     vbuf_free(msg);
 
     {
@@ -455,7 +457,7 @@ START_TEST(test_helo_transaction)
     ck_assert_str_eq(env.rcpt[2].address, "Postmaster");
     ck_assert_str_eq(env.protocol, "SMTP");
     assert_message(msg, "client.example.org", "SMTP", NULL, "\r\n");
-    queue_envelope_free(&env);
+    queue_read_free(&env);
     vbuf_free(msg);
 }
 END_TEST
@@ -496,7 +498,7 @@ START_TEST(test_pipelining)
     ck_assert_str_eq(env.rcpt[1].address, "d@example.com");
     assert_message(msg, "client.example.org", "ESMTP", NULL,
                    "Subject: pipelined\r\n\r\nbody\r\n");
-    queue_envelope_free(&env);
+    queue_read_free(&env);
     vbuf_free(msg);
     log_has("NOQUEUE: reject: RCPT from unknown[" CLIENT_ADDR "]: 554 5.7.1 "
             "<c@example.org>: Relay access denied; rule=relay_access "
