@@ -126,8 +126,9 @@ class Bdat(BdatTestCase):
 
     def test_pipelined_chunks(self):
         c = self.session()
-        c.send(bdat_line(5) + b"Subje" + bdat_line(7) + b"ct: x\r\n"
-               + bdat_line(8, last=True) + b"\r\nhello\r\n")
+        chunks = [b"Subje", b"ct: x\r", b"\n\r\nhello\r\n"]
+        c.send(b"".join(bdat_line(len(chunk), chunk is chunks[-1]) + chunk
+                        for chunk in chunks))
         self.assertChunkOk(c.reply())
         self.assertChunkOk(c.reply())
         self.assertQueued(c.reply(), b"Subject: x\r\n\r\nhello\r\n")
@@ -185,7 +186,11 @@ class Bdat(BdatTestCase):
     def test_bad_bdat_501(self):
         c = self.session()
         self.assertEqual(c.cmd("BDAT abc")[0], 501)
-        self.assertTrue(c.silent())
+        # Where its chunk ends is unknown: the server may hang up.
+        replies, closed = c.replies_until_close(timeout=0.5)
+        self.assertEqual(replies, [])
+        if closed:
+            return
         self.assertEqual(c.cmd("NOOP"), NOOP_OK)
         self.assertQueued(self.bdat(c, b"Subject: y\r\n\r\nz\r\n", last=True),
                           b"Subject: y\r\n\r\nz\r\n")

@@ -164,7 +164,7 @@ class PolicyMixin:
             self.assertNotIn(" to=<", line)
         if helo is not None:
             self.assertIn(" helo=<%s>" % helo, line)
-        rules = re.findall(r"\brule=%s(?=[ ;]|$)" % rule, log)
+        rules = re.findall(r"(?m)\brule=%s(?=[ ;]|$)" % rule, log)
         self.assertEqual(len(rules), 1, "logged %d times" % len(rules))
 
 
