@@ -126,9 +126,8 @@ class Bdat(BdatTestCase):
 
     def test_pipelined_chunks(self):
         c = self.session()
-        chunks = [b"Subje", b"ct: x\r", b"\n\r\nhello\r\n"]
-        c.send(b"".join(bdat_line(len(chunk), chunk is chunks[-1]) + chunk
-                        for chunk in chunks))
+        c.send(bdat_line(5) + b"Subje" + bdat_line(7) + b"ct: x\r\n"
+               + bdat_line(9, last=True) + b"\r\nhello\r\n")
         self.assertChunkOk(c.reply())
         self.assertChunkOk(c.reply())
         self.assertQueued(c.reply(), b"Subject: x\r\n\r\nhello\r\n")
@@ -186,11 +185,7 @@ class Bdat(BdatTestCase):
     def test_bad_bdat_501(self):
         c = self.session()
         self.assertEqual(c.cmd("BDAT abc")[0], 501)
-        # Where its chunk ends is unknown: the server may hang up.
-        replies, closed = c.replies_until_close(timeout=0.5)
-        self.assertEqual(replies, [])
-        if closed:
-            return
+        self.assertTrue(c.silent())
         self.assertEqual(c.cmd("NOOP"), NOOP_OK)
         self.assertQueued(self.bdat(c, b"Subject: y\r\n\r\nz\r\n", last=True),
                           b"Subject: y\r\n\r\nz\r\n")
