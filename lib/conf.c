@@ -21,6 +21,7 @@
 #include "conf_private.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "printable.h"
 #include "vbuf.h"
 
 const CONF_PARAM conf_params[CONF_NPARAMS] = {
@@ -185,7 +186,7 @@ conf_assign(CONF *conf, char *text, int lineno, VBUF *errors)
         const char *near = conf_suggest(name);
 
         vbuf_printf(errors, "%s:%d: unknown parameter \"%s\"", conf->path,
-                    lineno, msg_printable_str(name));
+                    lineno, printable_str(name));
         if (near)
             vbuf_printf(errors, "; did you mean \"%s\"?", near);
         vbuf_append_char(errors, '\n');

@@ -12,6 +12,7 @@
 #include "conf_private.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "printable.h"
 #include "vbuf.h"
 
 #define CONF_EXPAND_TODO     0
@@ -117,7 +118,7 @@ conf_expand_text(CONF *conf, int id, const char *text, VBUF *out,
             const char *near = conf_suggest(name);
 
             conf_error(conf, errors, id, "unknown parameter \"$%s\" in value%s%s%s",
-                       msg_printable_str(name), near ? "; did you mean \"$" : "",
+                       printable_str(name), near ? "; did you mean \"$" : "",
                        near ? near : "", near ? "\"?" : "");
             return -1;
         }

@@ -15,6 +15,7 @@
 #include "hostport.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "printable.h"
 #include "units.h"
 #include "vbuf.h"
 
@@ -125,7 +126,7 @@ conf_type_number(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors,
                  int (*parse)(const char *, long long *, VBUF *))
 {
     if (parse(v, &conf->num[id], why) < 0) {
-        conf_error(conf, errors, id, "%s", msg_printable_str(vbuf_str(why)));
+        conf_error(conf, errors, id, "%s", printable_str(vbuf_str(why)));
         return -1;
     }
     return conf_type_range(conf, id, conf->num[id], errors);
@@ -155,7 +156,7 @@ conf_type_domain_item(const char *item, VBUF *why)
     vbuf_reset(why);
     if (conf_type_hostname_ok(item))
         return 0;
-    vbuf_printf(why, "bad domain name \"%s\"", msg_printable_str(item));
+    vbuf_printf(why, "bad domain name \"%s\"", printable_str(item));
     return -1;
 }
 
@@ -231,7 +232,7 @@ conf_type_hostname(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
     (void) why;
     if (conf_type_hostname_ok(v))
         return 0;
-    conf_error(conf, errors, id, "bad host name \"%s\"", msg_printable_str(v));
+    conf_error(conf, errors, id, "bad host name \"%s\"", printable_str(v));
     return -1;
 }
 
@@ -255,7 +256,7 @@ conf_type_bool(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
     }
     conf->num[id] = -1;
     conf_error(conf, errors, id, "bad boolean \"%s\" (use yes or no)",
-               msg_printable_str(v));
+               printable_str(v));
     return -1;
 }
 
@@ -298,7 +299,7 @@ conf_type_enum(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
     myfree(copy);
     if (rc < 0)
         conf_error(conf, errors, id, "bad value \"%s\" (use one of: %s)",
-                   msg_printable_str(v), values);
+                   printable_str(v), values);
     return rc;
 }
 

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "msg.h"
-#include "vbuf.h"
 
 #define MSG_DEST_STDERR 0
 #define MSG_DEST_SYSLOG 1
@@ -216,29 +215,4 @@ msg_panic(const char *fmt, ...)
     msg_emit(LOG_CRIT, "panic: ", fmt, ap);
     va_end(ap);
     abort();
-}
-
-void
-msg_printable(VBUF *out, const char *text, size_t len)
-{
-    size_t i;
-
-    vbuf_reserve(out, len);
-    for (i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char) text[i];
-
-        vbuf_append_char(out, (ch >= 0x20 && ch < 0x7f) ? ch : '?');
-    }
-}
-
-const char *
-msg_printable_str(const char *text)
-{
-    static VBUF *buf;
-
-    if (buf == NULL)
-        buf = vbuf_create(256);
-    vbuf_reset(buf);
-    msg_printable(buf, text, strlen(text));
-    return vbuf_str(buf);
 }

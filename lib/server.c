@@ -13,6 +13,7 @@
 #include "events.h"
 #include "master_proto.h"
 #include "msg.h"
+#include "printable.h"
 #include "server.h"
 #include "vbuf.h"
 
@@ -146,7 +147,7 @@ server_reload(void)
 
     if (conf == NULL) {
         msg_warn("reload: bad configuration, keeping the old one: %s",
-                 msg_printable_str(vbuf_str(errors)));
+                 printable_str(vbuf_str(errors)));
         vbuf_free(errors);
         return -1;
     }

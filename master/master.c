@@ -24,6 +24,7 @@
 #include "master_proto.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "printable.h"
 #include "vbuf.h"
 
 #define MASTER_STOP_GRACE_MS    10000   /* sessions get this long to end */
@@ -148,7 +149,7 @@ master_reload(VBUF *why)
         for (line = strtok_r(errors->data, "\n", &save); line;
              line = strtok_r(NULL, "\n", &save))
             vbuf_printf(why, "%s%s", vbuf_len(why) ? "; " : "",
-                        msg_printable_str(line));
+                        printable_str(line));
         msg_error("reload refused, keeping the running configuration: %s",
                   vbuf_str(why));
         vbuf_free(errors);

@@ -9,6 +9,7 @@
 
 #include "conf.h"
 #include "msg.h"
+#include "printable.h"
 #include "smtpd_reject.h"
 
 /* Made up, and phrased like a permanent failure: 20 x 20 texts. */
@@ -76,7 +77,7 @@ smtpd_reject_reply(VBUF *reply)
 static void
 smtpd_reject_log_text(VBUF *line, const char *text)
 {
-    msg_printable(line, text, strlen(text));
+    printable_append(line, text, strlen(text));
 }
 
 void

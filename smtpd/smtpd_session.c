@@ -10,6 +10,7 @@
 #include "conf.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "printable.h"
 #include "queue_file.h"
 #include "smtp_addr.h"
 #include "smtpd.h"
@@ -313,10 +314,10 @@ smtpd_command(SMTPD_STATE *state, VBUF *line)
     int failed;
 
     if (msg_verbose)
-        msg_info("< %s: %s", state->namaddr, msg_printable_str(vbuf_str(line)));
+        msg_info("< %s: %s", state->namaddr, printable_str(vbuf_str(line)));
     if (smtpd_is_http(vbuf_str(line))) {
         msg_info("NOQUEUE: reject: CONNECT from %s: non-SMTP command: %s; rule=non_smtp_command",
-                 state->namaddr, msg_printable_str(vbuf_str(line)));
+                 state->namaddr, printable_str(vbuf_str(line)));
         state->quit = 1;                /* no reply: it would not understand */
         return;
     }

@@ -62,17 +62,6 @@ START_TEST(test_mymalloc)
 }
 END_TEST
 
-START_TEST(test_printable)
-{
-    VBUF *vb = vbuf_create(10);
-
-    msg_printable(vb, "ok\r\nbad\x01\xff end", 13);
-    ck_assert_str_eq(vbuf_str(vb), "ok??bad?? end");
-    ck_assert_str_eq(msg_printable_str("a\tb"), "a?b");
-    vbuf_free(vb);
-}
-END_TEST
-
 START_TEST(test_log_file)
 {
     char path[] = "/tmp/check_msg.XXXXXX";
@@ -116,7 +105,6 @@ main(void)
     tcase_add_test(tc, test_append_grow);
     tcase_add_test(tc, test_binary_consume);
     tcase_add_test(tc, test_mymalloc);
-    tcase_add_test(tc, test_printable);
     tcase_add_test(tc, test_log_file);
     tcase_add_exit_test(tc, test_fatal_exits, 1);
     suite_add_tcase(s, tc);
