@@ -21,6 +21,7 @@
 #include "conf_private.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "path.h"
 #include "printable.h"
 #include "vbuf.h"
 
@@ -102,8 +103,7 @@ conf_new(const char *dir)
     CONF *conf = mycalloc(1, sizeof(*conf));
 
     conf->dir = mystrdup(dir);
-    conf->path = mymalloc(strlen(dir) + sizeof(CONF_FILE_NAME) + 1);
-    sprintf(conf->path, "%s/%s", dir, CONF_FILE_NAME);
+    conf->path = path_join(dir, CONF_FILE_NAME);
     return conf;
 }
 

@@ -4,7 +4,6 @@
  * new CONF_TYPE and one entry in conf_type_table. */
 #include <ctype.h>
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 #include "hostport.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "path.h"
 #include "printable.h"
 #include "units.h"
 #include "vbuf.h"
@@ -89,14 +89,11 @@ static void
 conf_type_absolute(CONF *conf, int id)
 {
     char *v = conf->value[id];
-    char *abs;
 
     if (*v == 0 || *v == '/')
         return;
-    abs = mymalloc(strlen(conf->dir) + strlen(v) + 2);
-    sprintf(abs, "%s/%s", conf->dir, v);
+    conf->value[id] = path_join(conf->dir, v);
     myfree(v);
-    conf->value[id] = abs;
 }
 
 static int

@@ -74,7 +74,7 @@ msg_open(const char *log_file)
 
     /* Here, not at the first line: a thread may log too. */
     if (gethostname(msg_host, sizeof(msg_host)) < 0)
-        strcpy(msg_host, "localhost");
+        snprintf(msg_host, sizeof(msg_host), "localhost");
     msg_host[sizeof(msg_host) - 1] = 0;
     if (msg_dest == MSG_DEST_FILE && msg_fd > 2)
         close(msg_fd);
@@ -142,7 +142,7 @@ msg_emit(int prio, const char *level, const char *fmt, va_list ap)
     localtime_r(&now, &tm);
     strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
     if (msg_host[0] == 0 && gethostname(host, sizeof(host)) < 0)
-        strcpy(host, "localhost");
+        snprintf(host, sizeof(host), "localhost");
     host[sizeof(host) - 1] = 0;
     n = snprintf(line, sizeof(line), "%s %s %s[%ld]: %s%s\n", stamp,
                  msg_host[0] ? msg_host : host,

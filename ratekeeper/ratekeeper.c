@@ -17,6 +17,7 @@
 #include "events.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "path.h"
 #include "rk_clnt.h"
 #include "rk_request.h"
 #include "server.h"
@@ -83,15 +84,6 @@ rk_check_store(int event, void *context)
     event_request_timer(rk_check_store, NULL, RK_STORE_CHECK_MS);
 }
 
-static char *
-rk_path(const char *dir, const char *name)
-{
-    char *path = mymalloc(strlen(dir) + strlen(name) + 2);
-
-    sprintf(path, "%s/%s", dir, name);
-    return path;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -106,7 +98,7 @@ main(int argc, char **argv)
 
     /* The state first: while recovery runs, smtpd finds no socket and
      * goes on without the limits rather than waiting. */
-    dir = rk_path(conf_str(P_data_directory), RK_SUBDIR);
+    dir = path_join(conf_str(P_data_directory), RK_SUBDIR);
     if ((store = rk_store_open(dir, why)) == NULL)
         msg_fatal("rate database: %s", vbuf_str(why));
     rk_state = rk_state_create(store);
@@ -114,7 +106,7 @@ main(int argc, char **argv)
                                 why)) < 0)
         msg_fatal("rate database %s: %s", dir, vbuf_str(why));
 
-    sock_path = rk_path(conf_str(P_run_directory), RK_SOCKET_NAME);
+    sock_path = path_join(conf_str(P_run_directory), RK_SOCKET_NAME);
     if ((fd = unix_sock_listen(sock_path, RK_SOCKET_MODE, RK_BACKLOG,
                                why)) < 0)
         msg_fatal("socket: %s", vbuf_str(why));
