@@ -91,7 +91,7 @@ server_init(int argc, char **argv, const char *name)
             break;
         case 'n':
             server.listen_count = atoi(optarg);
-            if (server.listen_count < 0 || server.listen_count > 16)
+            if (server.listen_count < 0 || server.listen_count > MASTER_MAX_LISTEN)
                 server_usage();
             break;
         case 's':

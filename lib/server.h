@@ -12,6 +12,8 @@
 
 #include <signal.h>
 
+#include "master_proto.h"
+
 typedef struct SERVER {
     const char *name;           /* program name, "smtpd" */
     const char *config_dir;
@@ -19,7 +21,7 @@ typedef struct SERVER {
     int by_master;              /* -m */
     int foreground;             /* -f */
     int listen_count;           /* -n */
-    int listen_fds[16];
+    int listen_fds[MASTER_MAX_LISTEN];
 } SERVER;
 
 extern SERVER server;
