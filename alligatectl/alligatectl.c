@@ -9,6 +9,7 @@
 #include "conf.h"
 #include "ctl.h"
 #include "msg.h"
+#include "printable.h"
 #include "vbuf.h"
 
 const char *ctl_config_dir = ALLIGATE_CONFIG_DIR;
@@ -127,6 +128,6 @@ main(int argc, char **argv)
         }
     }
     fprintf(stderr, "alligatectl: unknown command \"%s\"\n",
-            msg_printable_str(argv[optind]));
+            printable_str(argv[optind]));
     ctl_usage();
 }

@@ -7,6 +7,7 @@
 #include "conf.h"
 #include "ctl.h"
 #include "msg.h"
+#include "printable.h"
 
 int
 ctl_check(int argc, char **argv)
@@ -52,7 +53,7 @@ ctl_config(int argc, char **argv)
                 const char *near = conf_suggest(argv[i]);
 
                 fprintf(stderr, "alligatectl: unknown parameter \"%s\"",
-                        msg_printable_str(argv[i]));
+                        printable_str(argv[i]));
                 if (near)
                     fprintf(stderr, "; did you mean \"%s\"?", near);
                 fputc('\n', stderr);

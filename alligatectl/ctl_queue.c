@@ -21,6 +21,7 @@
 #include "ctl.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "printable.h"
 #include "queue_dir.h"
 #include "queue_id.h"
 #include "queue_read.h"
@@ -254,12 +255,12 @@ ctl_queue_text(const CTL_QENTRY *e, CTL_QMSG *m)
 
     if (m->read_status != QUEUE_READ_OK) {
         printf("%s %9lld %-24s %-9s (%s)\n", e->id, (long long) m->file_size, "-",
-               m->status, msg_printable_str(vbuf_str(m->why)));
+               m->status, printable_str(vbuf_str(m->why)));
         return;
     }
     ctl_time(when, sizeof(when), m->env.arrival, "%a %b %e %H:%M:%S %Y");
     printf("%s %9lld %-24s %-9s <%s>\n", e->id, (long long) m->env.message_length,
-           when, m->status, msg_printable_str(m->env.sender));
+           when, m->status, printable_str(m->env.sender));
     if (m->has_qs && m->qs.reason[0]) {
         printf("    last error: %s\n", m->qs.reason);
         ctl_time(when, sizeof(when), m->mtime, "%a %b %e %H:%M:%S %Y");
@@ -267,7 +268,7 @@ ctl_queue_text(const CTL_QENTRY *e, CTL_QMSG *m)
             printf("    attempts: %ld, next try: %s\n", m->qs.attempts, when);
     }
     for (i = 0; i < m->env.rcpt_count; i++) {
-        printf("    to: <%s>", msg_printable_str(m->env.rcpt[i].address));
+        printf("    to: <%s>", printable_str(m->env.rcpt[i].address));
         if (m->env.rcpt[i].status != QUEUE_RCPT_PENDING)
             printf(" (%s)", ctl_rcpt_status(m->env.rcpt[i].status));
         putchar('\n');
@@ -348,7 +349,7 @@ ctl_queue_show(int argc, char **argv)
         ctl_usage();
     id = argv[1];
     if (!queue_id_valid(id)) {
-        fprintf(stderr, "alligatectl: bad queue id \"%s\"\n", msg_printable_str(id));
+        fprintf(stderr, "alligatectl: bad queue id \"%s\"\n", printable_str(id));
         return 1;
     }
     if ((sub = ctl_queue_find(id)) == NULL) {
@@ -358,7 +359,7 @@ ctl_queue_show(int argc, char **argv)
     ctl_qmsg_open(&m, sub, id);
     printf("queue_id: %s\nqueue: %s\nstatus: %s\n", id, sub, m.status);
     if (m.read_status != QUEUE_READ_OK) {
-        printf("error: %s\n", msg_printable_str(vbuf_str(m.why)));
+        printf("error: %s\n", printable_str(vbuf_str(m.why)));
         if (m.fd >= 0) {
             printf("\n");
             ctl_queue_copy(m.fd, 0, m.file_size);
@@ -372,20 +373,20 @@ ctl_queue_show(int argc, char **argv)
         printf("client: %s[%s]\n", m.env.client_name ? m.env.client_name : "unknown",
                m.env.client_addr);
     if (m.env.helo)
-        printf("helo: %s\n", msg_printable_str(m.env.helo));
+        printf("helo: %s\n", printable_str(m.env.helo));
     if (m.env.protocol)
         printf("protocol: %s\n", m.env.protocol);
     if (m.env.sasl_user)
-        printf("sasl_user: %s\n", msg_printable_str(m.env.sasl_user));
-    printf("sender: <%s>\n", msg_printable_str(m.env.sender));
+        printf("sasl_user: %s\n", printable_str(m.env.sasl_user));
+    printf("sender: <%s>\n", printable_str(m.env.sender));
     if (m.env.body_type)
         printf("body: %s\n", m.env.body_type);
     for (i = 0; i < m.env.rcpt_count; i++)
-        printf("recipient: <%s> %s\n", msg_printable_str(m.env.rcpt[i].address),
+        printf("recipient: <%s> %s\n", printable_str(m.env.rcpt[i].address),
                ctl_rcpt_status(m.env.rcpt[i].status));
     for (i = 0; i < m.env.attr_count; i++)
         printf("attribute: %s=%s\n", m.env.attr[i].name,
-               msg_printable_str(m.env.attr[i].value));
+               printable_str(m.env.attr[i].value));
     printf("size: %lld\n", (long long) m.env.message_length);
     if (m.has_qs) {
         printf("attempts: %ld\n", m.qs.attempts);
@@ -469,7 +470,7 @@ ctl_queue_op(int op, int argc, char **argv)
         for (a = 1; a < argc; a++) {
             if (!queue_id_valid(argv[a])) {
                 fprintf(stderr, "alligatectl: bad queue id \"%s\"\n",
-                        msg_printable_str(argv[a]));
+                        printable_str(argv[a]));
                 rc = 1;
                 continue;
             }
@@ -537,7 +538,7 @@ ctl_queue(int argc, char **argv)
         return ctl_queue_op(CTL_OP_HOLD, argc, argv);
     if (strcmp(verb, "release") == 0)
         return ctl_queue_op(CTL_OP_RELEASE, argc, argv);
-    fprintf(stderr, "alligatectl: unknown queue command \"%s\"\n", msg_printable_str(verb));
+    fprintf(stderr, "alligatectl: unknown queue command \"%s\"\n", printable_str(verb));
     ctl_usage();
 }
 

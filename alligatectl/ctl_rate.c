@@ -14,6 +14,7 @@
 #include "conf.h"
 #include "ctl.h"
 #include "msg.h"
+#include "printable.h"
 #include "rk_clnt.h"
 #include "rk_key.h"
 #include "vbuf.h"
@@ -79,7 +80,7 @@ ctl_rate_key(const char *text, VBUF *key)
     int status = rk_key_canon(key, text, why);
 
     if (status < 0)
-        fprintf(stderr, "alligatectl: \"%s\": %s\n", msg_printable_str(text),
+        fprintf(stderr, "alligatectl: \"%s\": %s\n", printable_str(text),
                 vbuf_str(why));
     vbuf_free(why);
     return status;
@@ -106,17 +107,17 @@ ctl_rate_show(const char *text)
         vbuf_free(canon);
         return ctl_rate_failed(clnt);
     }
-    printf("%s\n", msg_printable_str(vbuf_str(canon)));
+    printf("%s\n", printable_str(vbuf_str(canon)));
     if (n == 0)
         printf("  no counts\n");
     for (i = 0; i < n; i++) {
         if (list[i].window_ms > 0)
             printf("  %-18s %8ld in %s, all gone in %s\n",
-                   msg_printable_str(list[i].counter), list[i].count,
+                   printable_str(list[i].counter), list[i].count,
                    ctl_rate_duration(list[i].window_ms, win, sizeof(win)),
                    ctl_rate_duration(list[i].clear_ms, clear, sizeof(clear)));
         else
-            printf("  %-18s %8ld open\n", msg_printable_str(list[i].counter),
+            printf("  %-18s %8ld open\n", printable_str(list[i].counter),
                    list[i].count);
     }
     rk_clnt_counts_free(list, n);
@@ -130,6 +131,7 @@ ctl_rate_top(const char *arg)
 {
     RK_CLNT_COUNT *list;
     RK_CLNT *clnt;
+    VBUF *counter, *key;
     char *end;
     long limit = CTL_RATE_TOP_DEFAULT;
     int n, i;
@@ -145,10 +147,14 @@ ctl_rate_top(const char *arg)
     clnt = ctl_rate_client();
     if (rk_clnt_top(clnt, (int) limit, &list, &n) != RK_CLNT_OK)
         return ctl_rate_failed(clnt);
-    for (i = 0; i < n; i++) {
-        printf("%8ld  %-18s ", list[i].count, msg_printable_str(list[i].counter));
-        printf("%s\n", msg_printable_str(list[i].key));
-    }
+    counter = vbuf_create(32);
+    key = vbuf_create(64);
+    for (i = 0; i < n; i++)
+        printf("%8ld  %-18s %s\n", list[i].count,
+               printable_vbuf(counter, list[i].counter),
+               printable_vbuf(key, list[i].key));
+    vbuf_free(counter);
+    vbuf_free(key);
     rk_clnt_counts_free(list, n);
     rk_clnt_free(clnt);
     return 0;
@@ -171,7 +177,7 @@ ctl_rate_reset(const char *text)
         return ctl_rate_failed(clnt);
     }
     printf("alligatectl: %s: %ld counter%s reset\n",
-           msg_printable_str(vbuf_str(key)), removed, removed == 1 ? "" : "s");
+           printable_str(vbuf_str(key)), removed, removed == 1 ? "" : "s");
     rk_clnt_free(clnt);
     vbuf_free(key);
     return 0;

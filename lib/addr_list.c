@@ -11,6 +11,7 @@
 #include "list_file.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "printable.h"
 #include "vbuf.h"
 
 /* RFC 5321 limits a path to 256 octets including the angle brackets. */
@@ -122,7 +123,7 @@ addr_list_add(ADDR_LIST *list, const char *entry, VBUF *why)
 
     vbuf_reset(why);
     if (!addr_list_valid(entry)) {
-        vbuf_printf(why, "bad address \"%s\"", msg_printable_str(entry));
+        vbuf_printf(why, "bad address \"%s\"", printable_str(entry));
         return -1;
     }
     key = mystrdup(entry);

@@ -10,6 +10,7 @@
 #include "attr.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "printable.h"
 
 typedef struct ATTR_PAIR {
     char *name;
@@ -317,7 +318,7 @@ attr_check_greeting(const ATTR *a, const char *proto, int version,
     }
     if (strcmp(got, proto) != 0) {
         vbuf_set(why, "protocol \"");
-        msg_printable(why, got, strlen(got) > 64 ? 64 : strlen(got));
+        printable_append(why, got, strlen(got) > 64 ? 64 : strlen(got));
         vbuf_printf(why, "\" instead of \"%s\"", proto);
         return -1;
     }

@@ -17,6 +17,7 @@
 #include "list_file.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "printable.h"
 #include "vbuf.h"
 
 typedef struct CIDR_RANGE {
@@ -144,7 +145,7 @@ cidr_list_add(CIDR_LIST *list, const char *entry, VBUF *why)
 
         if (net[i] & ~mask) {
             vbuf_printf(why, "host bits set in \"%s\"",
-                        msg_printable_str(entry));
+                        printable_str(entry));
             return -1;
         }
         r->lo[i] = net[i];
@@ -157,10 +158,10 @@ cidr_list_add(CIDR_LIST *list, const char *entry, VBUF *why)
 
 bad_addr:
     vbuf_printf(why, "bad address or CIDR block \"%s\"",
-                msg_printable_str(entry));
+                printable_str(entry));
     return -1;
 bad_prefix:
-    vbuf_printf(why, "bad prefix length in \"%s\"", msg_printable_str(entry));
+    vbuf_printf(why, "bad prefix length in \"%s\"", printable_str(entry));
     return -1;
 }
 

@@ -3,7 +3,11 @@
  * main.cf holds "name = value" lines; '#' starts a comment line; a line that
  * starts with white space continues the previous one; $name and ${name}
  * expand other parameters ($$ is a literal $).  Every problem is reported as
- * "PATH:LINE: name: what is wrong", all of them, not just the first. */
+ * "PATH:LINE: name: what is wrong", all of them, not just the first.
+ *
+ * Here: the parameter table, reading main.cf, the order of the work and
+ * the accessors; $name expansion is in conf_expand.c, the checks of each
+ * value type in conf_type.c. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -14,11 +18,11 @@
 
 #include "addr_list.h"
 #include "cidr_list.h"
-#include "conf.h"
-#include "hostport.h"
+#include "conf_private.h"
 #include "msg.h"
 #include "mymalloc.h"
-#include "units.h"
+#include "path.h"
+#include "printable.h"
 #include "vbuf.h"
 
 const CONF_PARAM conf_params[CONF_NPARAMS] = {
@@ -30,33 +34,7 @@ const CONF_PARAM conf_params[CONF_NPARAMS] = {
 #undef SECTION
 };
 
-struct CONF {
-    char *dir;                          /* configuration directory */
-    char *path;                         /* DIR/main.cf */
-    char *raw[CONF_NPARAMS];            /* as set in main.cf, or NULL */
-    int line[CONF_NPARAMS];             /* where it was set */
-    char *value[CONF_NPARAMS];          /* expanded */
-    long long num[CONF_NPARAMS];        /* BOOL, INT, SIZE, TIME, ENUM */
-    char **list[CONF_NPARAMS];          /* list types */
-    CIDR_LIST *cidr[CONF_NPARAMS];
-    ADDR_LIST *addrs[CONF_NPARAMS];
-    unsigned char *chars[CONF_NPARAMS];
-};
-
 static CONF *conf_current;
-
-const char *
-conf_type_name(CONF_TYPE type)
-{
-    static const char *names[] = {
-        "string", "hostname", "bool", "int", "size", "time", "enum",
-        "domain list", "address:port list", "host[:port]", "host[:port] list",
-        "CIDR list", "address file", "recipient file", "path", "file",
-        "characters",
-    };
-
-    return names[type];
-}
 
 int
 conf_lookup(const char *name)
@@ -125,8 +103,7 @@ conf_new(const char *dir)
     CONF *conf = mycalloc(1, sizeof(*conf));
 
     conf->dir = mystrdup(dir);
-    conf->path = mymalloc(strlen(dir) + sizeof(CONF_FILE_NAME) + 1);
-    sprintf(conf->path, "%s/%s", dir, CONF_FILE_NAME);
+    conf->path = path_join(dir, CONF_FILE_NAME);
     return conf;
 }
 
@@ -159,9 +136,7 @@ conf_free(CONF *conf)
     return NULL;
 }
 
-/* Appends "PATH:LINE: name: message" (or "PATH: name: ..." for a value
- * that comes from the defaults) to errors. */
-static void __attribute__((format(printf, 4, 5)))
+void
 conf_error(const CONF *conf, VBUF *errors, int id, const char *fmt, ...)
 {
     va_list ap;
@@ -211,7 +186,7 @@ conf_assign(CONF *conf, char *text, int lineno, VBUF *errors)
         const char *near = conf_suggest(name);
 
         vbuf_printf(errors, "%s:%d: unknown parameter \"%s\"", conf->path,
-                    lineno, msg_printable_str(name));
+                    lineno, printable_str(name));
         if (near)
             vbuf_printf(errors, "; did you mean \"%s\"?", near);
         vbuf_append_char(errors, '\n');
@@ -312,450 +287,6 @@ conf_read_file(CONF *conf, VBUF *errors)
     return 0;
 }
 
-/* $name expansion ---------------------------------------------------------*/
-
-#define EXPAND_TODO     0
-#define EXPAND_BUSY     1
-#define EXPAND_DONE     2
-
-typedef struct EXPAND_STATE {
-    char state[CONF_NPARAMS];
-    char uses[CONF_NPARAMS][CONF_NPARAMS];      /* value of i contains j's */
-    int stack[CONF_NPARAMS + 1];
-    int depth;
-} EXPAND_STATE;
-
-static char *conf_default_hostname(void);
-
-/* The unexpanded text of a parameter: main.cf's, or its default. */
-static const char *
-conf_raw_text(CONF *conf, int id)
-{
-    if (conf->raw[id])
-        return conf->raw[id];
-    if (id == P_myhostname)
-        return conf->raw[id] = conf_default_hostname();
-    if (id == P_config_directory)
-        return conf->raw[id] = mystrdup(conf->dir);
-    return conf_params[id].def;
-}
-
-static int conf_expand(CONF *conf, int id, EXPAND_STATE *st, VBUF *errors);
-
-/* Expands text on behalf of parameter id into out. */
-static int
-conf_expand_text(CONF *conf, int id, const char *text, VBUF *out,
-                 EXPAND_STATE *st, VBUF *errors)
-{
-    const char *cp = text;
-
-    while (*cp) {
-        const char *start;
-        char name[80];
-        size_t n;
-        int ref;
-
-        if (*cp != '$') {
-            vbuf_append_char(out, *cp++);
-            continue;
-        }
-        cp++;
-        if (*cp == '$') {
-            vbuf_append_char(out, '$');
-            cp++;
-            continue;
-        }
-        if (*cp == '{') {
-            start = ++cp;
-            while (*cp && *cp != '}')
-                cp++;
-            if (*cp != '}') {
-                conf_error(conf, errors, id, "missing '}' after \"${\"");
-                return -1;
-            }
-            n = (size_t) (cp++ - start);
-        } else {
-            start = cp;
-            while (isalnum((unsigned char) *cp) || *cp == '_')
-                cp++;
-            n = (size_t) (cp - start);
-        }
-        if (n == 0) {
-            conf_error(conf, errors, id, "'$' not followed by a parameter name (write $$ for a literal $)");
-            return -1;
-        }
-        if (n >= sizeof(name))
-            n = sizeof(name) - 1;
-        memcpy(name, start, n);
-        name[n] = 0;
-        if ((ref = conf_lookup(name)) < 0) {
-            const char *near = conf_suggest(name);
-
-            conf_error(conf, errors, id, "unknown parameter \"$%s\" in value%s%s%s",
-                       msg_printable_str(name), near ? "; did you mean \"$" : "",
-                       near ? near : "", near ? "\"?" : "");
-            return -1;
-        }
-        if (conf_expand(conf, ref, st, errors) < 0)
-            return -1;
-        vbuf_append_str(out, conf->value[ref]);
-        /* Values that repeat other values grow exponentially. */
-        if (out->len > CONF_VALUE_MAX) {
-            conf_error(conf, errors, id, "value too long after $name expansion (more than %d bytes)",
-                       CONF_VALUE_MAX);
-            return -1;
-        }
-        {
-            int j;
-
-            st->uses[id][ref] = 1;
-            for (j = 0; j < CONF_NPARAMS; j++)
-                st->uses[id][j] |= st->uses[ref][j];
-        }
-    }
-    return 0;
-}
-
-static int
-conf_expand(CONF *conf, int id, EXPAND_STATE *st, VBUF *errors)
-{
-    VBUF *out;
-    int rc;
-
-    if (st->state[id] == EXPAND_DONE)
-        return conf->value[id] ? 0 : -1;
-    if (st->state[id] == EXPAND_BUSY) {
-        VBUF *loop = vbuf_create(100);
-        int start = st->depth - 1;
-        int blame = -1;                 /* report it where main.cf set it */
-        int i;
-
-        while (start > 0 && st->stack[start] != id)
-            start--;
-        for (i = start; i < st->depth; i++) {
-            vbuf_printf(loop, "$%s -> ", conf_params[st->stack[i]].name);
-            if (blame < 0 && conf->line[st->stack[i]] > 0)
-                blame = st->stack[i];
-        }
-        vbuf_printf(loop, "$%s", conf_params[id].name);
-        conf_error(conf, errors, blame >= 0 ? blame : id, "expansion loop: %s",
-                   vbuf_str(loop));
-        vbuf_free(loop);
-        return -1;
-    }
-    st->state[id] = EXPAND_BUSY;
-    st->stack[st->depth++] = id;
-    out = vbuf_create(64);
-    rc = conf_expand_text(conf, id, conf_raw_text(conf, id), out, st, errors);
-    st->depth--;
-    st->state[id] = EXPAND_DONE;
-    if (rc == 0)
-        conf->value[id] = mystrdup(vbuf_str(out));
-    vbuf_free(out);
-    return rc;
-}
-
-/* Typed checks --------------------------------------------------------------*/
-
-static char *
-conf_default_hostname(void)
-{
-    char host[256];
-
-    if (gethostname(host, sizeof(host)) < 0 || host[0] == 0)
-        return mystrdup("localhost");
-    host[sizeof(host) - 1] = 0;
-    return mystrdup(host);
-}
-
-/* Host name syntax: labels of letters, digits, '-' and '_'. */
-static int
-conf_hostname_ok(const char *name)
-{
-    const char *cp;
-    size_t label = 0;
-
-    if (*name == 0 || strlen(name) > 253 || *name == '.' || *name == '-')
-        return 0;
-    for (cp = name; *cp; cp++) {
-        if (*cp == '.') {
-            if (label == 0)
-                return 0;
-            label = 0;
-        } else if (isalnum((unsigned char) *cp) || *cp == '-' || *cp == '_') {
-            if (++label > 63)
-                return 0;
-        } else {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* Splits a list on commas and white space. */
-static char **
-conf_split(const char *value)
-{
-    size_t n = 0;
-    char **list = mymalloc(sizeof(char *) * (strlen(value) / 2 + 2));
-    const char *cp = value;
-
-    for (;;) {
-        const char *start;
-
-        while (*cp == ',' || isspace((unsigned char) *cp))
-            cp++;
-        if (*cp == 0)
-            break;
-        start = cp;
-        while (*cp && *cp != ',' && !isspace((unsigned char) *cp))
-            cp++;
-        list[n++] = mystrndup(start, (size_t) (cp - start));
-    }
-    list[n] = NULL;
-    return list;
-}
-
-/* A relative path is taken relative to the configuration directory. */
-static void
-conf_absolute(CONF *conf, int id)
-{
-    char *v = conf->value[id];
-    char *abs;
-
-    if (*v == 0 || *v == '/')
-        return;
-    abs = mymalloc(strlen(conf->dir) + strlen(v) + 2);
-    sprintf(abs, "%s/%s", conf->dir, v);
-    myfree(v);
-    conf->value[id] = abs;
-}
-
-static int
-conf_parse_bool(const char *v)
-{
-    static const char *yes[] = {"yes", "true", "on", "1"};
-    static const char *no[] = {"no", "false", "off", "0"};
-    size_t i;
-
-    for (i = 0; i < 4; i++) {
-        if (strcasecmp(v, yes[i]) == 0)
-            return 1;
-        if (strcasecmp(v, no[i]) == 0)
-            return 0;
-    }
-    return -1;
-}
-
-/* Parses "a-zA-Z0-9._-" into a table; '-' first or last is literal; an
- * empty set allows nothing (the parameter's users take it as no check). */
-static int
-conf_parse_chars(const char *v, unsigned char *table, VBUF *why)
-{
-    const unsigned char *cp = (const unsigned char *) v;
-
-    memset(table, 0, 256);
-    while (*cp) {
-        unsigned lo = *cp, hi = *cp;
-
-        if (lo < 0x21 || lo > 0x7e) {
-            vbuf_printf(why, "character 0x%02x is not printable ASCII", lo);
-            return -1;
-        }
-        if (cp[1] == '-' && cp[2]) {
-            hi = cp[2];
-            if (hi < 0x21 || hi > 0x7e) {
-                vbuf_printf(why, "character 0x%02x is not printable ASCII", hi);
-                return -1;
-            }
-            if (hi < lo) {
-                vbuf_printf(why, "reversed range \"%c-%c\"", lo, hi);
-                return -1;
-            }
-            cp += 3;
-        } else {
-            cp += 1;
-        }
-        for (; lo <= hi; lo++)
-            table[lo] = 1;
-    }
-    /* Empty is no check: smtpd leaves it out. */
-    return 0;
-}
-
-static int
-conf_check_range(CONF *conf, int id, long long v, VBUF *errors)
-{
-    const CONF_PARAM *p = &conf_params[id];
-    char lo[32], hi[32];
-
-    if (p->min == 0 && p->max == 0)
-        return v < 0 ? (conf_error(conf, errors, id, "negative value \"%s\"",
-                                   conf->value[id]), -1) : 0;
-    if (v >= p->min && v <= p->max)
-        return 0;
-    if (p->type == CONF_TIME)
-        conf_error(conf, errors, id, "value \"%s\" out of range (%s..%s)",
-                   conf->value[id], units_time_str(p->min, lo, sizeof(lo)),
-                   units_time_str(p->max, hi, sizeof(hi)));
-    else
-        conf_error(conf, errors, id, "value \"%s\" out of range (%lld..%lld)",
-                   conf->value[id], p->min, p->max);
-    return -1;
-}
-
-static int
-conf_check(CONF *conf, int id, VBUF *errors)
-{
-    const CONF_PARAM *p = &conf_params[id];
-    VBUF *why = vbuf_create(100);
-    char *v;
-    char **cpp;
-    int rc = 0;
-
-    if (p->type == CONF_PATH || p->type == CONF_FILE || p->type == CONF_IPFILE
-        || p->type == CONF_RCPTFILE)
-        conf_absolute(conf, id);
-    v = conf->value[id];
-
-    switch (p->type) {
-    case CONF_STRING:
-        break;
-    case CONF_HOSTNAME:
-        if (!conf_hostname_ok(v)) {
-            conf_error(conf, errors, id, "bad host name \"%s\"", msg_printable_str(v));
-            rc = -1;
-        }
-        break;
-    case CONF_BOOL:
-        if ((conf->num[id] = conf_parse_bool(v)) < 0) {
-            conf_error(conf, errors, id, "bad boolean \"%s\" (use yes or no)",
-                       msg_printable_str(v));
-            rc = -1;
-        }
-        break;
-    case CONF_INT:
-    case CONF_SIZE:
-    case CONF_TIME:
-        if (p->type == CONF_INT)
-            rc = units_int(v, &conf->num[id], why);
-        else if (p->type == CONF_SIZE)
-            rc = units_size(v, &conf->num[id], why);
-        else
-            rc = units_time_ms(v, &conf->num[id], why);
-        if (rc < 0)
-            conf_error(conf, errors, id, "%s", msg_printable_str(vbuf_str(why)));
-        else
-            rc = conf_check_range(conf, id, conf->num[id], errors);
-        break;
-    case CONF_ENUM:{
-            char *copy = mystrdup(p->values);  /* "a|b|c" */
-            char *word, *save = NULL;
-            int n = 0;
-
-            rc = -1;
-            for (word = strtok_r(copy, "|", &save); word;
-                 word = strtok_r(NULL, "|", &save), n++) {
-                if (strcmp(word, v) == 0) {
-                    conf->num[id] = n;
-                    rc = 0;
-                }
-            }
-            myfree(copy);
-            if (rc < 0)
-                conf_error(conf, errors, id, "bad value \"%s\" (use one of: %s)",
-                           msg_printable_str(v), p->values);
-            break;
-        }
-    case CONF_DOMAINS:
-    case CONF_LISTEN:
-    case CONF_HOSTPORTS:
-        conf->list[id] = conf_split(v);
-        for (cpp = conf->list[id]; *cpp; cpp++) {
-            struct sockaddr_storage ss;
-            socklen_t len;
-            HOSTPORT hp;
-
-            if (p->type == CONF_DOMAINS) {
-                if (conf_hostname_ok(*cpp))
-                    continue;
-                conf_error(conf, errors, id, "bad domain name \"%s\"",
-                           msg_printable_str(*cpp));
-            } else if (p->type == CONF_LISTEN) {
-                if (hostport_listen_addr(*cpp, &ss, &len, why) == 0)
-                    continue;
-                conf_error(conf, errors, id, "%s", vbuf_str(why));
-            } else {
-                if (hostport_parse(&hp, *cpp, NULL, why) == 0)
-                    continue;
-                conf_error(conf, errors, id, "%s", vbuf_str(why));
-            }
-            rc = -1;
-        }
-        break;
-    case CONF_HOSTPORT:{
-            HOSTPORT hp;
-
-            if (*v && hostport_parse(&hp, v, NULL, why) < 0) {
-                conf_error(conf, errors, id, "%s", vbuf_str(why));
-                rc = -1;
-            }
-            break;
-        }
-    case CONF_CIDR:
-        conf->list[id] = conf_split(v);
-        conf->cidr[id] = cidr_list_create();
-        for (cpp = conf->list[id]; *cpp; cpp++) {
-            int r = (**cpp == '/') ?
-                cidr_list_load_file(conf->cidr[id], *cpp, why) :
-                cidr_list_add(conf->cidr[id], *cpp, why);
-
-            if (r < 0) {
-                conf_error(conf, errors, id, "%s", vbuf_str(why));
-                rc = -1;
-            }
-        }
-        cidr_list_finish(conf->cidr[id]);
-        break;
-    case CONF_IPFILE:
-        if (*v == 0)
-            break;
-        conf->cidr[id] = cidr_list_create();
-        if (cidr_list_load_file(conf->cidr[id], v, why) < 0) {
-            conf_error(conf, errors, id, "%s", vbuf_str(why));
-            rc = -1;
-        }
-        cidr_list_finish(conf->cidr[id]);
-        break;
-    case CONF_RCPTFILE:
-        if (*v == 0)
-            break;
-        conf->addrs[id] = addr_list_create();
-        if (addr_list_load_file(conf->addrs[id], v, why) < 0) {
-            conf_error(conf, errors, id, "%s", vbuf_str(why));
-            rc = -1;
-        }
-        break;
-    case CONF_PATH:
-        break;
-    case CONF_FILE:
-        if (*v && access(v, R_OK) < 0) {
-            conf_error(conf, errors, id, "cannot read \"%s\": %s", v, strerror(errno));
-            rc = -1;
-        }
-        break;
-    case CONF_CHARS:
-        conf->chars[id] = mymalloc(256);
-        if (conf_parse_chars(v, conf->chars[id], why) < 0) {
-            conf_error(conf, errors, id, "%s", vbuf_str(why));
-            rc = -1;
-        }
-        break;
-    }
-    vbuf_free(why);
-    return rc;
-}
-
 /* Rules that involve more than one parameter. */
 static int
 conf_check_relations(CONF *conf, VBUF *errors)
@@ -782,14 +313,14 @@ conf_check_relations(CONF *conf, VBUF *errors)
 static CONF *
 conf_finish(CONF *conf, VBUF *errors, int had_errors)
 {
-    EXPAND_STATE *st = mycalloc(1, sizeof(*st));
+    CONF_EXPAND *st = conf_expand_create();
     VBUF *check_errors[CONF_NPARAMS];
     int failed[CONF_NPARAMS];
     int bad = had_errors;
     int i, j;
 
     for (i = 0; i < CONF_NPARAMS; i++)
-        failed[i] = conf_expand(conf, i, st, errors) < 0;
+        failed[i] = conf_expand_param(conf, i, st, errors) < 0;
     for (i = 0; i < CONF_NPARAMS; i++) {
         check_errors[i] = NULL;
         if (failed[i]) {
@@ -799,7 +330,7 @@ conf_finish(CONF *conf, VBUF *errors, int had_errors)
             continue;
         }
         check_errors[i] = vbuf_create(16);
-        if (conf_check(conf, i, check_errors[i]) < 0)
+        if (conf_type_check(conf, i, check_errors[i]) < 0)
             failed[i] = bad = 1;
     }
     /* One mistake, one message: a value that is bad only because it
@@ -808,13 +339,13 @@ conf_finish(CONF *conf, VBUF *errors, int had_errors)
         if (check_errors[i] == NULL)
             continue;
         for (j = 0; j < CONF_NPARAMS; j++)
-            if (st->uses[i][j] && failed[j])
+            if (conf_expand_uses(st, i, j) && failed[j])
                 break;
         if (j == CONF_NPARAMS)
             vbuf_append(errors, vbuf_str(check_errors[i]), vbuf_len(check_errors[i]));
         vbuf_free(check_errors[i]);
     }
-    myfree(st);
+    conf_expand_free(st);
     if (!bad && conf_check_relations(conf, errors) < 0)
         bad = 1;
     if (bad)

@@ -24,7 +24,7 @@ dirs_make(const char *path, mode_t mode, VBUF *why)
         vbuf_printf(why, "bad directory name \"%s\"", path);
         return -1;
     }
-    strcpy(buf, path);
+    memcpy(buf, path, strlen(path) + 1);
     for (cp = buf + 1; (cp = strchr(cp, '/')) != NULL; cp++) {
         *cp = 0;
         if (mkdir(buf, 0755) < 0 && errno != EEXIST) {

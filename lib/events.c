@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "events.h"
+#include "monotime.h"
 #include "msg.h"
 #include "mymalloc.h"
 
@@ -57,11 +58,7 @@ static long long event_now = -1;
 long long
 event_time_refresh(void)
 {
-    struct timespec ts;
-
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) < 0)
-        msg_fatal("clock_gettime: %s", strerror(errno));
-    event_now = (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    event_now = monotime_ms();
     return event_now;
 }
 

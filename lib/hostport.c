@@ -13,6 +13,7 @@
 
 #include "hostport.h"
 #include "msg.h"
+#include "printable.h"
 #include "vbuf.h"
 
 /* Normalizes a decimal port 1..65535 into out (size 8); returns 0 or -1. */
@@ -52,7 +53,7 @@ hostport_valid_name(const char *name)
 static int
 hostport_error(VBUF *why, const char *what, const char *str)
 {
-    vbuf_printf(why, "%s in \"%s\"", what, msg_printable_str(str));
+    vbuf_printf(why, "%s in \"%s\"", what, printable_str(str));
     return -1;
 }
 

@@ -10,6 +10,7 @@
 #include "htable.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "printable.h"
 
 struct HTABLE {
     HTABLE_ENTRY **slots;
@@ -157,7 +158,7 @@ htable_enter(HTABLE *table, const char *key, void *value)
     HTABLE_ENTRY *entry;
 
     if (htable_locate(table, key) != NULL)
-        msg_panic("htable_enter: duplicate key \"%s\"", msg_printable_str(key));
+        msg_panic("htable_enter: duplicate key \"%s\"", printable_str(key));
     if (table->used >= table->size)
         htable_grow(table);
     entry = mymalloc(sizeof(*entry));

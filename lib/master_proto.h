@@ -10,6 +10,7 @@
 #define MASTER_LIFE_FD      3   /* read end of a pipe: EOF means master died */
 #define MASTER_STATUS_FD    4   /* write end of the service's status pipe */
 #define MASTER_LISTEN_FD    5   /* first listening socket (-n N of them) */
+#define MASTER_MAX_LISTEN   16  /* most listening sockets per service */
 
 /* A pool worker's report; one write(2) each, well under PIPE_BUF. */
 typedef struct MASTER_STATUS {

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "msg.h"
-#include "vbuf.h"
 
 #define MSG_DEST_STDERR 0
 #define MSG_DEST_SYSLOG 1
@@ -75,7 +74,7 @@ msg_open(const char *log_file)
 
     /* Here, not at the first line: a thread may log too. */
     if (gethostname(msg_host, sizeof(msg_host)) < 0)
-        strcpy(msg_host, "localhost");
+        snprintf(msg_host, sizeof(msg_host), "localhost");
     msg_host[sizeof(msg_host) - 1] = 0;
     if (msg_dest == MSG_DEST_FILE && msg_fd > 2)
         close(msg_fd);
@@ -143,7 +142,7 @@ msg_emit(int prio, const char *level, const char *fmt, va_list ap)
     localtime_r(&now, &tm);
     strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
     if (msg_host[0] == 0 && gethostname(host, sizeof(host)) < 0)
-        strcpy(host, "localhost");
+        snprintf(host, sizeof(host), "localhost");
     host[sizeof(host) - 1] = 0;
     n = snprintf(line, sizeof(line), "%s %s %s[%ld]: %s%s\n", stamp,
                  msg_host[0] ? msg_host : host,
@@ -216,29 +215,4 @@ msg_panic(const char *fmt, ...)
     msg_emit(LOG_CRIT, "panic: ", fmt, ap);
     va_end(ap);
     abort();
-}
-
-void
-msg_printable(VBUF *out, const char *text, size_t len)
-{
-    size_t i;
-
-    vbuf_reserve(out, len);
-    for (i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char) text[i];
-
-        vbuf_append_char(out, (ch >= 0x20 && ch < 0x7f) ? ch : '?');
-    }
-}
-
-const char *
-msg_printable_str(const char *text)
-{
-    static VBUF *buf;
-
-    if (buf == NULL)
-        buf = vbuf_create(256);
-    vbuf_reset(buf);
-    msg_printable(buf, text, strlen(text));
-    return vbuf_str(buf);
 }

@@ -9,8 +9,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-struct VBUF;
-
 extern int msg_verbose;
 
 /* Sets the program name ("smtpd"); logging goes to stderr until msg_open. */
@@ -35,11 +33,5 @@ void msg_tee_stderr(int on);
 
 /* Runs before msg_fatal exits (e.g. to remove a pid file). */
 void msg_fatal_hook(void (*hook)(void));
-
-/* Appends text to out with every byte that is not printable ASCII replaced
- * by '?', so client-supplied text cannot forge or break a log line. */
-void msg_printable(struct VBUF *out, const char *text, size_t len);
-/* Same, into a static buffer that is overwritten by the next call. */
-const char *msg_printable_str(const char *text);
 
 #endif

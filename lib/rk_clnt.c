@@ -10,6 +10,7 @@
 #include "monotime.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "printable.h"
 #include "rk_clnt.h"
 #include "rk_key.h"
 
@@ -81,7 +82,7 @@ rk_clnt_fail(RK_CLNT *clnt)
         if (clnt->warned == 0 || now - clnt->warned >= RK_CLNT_WARN_MS) {
             clnt->warned = now;
             msg_warn("ratekeeper: no answer: %s; going on without the rate and connection limits",
-                     msg_printable_str(vbuf_str(clnt->why)));
+                     printable_str(vbuf_str(clnt->why)));
         }
     }
     return RK_CLNT_NOANSWER;
@@ -165,7 +166,7 @@ rk_clnt_address_begin(RK_CLNT *clnt, const char *verb, const char *addr)
 {
     if (rk_key_address(clnt->key, addr) < 0) {
         vbuf_set(clnt->why, "not a numeric address: ");
-        vbuf_append_str(clnt->why, msg_printable_str(addr));
+        vbuf_append_str(clnt->why, printable_str(addr));
         return -1;
     }
     return rk_clnt_begin(clnt, verb, vbuf_str(clnt->key));

@@ -13,6 +13,7 @@
 #include "events.h"
 #include "master_proto.h"
 #include "msg.h"
+#include "printable.h"
 #include "server.h"
 #include "vbuf.h"
 
@@ -90,7 +91,7 @@ server_init(int argc, char **argv, const char *name)
             break;
         case 'n':
             server.listen_count = atoi(optarg);
-            if (server.listen_count < 0 || server.listen_count > 16)
+            if (server.listen_count < 0 || server.listen_count > MASTER_MAX_LISTEN)
                 server_usage();
             break;
         case 's':
@@ -146,7 +147,7 @@ server_reload(void)
 
     if (conf == NULL) {
         msg_warn("reload: bad configuration, keeping the old one: %s",
-                 msg_printable_str(vbuf_str(errors)));
+                 printable_str(vbuf_str(errors)));
         vbuf_free(errors);
         return -1;
     }

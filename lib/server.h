@@ -19,6 +19,7 @@
 #include <signal.h>
 
 #include "conf.h"
+#include "master_proto.h"
 
 typedef struct SERVER {
     const char *name;           /* program name, "smtpd" */
@@ -27,7 +28,7 @@ typedef struct SERVER {
     int by_master;              /* -m */
     int foreground;             /* -f */
     int listen_count;           /* -n */
-    int listen_fds[16];
+    int listen_fds[MASTER_MAX_LISTEN];
 } SERVER;
 
 extern SERVER server;

@@ -24,6 +24,8 @@
 #include "master_proto.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "path.h"
+#include "printable.h"
 #include "vbuf.h"
 
 #define MASTER_STOP_GRACE_MS    10000   /* sessions get this long to end */
@@ -97,8 +99,7 @@ master_lock_pid_file(void)
     char buf[32];
     ssize_t n;
 
-    master_pid_path = mymalloc(strlen(dir) + sizeof(MASTER_PID_FILE) + 2);
-    sprintf(master_pid_path, "%s/%s", dir, MASTER_PID_FILE);
+    master_pid_path = path_join(dir, MASTER_PID_FILE);
     master_pid_fd = open(master_pid_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (master_pid_fd < 0)
         msg_fatal("open %s: %m", master_pid_path);
@@ -148,7 +149,7 @@ master_reload(VBUF *why)
         for (line = strtok_r(errors->data, "\n", &save); line;
              line = strtok_r(NULL, "\n", &save))
             vbuf_printf(why, "%s%s", vbuf_len(why) ? "; " : "",
-                        msg_printable_str(line));
+                        printable_str(line));
         msg_error("reload refused, keeping the running configuration: %s",
                   vbuf_str(why));
         vbuf_free(errors);

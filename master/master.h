@@ -6,10 +6,10 @@
 
 #include <sys/types.h>
 
+#include "master_proto.h"         /* MASTER_MAX_LISTEN */
+
 #define MASTER_POOL     1       /* pre-forked workers sharing listeners */
 #define MASTER_SINGLE   2       /* one long-running daemon */
-
-#define MASTER_MAX_LISTEN 16
 
 struct VBUF;
 

@@ -13,6 +13,7 @@
 #include "master_proto.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "path.h"
 #include "unix_sock.h"
 #include "vbuf.h"
 
@@ -124,8 +125,7 @@ master_ctl_open(void)
     VBUF *why = vbuf_create(64);
     const char *dir = conf_str(P_run_directory);
 
-    master_ctl_path = mymalloc(strlen(dir) + sizeof(MASTER_CTL_SOCKET) + 2);
-    sprintf(master_ctl_path, "%s/%s", dir, MASTER_CTL_SOCKET);
+    master_ctl_path = path_join(dir, MASTER_CTL_SOCKET);
     if ((master_ctl_fd = unix_sock_listen(master_ctl_path, 0600, 16, why)) < 0)
         msg_fatal("control socket: %s", vbuf_str(why));
     master_ctl_serv = attr_serv_create(master_ctl_fd, MASTER_CTL_PROTO,

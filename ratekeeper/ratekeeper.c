@@ -18,6 +18,7 @@
 #include "events.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "path.h"
 #include "rk_clnt.h"
 #include "rk_request.h"
 #include "server.h"
@@ -87,15 +88,6 @@ rk_check_store(int event, void *context)
     event_request_timer(rk_check_store, NULL, RK_STORE_CHECK_MS);
 }
 
-static char *
-rk_path(const char *dir, const char *name)
-{
-    char *path = mymalloc(strlen(dir) + strlen(name) + 2);
-
-    sprintf(path, "%s/%s", dir, name);
-    return path;
-}
-
 /* The state first: while recovery runs, smtpd finds no socket and goes
  * on without the limits rather than waiting. */
 static void
@@ -105,7 +97,7 @@ rk_init(void)
     RK_STORE *store;
     long loaded, dropped;
 
-    rk_dir = rk_path(conf_str(P_data_directory), RK_SUBDIR);
+    rk_dir = path_join(conf_str(P_data_directory), RK_SUBDIR);
     if ((store = rk_store_open(rk_dir, why)) == NULL)
         msg_fatal("rate database: %s", vbuf_str(why));
     rk_state = rk_state_create(store);
@@ -113,7 +105,7 @@ rk_init(void)
                                 why)) < 0)
         msg_fatal("rate database %s: %s", rk_dir, vbuf_str(why));
 
-    rk_sock_path = rk_path(conf_str(P_run_directory), RK_SOCKET_NAME);
+    rk_sock_path = path_join(conf_str(P_run_directory), RK_SOCKET_NAME);
     if ((rk_sock_fd = unix_sock_listen(rk_sock_path, RK_SOCKET_MODE, RK_BACKLOG,
                                        why)) < 0)
         msg_fatal("socket: %s", vbuf_str(why));

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "msg.h"
+#include "printable.h"
 #include "rk_clnt.h"
 #include "rk_key.h"
 #include "rk_request.h"
@@ -215,7 +216,7 @@ rk_request_reset(RK_REQUEST *req)
         return;
     n = rk_state_reset(req->state, vbuf_str(req->key), req->now);
     msg_info("reset %s: %d counter%s removed",
-             msg_printable_str(vbuf_str(req->key)), n, n == 1 ? "" : "s");
+             printable_str(vbuf_str(req->key)), n, n == 1 ? "" : "s");
     rk_request_ok(req, 0);
     attr_set(req->out, "key", vbuf_str(req->key));
     attr_set_long(req->out, "removed", n);

@@ -29,6 +29,7 @@
 #include "conf.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "printable.h"
 #include "queue_dir.h"
 #include "queue_id.h"
 #include "queue_mark.h"
@@ -143,7 +144,7 @@ relay_deliver_log(const RELAY_TRY *t, const RELAY_RCPT *r, const char *status)
 {
     VBUF *to = vbuf_create(100);
 
-    msg_printable(to, r->address, strlen(r->address));
+    printable_append(to, r->address, strlen(r->address));
     msg_info("%s: to=<%s>, relay=%s, delay=%.2f, dsn=%s, status=%s (%s)", t->id,
              vbuf_str(to), vbuf_str(t->attempt.relay), t->delay,
              r->dsn[0] ? r->dsn : "4.0.0", status, vbuf_str(r->reason));
@@ -289,7 +290,7 @@ relay_deliver_finish(RELAY_TRY *t, RELAY_JOB_RESULT *res)
         vbuf_printf(expired, "message expired after %lld seconds in the queue",
                     (long long) (now - t->env.arrival));
         msg_info("%s: from=<%s>, status=expired, returned to sender", t->id,
-                 msg_printable_str(t->env.sender));
+                 printable_str(t->env.sender));
         for (i = 0; i < t->rcpt_count; i++) {
             RELAY_RCPT *r = t->rcpt + i;
 

@@ -71,7 +71,7 @@ relay_maildir_name(VBUF *name)
 
     gettimeofday(&tv, NULL);
     if (gethostname(host, sizeof(host)) < 0)
-        strcpy(host, "localhost");
+        snprintf(host, sizeof(host), "localhost");
     host[sizeof(host) - 1] = 0;
     vbuf_printf(name, "%lld.M%06ldP%ldQ%u.", (long long) tv.tv_sec, (long) tv.tv_usec,
                 (long) getpid(), ++counter);

@@ -25,7 +25,7 @@ smtpd_serve(int fd)
         hostport_addr_str((struct sockaddr *) &ss, buf, sizeof(buf));
         snprintf(state->addr, sizeof(state->addr), "%s", buf);
     } else {
-        strcpy(state->addr, "unknown");
+        snprintf(state->addr, sizeof(state->addr), "%s", "unknown");
     }
     smtpd_session(state);
     smtpd_state_free(state);

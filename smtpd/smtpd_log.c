@@ -4,12 +4,13 @@
 #include <string.h>
 
 #include "msg.h"
+#include "printable.h"
 #include "smtpd.h"
 
 static void
 smtpd_log_text(VBUF *line, const char *text)
 {
-    msg_printable(line, text, strlen(text));
+    printable_append(line, text, strlen(text));
 }
 
 void

@@ -8,6 +8,7 @@
 
 #include "conf.h"
 #include "msg.h"
+#include "printable.h"
 #include "queue_dir.h"
 #include "queue_record.h"
 #include "queue_write.h"
@@ -31,7 +32,7 @@ smtpd_queue_received(SMTPD_STATE *state, QUEUE_WRITER *qf)
     localtime_r(&now, &tm);
     strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
     vbuf_printf(hdr, "Received: from %s (%s [%s])\r\n",
-                msg_printable_str(state->helo), state->name, state->addr);
+                printable_str(state->helo), state->name, state->addr);
     vbuf_printf(hdr, "\tby %s (Alligate) with %s id %s", conf_str(P_myhostname),
                 smtpd_queue_protocol(state), state->queue_id);
     /* The parser let through only printable ASCII, or UTF-8 with
@@ -140,7 +141,7 @@ smtpd_queue_close(SMTPD_STATE *state, QUEUE_WRITER *qf, const SMTP_DATA *sd,
         smtpd_reply(state, "452 4.3.1 Error: insufficient system storage");
     } else {
         msg_info("%s: from=<%s>, size=%llu, nrcpt=%zu", state->queue_id,
-                 msg_printable_str(state->sender->addr),
+                 printable_str(state->sender->addr),
                  (unsigned long long) sd->size, state->rcpt_count);
         smtpd_reply(state, "250 2.0.0 Ok: queued as %s", state->queue_id);
         status = SMTPD_CMD_OK;

@@ -10,6 +10,7 @@
 
 #include "conf.h"
 #include "msg.h"
+#include "printable.h"
 #include "mymalloc.h"
 #include "smtpd.h"
 #include "smtpd_rate.h"
@@ -181,12 +182,12 @@ smtpd_command(SMTPD_STATE *state, VBUF *line)
     int     status;
 
     if (msg_verbose)
-        msg_info("< %s: %s", state->namaddr, msg_printable_str(vbuf_str(line)));
+        msg_info("< %s: %s", state->namaddr, printable_str(vbuf_str(line)));
     if (smtpd_is_http(vbuf_str(line))) {
         VBUF   *why = vbuf_create(64);
 
         vbuf_set(why, "non-SMTP command: ");
-        msg_printable(why, vbuf_str(line), vbuf_len(line));
+        printable_append(why, vbuf_str(line), vbuf_len(line));
         /* No reply: it would not understand one. */
         smtpd_refuse(state, "CONNECT", SMTPD_POLICY_CLOSE, 0, "", vbuf_str(why),
                      "non_smtp_command");

@@ -252,6 +252,87 @@ START_TEST(test_bad_list_file)
 }
 END_TEST
 
+/* One test per type that test_bad_* does not cover. */
+START_TEST(test_bad_listen)
+{
+    load_fails("smtp_listen = 127.0.0.1:25, mail.example.com:25 127.0.0.1\n",
+               "%s:1: smtp_listen: host is not a numeric address in \"mail.example.com:25\"\n"
+               "%s:1: smtp_listen: missing port in \"127.0.0.1\"\n");
+}
+END_TEST
+
+START_TEST(test_hostport)
+{
+    CONF *conf = load("relay_host = [mail.example.com]:2525\n"
+                      "dns_servers = 192.0.2.53, [2001:db8::53]:5353\n");
+
+    ck_assert_msg(conf != NULL, "%s", vbuf_str(errors));
+    conf_activate(conf);
+    ck_assert_str_eq(conf_str(P_relay_host), "[mail.example.com]:2525");
+    ck_assert_str_eq(conf_list(P_dns_servers)[1], "[2001:db8::53]:5353");
+    ck_assert_ptr_null(conf_list(P_dns_servers)[2]);
+    conf_free(conf);
+    load_fails("relay_host = [mail.example.com:25\n",
+               "%s:1: relay_host: missing \"]\" in \"[mail.example.com:25\"\n");
+    load_fails("dns_servers = [192.0.2.53]x, 192.0.2.1:99999\n",
+               "%s:1: dns_servers: junk after \"]\" in \"[192.0.2.53]x\"\n"
+               "%s:1: dns_servers: bad port in \"192.0.2.1:99999\"\n");
+}
+END_TEST
+
+START_TEST(test_file)
+{
+    CONF *conf;
+
+    write_file("cert.pem", "x\n", 2);
+    conf = load("tls_cert_file = cert.pem\n");
+    ck_assert_msg(conf != NULL, "%s", vbuf_str(errors));
+    conf_activate(conf);
+    /* tls_key_file defaults to $tls_cert_file. */
+    ck_assert_str_eq(conf_str(P_tls_key_file), conf_str(P_tls_cert_file));
+    conf_free(conf);
+    load_fails("tls_cert_file = /nonexistent/cert.pem\ntls_key_file =\n",
+               "%s:1: tls_cert_file: cannot read \"/nonexistent/cert.pem\": "
+               "No such file or directory\n");
+}
+END_TEST
+
+START_TEST(test_bad_rcpt_file)
+{
+    char expect[512];
+
+    ck_assert_ptr_null(load("local_recipients = /nonexistent/rcpt.txt\n"));
+    snprintf(expect, sizeof(expect),
+             "%s/main.cf:1: local_recipients: /nonexistent/rcpt.txt: No such file or directory\n",
+             dir);
+    ck_assert_str_eq(vbuf_str(errors), expect);
+
+    write_file("rcpt.txt", "alice@example.com\nalice\n", 24);
+    ck_assert_ptr_null(load("local_recipients = rcpt.txt\n"));
+    snprintf(expect, sizeof(expect),
+             "%s/main.cf:1: local_recipients: %s/rcpt.txt:2: bad address \"alice\"\n", dir, dir);
+    ck_assert_str_eq(vbuf_str(errors), expect);
+}
+END_TEST
+
+START_TEST(test_bad_chars)
+{
+    load_fails("mail_from_chars = a-z\x01\n",
+               "%s:1: mail_from_chars: character 0x01 is not printable ASCII\n");
+    load_fails("mail_from_chars = !-\x7f\n",
+               "%s:1: mail_from_chars: character 0x7f is not printable ASCII\n");
+}
+END_TEST
+
+START_TEST(test_type_names)
+{
+    ck_assert_str_eq(conf_type_name(CONF_STRING), "string");
+    ck_assert_str_eq(conf_type_name(CONF_LISTEN), "address:port list");
+    ck_assert_str_eq(conf_type_name(CONF_CIDR), "CIDR list");
+    ck_assert_str_eq(conf_type_name(CONF_CHARS), "characters");
+}
+END_TEST
+
 START_TEST(test_long_line_and_nul)
 {
     char *big = malloc(CONF_LINE_MAX + 100);
@@ -415,6 +496,12 @@ main(void)
     tcase_add_test(tc, test_bad_bool_enum);
     tcase_add_test(tc, test_bad_addresses);
     tcase_add_test(tc, test_bad_list_file);
+    tcase_add_test(tc, test_bad_listen);
+    tcase_add_test(tc, test_hostport);
+    tcase_add_test(tc, test_file);
+    tcase_add_test(tc, test_bad_rcpt_file);
+    tcase_add_test(tc, test_bad_chars);
+    tcase_add_test(tc, test_type_names);
     tcase_add_test(tc, test_long_line_and_nul);
     tcase_add_test(tc, test_expansion_errors);
     tcase_add_test(tc, test_expansion_too_long);

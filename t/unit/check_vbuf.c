@@ -1,13 +1,7 @@
-/* Unit tests for growable buffers, allocation and logging helpers. */
+/* Unit tests for growable buffers (lib/vbuf.c). */
 #include <check.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "msg.h"
-#include "mymalloc.h"
 #include "vbuf.h"
 
 START_TEST(test_append_grow)
@@ -49,62 +43,6 @@ START_TEST(test_binary_consume)
 }
 END_TEST
 
-START_TEST(test_mymalloc)
-{
-    char *s = mystrndup("abcdef", 3);
-
-    ck_assert_str_eq(s, "abc");
-    s = myfree(s);
-    ck_assert_ptr_null(s);
-    s = mystrdup("");
-    ck_assert_str_eq(s, "");
-    myfree(s);
-}
-END_TEST
-
-START_TEST(test_printable)
-{
-    VBUF *vb = vbuf_create(10);
-
-    msg_printable(vb, "ok\r\nbad\x01\xff end", 13);
-    ck_assert_str_eq(vbuf_str(vb), "ok??bad?? end");
-    ck_assert_str_eq(msg_printable_str("a\tb"), "a?b");
-    vbuf_free(vb);
-}
-END_TEST
-
-START_TEST(test_log_file)
-{
-    char path[] = "/tmp/check_msg.XXXXXX";
-    int fd = mkstemp(path);
-    char buf[512];
-    ssize_t n;
-
-    ck_assert_int_ge(fd, 0);
-    msg_init("/usr/lib/alligate/smtpd");
-    ck_assert_str_eq(msg_progname(), "alligate/smtpd");
-    ck_assert_int_eq(msg_open(path), 0);
-    msg_info("NOQUEUE: reject: %s", "test");
-    msg_warn("careful");
-    n = read(fd, buf, sizeof(buf) - 1);
-    ck_assert_int_gt(n, 0);
-    buf[n] = 0;
-    ck_assert_ptr_nonnull(strstr(buf, " alligate/smtpd["));
-    ck_assert_ptr_nonnull(strstr(buf, "]: NOQUEUE: reject: test\n"));
-    ck_assert_ptr_nonnull(strstr(buf, "]: warning: careful\n"));
-    ck_assert_int_eq(msg_open("/nonexistent/dir/log"), -1);
-    close(fd);
-    unlink(path);
-}
-END_TEST
-
-START_TEST(test_fatal_exits)
-{
-    msg_open("/dev/null");
-    msg_fatal("bad configuration");
-}
-END_TEST
-
 int
 main(void)
 {
@@ -115,10 +53,6 @@ main(void)
 
     tcase_add_test(tc, test_append_grow);
     tcase_add_test(tc, test_binary_consume);
-    tcase_add_test(tc, test_mymalloc);
-    tcase_add_test(tc, test_printable);
-    tcase_add_test(tc, test_log_file);
-    tcase_add_exit_test(tc, test_fatal_exits, 1);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

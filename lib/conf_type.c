@@ -1,0 +1,445 @@
+/* The configuration's value types: one table entry per CONF_TYPE, with
+ * its name (for the docs and messages) and the parser that checks an
+ * expanded value and keeps its parsed form in the CONF.  A new type is a
+ * new CONF_TYPE and one entry in conf_type_table. */
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "addr_list.h"
+#include "cidr_list.h"
+#include "conf_private.h"
+#include "hostport.h"
+#include "msg.h"
+#include "mymalloc.h"
+#include "path.h"
+#include "printable.h"
+#include "units.h"
+#include "vbuf.h"
+
+/* Checks conf->value[id] (v); why is scratch space shared by all calls of
+ * one check.  Reports every problem with conf_error() and returns -1 if
+ * there was one. */
+typedef int (*CONF_TYPE_PARSE)(CONF *conf, int id, const char *v, VBUF *why,
+                               VBUF *errors);
+
+/* Checks one item of a list; says why it is bad in why (reset first). */
+typedef int (*CONF_TYPE_ITEM)(const char *item, VBUF *why);
+
+typedef struct CONF_TYPE_INFO {
+    const char *name;                   /* "host[:port] list" */
+    int relative;                       /* relative to the config dir */
+    CONF_TYPE_PARSE parse;
+} CONF_TYPE_INFO;
+
+/* Helpers ------------------------------------------------------------------*/
+
+/* Host name syntax: labels of letters, digits, '-' and '_'. */
+static int
+conf_type_hostname_ok(const char *name)
+{
+    const char *cp;
+    size_t label = 0;
+
+    if (*name == 0 || strlen(name) > 253 || *name == '.' || *name == '-')
+        return 0;
+    for (cp = name; *cp; cp++) {
+        if (*cp == '.') {
+            if (label == 0)
+                return 0;
+            label = 0;
+        } else if (isalnum((unsigned char) *cp) || *cp == '-' || *cp == '_') {
+            if (++label > 63)
+                return 0;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Splits a list on commas and white space. */
+static char **
+conf_type_split(const char *value)
+{
+    size_t n = 0;
+    char **list = mymalloc(sizeof(char *) * (strlen(value) / 2 + 2));
+    const char *cp = value;
+
+    for (;;) {
+        const char *start;
+
+        while (*cp == ',' || isspace((unsigned char) *cp))
+            cp++;
+        if (*cp == 0)
+            break;
+        start = cp;
+        while (*cp && *cp != ',' && !isspace((unsigned char) *cp))
+            cp++;
+        list[n++] = mystrndup(start, (size_t) (cp - start));
+    }
+    list[n] = NULL;
+    return list;
+}
+
+/* A relative path is taken relative to the configuration directory. */
+static void
+conf_type_absolute(CONF *conf, int id)
+{
+    char *v = conf->value[id];
+
+    if (*v == 0 || *v == '/')
+        return;
+    conf->value[id] = path_join(conf->dir, v);
+    myfree(v);
+}
+
+static int
+conf_type_range(CONF *conf, int id, long long v, VBUF *errors)
+{
+    const CONF_PARAM *p = &conf_params[id];
+    char lo[32], hi[32];
+
+    if (p->min == 0 && p->max == 0)
+        return v < 0 ? (conf_error(conf, errors, id, "negative value \"%s\"",
+                                   conf->value[id]), -1) : 0;
+    if (v >= p->min && v <= p->max)
+        return 0;
+    if (p->type == CONF_TIME)
+        conf_error(conf, errors, id, "value \"%s\" out of range (%s..%s)",
+                   conf->value[id], units_time_str(p->min, lo, sizeof(lo)),
+                   units_time_str(p->max, hi, sizeof(hi)));
+    else
+        conf_error(conf, errors, id, "value \"%s\" out of range (%lld..%lld)",
+                   conf->value[id], p->min, p->max);
+    return -1;
+}
+
+/* INT, SIZE and TIME: parsed by one of units.c's functions, then bounded. */
+static int
+conf_type_number(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors,
+                 int (*parse)(const char *, long long *, VBUF *))
+{
+    if (parse(v, &conf->num[id], why) < 0) {
+        conf_error(conf, errors, id, "%s", printable_str(vbuf_str(why)));
+        return -1;
+    }
+    return conf_type_range(conf, id, conf->num[id], errors);
+}
+
+/* Lists: every item checked, every bad one reported. */
+static int
+conf_type_list(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors,
+               CONF_TYPE_ITEM item)
+{
+    char **cpp;
+    int rc = 0;
+
+    conf->list[id] = conf_type_split(v);
+    for (cpp = conf->list[id]; *cpp; cpp++) {
+        if (item(*cpp, why) == 0)
+            continue;
+        conf_error(conf, errors, id, "%s", vbuf_str(why));
+        rc = -1;
+    }
+    return rc;
+}
+
+static int
+conf_type_domain_item(const char *item, VBUF *why)
+{
+    vbuf_reset(why);
+    if (conf_type_hostname_ok(item))
+        return 0;
+    vbuf_printf(why, "bad domain name \"%s\"", printable_str(item));
+    return -1;
+}
+
+static int
+conf_type_listen_item(const char *item, VBUF *why)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+
+    return hostport_listen_addr(item, &ss, &len, why);
+}
+
+static int
+conf_type_hostport_item(const char *item, VBUF *why)
+{
+    HOSTPORT hp;
+
+    return hostport_parse(&hp, item, NULL, why);
+}
+
+/* Parses "a-zA-Z0-9._-" into a table; '-' first or last is literal; an
+ * empty set allows nothing (the parameter's users take it as no check). */
+static int
+conf_type_parse_chars(const char *v, unsigned char *table, VBUF *why)
+{
+    const unsigned char *cp = (const unsigned char *) v;
+
+    memset(table, 0, 256);
+    while (*cp) {
+        unsigned lo = *cp, hi = *cp;
+
+        if (lo < 0x21 || lo > 0x7e) {
+            vbuf_printf(why, "character 0x%02x is not printable ASCII", lo);
+            return -1;
+        }
+        if (cp[1] == '-' && cp[2]) {
+            hi = cp[2];
+            if (hi < 0x21 || hi > 0x7e) {
+                vbuf_printf(why, "character 0x%02x is not printable ASCII", hi);
+                return -1;
+            }
+            if (hi < lo) {
+                vbuf_printf(why, "reversed range \"%c-%c\"", lo, hi);
+                return -1;
+            }
+            cp += 3;
+        } else {
+            cp += 1;
+        }
+        for (; lo <= hi; lo++)
+            table[lo] = 1;
+    }
+    return 0;
+}
+
+/* The parsers, one per type ------------------------------------------------*/
+
+/* STRING and PATH: any text (a PATH made absolute before). */
+static int
+conf_type_any(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+{
+    (void) conf, (void) id, (void) v, (void) why, (void) errors;
+    return 0;
+}
+
+static int
+conf_type_hostname(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+{
+    (void) why;
+    if (conf_type_hostname_ok(v))
+        return 0;
+    conf_error(conf, errors, id, "bad host name \"%s\"", printable_str(v));
+    return -1;
+}
+
+static int
+conf_type_bool(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+{
+    static const char *yes[] = {"yes", "true", "on", "1"};
+    static const char *no[] = {"no", "false", "off", "0"};
+    size_t i;
+
+    (void) why;
+    for (i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0) {
+            conf->num[id] = 1;
+            return 0;
+        }
+        if (strcasecmp(v, no[i]) == 0) {
+            conf->num[id] = 0;
+            return 0;
+        }
+    }
+    conf->num[id] = -1;
+    conf_error(conf, errors, id, "bad boolean \"%s\" (use yes or no)",
+               printable_str(v));
+    return -1;
+}
+
+static int
+conf_type_int(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+{
+    return conf_type_number(conf, id, v, why, errors, units_int);
+}
+
+static int
+conf_type_size(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+{
+    return conf_type_number(conf, id, v, why, errors, units_size);
+}
+
+static int
+conf_type_time(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+{
+    return conf_type_number(conf, id, v, why, errors, units_time_ms);
+}
+
+/* One of the words in the table's "a|b|c"; num is the word's index. */
+static int
+conf_type_enum(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+{
+    const char *values = conf_params[id].values;
+    char *copy = mystrdup(values);
+    char *word, *save = NULL;
+    int n = 0;
+    int rc = -1;
+
+    (void) why;
+    for (word = strtok_r(copy, "|", &save); word;
+         word = strtok_r(NULL, "|", &save), n++) {
+        if (strcmp(word, v) == 0) {
+            conf->num[id] = n;
+            rc = 0;
+        }
+    }
+    myfree(copy);
+    if (rc < 0)
+        conf_error(conf, errors, id, "bad value \"%s\" (use one of: %s)",
+                   printable_str(v), values);
+    return rc;
+}
+
+static int
+conf_type_domains(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+{
+    return conf_type_list(conf, id, v, why, errors, conf_type_domain_item);
+}
+
+static int
+conf_type_listen(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+{
+    return conf_type_list(conf, id, v, why, errors, conf_type_listen_item);
+}
+
+static int
+conf_type_hostports(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+{
+    return conf_type_list(conf, id, v, why, errors, conf_type_hostport_item);
+}
+
+/* One host[:port], or empty. */
+static int
+conf_type_hostport(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+{
+    if (*v == 0 || conf_type_hostport_item(v, why) == 0)
+        return 0;
+    conf_error(conf, errors, id, "%s", vbuf_str(why));
+    return -1;
+}
+
+/* Addresses and CIDR blocks, and /files of them. */
+static int
+conf_type_cidr(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+{
+    char **cpp;
+    int rc = 0;
+
+    conf->list[id] = conf_type_split(v);
+    conf->cidr[id] = cidr_list_create();
+    for (cpp = conf->list[id]; *cpp; cpp++) {
+        int r = (**cpp == '/') ?
+            cidr_list_load_file(conf->cidr[id], *cpp, why) :
+            cidr_list_add(conf->cidr[id], *cpp, why);
+
+        if (r < 0) {
+            conf_error(conf, errors, id, "%s", vbuf_str(why));
+            rc = -1;
+        }
+    }
+    cidr_list_finish(conf->cidr[id]);
+    return rc;
+}
+
+static int
+conf_type_ipfile(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+{
+    int rc = 0;
+
+    if (*v == 0)
+        return 0;
+    conf->cidr[id] = cidr_list_create();
+    if (cidr_list_load_file(conf->cidr[id], v, why) < 0) {
+        conf_error(conf, errors, id, "%s", vbuf_str(why));
+        rc = -1;
+    }
+    cidr_list_finish(conf->cidr[id]);
+    return rc;
+}
+
+static int
+conf_type_rcptfile(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+{
+    if (*v == 0)
+        return 0;
+    conf->addrs[id] = addr_list_create();
+    if (addr_list_load_file(conf->addrs[id], v, why) < 0) {
+        conf_error(conf, errors, id, "%s", vbuf_str(why));
+        return -1;
+    }
+    return 0;
+}
+
+/* A readable file, or empty. */
+static int
+conf_type_file(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+{
+    (void) why;
+    if (*v && access(v, R_OK) < 0) {
+        conf_error(conf, errors, id, "cannot read \"%s\": %s", v, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int
+conf_type_chars(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+{
+    conf->chars[id] = mymalloc(256);
+    if (conf_type_parse_chars(v, conf->chars[id], why) < 0) {
+        conf_error(conf, errors, id, "%s", vbuf_str(why));
+        return -1;
+    }
+    return 0;
+}
+
+/* The table ----------------------------------------------------------------*/
+
+static const CONF_TYPE_INFO conf_type_table[] = {
+    [CONF_STRING] = {"string", 0, conf_type_any},
+    [CONF_HOSTNAME] = {"hostname", 0, conf_type_hostname},
+    [CONF_BOOL] = {"bool", 0, conf_type_bool},
+    [CONF_INT] = {"int", 0, conf_type_int},
+    [CONF_SIZE] = {"size", 0, conf_type_size},
+    [CONF_TIME] = {"time", 0, conf_type_time},
+    [CONF_ENUM] = {"enum", 0, conf_type_enum},
+    [CONF_DOMAINS] = {"domain list", 0, conf_type_domains},
+    [CONF_LISTEN] = {"address:port list", 0, conf_type_listen},
+    [CONF_HOSTPORT] = {"host[:port]", 0, conf_type_hostport},
+    [CONF_HOSTPORTS] = {"host[:port] list", 0, conf_type_hostports},
+    [CONF_CIDR] = {"CIDR list", 0, conf_type_cidr},
+    [CONF_IPFILE] = {"address file", 1, conf_type_ipfile},
+    [CONF_RCPTFILE] = {"recipient file", 1, conf_type_rcptfile},
+    [CONF_PATH] = {"path", 1, conf_type_any},
+    [CONF_FILE] = {"file", 1, conf_type_file},
+    [CONF_CHARS] = {"characters", 0, conf_type_chars},
+};
+
+_Static_assert(sizeof(conf_type_table) / sizeof(conf_type_table[0]) == CONF_NTYPES,
+               "every CONF_TYPE needs an entry in conf_type_table");
+
+const char *
+conf_type_name(CONF_TYPE type)
+{
+    return conf_type_table[type].name;
+}
+
+int
+conf_type_check(CONF *conf, int id, VBUF *errors)
+{
+    const CONF_TYPE_INFO *t = &conf_type_table[conf_params[id].type];
+    VBUF *why = vbuf_create(100);
+    int rc;
+
+    if (t->relative)
+        conf_type_absolute(conf, id);
+    rc = t->parse(conf, id, conf->value[id], why, errors);
+    vbuf_free(why);
+    return rc;
+}

@@ -1,0 +1,282 @@
+/* Unit tests for logging (lib/msg.c): the line format on files and stderr,
+ * the level prefixes, msg_fatal's exit and hook, msg_panic's abort. */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "msg.h"
+
+static char log_path[64];
+
+/* The log file lives across the forked tests (exit tests never reach a
+ * teardown of their own); each test starts with it empty. */
+static void
+make_log(void)
+{
+    int fd;
+
+    snprintf(log_path, sizeof(log_path), "/tmp/check_msg.XXXXXX");
+    fd = mkstemp(log_path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+}
+
+static void
+remove_log(void)
+{
+    unlink(log_path);
+}
+
+static void
+setup(void)
+{
+    ck_assert_int_eq(truncate(log_path, 0), 0);
+    msg_init("/usr/lib/alligate/smtpd");
+    ck_assert_int_eq(msg_open(log_path), 0);
+}
+
+/* The whole log file so far, in a static buffer. */
+static const char *
+log_text(void)
+{
+    static char buf[16384];
+    ssize_t n;
+    int fd = open(log_path, O_RDONLY);
+
+    ck_assert_int_ge(fd, 0);
+    n = read(fd, buf, sizeof(buf) - 1);
+    ck_assert_int_ge(n, 0);
+    buf[n] = 0;
+    close(fd);
+    return buf;
+}
+
+static void
+assert_matches(const char *text, const char *pattern)
+{
+    regex_t re;
+
+    ck_assert_int_eq(regcomp(&re, pattern, REG_EXTENDED | REG_NEWLINE), 0);
+    ck_assert_msg(regexec(&re, text, 0, NULL, 0) == 0, "\"%s\" does not match %s",
+                  text, pattern);
+    regfree(&re);
+}
+
+START_TEST(test_progname)
+{
+    ck_assert_str_eq(msg_progname(), "alligate/smtpd");
+    msg_init("relay");
+    ck_assert_str_eq(msg_progname(), "alligate/relay");
+}
+END_TEST
+
+/* "Dec  3 17:53:11 host alligate/smtpd[pid]: text", as syslog writes it. */
+START_TEST(test_line_format)
+{
+    char pattern[256];
+
+    msg_info("NOQUEUE: reject: %s", "test");
+    snprintf(pattern, sizeof(pattern),
+             "^[A-Z][a-z]{2} [ 1-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-6][0-9] "
+             "[^ ]+ alligate/smtpd\\[%ld\\]: NOQUEUE: reject: test\n$", (long) getpid());
+    assert_matches(log_text(), pattern);
+}
+END_TEST
+
+START_TEST(test_levels)
+{
+    const char *text;
+
+    msg_info("one");
+    msg_warn("two %d", 2);
+    msg_error("three");
+    text = log_text();
+    ck_assert_ptr_nonnull(strstr(text, "]: one\n"));
+    ck_assert_ptr_nonnull(strstr(text, "]: warning: two 2\n"));
+    ck_assert_ptr_nonnull(strstr(text, "]: error: three\n"));
+}
+END_TEST
+
+static void
+vinfo(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    msg_vinfo(fmt, ap);
+    va_end(ap);
+}
+
+START_TEST(test_vinfo)
+{
+    vinfo("%s=%d", "nrcpt", 3);
+    ck_assert_ptr_nonnull(strstr(log_text(), "]: nrcpt=3\n"));
+}
+END_TEST
+
+/* A line longer than the limit is cut, and still ends the line. */
+START_TEST(test_long_line)
+{
+    char *big = malloc(20000);
+    const char *text;
+    size_t len;
+
+    memset(big, 'x', 19999);
+    big[19999] = 0;
+    msg_warn("%s", big);
+    msg_info("next");
+    text = log_text();
+    len = strcspn(text, "\n");
+    ck_assert_uint_lt(len, 19999);
+    ck_assert_uint_gt(len, 3000);
+    ck_assert_ptr_nonnull(strstr(text + len + 1, "]: next\n"));
+    free(big);
+}
+END_TEST
+
+START_TEST(test_keeps_errno)
+{
+    errno = ENOSPC;
+    msg_warn("disk full");
+    ck_assert_int_eq(errno, ENOSPC);
+}
+END_TEST
+
+/* The pid is asked once, and again in a forked child. */
+START_TEST(test_pid_after_fork)
+{
+    char want[64];
+    pid_t pid;
+    int status;
+
+    msg_info("parent");
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        msg_info("child");
+        _exit(0);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    snprintf(want, sizeof(want), "[%ld]: child\n", (long) pid);
+    ck_assert_ptr_nonnull(strstr(log_text(), want));
+    snprintf(want, sizeof(want), "[%ld]: parent\n", (long) getpid());
+    ck_assert_ptr_nonnull(strstr(log_text(), want));
+}
+END_TEST
+
+/* "-" logs to stderr; the tee copies to stderr whatever the destination. */
+START_TEST(test_stderr_and_tee)
+{
+    char err_path[64];
+    char buf[1024];
+    ssize_t n;
+    int fd;
+
+    snprintf(err_path, sizeof(err_path), "/tmp/check_msg_err.XXXXXX");
+    fd = mkstemp(err_path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(dup2(fd, 2), 2);
+    msg_tee_stderr(1);
+    msg_info("to both");
+    msg_tee_stderr(0);
+    msg_info("file only");
+    ck_assert_int_eq(msg_open("-"), 0);
+    msg_warn("stderr only");
+    n = pread(fd, buf, sizeof(buf) - 1, 0);
+    ck_assert_int_gt(n, 0);
+    buf[n] = 0;
+    /* The tee has no time stamp: the terminal of a starting daemon. */
+    ck_assert_ptr_nonnull(strstr(buf, "alligate/smtpd: to both\n"));
+    ck_assert_ptr_null(strstr(buf, "file only"));
+    ck_assert_ptr_nonnull(strstr(buf, "]: warning: stderr only\n"));
+    ck_assert_ptr_nonnull(strstr(log_text(), "]: to both\n"));
+    ck_assert_ptr_nonnull(strstr(log_text(), "]: file only\n"));
+    ck_assert_ptr_null(strstr(log_text(), "stderr only"));
+    close(fd);
+    unlink(err_path);
+}
+END_TEST
+
+START_TEST(test_open_fails)
+{
+    ck_assert_int_eq(msg_open("/nonexistent/dir/log"), -1);
+}
+END_TEST
+
+START_TEST(test_fatal_exits)
+{
+    msg_fatal("bad configuration");
+}
+END_TEST
+
+static void
+hook_exits(void)
+{
+    _exit(7);
+}
+
+START_TEST(test_fatal_runs_hook)
+{
+    msg_fatal_hook(hook_exits);
+    msg_fatal("bad configuration");
+}
+END_TEST
+
+/* A hook that fails fatally itself does not run again. */
+static void
+hook_fails(void)
+{
+    msg_fatal("cannot remove pid file");
+}
+
+START_TEST(test_fatal_hook_once)
+{
+    msg_fatal_hook(hook_fails);
+    msg_fatal("bad configuration");
+}
+END_TEST
+
+START_TEST(test_panic_aborts)
+{
+    msg_panic("broken invariant");
+}
+END_TEST
+
+int
+main(void)
+{
+    Suite *s = suite_create("msg");
+    TCase *tc = tcase_create("msg");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_unchecked_fixture(tc, make_log, remove_log);
+    tcase_add_checked_fixture(tc, setup, NULL);
+    tcase_add_test(tc, test_progname);
+    tcase_add_test(tc, test_line_format);
+    tcase_add_test(tc, test_levels);
+    tcase_add_test(tc, test_vinfo);
+    tcase_add_test(tc, test_long_line);
+    tcase_add_test(tc, test_keeps_errno);
+    tcase_add_test(tc, test_pid_after_fork);
+    tcase_add_test(tc, test_stderr_and_tee);
+    tcase_add_test(tc, test_open_fails);
+    tcase_add_exit_test(tc, test_fatal_exits, 1);
+    tcase_add_exit_test(tc, test_fatal_runs_hook, 7);
+    tcase_add_exit_test(tc, test_fatal_hook_once, 1);
+    tcase_add_test_raise_signal(tc, test_panic_aborts, SIGABRT);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_FORK);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
