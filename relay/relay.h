@@ -11,13 +11,15 @@
  *                    connection to the backend kept between jobs
  *   relay_deliver.c  one delivery attempt of one queue file: lock, read,
  *                    deliver, mark recipients, bounce, defer or remove
+ *   relay_rcpt.c     a recipient's outcome in an attempt
  *   relay_smtp.c     the SMTP client to the backend
  *   relay_io.c       buffered socket and TLS I/O with deadlines
  *   relay_tls.c      the client side of STARTTLS (OpenSSL)
  *   relay_body.c     dot-stuffing, CR LF and long-line folding
  *   relay_maildir.c  delivery into local_maildir when relay_host is empty
  *   relay_bounce.c   the DSN (RFC 3464) and its queue file
- *   relay_retry.c    the retry schedule, a pure function of the time
+ *   relay_retry.c    the retry schedule, a pure function of the time,
+ *                    and its parameters from the configuration
  *   relay_ctl.c      the control socket (alligatectl queue flush)
  */
 #ifndef ALLIGATE_RELAY_H
@@ -66,7 +68,7 @@ void    relay_body_encode(RELAY_BODY *body, const char *buf, size_t len,
 /* Ends the last line when needed, and appends "." CR LF. */
 void    relay_body_finish(RELAY_BODY *body, VBUF *out);
 
-/* Per-recipient outcomes ---------------------------------------------- */
+/* relay_rcpt.c -------------------------------------------------------- */
 
 #define RELAY_RCPT_SENT     1
 #define RELAY_RCPT_DEFER    2
@@ -282,16 +284,13 @@ void    relay_queue_stop(void);
 void    relay_queue_counts(long *ready, long *active);
 /* The inotify and other descriptors, for relay_pool_child_close(). */
 void    relay_queue_child_close(void);
+/* The path of sub/id in the queue directory, in a static buffer. */
+const char *relay_queue_path(const char *sub, const char *id);
 
 /* relay_ctl.c --------------------------------------------------------- */
 
 void    relay_ctl_open(void);
 void    relay_ctl_close(void);
 void    relay_ctl_child_close(void);
-
-/* relay.c ------------------------------------------------------------- */
-
-/* The path of sub/id in the queue directory, in a static buffer. */
-const char *relay_queue_path(const char *sub, const char *id);
 
 #endif

@@ -19,7 +19,9 @@
  * which defer them at once with the same reason (or bounce the expired
  * ones) without connecting. A flush ends that at once.
  *
- * With defer_delivery = yes, nothing is tried except on a flush. */
+ * With defer_delivery = yes, nothing is tried except on a flush.
+ *
+ * relay_queue_path() names a queue file, for the agents as well. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -436,6 +438,15 @@ relay_queue_counts(long *ready, long *active)
 {
     *ready = relay_ready_count;
     *active = relay_active_count;
+}
+
+const char *
+relay_queue_path(const char *sub, const char *id)
+{
+    static char path[4096];
+
+    snprintf(path, sizeof(path), "%s/%s/%s", conf_str(P_queue_directory), sub, id);
+    return path;
 }
 
 void
