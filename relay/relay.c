@@ -5,9 +5,11 @@
  * files, alligate-relay(8) for the user's view. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "events.h"
+#include "master_proto.h"
 #include "msg.h"
 #include "queue_file.h"
 #include "relay.h"
@@ -16,6 +18,14 @@
 
 #define RELAY_STOP_GRACE_MS     5000    /* agents finish their message */
 
+/* In an agent: the pipe on which the queue manager hears that master is
+ * gone; an agent dies with the queue manager instead (PR_SET_PDEATHSIG). */
+static void
+relay_fork_close_master(void *context)
+{
+    (void) context;
+    close(MASTER_LIFE_FD);
+}
 
 int
 main(int argc, char **argv)
@@ -27,6 +37,8 @@ main(int argc, char **argv)
         msg_fatal("queue directory: %s", vbuf_str(why));
     vbuf_free(why);
     server_watch_master();
+    if (server.by_master)
+        relay_pool_on_fork(relay_fork_close_master, NULL);
     relay_ctl_open();
     msg_info("starting: delivering to %s%s",
              *conf_str(P_relay_host) ? conf_str(P_relay_host) : "maildir ",

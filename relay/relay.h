@@ -268,8 +268,10 @@ void    relay_pool_reap(void);
 /* Stops every agent, waiting at most grace_ms for them to finish. */
 void    relay_pool_stop(int grace_ms);
 int     relay_pool_count(int *busy);
-/* In an agent just forked: closes what belongs to the queue manager. */
-void    relay_pool_child_close(void);
+/* Registers fn(context) to run in every agent just forked, before its
+ * loop: a module that opens a descriptor the agents must not hold
+ * registers a function that closes it. */
+void    relay_pool_on_fork(void (*fn)(void *), void *context);
 
 /* relay_queue.c ------------------------------------------------------- */
 
@@ -282,8 +284,6 @@ void    relay_queue_reload(void);
 void    relay_queue_stop(void);
 /* Counts for the control socket. */
 void    relay_queue_counts(long *ready, long *active);
-/* The inotify and other descriptors, for relay_pool_child_close(). */
-void    relay_queue_child_close(void);
 /* The path of sub/id in the queue directory, in a static buffer. */
 const char *relay_queue_path(const char *sub, const char *id);
 
@@ -291,6 +291,5 @@ const char *relay_queue_path(const char *sub, const char *id);
 
 void    relay_ctl_open(void);
 void    relay_ctl_close(void);
-void    relay_ctl_child_close(void);
 
 #endif

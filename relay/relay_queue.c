@@ -375,6 +375,15 @@ relay_queue_run(void)
 
 /* Interface ------------------------------------------------------------ */
 
+/* In an agent: the inotify descriptor is the queue manager's. */
+static void
+relay_queue_fork_close(void *context)
+{
+    (void) context;
+    if (relay_inotify_fd >= 0)
+        close(relay_inotify_fd);
+}
+
 void
 relay_queue_init(void)
 {
@@ -383,6 +392,7 @@ relay_queue_init(void)
     relay_down_why = vbuf_create(100);
     relay_job_grow();
     relay_pool_init(relay_queue_done);
+    relay_pool_on_fork(relay_queue_fork_close, NULL);
     snprintf(path, sizeof(path), "%s/%s", conf_str(P_queue_directory), QUEUE_DIR_INCOMING);
     if ((relay_inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0
         || inotify_add_watch(relay_inotify_fd, path, IN_MOVED_TO) < 0)
@@ -449,9 +459,3 @@ relay_queue_path(const char *sub, const char *id)
     return path;
 }
 
-void
-relay_queue_child_close(void)
-{
-    if (relay_inotify_fd >= 0)
-        close(relay_inotify_fd);
-}
