@@ -12,7 +12,9 @@
  *   relay_deliver.c  one delivery attempt of one queue file: lock, read,
  *                    deliver, mark recipients, bounce, defer or remove
  *   relay_rcpt.c     a recipient's outcome in an attempt
- *   relay_smtp.c     the SMTP client to the backend
+ *   relay_connect.c  the SMTP client's session with the backend: connect,
+ *                    greeting, EHLO, STARTTLS
+ *   relay_smtp.c     the SMTP client's mail transactions on that session
  *   relay_io.c       buffered socket and TLS I/O with deadlines
  *   relay_tls.c      the client side of STARTTLS (OpenSSL)
  *   relay_body.c     dot-stuffing, CR LF and long-line folding
@@ -185,9 +187,43 @@ int     relay_tls_start(RELAY_IO *io, const char *sni, int timeout_ms,
 /* "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384" */
 void    relay_tls_info(RELAY_IO *io, VBUF *out);
 
-/* relay_smtp.c -------------------------------------------------------- */
+/* relay_connect.c ----------------------------------------------------- */
 
-typedef struct RELAY_SMTP RELAY_SMTP;
+/* EHLO keywords we use. */
+#define RELAY_SMTP_PIPELINING   (1 << 0)
+#define RELAY_SMTP_SIZE         (1 << 1)
+#define RELAY_SMTP_8BITMIME     (1 << 2)
+#define RELAY_SMTP_STARTTLS     (1 << 3)
+#define RELAY_SMTP_SMTPUTF8     (1 << 4)
+
+/* An SMTP session with the backend: opened by relay_connect.c, used and
+ * closed by relay_smtp.c. */
+typedef struct RELAY_SMTP {
+    RELAY_IO *io;
+    SMTP_REPLY *reply;
+    VBUF   *why;                /* scratch for I/O failures */
+    char    host[256];          /* relay_host's host name */
+    char    relay[320];         /* "host[addr]:port" for the logs */
+    int     features;           /* RELAY_SMTP_* */
+    long long size_limit;       /* SIZE n, 0 = none announced */
+    long long opened;           /* monotonic ms */
+    int     reply_ms;           /* relay_reply_timeout */
+    int     broken;             /* not fit for another transaction */
+} RELAY_SMTP;
+
+/* Connects to relay_host and opens a session (greeting, EHLO, STARTTLS as
+ * relay_tls says, again without TLS when relay_tls = may and the handshake
+ * failed); NULL with why. */
+RELAY_SMTP *relay_connect_open(VBUF *why);
+/* Closes the connection and frees the session, without a word to the
+ * server. */
+void    relay_connect_free(RELAY_SMTP *sess);
+/* Sets why to describe io_why, an I/O failure of relay_io, during stage
+ * ("sending RCPT TO"). */
+void    relay_connect_io_why(const RELAY_SMTP *sess, VBUF *why,
+                             const char *io_why, const char *stage);
+
+/* relay_smtp.c -------------------------------------------------------- */
 
 /* The outcome of one attempt at the backend as a whole. */
 typedef struct RELAY_ATTEMPT {
