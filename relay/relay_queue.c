@@ -187,6 +187,16 @@ relay_queue_scan(const char *sub, int force)
     closedir(dir);
 }
 
+/* Finds what is in incoming/, and what is due in deferred/ (everything
+ * with force), starting the search for the earliest next attempt anew. */
+static void
+relay_queue_scan_all(int force)
+{
+    relay_queue_scan(QUEUE_DIR_INCOMING, force);
+    relay_earliest_due = 0;
+    relay_queue_scan(QUEUE_DIR_DEFERRED, force);
+}
+
 /* The periodic queue run: housekeeping, then everything that is due. */
 static void
 relay_queue_scan_event(int event, void *context)
@@ -201,9 +211,7 @@ relay_queue_scan_event(int event, void *context)
                  n == 1 ? "" : "s");
     (void) queue_status_cleanup(queue_dir);
     if (relay_queue_delivering()) {
-        relay_queue_scan(QUEUE_DIR_INCOMING, 0);
-        relay_earliest_due = 0;
-        relay_queue_scan(QUEUE_DIR_DEFERRED, 0);
+        relay_queue_scan_all(0);
         relay_queue_run();
     }
     event_request_timer(relay_queue_scan_event, NULL, conf_time_ms(P_queue_run_delay));
@@ -372,10 +380,8 @@ void
 relay_queue_flush(void)
 {
     relay_down_until = 0;
-    relay_earliest_due = 0;
     htable_walk(relay_jobs, relay_queue_flush_job, NULL);
-    relay_queue_scan(QUEUE_DIR_INCOMING, 1);
-    relay_queue_scan(QUEUE_DIR_DEFERRED, 1);
+    relay_queue_scan_all(1);
     relay_queue_run();
 }
 
@@ -383,9 +389,7 @@ void
 relay_queue_reload(void)
 {
     if (relay_queue_delivering()) {
-        relay_queue_scan(QUEUE_DIR_INCOMING, 0);
-        relay_earliest_due = 0;
-        relay_queue_scan(QUEUE_DIR_DEFERRED, 0);
+        relay_queue_scan_all(0);
     }
     event_request_timer(relay_queue_scan_event, NULL, conf_time_ms(P_queue_run_delay));
     relay_queue_run();
