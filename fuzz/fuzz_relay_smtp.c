@@ -1,11 +1,11 @@
-/* libFuzzer target for relay's SMTP client (relay/relay_smtp.c and
- * relay_io.c) against a backend that says anything: the greeting, the
- * EHLO keywords (PIPELINING, SIZE with any number, 8BITMIME, SMTPUTF8),
- * the replies to MAIL, RCPT, DATA and the final dot, in any shape and
- * any split, and connections that end anywhere.  relay_smtp_deliver()
- * runs in this process; a thread plays the backend on a loopback port
- * with the fuzz input.  Every recipient must leave with an outcome, and
- * nothing may crash, leak or hang.
+/* libFuzzer target for relay's SMTP client (relay/relay_connect.c,
+ * relay_smtp.c and relay_io.c) against a backend that says anything:
+ * the greeting, the EHLO keywords (PIPELINING, SIZE with any number,
+ * 8BITMIME, SMTPUTF8), the replies to MAIL, RCPT, DATA and the final
+ * dot, in any shape and any split, and connections that end anywhere.
+ * relay_smtp_deliver() runs in this process; a thread plays the backend
+ * on a loopback port with the fuzz input.  Every recipient must leave
+ * with an outcome, and nothing may crash, leak or hang.
  *
  * Input: the first byte chooses the message (bits 0-1: 1 to 4
  * recipients; bit 2: BODY=8BITMIME; bit 3: SMTPUTF8 with a UTF-8

@@ -3,7 +3,10 @@
  * into local_maildir when there is none), retries what fails for a while,
  * and returns to the sender what cannot be delivered. See relay.h for the
  * files, alligate-relay(8) for the user's view. */
+#include <unistd.h>
+
 #include "conf.h"
+#include "master_proto.h"
 #include "msg.h"
 #include "queue_dir.h"
 #include "relay.h"
@@ -11,6 +14,15 @@
 #include "vbuf.h"
 
 #define RELAY_STOP_GRACE_MS     5000    /* agents finish their message */
+
+/* In an agent: the pipe on which the queue manager hears that master is
+ * gone; an agent dies with the queue manager instead (PR_SET_PDEATHSIG). */
+static void
+relay_fork_close_master(void *context)
+{
+    (void) context;
+    close(MASTER_LIFE_FD);
+}
 
 static void
 relay_init(void)
@@ -20,6 +32,8 @@ relay_init(void)
     if (queue_dir_init(conf_str(P_queue_directory), why) < 0)
         msg_fatal("queue directory: %s", vbuf_str(why));
     vbuf_free(why);
+    if (server.by_master)
+        relay_pool_on_fork(relay_fork_close_master, NULL);
     relay_ctl_open();
     msg_info("starting: delivering to %s%s",
              *conf_str(P_relay_host) ? conf_str(P_relay_host) : "maildir ",

@@ -11,13 +11,17 @@
  *                    connection to the backend kept between jobs
  *   relay_deliver.c  one delivery attempt of one queue file: lock, read,
  *                    deliver, mark recipients, bounce, defer or remove
- *   relay_smtp.c     the SMTP client to the backend
+ *   relay_rcpt.c     a recipient's outcome in an attempt
+ *   relay_connect.c  the SMTP client's session with the backend: connect,
+ *                    greeting, EHLO, STARTTLS
+ *   relay_smtp.c     the SMTP client's mail transactions on that session
  *   relay_io.c       buffered socket and TLS I/O with deadlines
  *   relay_tls.c      the client side of STARTTLS (OpenSSL)
  *   relay_body.c     dot-stuffing, CR LF and long-line folding
  *   relay_maildir.c  delivery into local_maildir when relay_host is empty
  *   relay_bounce.c   the DSN (RFC 3464) and its queue file
- *   relay_retry.c    the retry schedule, a pure function of the time
+ *   relay_retry.c    the retry schedule, a pure function of the time,
+ *                    and its parameters from the configuration
  *   relay_ctl.c      the control socket (alligatectl queue flush)
  */
 #ifndef ALLIGATE_RELAY_H
@@ -67,7 +71,7 @@ void    relay_body_encode(RELAY_BODY *body, const char *buf, size_t len,
 /* Ends the last line when needed, and appends "." CR LF. */
 void    relay_body_finish(RELAY_BODY *body, VBUF *out);
 
-/* Per-recipient outcomes ---------------------------------------------- */
+/* relay_rcpt.c -------------------------------------------------------- */
 
 #define RELAY_RCPT_SENT     1
 #define RELAY_RCPT_DEFER    2
@@ -184,9 +188,43 @@ int     relay_tls_start(RELAY_IO *io, const char *sni, int timeout_ms,
 /* "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384" */
 void    relay_tls_info(RELAY_IO *io, VBUF *out);
 
-/* relay_smtp.c -------------------------------------------------------- */
+/* relay_connect.c ----------------------------------------------------- */
 
-typedef struct RELAY_SMTP RELAY_SMTP;
+/* EHLO keywords we use. */
+#define RELAY_SMTP_PIPELINING   (1 << 0)
+#define RELAY_SMTP_SIZE         (1 << 1)
+#define RELAY_SMTP_8BITMIME     (1 << 2)
+#define RELAY_SMTP_STARTTLS     (1 << 3)
+#define RELAY_SMTP_SMTPUTF8     (1 << 4)
+
+/* An SMTP session with the backend: opened by relay_connect.c, used and
+ * closed by relay_smtp.c. */
+typedef struct RELAY_SMTP {
+    RELAY_IO *io;
+    SMTP_REPLY *reply;
+    VBUF   *why;                /* scratch for I/O failures */
+    char    host[256];          /* relay_host's host name */
+    char    relay[320];         /* "host[addr]:port" for the logs */
+    int     features;           /* RELAY_SMTP_* */
+    long long size_limit;       /* SIZE n, 0 = none announced */
+    long long opened;           /* monotonic ms */
+    int     reply_ms;           /* relay_reply_timeout */
+    int     broken;             /* not fit for another transaction */
+} RELAY_SMTP;
+
+/* Connects to relay_host and opens a session (greeting, EHLO, STARTTLS as
+ * relay_tls says, again without TLS when relay_tls = may and the handshake
+ * failed); NULL with why. */
+RELAY_SMTP *relay_connect_open(VBUF *why);
+/* Closes the connection and frees the session, without a word to the
+ * server. */
+void    relay_connect_free(RELAY_SMTP *sess);
+/* Sets why to describe io_why, an I/O failure of relay_io, during stage
+ * ("sending RCPT TO"). */
+void    relay_connect_io_why(const RELAY_SMTP *sess, VBUF *why,
+                             const char *io_why, const char *stage);
+
+/* relay_smtp.c -------------------------------------------------------- */
 
 /* The outcome of one attempt at the backend as a whole. */
 typedef struct RELAY_ATTEMPT {
@@ -267,8 +305,10 @@ void    relay_pool_reap(void);
 /* Stops every agent, waiting at most grace_ms for them to finish. */
 void    relay_pool_stop(int grace_ms);
 int     relay_pool_count(int *busy);
-/* In an agent just forked: closes what belongs to the queue manager. */
-void    relay_pool_child_close(void);
+/* Registers fn(context) to run in every agent just forked, before its
+ * loop: a module that opens a descriptor the agents must not hold
+ * registers a function that closes it. */
+void    relay_pool_on_fork(void (*fn)(void *), void *context);
 
 /* relay_queue.c ------------------------------------------------------- */
 
@@ -281,13 +321,10 @@ void    relay_queue_reload(void);
 void    relay_queue_stop(void);
 /* Counts for the control socket. */
 void    relay_queue_counts(long *ready, long *active);
-/* The inotify and other descriptors, for relay_pool_child_close(). */
-void    relay_queue_child_close(void);
 
 /* relay_ctl.c --------------------------------------------------------- */
 
 void    relay_ctl_open(void);
 void    relay_ctl_close(void);
-void    relay_ctl_child_close(void);
 
 #endif

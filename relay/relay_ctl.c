@@ -46,6 +46,15 @@ relay_ctl_handle(const ATTR *request, ATTR *reply, void *context)
     }
 }
 
+/* In an agent: the listening socket is the queue manager's. */
+static void
+relay_ctl_fork_close(void *context)
+{
+    (void) context;
+    if (relay_ctl_fd >= 0)
+        close(relay_ctl_fd);
+}
+
 void
 relay_ctl_open(void)
 {
@@ -57,6 +66,7 @@ relay_ctl_open(void)
         msg_fatal("control socket: %s", vbuf_str(why));
     relay_ctl_serv = attr_serv_create(relay_ctl_fd, RELAY_CTL_PROTO, RELAY_CTL_VERSION,
                                       relay_ctl_handle, NULL);
+    relay_pool_on_fork(relay_ctl_fork_close, NULL);
     vbuf_free(why);
 }
 
@@ -71,9 +81,3 @@ relay_ctl_close(void)
     relay_ctl_fd = -1;
 }
 
-void
-relay_ctl_child_close(void)
-{
-    if (relay_ctl_fd >= 0)
-        close(relay_ctl_fd);
-}

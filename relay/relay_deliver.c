@@ -17,7 +17,6 @@
  * which leaves it alone), and a side record with the reason (status/ID). */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,29 +35,6 @@
 #include "queue_read.h"
 #include "queue_status.h"
 #include "relay.h"
-
-void
-relay_retry_policy(RELAY_RETRY_POLICY *policy)
-{
-    policy->min_backoff = conf_time(P_minimal_backoff_time);
-    policy->max_backoff = conf_time(P_maximal_backoff_time);
-    policy->lifetime = conf_time(P_maximal_queue_lifetime);
-}
-
-void
-relay_rcpt_set(RELAY_RCPT *rcpt, int outcome, const char *dsn, const char *diag,
-               const char *fmt, ...)
-{
-    va_list ap;
-
-    rcpt->outcome = outcome;
-    snprintf(rcpt->dsn, sizeof(rcpt->dsn), "%s", dsn ? dsn : "");
-    vbuf_reset(rcpt->reason);
-    va_start(ap, fmt);
-    vbuf_vprintf(rcpt->reason, fmt, ap);
-    va_end(ap);
-    vbuf_set(rcpt->diag, diag ? diag : "");
-}
 
 /* The state of one attempt. */
 typedef struct RELAY_TRY {

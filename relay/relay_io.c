@@ -116,7 +116,7 @@ relay_io_read_some(RELAY_IO *io, char *buf, size_t len, long long deadline,
                    VBUF *why)
 {
     ssize_t n;
-    int err;
+    int err, ssl_err;
 
     for (;;) {
         if (io->ssl == NULL) {
@@ -136,20 +136,12 @@ relay_io_read_some(RELAY_IO *io, char *buf, size_t len, long long deadline,
             n = SSL_read(io->ssl, buf, len > 0x7fffffff ? 0x7fffffff : (int) len);
             if (n > 0)
                 return n;
-            switch (SSL_get_error(io->ssl, (int) n)) {
-            case SSL_ERROR_WANT_READ:
-                err = POLLIN;
-                break;
-            case SSL_ERROR_WANT_WRITE:
-                err = POLLOUT;
-                break;
-            case SSL_ERROR_ZERO_RETURN:
-                return 0;
-            case SSL_ERROR_SYSCALL:
-                if (errno == 0)
+            if ((err = relay_io_ssl_want(io->ssl, (int) n)) == 0) {
+                /* The end of the stream, with close_notify or without. */
+                ssl_err = SSL_get_error(io->ssl, (int) n);
+                if (ssl_err == SSL_ERROR_ZERO_RETURN
+                    || (ssl_err == SSL_ERROR_SYSCALL && errno == 0))
                     return 0;
-                /* FALLTHROUGH */
-            default:
                 relay_io_ssl_why(why, "TLS read");
                 return -1;
             }

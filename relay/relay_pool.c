@@ -3,7 +3,13 @@
  * reused most-recently-idle first (that one most likely still has its
  * connection to the backend open), retired after a reload, and reaped.
  * An agent that dies with a job hands the job back to the queue manager;
- * the queue file is still in place, with the marks of what was done. */
+ * the queue file is still in place, with the marks of what was done.
+ *
+ * An agent is forked, not executed, so it inherits every descriptor of the
+ * queue manager. Each module that opens one registers a hook with
+ * relay_pool_on_fork() that closes it in a new agent: an agent holding the
+ * control socket or the inotify descriptor would keep them alive after
+ * the queue manager is gone, and the pool need not know them by name. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -17,11 +23,9 @@
 
 #include "attr.h"
 #include "events.h"
-#include "master_proto.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "relay.h"
-#include "server.h"
 
 struct RELAY_AGENT {
     pid_t   pid;                /* 0 once reaped */
@@ -33,7 +37,16 @@ struct RELAY_AGENT {
     struct RELAY_AGENT *next;
 };
 
+/* What to close in an agent just forked, in the order registered. */
+typedef struct RELAY_POOL_HOOK {
+    void    (*fn)(void *);
+    void   *context;
+    struct RELAY_POOL_HOOK *next;
+} RELAY_POOL_HOOK;
+
 static RELAY_AGENT *relay_agents;
+static RELAY_POOL_HOOK *relay_pool_hooks;
+static RELAY_POOL_HOOK **relay_pool_hooks_tail = &relay_pool_hooks;
 static RELAY_POOL_DONE_FN relay_pool_done;
 static ATTR *relay_pool_reply;
 static VBUF *relay_pool_why;
@@ -44,6 +57,33 @@ relay_pool_init(RELAY_POOL_DONE_FN done)
     relay_pool_done = done;
     relay_pool_reply = attr_create();
     relay_pool_why = vbuf_create(100);
+}
+
+void
+relay_pool_on_fork(void (*fn)(void *), void *context)
+{
+    RELAY_POOL_HOOK *hook = mymalloc(sizeof(*hook));
+
+    hook->fn = fn;
+    hook->context = context;
+    hook->next = NULL;
+    *relay_pool_hooks_tail = hook;
+    relay_pool_hooks_tail = &hook->next;
+}
+
+/* In an agent just forked: closes what belongs to the queue manager, the
+ * other agents' sockets and whatever the modules registered. */
+static void
+relay_pool_child_close(void)
+{
+    RELAY_AGENT *agent;
+    RELAY_POOL_HOOK *hook;
+
+    for (agent = relay_agents; agent; agent = agent->next)
+        if (agent->fd >= 0)
+            close(agent->fd);
+    for (hook = relay_pool_hooks; hook; hook = hook->next)
+        hook->fn(hook->context);
 }
 
 /* Frees the agents that are both reaped and closed. Only called outside
@@ -188,20 +228,6 @@ relay_pool_spawn(void)
     if (msg_verbose)
         msg_info("started delivery agent pid %d", (int) pid);
     return agent;
-}
-
-void
-relay_pool_child_close(void)
-{
-    RELAY_AGENT *agent;
-
-    for (agent = relay_agents; agent; agent = agent->next)
-        if (agent->fd >= 0)
-            close(agent->fd);
-    relay_queue_child_close();
-    relay_ctl_child_close();
-    if (server.by_master)
-        close(MASTER_LIFE_FD);
 }
 
 RELAY_AGENT *

@@ -31,6 +31,7 @@
 
 #include "conf.h"
 #include "events.h"
+#include "htable.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "queue_dir.h"
@@ -55,13 +56,9 @@ typedef struct RELAY_JOB {
     int     suspended;          /* sent while the backend was unreachable */
     int     busy;               /* attempts that found the file locked */
     struct RELAY_JOB *next;     /* in the ready FIFO */
-    struct RELAY_JOB *hash_next;
 } RELAY_JOB;
 
-/* The jobs by queue id: chained hash, grown as it fills. */
-static RELAY_JOB **relay_jobs;
-static size_t relay_jobs_size;
-static size_t relay_jobs_count;
+static HTABLE *relay_jobs;              /* RELAY_JOB by queue id */
 
 static RELAY_JOB *relay_ready_head;
 static RELAY_JOB *relay_ready_tail;
@@ -77,45 +74,6 @@ static int relay_stopping;
 static void relay_queue_run(void);
 
 /* Jobs --------------------------------------------------------------- */
-
-static size_t
-relay_job_hash(const char *id)
-{
-    size_t h = 2166136261u;
-
-    while (*id)
-        h = (h ^ (unsigned char) *id++) * 16777619u;
-    return h;
-}
-
-static RELAY_JOB **
-relay_job_slot(const char *id)
-{
-    RELAY_JOB **jp;
-
-    for (jp = relay_jobs + relay_job_hash(id) % relay_jobs_size; *jp; jp = &(*jp)->hash_next)
-        if (strcmp((*jp)->id, id) == 0)
-            break;
-    return jp;
-}
-
-static void
-relay_job_grow(void)
-{
-    RELAY_JOB **old = relay_jobs, *job, *next;
-    size_t old_size = relay_jobs_size, i;
-
-    relay_jobs_size = old_size ? old_size * 2 : 1024;
-    relay_jobs = mycalloc(relay_jobs_size, sizeof(*relay_jobs));
-    for (i = 0; i < old_size; i++) {
-        for (job = old[i]; job; job = next) {
-            next = job->hash_next;
-            job->hash_next = relay_jobs[relay_job_hash(job->id) % relay_jobs_size];
-            relay_jobs[relay_job_hash(job->id) % relay_jobs_size] = job;
-        }
-    }
-    myfree(old);
-}
 
 static void
 relay_job_ready(RELAY_JOB *job)
@@ -134,29 +92,22 @@ relay_job_ready(RELAY_JOB *job)
 static void
 relay_job_add(const char *id, const char *sub)
 {
-    RELAY_JOB **jp, *job;
+    RELAY_JOB *job;
 
-    if (relay_jobs_count >= relay_jobs_size)
-        relay_job_grow();
-    if (*(jp = relay_job_slot(id)) != NULL)
+    if (htable_find(relay_jobs, id) != NULL)
         return;
     job = mycalloc(1, sizeof(*job));
     snprintf(job->id, sizeof(job->id), "%s", id);
     job->sub = sub;
-    *jp = job;
-    relay_jobs_count++;
+    htable_enter(relay_jobs, job->id, job);
     relay_job_ready(job);
 }
 
 static void
 relay_job_forget(RELAY_JOB *job)
 {
-    RELAY_JOB **jp = relay_job_slot(job->id);
-
-    if (*jp == job) {
-        *jp = job->hash_next;
-        relay_jobs_count--;
-    }
+    if (htable_find(relay_jobs, job->id) == job)
+        htable_delete(relay_jobs, job->id);
     myfree(job);
 }
 
@@ -220,7 +171,7 @@ relay_queue_scan(const char *sub, int force)
         return;
     dfd = dirfd(dir);
     while ((dp = readdir(dir)) != NULL) {
-        if (!queue_id_valid(dp->d_name) || *relay_job_slot(dp->d_name) != NULL)
+        if (!queue_id_valid(dp->d_name) || htable_find(relay_jobs, dp->d_name) != NULL)
             continue;
         if (strcmp(sub, QUEUE_DIR_DEFERRED) == 0 && !force) {
             if (fstatat(dfd, dp->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -234,6 +185,16 @@ relay_queue_scan(const char *sub, int force)
                       QUEUE_DIR_INCOMING : QUEUE_DIR_DEFERRED);
     }
     closedir(dir);
+}
+
+/* Finds what is in incoming/, and what is due in deferred/ (everything
+ * with force), starting the search for the earliest next attempt anew. */
+static void
+relay_queue_scan_all(int force)
+{
+    relay_queue_scan(QUEUE_DIR_INCOMING, force);
+    relay_earliest_due = 0;
+    relay_queue_scan(QUEUE_DIR_DEFERRED, force);
 }
 
 /* The periodic queue run: housekeeping, then everything that is due. */
@@ -250,9 +211,7 @@ relay_queue_scan_event(int event, void *context)
                  n == 1 ? "" : "s");
     (void) queue_status_cleanup(queue_dir);
     if (relay_queue_delivering()) {
-        relay_queue_scan(QUEUE_DIR_INCOMING, 0);
-        relay_earliest_due = 0;
-        relay_queue_scan(QUEUE_DIR_DEFERRED, 0);
+        relay_queue_scan_all(0);
         relay_queue_run();
     }
     event_request_timer(relay_queue_scan_event, NULL, conf_time_ms(P_queue_run_delay));
@@ -375,14 +334,24 @@ relay_queue_run(void)
 
 /* Interface ------------------------------------------------------------ */
 
+/* In an agent: the inotify descriptor is the queue manager's. */
+static void
+relay_queue_fork_close(void *context)
+{
+    (void) context;
+    if (relay_inotify_fd >= 0)
+        close(relay_inotify_fd);
+}
+
 void
 relay_queue_init(void)
 {
     VBUF *path = vbuf_create(100);
 
     relay_down_why = vbuf_create(100);
-    relay_job_grow();
+    relay_jobs = htable_create(1024);
     relay_pool_init(relay_queue_done);
+    relay_pool_on_fork(relay_queue_fork_close, NULL);
     queue_dir_path(path, conf_str(P_queue_directory), QUEUE_DIR_INCOMING, NULL);
     if ((relay_inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0
         || inotify_add_watch(relay_inotify_fd, vbuf_str(path), IN_MOVED_TO) < 0)
@@ -395,24 +364,25 @@ relay_queue_init(void)
     relay_queue_scan_event(0, NULL);
 }
 
+/* A flush: a job that waits is ready now. */
+static void
+relay_queue_flush_job(const HTABLE_ENTRY *entry, void *context)
+{
+    RELAY_JOB *job = entry->value;
+
+    (void) context;
+    if (job->state == RELAY_JOB_WAITING) {
+        event_cancel_timer(relay_job_wake, job);
+        relay_job_ready(job);
+    }
+}
+
 void
 relay_queue_flush(void)
 {
-    RELAY_JOB *job;
-    size_t i;
-
     relay_down_until = 0;
-    relay_earliest_due = 0;
-    for (i = 0; i < relay_jobs_size; i++) {
-        for (job = relay_jobs[i]; job; job = job->hash_next) {
-            if (job->state == RELAY_JOB_WAITING) {
-                event_cancel_timer(relay_job_wake, job);
-                relay_job_ready(job);
-            }
-        }
-    }
-    relay_queue_scan(QUEUE_DIR_INCOMING, 1);
-    relay_queue_scan(QUEUE_DIR_DEFERRED, 1);
+    htable_walk(relay_jobs, relay_queue_flush_job, NULL);
+    relay_queue_scan_all(1);
     relay_queue_run();
 }
 
@@ -420,9 +390,7 @@ void
 relay_queue_reload(void)
 {
     if (relay_queue_delivering()) {
-        relay_queue_scan(QUEUE_DIR_INCOMING, 0);
-        relay_earliest_due = 0;
-        relay_queue_scan(QUEUE_DIR_DEFERRED, 0);
+        relay_queue_scan_all(0);
     }
     event_request_timer(relay_queue_scan_event, NULL, conf_time_ms(P_queue_run_delay));
     relay_queue_run();
@@ -441,9 +409,3 @@ relay_queue_counts(long *ready, long *active)
     *active = relay_active_count;
 }
 
-void
-relay_queue_child_close(void)
-{
-    if (relay_inotify_fd >= 0)
-        close(relay_inotify_fd);
-}

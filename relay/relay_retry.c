@@ -9,8 +9,20 @@
  * arrival time is in the queue file), as in Postfix. The last attempt is
  * brought forward to the moment the message expires, so that an
  * undeliverable message bounces on time rather than up to
- * maximal_backoff_time late. */
+ * maximal_backoff_time late.
+ *
+ * relay_retry_policy() alone reads the configuration: it fills in the
+ * parameters that the pure functions take. */
+#include "conf.h"
 #include "relay.h"
+
+void
+relay_retry_policy(RELAY_RETRY_POLICY *policy)
+{
+    policy->min_backoff = conf_time(P_minimal_backoff_time);
+    policy->max_backoff = conf_time(P_maximal_backoff_time);
+    policy->lifetime = conf_time(P_maximal_queue_lifetime);
+}
 
 time_t
 relay_retry_next(time_t arrival, time_t now, const RELAY_RETRY_POLICY *policy)

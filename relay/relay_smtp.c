@@ -1,6 +1,6 @@
-/* The SMTP client to the backend (relay_host): connection, EHLO, STARTTLS,
- * and one mail transaction per message on a connection that is kept for
- * the next one.
+/* The mail transactions with the backend (relay_host), one per message,
+ * on a session that relay_connect.c opened and that is kept for the next
+ * message.
  *
  * Commands go in groups: with PIPELINING, [RSET,] MAIL, the RCPTs and DATA
  * are written at once (RFC 2920; at most RELAY_SMTP_GROUP_MAX per write,
@@ -14,17 +14,12 @@
  * huge reply, a timeout or a lost connection is a temporary failure of
  * the recipients that have no final answer yet. */
 #include <errno.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "hostport.h"
 #include "monotime.h"
 #include "msg.h"
 #include "mymalloc.h"
@@ -34,30 +29,6 @@
 #define RELAY_SMTP_MAX_AGE_MS   (300 * 1000) /* then a new connection */
 #define RELAY_SMTP_QUIT_MS      2000        /* QUIT is a courtesy */
 #define RELAY_SMTP_CHUNK        65536       /* message bytes read at once */
-
-/* EHLO keywords we use. */
-#define RELAY_SMTP_PIPELINING   (1 << 0)
-#define RELAY_SMTP_SIZE         (1 << 1)
-#define RELAY_SMTP_8BITMIME     (1 << 2)
-#define RELAY_SMTP_STARTTLS     (1 << 3)
-#define RELAY_SMTP_SMTPUTF8     (1 << 4)
-
-/* relay_tls values */
-#define RELAY_TLS_NONE      0
-#define RELAY_TLS_MAY       1
-#define RELAY_TLS_ENCRYPT   2
-
-struct RELAY_SMTP {
-    RELAY_IO *io;
-    SMTP_REPLY *reply;
-    VBUF   *why;                /* scratch for I/O failures */
-    char    host[256];          /* relay_host's host name */
-    char    relay[320];         /* "host[addr]:port" for the logs */
-    int     features;           /* RELAY_SMTP_* */
-    long long size_limit;       /* SIZE n, 0 = none announced */
-    long long opened;           /* monotonic ms */
-    int     broken;             /* not fit for another transaction */
-};
 
 /* The commands of a transaction, in the order their replies come. */
 #define RELAY_CMD_RSET  1
@@ -83,281 +54,6 @@ typedef struct RELAY_TXN {
     int    *accepted_flag;
     int     data_ok;            /* DATA answered 354 */
 } RELAY_TXN;
-
-static int
-relay_smtp_tls_level(void)
-{
-    return conf_enum(P_relay_tls);
-}
-
-static int
-relay_smtp_reply_ms(void)
-{
-    return (int) conf_time_ms(P_relay_reply_timeout);
-}
-
-/* Connection ------------------------------------------------------------ */
-
-/* A connected, non-blocking socket to one address, or -1 with why. */
-static int
-relay_smtp_connect_addr(const struct addrinfo *ai, long long deadline, VBUF *why)
-{
-    RELAY_IO probe;
-    socklen_t len = sizeof(int);
-    int fd, err = 0;
-
-    if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
-        vbuf_set(why, strerror(errno));
-        return -1;
-    }
-    if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-        if (errno != EINPROGRESS) {
-            vbuf_set(why, strerror(errno));
-            close(fd);
-            return -1;
-        }
-        memset(&probe, 0, sizeof(probe));
-        probe.fd = fd;
-        if (relay_io_wait(&probe, POLLOUT, deadline, why) < 0) {
-            vbuf_set(why, "Connection timed out");
-            close(fd);
-            return -1;
-        }
-        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-            err = errno;
-        if (err != 0) {
-            vbuf_set(why, strerror(err));
-            close(fd);
-            return -1;
-        }
-    }
-    return fd;
-}
-
-/* Parses the EHLO reply's keywords. */
-static void
-relay_smtp_features(RELAY_SMTP *sess)
-{
-    char *text = mystrdup(vbuf_str(sess->reply->text));
-    char *line, *save = NULL;
-    int first = 1;
-
-    sess->features = 0;
-    sess->size_limit = 0;
-    for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        if (first) {                    /* the server's name and greeting */
-            first = 0;
-            continue;
-        }
-        if (strcasecmp(line, "PIPELINING") == 0)
-            sess->features |= RELAY_SMTP_PIPELINING;
-        else if (strcasecmp(line, "8BITMIME") == 0)
-            sess->features |= RELAY_SMTP_8BITMIME;
-        else if (strcasecmp(line, "STARTTLS") == 0)
-            sess->features |= RELAY_SMTP_STARTTLS;
-        else if (strcasecmp(line, "SMTPUTF8") == 0)
-            sess->features |= RELAY_SMTP_SMTPUTF8;
-        else if (strncasecmp(line, "SIZE", 4) == 0 && (line[4] == 0 || line[4] == ' ')) {
-            sess->features |= RELAY_SMTP_SIZE;
-            if (line[4] == ' ')
-                sess->size_limit = strtoll(line + 5, NULL, 10);
-            if (sess->size_limit < 0)
-                sess->size_limit = 0;
-        }
-    }
-    myfree(text);
-}
-
-/* Sets why to "host said: REPLY" and returns -1. */
-static int
-relay_smtp_said(RELAY_SMTP *sess, VBUF *why, const char *what)
-{
-    vbuf_reset(why);
-    vbuf_printf(why, "host %s %s: ", sess->relay, what);
-    smtp_reply_format(sess->reply, why, 512);
-    return -1;
-}
-
-/* Describes an I/O failure during a stage of the conversation. */
-static void
-relay_smtp_io_why(RELAY_SMTP *sess, VBUF *why, const char *io_why, const char *stage)
-{
-    vbuf_reset(why);
-    if (strcmp(io_why, "timeout") == 0)
-        vbuf_printf(why, "conversation with %s timed out while %s", sess->relay, stage);
-    else if (strcmp(io_why, "lost connection") == 0)
-        vbuf_printf(why, "lost connection with %s while %s", sess->relay, stage);
-    else
-        vbuf_printf(why, "%s with %s while %s", io_why, sess->relay, stage);
-}
-
-/* One command and its reply during the opening of the session; -1 with
- * why when the reply cannot be read. */
-static int
-relay_smtp_command(RELAY_SMTP *sess, const char *cmd, const char *stage, VBUF *why)
-{
-    relay_io_printf(sess->io, "%s\r\n", cmd);
-    if (relay_io_reply(sess->io, sess->reply, relay_smtp_reply_ms(), sess->why) < 0) {
-        relay_smtp_io_why(sess, why, vbuf_str(sess->why), stage);
-        return -1;
-    }
-    return 0;
-}
-
-/* EHLO, or HELO when the server refuses EHLO. */
-static int
-relay_smtp_ehlo(RELAY_SMTP *sess, VBUF *why)
-{
-    VBUF *cmd = vbuf_create(300);
-    int rc = -1;
-
-    vbuf_printf(cmd, "EHLO %s", conf_str(P_myhostname));
-    if (relay_smtp_command(sess, vbuf_str(cmd), "performing the EHLO handshake", why) < 0)
-        goto out;
-    if (sess->reply->code / 100 == 2) {
-        relay_smtp_features(sess);
-        rc = 0;
-        goto out;
-    }
-    if (sess->reply->code / 100 != 5) {
-        relay_smtp_said(sess, why, "refused to talk to me");
-        goto out;
-    }
-    vbuf_reset(cmd);
-    vbuf_printf(cmd, "HELO %s", conf_str(P_myhostname));
-    if (relay_smtp_command(sess, vbuf_str(cmd), "performing the HELO handshake", why) < 0)
-        goto out;
-    if (sess->reply->code / 100 != 2) {
-        relay_smtp_said(sess, why, "refused to talk to me");
-        goto out;
-    }
-    sess->features = 0;
-    rc = 0;
-  out:
-    vbuf_free(cmd);
-    return rc;
-}
-
-static void
-relay_smtp_free(RELAY_SMTP *sess)
-{
-    relay_io_free(sess->io);
-    smtp_reply_free(sess->reply);
-    vbuf_free(sess->why);
-    myfree(sess);
-}
-
-#define RELAY_OPEN_OK           0
-#define RELAY_OPEN_FAILED       (-1)
-#define RELAY_OPEN_TLS_FAILED   (-2)    /* try again without TLS */
-
-/* STARTTLS when the server offers it and relay_tls wants it. */
-static int
-relay_smtp_starttls(RELAY_SMTP *sess, int use_tls, VBUF *why)
-{
-    int level = relay_smtp_tls_level();
-    VBUF *info;
-
-    if (level == RELAY_TLS_NONE || !use_tls
-        || !(sess->features & RELAY_SMTP_STARTTLS)) {
-        if (level != RELAY_TLS_ENCRYPT)
-            return RELAY_OPEN_OK;
-        vbuf_reset(why);
-        vbuf_printf(why, "TLS is required, but %s by host %s",
-                    use_tls ? "was not offered" : "failed earlier", sess->relay);
-        return RELAY_OPEN_FAILED;
-    }
-    if (relay_smtp_command(sess, "STARTTLS", "sending STARTTLS", why) < 0)
-        return RELAY_OPEN_FAILED;
-    if (sess->reply->code != 220) {
-        if (level == RELAY_TLS_ENCRYPT)
-            return relay_smtp_said(sess, why, "refused STARTTLS");
-        msg_info("host %s refused STARTTLS; going on without TLS", sess->relay);
-        return RELAY_OPEN_OK;
-    }
-    /* Bytes after the 220 came before TLS and must not pass as protected
-     * (CVE-2011-0411, the other way round). */
-    if (sess->io->in_start < sess->io->in_end) {
-        vbuf_reset(why);
-        vbuf_printf(why, "host %s sent data after its reply to STARTTLS", sess->relay);
-        return RELAY_OPEN_FAILED;
-    }
-    if (relay_tls_start(sess->io, sess->host, relay_smtp_reply_ms(), sess->why) < 0) {
-        vbuf_reset(why);
-        vbuf_printf(why, "%s with %s", vbuf_str(sess->why), sess->relay);
-        return level == RELAY_TLS_ENCRYPT ? RELAY_OPEN_FAILED : RELAY_OPEN_TLS_FAILED;
-    }
-    info = vbuf_create(100);
-    relay_tls_info(sess->io, info);
-    msg_info("Anonymous TLS connection established to %s: %s", sess->relay,
-             vbuf_str(info));
-    vbuf_free(info);
-    return relay_smtp_ehlo(sess, why) < 0 ? RELAY_OPEN_FAILED : RELAY_OPEN_OK;
-}
-
-/* Connects to the backend and opens an SMTP session; NULL with why. */
-static RELAY_SMTP *
-relay_smtp_open(int use_tls, VBUF *why, int *status)
-{
-    HOSTPORT hp;
-    struct addrinfo hints, *res = NULL, *ai;
-    char addr[INET6_ADDRSTRLEN + 1] = "";
-    RELAY_SMTP *sess;
-    long long deadline;
-    int fd = -1, err;
-    VBUF *cwhy = vbuf_create(100);
-
-    *status = RELAY_OPEN_FAILED;
-    vbuf_reset(why);
-    if (hostport_parse(&hp, conf_str(P_relay_host), "25", cwhy) < 0) {
-        vbuf_printf(why, "bad relay_host: %s", vbuf_str(cwhy));
-        vbuf_free(cwhy);
-        return NULL;
-    }
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-    if ((err = getaddrinfo(hp.host, hp.port, &hints, &res)) != 0) {
-        vbuf_printf(why, "Host or domain name not found: %s: %s", hp.host,
-                    err == EAI_SYSTEM ? strerror(errno) : gai_strerror(err));
-        vbuf_free(cwhy);
-        return NULL;
-    }
-    deadline = monotime_ms() + conf_time_ms(P_relay_connect_timeout);
-    for (ai = res; ai; ai = ai->ai_next) {
-        hostport_addr_str(ai->ai_addr, addr, sizeof(addr));
-        if ((fd = relay_smtp_connect_addr(ai, deadline, cwhy)) >= 0)
-            break;
-        vbuf_reset(why);
-        vbuf_printf(why, "connect to %s[%s]:%s: %s", hp.host, addr, hp.port,
-                    vbuf_str(cwhy));
-    }
-    freeaddrinfo(res);
-    vbuf_free(cwhy);
-    if (fd < 0)
-        return NULL;
-
-    sess = mycalloc(1, sizeof(*sess));
-    sess->io = relay_io_create(fd);
-    sess->reply = smtp_reply_create();
-    sess->why = vbuf_create(100);
-    sess->opened = monotime_ms();
-    snprintf(sess->host, sizeof(sess->host), "%s", hp.host);
-    snprintf(sess->relay, sizeof(sess->relay), "%s[%s]:%s", hp.host, addr, hp.port);
-
-    if (relay_io_reply(sess->io, sess->reply, relay_smtp_reply_ms(), sess->why) < 0) {
-        relay_smtp_io_why(sess, why, vbuf_str(sess->why),
-                          "receiving the initial server greeting");
-    } else if (sess->reply->code / 100 != 2) {
-        relay_smtp_said(sess, why, "refused to talk to me");
-    } else if (relay_smtp_ehlo(sess, why) == 0
-               && (*status = relay_smtp_starttls(sess, use_tls, why)) == RELAY_OPEN_OK) {
-        return sess;
-    }
-    relay_smtp_free(sess);
-    return NULL;
-}
 
 /* The transaction ------------------------------------------------------- */
 
@@ -420,7 +116,7 @@ relay_smtp_lost(RELAY_TXN *txn, const char *stage)
 {
     VBUF *why = vbuf_create(256);
 
-    relay_smtp_io_why(txn->sess, why, vbuf_str(txn->sess->why), stage);
+    relay_connect_io_why(txn->sess, why, vbuf_str(txn->sess->why), stage);
     txn->sess->broken = 1;
     relay_smtp_rest(txn, RELAY_RCPT_DEFER, "4.4.2", vbuf_str(why));
     vbuf_free(why);
@@ -561,7 +257,7 @@ relay_smtp_body(RELAY_TXN *txn, const QUEUE_ENVELOPE *env, int fd)
         relay_body_encode(&body, chunk, (size_t) n, enc);
         relay_io_write(sess->io, vbuf_str(enc), vbuf_len(enc));
         if (vbuf_len(sess->io->out) >= RELAY_SMTP_CHUNK
-            && relay_io_flush(sess->io, relay_smtp_reply_ms(), sess->why) < 0) {
+            && relay_io_flush(sess->io, sess->reply_ms, sess->why) < 0) {
             relay_smtp_lost(txn, "sending message body");
             goto out;
         }
@@ -572,7 +268,7 @@ relay_smtp_body(RELAY_TXN *txn, const QUEUE_ENVELOPE *env, int fd)
     else
         vbuf_set(enc, ".\r\n");
     relay_io_write(sess->io, vbuf_str(enc), vbuf_len(enc));
-    if (relay_io_reply(sess->io, sess->reply, relay_smtp_reply_ms(), sess->why) < 0) {
+    if (relay_io_reply(sess->io, sess->reply, sess->reply_ms, sess->why) < 0) {
         relay_smtp_lost(txn, "sending end of data -- message may be sent more than once");
         goto out;
     }
@@ -657,7 +353,7 @@ relay_smtp_transaction(RELAY_TXN *txn, const QUEUE_ENVELOPE *env, int fd)
         for (i = 0; i < group && sent < ncmd; i++)
             relay_smtp_cmd_write(txn, cmds + sent++, env);
         while (answered < sent) {
-            rc = relay_io_reply(sess->io, sess->reply, relay_smtp_reply_ms(), sess->why);
+            rc = relay_io_reply(sess->io, sess->reply, sess->reply_ms, sess->why);
             if (relay_smtp_cmd_reply(txn, cmds + answered++, rc) < 0)
                 goto out;
         }
@@ -705,7 +401,7 @@ relay_smtp_close(RELAY_SMTP *sess, int quit)
         relay_io_printf(sess->io, "QUIT\r\n");
         (void) relay_io_reply(sess->io, sess->reply, RELAY_SMTP_QUIT_MS, sess->why);
     }
-    relay_smtp_free(sess);
+    relay_connect_free(sess);
     return NULL;
 }
 
@@ -716,7 +412,7 @@ relay_smtp_deliver(RELAY_SMTP **sessp, const char *queue_id,
 {
     RELAY_TXN txn;
     RELAY_SMTP *sess;
-    int tries, status;
+    int tries;
 
     (void) queue_id;
     for (tries = 0; tries < 2; tries++) {
@@ -726,12 +422,7 @@ relay_smtp_deliver(RELAY_SMTP **sessp, const char *queue_id,
             sess = *sessp = relay_smtp_close(sess, 1);
         txn.reused = sess != NULL;
         if (sess == NULL) {
-            sess = relay_smtp_open(1, attempt->why, &status);
-            if (sess == NULL && status == RELAY_OPEN_TLS_FAILED) {
-                msg_info("%s; trying again without TLS", vbuf_str(attempt->why));
-                sess = relay_smtp_open(0, attempt->why, &status);
-            }
-            if (sess == NULL) {
+            if ((sess = relay_connect_open(attempt->why)) == NULL) {
                 size_t i;
 
                 attempt->conn_failed = 1;
