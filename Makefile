@@ -31,6 +31,8 @@ LIBA      = $(BUILD)/liballigate.a
 
 UNIT_SRCS = $(wildcard t/unit/check_*.c)
 UNIT_BINS = $(UNIT_SRCS:%.c=$(BUILD)/%)
+# What the suites share (temporary directory, files); linked into each.
+UNIT_FIXTURE = $(BUILD)/t/unit/fixture.o
 TOOLS     = $(BUILD)/tools/conf_doc
 
 ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
@@ -79,7 +81,7 @@ endef
 $(foreach p,$(PROGS),$(eval $(call PROG_template,$(p))))
 PROG_LIBS = $(foreach p,$(PROGS),$(BUILD)/$(p)/lib$(p).a)
 
-$(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(PROG_LIBS) $(LIBA)
+$(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(UNIT_FIXTURE) $(PROG_LIBS) $(LIBA)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
 $(BUILD)/tools/%: $(BUILD)/tools/%.o $(LIBA)

@@ -18,6 +18,7 @@
 #include "attr_clnt.h"
 #include "attr_serv.h"
 #include "events.h"
+#include "fixture.h"
 #include "unix_sock.h"
 
 #define PROTO   "test"
@@ -34,7 +35,6 @@ enum server_mode {
                                          * answers on the others */
 };
 
-static char dir[64];
 static char path[128];
 static pid_t server_pid;
 static int server_idle_ms;
@@ -167,9 +167,8 @@ stop_server(void)
 static void
 setup(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/check_attr_clnt.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/sock", dir);
+    snprintf(path, sizeof(path), "%s/sock",
+             fixture_dir_create("check_attr_clnt"));
     server_pid = 0;
     server_idle_ms = 0;
     why = vbuf_create(100);
@@ -186,8 +185,7 @@ teardown(void)
     req = attr_free(req);
     reply = attr_free(reply);
     why = vbuf_free(why);
-    unlink(path);
-    rmdir(dir);
+    fixture_dir_remove();
 }
 
 /* Sends request=echo with echo=value; returns attr_clnt_request's result. */

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,12 +14,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "queue_file.h"
 #include "vbuf.h"
 
-static char queue_dir[64];
+static const char *queue_dir;
 static char path_buf[256];
 
 static void
@@ -28,25 +28,15 @@ setup(void)
 {
     VBUF   *why = vbuf_create(100);
 
-    strcpy(queue_dir, "/tmp/check_queue_file.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(queue_dir));
+    queue_dir = fixture_dir_create("check_queue_file");
     ck_assert_int_eq(queue_dir_init(queue_dir, why), 0);
     vbuf_free(why);
-}
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st;
-    (void) flag;
-    (void) ftw;
-    return remove(path);
 }
 
 static void
 teardown(void)
 {
-    nftw(queue_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    fixture_dir_remove();
 }
 
 /* Path of a file in a queue subdirectory, in a static buffer. */
@@ -72,32 +62,6 @@ count_files(const char *sub)
         n += dp->d_name[0] != '.';
     closedir(dir);
     return n;
-}
-
-static void
-write_file(const char *path, const void *data, size_t len)
-{
-    int     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, data, len), (ssize_t) len);
-    close(fd);
-}
-
-static char *
-read_whole(const char *path, size_t *len)
-{
-    struct stat st;
-    char   *data;
-    int     fd = open(path, O_RDONLY);
-
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(fstat(fd, &st), 0);
-    data = mymalloc((size_t) st.st_size + 1);
-    ck_assert_int_eq(read(fd, data, (size_t) st.st_size), st.st_size);
-    close(fd);
-    *len = (size_t) st.st_size;
-    return data;
 }
 
 /* Commits a message with a minimal envelope; returns its id (static). */
@@ -153,7 +117,7 @@ START_TEST(test_dir_init)
 
     snprintf(sub, sizeof(sub), "%s/hold", queue_dir);
     ck_assert_int_eq(rmdir(sub), 0);
-    write_file(sub, "", 0);
+    fixture_write(sub, "", 0);
     ck_assert_int_eq(queue_dir_init(queue_dir, why), -1);
     snprintf(sub, sizeof(sub), "create directory %s/hold: Not a directory", queue_dir);
     ck_assert_str_eq(vbuf_str(why), sub);
@@ -239,7 +203,7 @@ START_TEST(test_file_layout)
 {
     const char *id = queue_simple("", "hi\r\n", 4);
     size_t  len;
-    char   *data = read_whole(qpath("incoming", id), &len);
+    char   *data = fixture_read(qpath("incoming", id), &len);
     static const char want[] =
         "ALLIGATE-QUEUE 1\nT 1700000000\nS \nR rcpt@example.org\n"
         "M 00000000000000000004\nhi\r\n\nE 4\n";
@@ -395,7 +359,7 @@ read_bytes(const char *data, size_t len, VBUF *why)
     QUEUE_ENVELOPE env;
     int     status;
 
-    write_file(qpath("corrupt", "test"), data, len);
+    fixture_write(qpath("corrupt", "test"), data, len);
     status = queue_file_read(qpath("corrupt", "test"), &env, why);
     queue_envelope_free(&env);
     return status;
@@ -496,7 +460,7 @@ START_TEST(test_truncated_everywhere)
     ck_assert_int_eq(queue_file_write(qf, "Subject: x\r\n\r\n.\r\nbody\r\n", 24), 0);
     ck_assert_int_eq(queue_file_commit(qf, why), 0);
 
-    data = read_whole(qpath("incoming", id), &len);
+    data = fixture_read(qpath("incoming", id), &len);
     ck_assert_int_eq(read_bytes(data, len, why), QUEUE_READ_OK);
     for (cut = 0; cut < len; cut++) {
         ck_assert_int_eq(read_bytes(data, cut, why), QUEUE_READ_CORRUPT);
@@ -516,7 +480,7 @@ START_TEST(test_truncated_fake_trailer)
     char   *data, *fake;
     size_t  len;
 
-    data = read_whole(qpath("incoming", id), &len);
+    data = fixture_read(qpath("incoming", id), &len);
     fake = memmem(data, len, "hello\nE 5\n", 10);
     ck_assert_ptr_nonnull(fake);
     ck_assert_int_eq(read_bytes(data, (size_t) (fake - data) + 10, why), QUEUE_READ_CORRUPT);
@@ -762,7 +726,7 @@ backdate(const char *path, int age)
 static void
 make_dead_tmp(const char *name, int age)
 {
-    write_file(qpath("tmp", name), HEAD "T 1\n", 21);
+    fixture_write(qpath("tmp", name), HEAD "T 1\n", 21);
     backdate(path_buf, age);
 }
 

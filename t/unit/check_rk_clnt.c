@@ -18,12 +18,14 @@
 
 #include "attr_serv.h"
 #include "events.h"
+#include "fixture.h"
 #include "msg.h"
+#include "mymalloc.h"
 #include "ratekeeper/rk_request.h"
 #include "rk_clnt.h"
 #include "unix_sock.h"
 
-static char dir[64];
+static const char *dir;
 static char path[128];
 static char log_path[128];
 static pid_t server_pid;
@@ -94,8 +96,7 @@ stop_server(void)
 static void
 setup(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/check_rk_clnt.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    dir = fixture_dir_create("check_rk_clnt");
     snprintf(path, sizeof(path), "%s/" RK_SOCKET_NAME, dir);
     snprintf(log_path, sizeof(log_path), "%s/log", dir);
     ck_assert_int_eq(msg_open(log_path), 0);
@@ -107,9 +108,7 @@ static void
 teardown(void)
 {
     stop_server();
-    unlink(path);
-    unlink(log_path);
-    rmdir(dir);
+    fixture_dir_remove();
     vbuf_free(why);
 }
 
@@ -142,19 +141,13 @@ connections_settle(RK_CLNT *clnt, const char *key)
 static int
 log_count(const char *text)
 {
-    char buf[8192];
-    int fd = open(log_path, O_RDONLY);
-    ssize_t n;
+    char *buf = fixture_read(log_path, NULL);
     int count = 0;
     char *p;
 
-    if (fd < 0)
-        return 0;
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    buf[n > 0 ? n : 0] = 0;
     for (p = buf; (p = strstr(p, text)) != NULL; p++)
         count++;
+    myfree(buf);
     return count;
 }
 

@@ -13,45 +13,45 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fixture.h"
 #include "master_proto.h"
 #include "msg.h"
 #include "server.h"
+#include "vbuf.h"
 
 /* Made once by the runner (as whoever runs the tests), so that a test
  * that drops privileges leaves nothing it cannot remove; writable by all,
  * so that such a test can still rewrite main.cf. */
-static char dir[64];
+static const char *dir;
 
 static void
 dir_create(void)
 {
-    strcpy(dir, "/tmp/check_server.XXXXXX");
-    if (mkdtemp(dir) == NULL || chmod(dir, 0777) < 0)
+    dir = fixture_dir_create("check_server");
+    if (chmod(dir, 0777) < 0)
         abort();
 }
 
 static void
 dir_remove(void)
 {
-    char cmd[128];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        abort();
+    fixture_dir_remove();
 }
 
-/* Writes main.cf; daemon_user is one that exists and is not root. */
+/* Writes main.cf; daemon_user is one that exists and is not root.  The
+ * old file goes first: a test that dropped privileges cannot write it. */
 static void
 write_config(const char *extra)
 {
     char path[128];
-    FILE *fp;
+    VBUF *text = vbuf_create(256);
 
+    vbuf_printf(text, "daemon_user = nobody\nmyhostname = mx.example.com\n%s",
+                extra);
     snprintf(path, sizeof(path), "%s/main.cf", dir);
     unlink(path);
-    ck_assert_ptr_nonnull(fp = fopen(path, "w"));
-    fprintf(fp, "daemon_user = nobody\nmyhostname = mx.example.com\n%s", extra);
-    ck_assert_int_eq(fclose(fp), 0);
+    fixture_write_str(path, vbuf_str(text));
+    vbuf_free(text);
 }
 
 /* server_init with the arguments after the program name. */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fixture.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "queue_file.h"
@@ -45,7 +46,7 @@
 #define EHLO_REPLY  "250-mx.example.com\r\n250-PIPELINING\r\n250-SIZE 100000\r\n" \
                     "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250 SMTPUTF8\r\n"
 
-static char dir[64];
+static const char *dir;
 static int client = -1;
 static pid_t server = -1;
 static VBUF *pending;               /* received, not yet expected */
@@ -57,8 +58,7 @@ setup(void)
     char path[128];
     VBUF *why = vbuf_create(100);
 
-    strcpy(dir, "/tmp/check_smtpd_session.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    dir = fixture_dir_create("check_smtpd_session");
     snprintf(path, sizeof(path), "%s/queue", dir);
     ck_assert_int_eq(mkdir(path, 0700), 0);
     ck_assert_msg(queue_dir_init(path, why) == 0, "%s", vbuf_str(why));
@@ -70,7 +70,6 @@ setup(void)
 static void
 teardown(void)
 {
-    char cmd[128];
     int status;
 
     if (server > 0) {
@@ -82,21 +81,7 @@ teardown(void)
         close(client);
     client = -1;
     vbuf_free(pending);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        abort();
-}
-
-static void
-write_file(const char *name, const char *text)
-{
-    char path[128];
-    FILE *fp;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    ck_assert_ptr_nonnull(fp = fopen(path, "w"));
-    ck_assert_int_ge(fputs(text, fp), 0);
-    ck_assert_int_eq(fclose(fp), 0);
+    fixture_dir_remove();
 }
 
 /* Writes main.cf (BASE_CF and extra) and loads it. */
@@ -104,16 +89,12 @@ static CONF *
 load_config(const char *extra)
 {
     VBUF *text = vbuf_create(1024);
-    VBUF *errors = vbuf_create(100);
     CONF *conf;
 
     vbuf_printf(text, BASE_CF, dir, dir, dir);
     vbuf_printf(text, "%s", extra);
-    write_file("main.cf", vbuf_str(text));
-    conf = conf_load(dir, errors);
-    ck_assert_msg(conf != NULL, "%s", vbuf_str(errors));
+    conf = fixture_conf_load(vbuf_str(text));
     vbuf_free(text);
-    vbuf_free(errors);
     return conf;
 }
 
@@ -268,19 +249,7 @@ expect_eof(void)
 static char *
 read_log(void)
 {
-    char path[128];
-    struct stat st;
-    char *text;
-    int fd;
-
-    snprintf(path, sizeof(path), "%s/smtpd.log", dir);
-    ck_assert_int_ge(fd = open(path, O_RDONLY), 0);
-    ck_assert_int_eq(fstat(fd, &st), 0);
-    text = mymalloc((size_t) st.st_size + 1);
-    ck_assert_int_eq(read(fd, text, (size_t) st.st_size), st.st_size);
-    text[st.st_size] = 0;
-    close(fd);
-    return text;
+    return fixture_read("smtpd.log", NULL);
 }
 
 static void
@@ -675,7 +644,7 @@ START_TEST(test_local_recipients)
 {
     char extra[256];
 
-    write_file("recipients", "known@example.com\n# a comment\n@sub.example.com\n");
+    fixture_write_str("recipients", "known@example.com\n# a comment\n@sub.example.com\n");
     snprintf(extra, sizeof(extra),
              "local_domains = example.com, sub.example.com\n"
              "local_recipients = %s/recipients\n", dir);
