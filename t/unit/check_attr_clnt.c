@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -19,6 +18,8 @@
 #include "attr_serv.h"
 #include "events.h"
 #include "fixture.h"
+#include "fixture_serv.h"
+#include "monotime.h"
 #include "unix_sock.h"
 
 #define PROTO   "test"
@@ -36,21 +37,11 @@ enum server_mode {
 };
 
 static char path[128];
-static pid_t server_pid;
 static int server_idle_ms;
 static ATTR_CLNT *clnt;
 static ATTR *req;
 static ATTR *reply;
 static VBUF *why;
-
-static long long
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The server side ------------------------------------------------------ */
 
@@ -101,9 +92,6 @@ raw_server(int listen_fd, enum server_mode mode)
             continue;
         /* Connections stay open (leaked), so that clients see no EOF. */
         switch (mode) {
-        case SERVER_SILENT:
-            server_write(fd, greeting);
-            break;
         case SERVER_BAD_GREETING:
             server_write(fd, "hello there\n\n");
             break;
@@ -130,38 +118,28 @@ raw_server(int listen_fd, enum server_mode mode)
     }
 }
 
+/* The child: attr_serv with echo_handler, or a raw misbehaving server. */
 static void
-start_server(enum server_mode mode)
+serve(int listen_fd, void *context)
 {
-    int fd = unix_sock_listen(path, 0600, 128, why);
+    enum server_mode mode = *(enum server_mode *) context;
     long count = 0;
     ATTR_SERV *serv;
 
-    ck_assert_msg(fd >= 0, "%s", vbuf_str(why));
-    server_pid = fork();
-    ck_assert_int_ge(server_pid, 0);
-    if (server_pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (mode != SERVER_GOOD)
-            raw_server(fd, mode);
-        event_fork();
-        serv = attr_serv_create(fd, PROTO, 1, echo_handler, &count);
-        if (server_idle_ms)
-            attr_serv_set_idle_timeout(serv, server_idle_ms);
-        for (;;)
-            event_loop(-1);
-    }
-    close(fd);
+    if (mode == SERVER_SILENT)
+        fixture_serv_silent(listen_fd, "proto=" PROTO "\nversion=1\n\n");
+    if (mode != SERVER_GOOD)
+        raw_server(listen_fd, mode);
+    serv = attr_serv_create(listen_fd, PROTO, 1, echo_handler, &count);
+    if (server_idle_ms)
+        attr_serv_set_idle_timeout(serv, server_idle_ms);
+    fixture_serv_loop();
 }
 
 static void
-stop_server(void)
+start_server(enum server_mode mode)
 {
-    if (server_pid > 0) {
-        kill(server_pid, SIGKILL);
-        waitpid(server_pid, NULL, 0);
-        server_pid = 0;
-    }
+    fixture_serv_start(path, serve, &mode);
 }
 
 static void
@@ -169,7 +147,6 @@ setup(void)
 {
     snprintf(path, sizeof(path), "%s/sock",
              fixture_dir_create("check_attr_clnt"));
-    server_pid = 0;
     server_idle_ms = 0;
     why = vbuf_create(100);
     req = attr_create();
@@ -180,7 +157,7 @@ setup(void)
 static void
 teardown(void)
 {
-    stop_server();
+    fixture_serv_stop();
     clnt = attr_clnt_free(clnt);
     req = attr_free(req);
     reply = attr_free(reply);
@@ -240,18 +217,18 @@ END_TEST
 
 START_TEST(test_server_down)
 {
-    long long start = now_ms();
+    long long start = monotime_ms();
 
     ck_assert_int_eq(echo("x"), -1);
     expect_why("connect to %s: No such file or directory");
-    ck_assert_int_lt(now_ms() - start, 100);
+    ck_assert_int_lt(monotime_ms() - start, 100);
 
     /* Within the retry window: no attempt at all, even with a server. */
     start_server(SERVER_GOOD);
-    start = now_ms();
+    start = monotime_ms();
     ck_assert_int_eq(echo("x"), -1);
     expect_why("recently failed: connect to %s: No such file or directory");
-    ck_assert_int_lt(now_ms() - start, 10);
+    ck_assert_int_lt(monotime_ms() - start, 10);
 
     usleep((ATTR_CLNT_RETRY_MS + 100) * 1000);
     ck_assert_msg(echo("x") == 0, "%s", vbuf_str(why));
@@ -263,11 +240,11 @@ START_TEST(test_connection_refused)
     long long start;
 
     start_server(SERVER_GOOD);
-    stop_server();                      /* the socket stays, nobody listens */
-    start = now_ms();
+    fixture_serv_stop();                      /* the socket stays, nobody listens */
+    start = monotime_ms();
     ck_assert_int_eq(echo("x"), -1);
     expect_why("connect to %s: Connection refused");
-    ck_assert_int_lt(now_ms() - start, 100);
+    ck_assert_int_lt(monotime_ms() - start, 100);
     ck_assert_int_eq(echo("x"), -1);
     expect_why("recently failed: connect to %s: Connection refused");
 }
@@ -279,17 +256,17 @@ START_TEST(test_timeout_reply)
 
     start_server(SERVER_SILENT);
     attr_clnt_set_timeout(clnt, 300);
-    start = now_ms();
+    start = monotime_ms();
     ck_assert_int_eq(echo("x"), -1);
-    elapsed = now_ms() - start;
+    elapsed = monotime_ms() - start;
     expect_why("%s: reply: timeout");
     ck_assert_int_ge(elapsed, 295);
     ck_assert_int_lt(elapsed, 600);
     /* A hung server must not cost a timeout per request. */
-    start = now_ms();
+    start = monotime_ms();
     ck_assert_int_eq(echo("x"), -1);
     expect_why("recently failed: %s: reply: timeout");
-    ck_assert_int_lt(now_ms() - start, 10);
+    ck_assert_int_lt(monotime_ms() - start, 10);
 }
 END_TEST
 
@@ -299,9 +276,9 @@ START_TEST(test_timeout_greeting)
 
     start_server(SERVER_NO_GREETING);
     attr_clnt_set_timeout(clnt, 200);
-    start = now_ms();
+    start = monotime_ms();
     ck_assert_int_eq(echo("x"), -1);
-    elapsed = now_ms() - start;
+    elapsed = monotime_ms() - start;
     expect_why("%s: greeting: timeout");
     ck_assert_int_ge(elapsed, 195);
     ck_assert_int_lt(elapsed, 500);
@@ -341,7 +318,7 @@ START_TEST(test_server_restart)
 {
     start_server(SERVER_GOOD);
     ck_assert_msg(echo("one") == 0, "%s", vbuf_str(why));
-    stop_server();
+    fixture_serv_stop();
     ck_assert_int_eq(echo("two"), -1);
     expect_why("connect to %s: Connection refused");
     start_server(SERVER_GOOD);
@@ -372,7 +349,7 @@ START_TEST(test_signal_pipe)
     for (i = 0; i < 3; i++) {
         start_server(SERVER_GOOD);
         ck_assert_msg(echo("x") == 0, "%s", vbuf_str(why));
-        stop_server();
+        fixture_serv_stop();
         ck_assert_int_eq(echo("x"), -1);
         usleep((ATTR_CLNT_RETRY_MS + 50) * 1000);
     }
@@ -418,7 +395,7 @@ START_TEST(test_send_server_killed)
 
     start_server(SERVER_GOOD);
     ck_assert_msg(echo_send("one") == 0, "%s", vbuf_str(why));
-    stop_server();
+    fixture_serv_stop();
     start_server(SERVER_GOOD);
     ck_assert_msg(echo("two") == 0, "%s", vbuf_str(why));
     ck_assert_str_eq(attr_get(reply, "echo"), "two");
@@ -451,19 +428,19 @@ START_TEST(test_send_deadline)
      * timeout (not two), and holds off like any timeout. */
     start_server(SERVER_SILENT);
     attr_clnt_set_timeout(clnt, 300);
-    start = now_ms();
+    start = monotime_ms();
     ck_assert_msg(echo_send("one") == 0, "%s", vbuf_str(why));
-    ck_assert_int_lt(now_ms() - start, 100);
-    start = now_ms();
+    ck_assert_int_lt(monotime_ms() - start, 100);
+    start = monotime_ms();
     ck_assert_int_eq(echo("two"), -1);
-    elapsed = now_ms() - start;
+    elapsed = monotime_ms() - start;
     expect_why("%s: reply: timeout");
     ck_assert_int_ge(elapsed, 295);
     ck_assert_int_lt(elapsed, 600);
-    start = now_ms();
+    start = monotime_ms();
     ck_assert_int_eq(echo_send("three"), -1);
     expect_why("recently failed: %s: reply: timeout");
-    ck_assert_int_lt(now_ms() - start, 10);
+    ck_assert_int_lt(monotime_ms() - start, 10);
 }
 END_TEST
 
@@ -542,7 +519,7 @@ START_TEST(test_defer_dropped_with_connection)
     start_server(SERVER_GOOD);
     ck_assert_msg(echo("zero") == 0, "%s", vbuf_str(why));
     echo_defer("one");
-    stop_server();
+    fixture_serv_stop();
     start_server(SERVER_GOOD);
     ck_assert_msg(echo("two") == 0, "%s", vbuf_str(why));
     ck_assert_str_eq(attr_get(reply, "echo"), "two");
@@ -575,9 +552,9 @@ START_TEST(test_collect_timeout)
     start_server(SERVER_SILENT);
     attr_clnt_set_timeout(clnt, 200);
     ck_assert_msg(echo_send("one") == 0, "%s", vbuf_str(why));
-    start = now_ms();
+    start = monotime_ms();
     ck_assert_int_eq(attr_clnt_collect(clnt, reply, why), -1);
-    elapsed = now_ms() - start;
+    elapsed = monotime_ms() - start;
     expect_why("%s: reply: timeout");
     ck_assert_int_ge(elapsed, 195);
     ck_assert_int_lt(elapsed, 500);
@@ -737,7 +714,7 @@ START_TEST(test_serv_malformed_request)
                                                 "\nversion=1\n\n"),
                          cases[i].reply);
         close(fd);
-        stop_server();
+        fixture_serv_stop();
         start_server(SERVER_GOOD);      /* n counts from 1 again */
     }
     vbuf_free(got);
@@ -773,10 +750,10 @@ START_TEST(test_serv_idle_timeout)
     server_idle_ms = 200;
     start_server(SERVER_GOOD);
     fd = raw_connect();
-    start = now_ms();
+    start = monotime_ms();
     raw_read_all(fd, got);              /* greeting, then EOF */
-    ck_assert_int_ge(now_ms() - start, 150);
-    ck_assert_int_lt(now_ms() - start, 1000);
+    ck_assert_int_ge(monotime_ms() - start, 150);
+    ck_assert_int_lt(monotime_ms() - start, 1000);
     ck_assert_str_eq(vbuf_str(got), "proto=" PROTO "\nversion=1\n\n");
     close(fd);
     vbuf_free(got);
