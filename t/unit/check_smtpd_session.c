@@ -245,6 +245,38 @@ expect_eof(void)
                   "smtpd_session child: status 0x%x", status);
 }
 
+/* The greeting, then EHLO client.example.org and its reply. */
+static void
+start_ehlo(const char *extra)
+{
+    start(extra);
+    expect(GREETING);
+    say("EHLO client.example.org\r\n");
+    expect(EHLO_REPLY);
+}
+
+/* MAIL FROM:<a@example.org>, RCPT TO:<b@example.com> and DATA, each
+ * accepted. */
+static void
+begin_data(void)
+{
+    say("MAIL FROM:<a@example.org>\r\n");
+    expect("250 2.1.0 Ok\r\n");
+    say("RCPT TO:<b@example.com>\r\n");
+    expect("250 2.1.5 Ok\r\n");
+    say("DATA\r\n");
+    expect("354 End data with <CR><LF>.<CR><LF>\r\n");
+}
+
+/* QUIT, its reply, and the end of the session. */
+static void
+quit(void)
+{
+    say("QUIT\r\n");
+    expect("221 2.0.0 Bye\r\n");
+    expect_eof();
+}
+
 /* The session log, once the server has ended. */
 static char *
 read_log(void)
@@ -327,9 +359,7 @@ START_TEST(test_greeting_quit)
 {
     start("");
     expect(GREETING);
-    say("QUIT\r\n");
-    expect("221 2.0.0 Bye\r\n");
-    expect_eof();
+    quit();
     log_has("connect from unknown[" CLIENT_ADDR "]");
     log_has("disconnect from unknown[" CLIENT_ADDR "] quit=1 commands=1");
 }
@@ -340,10 +370,7 @@ START_TEST(test_full_transaction)
     QUEUE_ENVELOPE env;
     VBUF *msg = vbuf_create(1024);
 
-    start("");
-    expect(GREETING);
-    say("EHLO client.example.org\r\n");
-    expect(EHLO_REPLY);
+    start_ehlo("");
     say("MAIL FROM:<sender@example.org>\r\n");
     expect("250 2.1.0 Ok\r\n");
     say("RCPT TO:<rcpt@example.com>\r\n");
@@ -353,9 +380,7 @@ START_TEST(test_full_transaction)
     say("Subject: test\r\n\r\nHello\r\n..dot-stuffed\r\n");
     say(".\r\n");
     expect_queued();
-    say("QUIT\r\n");
-    expect("221 2.0.0 Bye\r\n");
-    expect_eof();
+    quit();
 
     ck_assert_int_eq(incoming_count(), 1);
     read_queued(&env, msg);
@@ -412,9 +437,7 @@ START_TEST(test_helo_transaction)
     expect("354 End data with <CR><LF>.<CR><LF>\r\n");
     say("\r\n.\r\n");
     expect_queued();
-    say("QUIT\r\n");
-    expect("221 2.0.0 Bye\r\n");
-    expect_eof();
+    quit();
 
     read_queued(&env, msg);
     ck_assert_str_eq(env.sender, "");
@@ -434,10 +457,7 @@ START_TEST(test_pipelining)
     QUEUE_ENVELOPE env;
     VBUF *msg = vbuf_create(1024);
 
-    start("");
-    expect(GREETING);
-    say("EHLO client.example.org\r\n");
-    expect(EHLO_REPLY);
+    start_ehlo("");
     /* RFC 2920: a whole group in one write, the replies in one. */
     say("MAIL FROM:<a@example.org> SIZE=40\r\n"
         "RCPT TO:<b@example.com>\r\n"
@@ -477,10 +497,7 @@ START_TEST(test_data_not_waited_for)
 {
     /* DATA ends a group: text sent before the 354 is a client that does
      * not wait, and nothing may be queued from it. */
-    start("");
-    expect(GREETING);
-    say("EHLO client.example.org\r\n");
-    expect(EHLO_REPLY);
+    start_ehlo("");
     say("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n"
         "Subject: early\r\n\r\n.\r\n");
     expect("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
@@ -493,10 +510,7 @@ END_TEST
 
 START_TEST(test_simple_commands)
 {
-    start("");
-    expect(GREETING);
-    say("EHLO client.example.org\r\n");
-    expect(EHLO_REPLY);
+    start_ehlo("");
     say("RSET\r\n");
     expect("250 2.0.0 Ok\r\n");
     say("RSET now\r\n");
@@ -533,9 +547,7 @@ START_TEST(test_nul_in_command)
     expect(GREETING);
     ck_assert_int_eq(write(client, "NOOP\0x\r\n", 8), 8);
     expect("501 5.5.2 Syntax error: NUL or control character in command\r\n");
-    say("QUIT\r\n");
-    expect("221 2.0.0 Bye\r\n");
-    expect_eof();
+    quit();
 }
 END_TEST
 
@@ -571,19 +583,14 @@ START_TEST(test_sequence_errors)
     expect(EHLO_REPLY);
     say("DATA\r\n");
     expect("503 5.5.1 Error: need MAIL command\r\n");
-    say("QUIT\r\n");
-    expect("221 2.0.0 Bye\r\n");
-    expect_eof();
+    quit();
     ck_assert_int_eq(incoming_count(), 0);
 }
 END_TEST
 
 START_TEST(test_data_without_recipients)
 {
-    start("");
-    expect(GREETING);
-    say("EHLO client.example.org\r\n");
-    expect(EHLO_REPLY);
+    start_ehlo("");
     say("MAIL FROM:<a@example.org>\r\n");
     expect("250 2.1.0 Ok\r\n");
     say("DATA\r\n");
@@ -592,9 +599,7 @@ START_TEST(test_data_without_recipients)
     expect("554 5.7.1 <b@example.net>: Relay access denied\r\n");
     say("DATA\r\n");
     expect("554 5.5.1 Error: no valid recipients\r\n");
-    say("QUIT\r\n");
-    expect("221 2.0.0 Bye\r\n");
-    expect_eof();
+    quit();
 }
 END_TEST
 
@@ -610,18 +615,13 @@ START_TEST(test_relay_client)
     expect("250 2.1.5 Ok\r\n");
     say("RCPT TO:<c%example.net@example.com>\r\n");
     expect("250 2.1.5 Ok\r\n");
-    say("QUIT\r\n");
-    expect("221 2.0.0 Bye\r\n");
-    expect_eof();
+    quit();
 }
 END_TEST
 
 START_TEST(test_relay_tricks_refused)
 {
-    start("");
-    expect(GREETING);
-    say("EHLO client.example.org\r\n");
-    expect(EHLO_REPLY);
+    start_ehlo("");
     say("MAIL FROM:<a@example.org>\r\n");
     expect("250 2.1.0 Ok\r\n");
     say("RCPT TO:<b%example.net@example.com>\r\n");
@@ -634,9 +634,7 @@ START_TEST(test_relay_tricks_refused)
     expect("554 5.7.1 <\"b@example.net\"@example.com>: Relay access denied\r\n");
     say("RCPT TO:<b@[192.0.2.1]>\r\n");
     expect("554 5.7.1 <b@[192.0.2.1]>: Relay access denied\r\n");
-    say("QUIT\r\n");
-    expect("221 2.0.0 Bye\r\n");
-    expect_eof();
+    quit();
 }
 END_TEST
 
@@ -648,10 +646,7 @@ START_TEST(test_local_recipients)
     snprintf(extra, sizeof(extra),
              "local_domains = example.com, sub.example.com\n"
              "local_recipients = %s/recipients\n", dir);
-    start(extra);
-    expect(GREETING);
-    say("EHLO client.example.org\r\n");
-    expect(EHLO_REPLY);
+    start_ehlo(extra);
     say("MAIL FROM:<a@example.org>\r\n");
     expect("250 2.1.0 Ok\r\n");
     say("RCPT TO:<Known@Example.com>\r\n");
@@ -660,9 +655,7 @@ START_TEST(test_local_recipients)
     expect("550 5.1.1 <unknown@example.com>: Recipient address rejected: User unknown\r\n");
     say("RCPT TO:<anyone@sub.example.com>\r\n");
     expect("250 2.1.5 Ok\r\n");
-    say("QUIT\r\n");
-    expect("221 2.0.0 Bye\r\n");
-    expect_eof();
+    quit();
     log_has("rule=local_recipients");
 }
 END_TEST
@@ -672,10 +665,7 @@ START_TEST(test_size_limits)
     VBUF *big = vbuf_create(200000);
     int i;
 
-    start("");
-    expect(GREETING);
-    say("EHLO client.example.org\r\n");
-    expect(EHLO_REPLY);
+    start_ehlo("");
     say("MAIL FROM:<a@example.org> SIZE=100001\r\n");
     expect("552 5.3.4 Message size exceeds fixed limit\r\n");
     say("MAIL FROM:<a@example.org> SIZE=100000\r\n");
@@ -692,9 +682,7 @@ START_TEST(test_size_limits)
     /* The session goes on. */
     say("NOOP\r\n");
     expect("250 2.0.0 Ok\r\n");
-    say("QUIT\r\n");
-    expect("221 2.0.0 Bye\r\n");
-    expect_eof();
+    quit();
     ck_assert_int_eq(incoming_count(), 0);
     vbuf_free(big);
     log_has("rule=message_size_limit");
@@ -705,16 +693,8 @@ START_TEST(test_smuggling)
 {
     /* A bare LF before the dot ends nothing: the session is dropped and
      * the message is not queued. */
-    start("");
-    expect(GREETING);
-    say("EHLO client.example.org\r\n");
-    expect(EHLO_REPLY);
-    say("MAIL FROM:<a@example.org>\r\n");
-    expect("250 2.1.0 Ok\r\n");
-    say("RCPT TO:<b@example.com>\r\n");
-    expect("250 2.1.5 Ok\r\n");
-    say("DATA\r\n");
-    expect("354 End data with <CR><LF>.<CR><LF>\r\n");
+    start_ehlo("");
+    begin_data();
     say("Subject: x\r\n\r\nbody\n.\nMAIL FROM:<evil@example.org>\r\n");
     expect("521 5.5.2 Error: bare <LF> received\r\n");
     expect_eof();
@@ -727,24 +707,14 @@ START_TEST(test_mail_loop)
     VBUF *msg = vbuf_create(4096);
     int i;
 
-    start("");
-    expect(GREETING);
-    say("EHLO client.example.org\r\n");
-    expect(EHLO_REPLY);
-    say("MAIL FROM:<a@example.org>\r\n");
-    expect("250 2.1.0 Ok\r\n");
-    say("RCPT TO:<b@example.com>\r\n");
-    expect("250 2.1.5 Ok\r\n");
-    say("DATA\r\n");
-    expect("354 End data with <CR><LF>.<CR><LF>\r\n");
+    start_ehlo("");
+    begin_data();
     for (i = 0; i <= SMTPD_MAX_HOPS; i++)
         vbuf_printf(msg, "Received: from hop%d.example.net\r\n", i);
     vbuf_printf(msg, "\r\nlooping\r\n.\r\n");
     say(vbuf_str(msg));
     expect("554 5.4.6 Error: too many hops\r\n");
-    say("QUIT\r\n");
-    expect("221 2.0.0 Bye\r\n");
-    expect_eof();
+    quit();
     ck_assert_int_eq(incoming_count(), 0);
     log_has("rule=mail_loop");
     vbuf_free(msg);
@@ -753,16 +723,8 @@ END_TEST
 
 START_TEST(test_timeout_in_data)
 {
-    start("");
-    expect(GREETING);
-    say("EHLO client.example.org\r\n");
-    expect(EHLO_REPLY);
-    say("MAIL FROM:<a@example.org>\r\n");
-    expect("250 2.1.0 Ok\r\n");
-    say("RCPT TO:<b@example.com>\r\n");
-    expect("250 2.1.5 Ok\r\n");
-    say("DATA\r\n");
-    expect("354 End data with <CR><LF>.<CR><LF>\r\n");
+    start_ehlo("");
+    begin_data();
     say("Subject: slow\r\n\r\nand then nothing");
     expect("421 4.4.2 mx.example.com Error: timeout exceeded\r\n");
     expect_eof();
@@ -803,9 +765,7 @@ START_TEST(test_line_too_long)
     expect("500 5.5.2 Error: line too long\r\n");
     say("NOOP\r\n");
     expect("250 2.0.0 Ok\r\n");
-    say("QUIT\r\n");
-    expect("221 2.0.0 Bye\r\n");
-    expect_eof();
+    quit();
     vbuf_free(line);
 }
 END_TEST
@@ -854,16 +814,8 @@ END_TEST
 
 START_TEST(test_lost_in_data)
 {
-    start("");
-    expect(GREETING);
-    say("EHLO client.example.org\r\n");
-    expect(EHLO_REPLY);
-    say("MAIL FROM:<a@example.org>\r\n");
-    expect("250 2.1.0 Ok\r\n");
-    say("RCPT TO:<b@example.com>\r\n");
-    expect("250 2.1.5 Ok\r\n");
-    say("DATA\r\n");
-    expect("354 End data with <CR><LF>.<CR><LF>\r\n");
+    start_ehlo("");
+    begin_data();
     say("Subject: cut\r\n\r\nhalf a mess");
     shutdown(client, SHUT_WR);
     expect_eof();
