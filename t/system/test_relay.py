@@ -16,7 +16,8 @@ import threading
 import time
 import unittest
 
-from alligate_test import AlligateTestCase, free_port, kill_instance, relay_pid, wait_for
+from alligate_test import (AlligateTestCase, free_port, ipv6_loopback, kill_instance,
+                           relay_pid, wait_for)
 from smtp_backend import Backend
 
 SENDER = "sender@remote.test"
@@ -175,16 +176,6 @@ class Delivery(RelayTestCase):
         self.send(b"Subject: two\r\n\r\nhello\r\n", rcpts=("a@example.com", "b@example.net"))
         m = self.backend.wait(1)[0]
         self.assertEqual(m.rcpts, ["a@example.com", "b@example.net"])
-
-
-def ipv6_loopback():
-    import socket
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
 
 
 @unittest.skipUnless(ipv6_loopback(), "no IPv6 loopback")
