@@ -31,6 +31,10 @@ LIBA      = $(BUILD)/liballigate.a
 
 UNIT_SRCS = $(wildcard t/unit/check_*.c)
 UNIT_BINS = $(UNIT_SRCS:%.c=$(BUILD)/%)
+# What the suites share (t/unit/fixture*.c: temporary directory, files,
+# a forked server): an archive linked into each, not suites of their own.
+UNIT_FIXTURE_SRCS = $(wildcard t/unit/fixture*.c)
+UNIT_FIXTURE = $(BUILD)/t/unit/libfixture.a
 TOOLS     = $(BUILD)/tools/conf_doc
 
 ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
@@ -79,7 +83,11 @@ endef
 $(foreach p,$(PROGS),$(eval $(call PROG_template,$(p))))
 PROG_LIBS = $(foreach p,$(PROGS),$(BUILD)/$(p)/lib$(p).a)
 
-$(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(PROG_LIBS) $(LIBA)
+$(UNIT_FIXTURE): $(UNIT_FIXTURE_SRCS:%.c=$(BUILD)/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(UNIT_FIXTURE) $(PROG_LIBS) $(LIBA)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
 $(BUILD)/tools/%: $(BUILD)/tools/%.o $(LIBA)

@@ -26,6 +26,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def ipv6_loopback():
+    """True when ::1 can be bound, for the tests that need IPv6."""
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
 def wait_for(predicate, timeout=10.0, interval=0.05):
     """Polls predicate until it returns something true; returns that."""
     deadline = time.time() + timeout
@@ -197,10 +207,14 @@ class Instance:
 
 
 class RawClient:
-    """A byte-exact SMTP client over a plain socket."""
+    """A byte-exact SMTP client over a plain socket; with source, its
+    connection comes from that local address (loopback has the whole of
+    127/8, so tests can be several clients)."""
 
-    def __init__(self, host, port, timeout=30):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, host, port, timeout=30, source=None):
+        self.sock = socket.create_connection(
+            (host, port), timeout=timeout,
+            source_address=(source, 0) if source else None)
         self.buf = b""
 
     def send(self, data):

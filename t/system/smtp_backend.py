@@ -112,8 +112,15 @@ class _Handler(socketserver.BaseRequestHandler):
                     self.ehlo_reply(cmd[5:])
                 mail_from, params, rcpts = None, [], []
             elif verb == "STARTTLS" and b.tls_garbage:
-                # Agrees, then answers the handshake with plain text.
+                # Agrees, then answers the handshake with plain text:
+                # after the client's first handshake bytes, or the text
+                # may come in the same read as the 220, which the client
+                # takes for injected data instead.
                 self.reply("220 2.0.0 Ready to start TLS")
+                try:
+                    self.sock.recv(4096)
+                except OSError:
+                    return
                 self.reply("this is not TLS at all")
                 return
             elif verb == "STARTTLS" and b.tls_context is not None and not self.tls:

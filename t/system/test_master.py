@@ -14,8 +14,8 @@ import time
 import unittest
 
 from alligate_test import (BIN, CTL, AlligateTestCase, Instance, RawClient,
-                           free_port, instance_pids, refused, server_pid,
-                           wait_for)
+                           free_port, instance_pids, ipv6_loopback, refused,
+                           server_pid, wait_for)
 
 QUEUED = re.compile(r"^2\.0\.0 Ok: queued as ([0-9A-F]{19})$")
 
@@ -54,15 +54,6 @@ def status_procs(inst):
     """{pid: state} of the smtpd lines of alligatectl status."""
     return {int(m.group(1)): m.group(2) for m in
             re.finditer(r"^    smtpd pid (\d+) (\S+)$", status(inst)[1], re.M)}
-
-
-def ipv6_loopback():
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
 
 
 def master_complaints(inst):

@@ -10,7 +10,6 @@ import re
 import shutil
 import signal
 import smtplib
-import socket
 import subprocess
 import time
 
@@ -31,7 +30,7 @@ def ratekeeper_pid(inst):
 def mail_from(inst, sender, source="127.0.0.1"):
     """One session that sends MAIL FROM:<sender> and quits; the reply
     line, e.g. "250 2.1.0 Ok" or "550 5.7.1 Refused"."""
-    c = RawClient2(inst.port, source)
+    c = RawClient("127.0.0.1", inst.port, source=source)
     try:
         code, _ = c.reply()
         assert code == 220, code
@@ -62,17 +61,6 @@ def send_message(inst, sender, source="127.0.0.1"):
             s.quit()
         except smtplib.SMTPException:
             pass
-
-
-class RawClient2(RawClient):
-    """A RawClient whose connection comes from a chosen loopback
-    address (loopback has the whole of 127/8)."""
-
-    def __init__(self, port, source="127.0.0.1", timeout=30):
-        self.sock = socket.create_connection(("127.0.0.1", port),
-                                             timeout=timeout,
-                                             source_address=(source, 0))
-        self.buf = b""
 
 
 class SenderRateBySender(AlligateTestCase):
@@ -187,7 +175,7 @@ class FailOpen(AlligateTestCase):
 
         # Limits of 1: with ratekeeper counting, the second message and
         # the second concurrent session would be refused.
-        held = RawClient2(self.inst.port)
+        held = RawClient("127.0.0.1", self.inst.port)
         self.assertEqual(held.reply()[0], 220)
         for _ in range(3):
             self.assertEqual(send_message(self.inst, "a@x.test"), (250, 250))
@@ -214,12 +202,12 @@ class ConnectionCount(AlligateTestCase):
 
     def test_third_concurrent_session_refused(self):
         self.assertTrue(ratekeeper_ready(self.inst))
-        first = RawClient2(self.inst.port)
+        first = RawClient("127.0.0.1", self.inst.port)
         self.assertEqual(first.reply()[0], 220)
-        second = RawClient2(self.inst.port)
+        second = RawClient("127.0.0.1", self.inst.port)
         self.assertEqual(second.reply()[0], 220)
         mark = self.inst.log_mark()
-        third = RawClient2(self.inst.port)
+        third = RawClient("127.0.0.1", self.inst.port)
         self.assertEqual(third.line(),
                          "421 4.7.0 mx.test.example Error: too many connections from 127.0.0.1")
         self.assertTrue(third.closed())
@@ -229,7 +217,7 @@ class ConnectionCount(AlligateTestCase):
             r"mx\.test\.example Error: too many connections from 127\.0\.0\.1; "
             r"rule=smtpd_client_connection_count_limit$", mark))
         # Another address has its own count.
-        other = RawClient2(self.inst.port, "127.0.0.2")
+        other = RawClient("127.0.0.1", self.inst.port, source="127.0.0.2")
         self.assertEqual(other.reply()[0], 220)
         other.close()
 
@@ -239,7 +227,7 @@ class ConnectionCount(AlligateTestCase):
         self.assertTrue(wait_for(lambda: re.search(
             r"connections +1 open",
             self.inst.ctl("rate", "show", "127.0.0.1").stdout)))
-        again = RawClient2(self.inst.port)
+        again = RawClient("127.0.0.1", self.inst.port)
         self.assertEqual(again.reply()[0], 220)
 
         # A worker that dies leaks nothing: ratekeeper releases what its
@@ -250,7 +238,7 @@ class ConnectionCount(AlligateTestCase):
         self.assertTrue(wait_for(lambda: re.search(
             r"connections +1 open",
             self.inst.ctl("rate", "show", "127.0.0.1").stdout)))
-        last = RawClient2(self.inst.port)
+        last = RawClient("127.0.0.1", self.inst.port)
         self.assertEqual(last.reply()[0], 220)
         for c in (second, again, last):
             c.close()
@@ -273,7 +261,7 @@ class BackToBackSessions(AlligateTestCase):
 
         def sessions():
             for _ in range(40):
-                c = RawClient2(self.inst.port)
+                c = RawClient("127.0.0.1", self.inst.port)
                 try:
                     greeting = c.reply()[0]
                     quit_code = c.cmd("QUIT")[0]
@@ -298,7 +286,7 @@ class BackToBackSessions(AlligateTestCase):
             r"smtpd pid \d+ busy", self.inst.ctl("status").stdout)),
             self.inst.ctl("status").stdout)
         # A session now is counted alone.
-        c = RawClient2(self.inst.port)
+        c = RawClient("127.0.0.1", self.inst.port)
         self.assertEqual(c.reply()[0], 220)
         self.assertTrue(wait_for(lambda: re.search(
             r"connections +1 open",

@@ -16,7 +16,8 @@ import threading
 import time
 import unittest
 
-from alligate_test import (AlligateTestCase, free_port, kill_instance, queue_file_bytes,
+from alligate_test import (AlligateTestCase, free_port, ipv6_loopback, kill_instance,
+                           queue_file_bytes,
                            relay_pid, wait_for)
 from smtp_backend import Backend
 
@@ -61,6 +62,18 @@ def inject(inst, data, sub="incoming"):
     return qid
 
 
+def stale_tmp_file(inst):
+    """A file in tmp/ as a session that died ten minutes ago leaves it,
+    which relay's next periodic queue run removes; returns its path."""
+    _inject_seq[0] += 1
+    then = time.time() - 600
+    path = os.path.join(inst.queue, "tmp", "%08X%05X%06X" % (int(then), _inject_seq[0] % 1000000, 1))
+    with open(path, "wb") as f:
+        f.write(b"ALLIGATE-QUEUE 1\nT 1\n")
+    os.utime(path, (then, then))
+    return path
+
+
 class RelayTestCase(AlligateTestCase):
     """An instance that relays to its own Backend."""
 
@@ -96,6 +109,16 @@ class RelayTestCase(AlligateTestCase):
     def queue_empty(self, timeout=10):
         return wait_for(lambda: not any(self.inst.queue_files(sub) for sub in
                                         ("incoming", "deferred")), timeout=timeout)
+
+    def wait_queue_runs(self, count=2, timeout=10):
+        """Returns once relay has begun count more periodic queue runs,
+        which retry whatever is left in the queue: each run removes a
+        stale tmp/ file put there before it (a fixed sleep proves
+        nothing on a loaded machine)."""
+        for _ in range(count):
+            path = stale_tmp_file(self.inst)
+            self.assertTrue(wait_for(lambda: not os.path.exists(path), timeout=timeout),
+                            "no queue run within %ds" % timeout)
 
     def assertLog(self, regex, timeout=10):
         m = self.inst.wait_log(regex, timeout=timeout)
@@ -167,16 +190,6 @@ class Delivery(RelayTestCase):
         self.assertEqual(m.rcpts, ["a@example.com", "b@example.net"])
 
 
-def ipv6_loopback():
-    import socket
-    try:
-        with socket.socket(socket.AF_INET6) as s:
-            s.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
-
-
 @unittest.skipUnless(ipv6_loopback(), "no IPv6 loopback")
 class Ipv6Backend(RelayTestCase):
     backend_args = {"host": "::1"}
@@ -234,7 +247,7 @@ class BackendDown(RelayTestCase):
         got = self.backend.wait(1, timeout=10)
         self.assertEqual(len(got), 1)
         self.assertTrue(self.queue_empty())
-        time.sleep(2.5)                 # two more queue runs: no second copy
+        self.wait_queue_runs(2)         # no second copy
         self.assertEqual(len(self.backend.messages), 1)
         self.assertEqual(self.backend.messages[0].data.count(b"for the backend"), 1)
 
@@ -251,7 +264,7 @@ class TemporaryFailure(RelayTestCase):
         got = self.backend.wait(1, timeout=10)
         self.assertEqual(len(got), 1)
         self.assertTrue(self.queue_empty())
-        time.sleep(1.5)
+        self.wait_queue_runs(2)
         self.assertEqual(len(self.backend.messages), 1)
 
     def test_connection_closed_after_dot_is_retried(self):
@@ -344,7 +357,7 @@ class Bounces(RelayTestCase):
         self.assertLog(r"%s: to=<bad@example.com>, .*status=bounced" % qid)
         self.assertLog(r"%s: null sender: no non-delivery notification" % qid)
         self.assertLog(r"%s: removed" % qid)
-        time.sleep(1.5)
+        self.wait_queue_runs(2)
         self.assertEqual(self.backend.messages, [])
         self.assertTrue(self.queue_empty())
 
@@ -357,7 +370,7 @@ class Bounces(RelayTestCase):
         self.assertLog(r"%s: to=<%s>, .*status=bounced" % (dsn_id, re.escape(SENDER)))
         self.assertLog(r"%s: null sender: no non-delivery notification" % dsn_id)
         self.assertTrue(self.queue_empty())
-        time.sleep(1)
+        self.wait_queue_runs(2)
         self.assertEqual(len(re.findall("non-delivery notification: ", self.inst.log())), 1)
 
     def test_expired_message_bounces(self):
@@ -396,7 +409,7 @@ class QueueFiles(RelayTestCase):
         listed = json.loads(self.inst.ctl("queue", "list", "--json", check=True).stdout)
         self.assertEqual([(e["id"], e["status"]) for e in listed], [(bad_id, "corrupt")])
         self.assertIn("truncated", listed[0]["error"])
-        time.sleep(1)
+        self.wait_queue_runs(2)
         self.assertEqual(len(self.backend.messages), 1)
         self.assertNotIn(good_id, self.inst.queue_files("corrupt"))
 
@@ -411,10 +424,7 @@ class QueueFiles(RelayTestCase):
         self.assertTrue(self.queue_empty())
 
     def test_stale_tmp_file_removed(self):
-        stale = os.path.join(self.inst.queue, "tmp", "%08X%05X%06X" % (int(time.time()) - 600, 1, 1))
-        with open(stale, "wb") as f:
-            f.write(b"ALLIGATE-QUEUE 1\nT 1\n")
-        os.utime(stale, (time.time() - 600, time.time() - 600))
+        stale = stale_tmp_file(self.inst)
         self.assertTrue(wait_for(lambda: not os.path.exists(stale), timeout=5))
         self.assertLog(r"removed 1 temporary queue file of sessions that died")
 

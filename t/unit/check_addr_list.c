@@ -6,16 +6,19 @@
 #include <unistd.h>
 
 #include "addr_list.h"
+#include "fixture.h"
 #include "vbuf.h"
 
 static ADDR_LIST *list;
 static VBUF *why;
+static char list_path[128];     /* the list file, or "" */
 
 static void
 setup(void)
 {
     list = addr_list_create();
     why = vbuf_create(100);
+    list_path[0] = 0;
 }
 
 static void
@@ -23,6 +26,7 @@ teardown(void)
 {
     list = addr_list_free(list);
     why = vbuf_free(why);
+    fixture_dir_remove();
 }
 
 static void
@@ -40,19 +44,17 @@ assert_match(const char *addr, int want)
                   "match(%s) should be %d", addr, want);
 }
 
-/* Writes text (len bytes) to a new temporary file; returns its path. */
-static char *
+/* Writes text (len bytes) to the list file, in a fixture directory made
+ * on first use (not in setup, which an aborting test never tears down);
+ * returns its path. */
+static const char *
 write_temp(const char *text, size_t len)
 {
-    static char path[64];
-    int fd;
-
-    snprintf(path, sizeof(path), "/tmp/check_addr_list.XXXXXX");
-    fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, text, len), (ssize_t) len);
-    close(fd);
-    return path;
+    if (list_path[0] == 0)
+        snprintf(list_path, sizeof(list_path), "%s/list",
+                 fixture_dir_create("check_addr_list"));
+    fixture_write(list_path, text, len);
+    return list_path;
 }
 
 START_TEST(test_exact)
@@ -228,12 +230,11 @@ START_TEST(test_file_good)
         "\tpostmaster@example.net\t\r\n"
         "#nobody@example.com\n"
         "last@example.com";             /* no newline at the end */
-    char *path = write_temp(text, sizeof(text) - 1);
+    const char *path = write_temp(text, sizeof(text) - 1);
 
     vbuf_set(why, "stale");
     ck_assert_int_eq(addr_list_load_file(list, path, why), 0);
     ck_assert_str_eq(vbuf_str(why), "");
-    unlink(path);
     ck_assert_uint_eq(addr_list_count(list), 4);
     assert_match("USER@example.com", 1);
     assert_match("x@example.org", 1);
@@ -246,13 +247,12 @@ END_TEST
 static void
 assert_file_error(const char *text, size_t len, const char *reason)
 {
-    char *path = write_temp(text, len);
+    const char *path = write_temp(text, len);
     char want[256];
 
     snprintf(want, sizeof(want), "%s:%s", path, reason);
     vbuf_set(why, "stale");
     ck_assert_int_eq(addr_list_load_file(list, path, why), -1);
-    unlink(path);
     ck_assert_str_eq(vbuf_str(why), want);
 }
 
@@ -284,7 +284,7 @@ END_TEST
 START_TEST(test_file_long_line)
 {
     char text[1100];
-    char *path;
+    const char *path;
 
     /* 1024 bytes before the newline is the longest line allowed. */
     memset(text, ' ', sizeof(text));
@@ -292,7 +292,6 @@ START_TEST(test_file_long_line)
     text[1024] = '\n';
     path = write_temp(text, 1025);
     ck_assert_int_eq(addr_list_load_file(list, path, why), 0);
-    unlink(path);
     ck_assert_uint_eq(addr_list_count(list), 1);
 
     text[1024] = ' ';

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -18,6 +17,8 @@
 #include "attr_clnt.h"
 #include "attr_serv.h"
 #include "events.h"
+#include "fixture.h"
+#include "fixture_serv.h"
 #include "monotime.h"
 #include "unix_sock.h"
 
@@ -35,9 +36,7 @@ enum server_mode {
                                          * answers on the others */
 };
 
-static char dir[64];
 static char path[128];
-static pid_t server_pid;
 static int server_idle_ms;
 static ATTR_CLNT *clnt;
 static ATTR *req;
@@ -93,9 +92,6 @@ raw_server(int listen_fd, enum server_mode mode)
             continue;
         /* Connections stay open (leaked), so that clients see no EOF. */
         switch (mode) {
-        case SERVER_SILENT:
-            server_write(fd, greeting);
-            break;
         case SERVER_BAD_GREETING:
             server_write(fd, "hello there\n\n");
             break;
@@ -122,47 +118,35 @@ raw_server(int listen_fd, enum server_mode mode)
     }
 }
 
+/* The child: attr_serv with echo_handler, or a raw misbehaving server. */
 static void
-start_server(enum server_mode mode)
+serve(int listen_fd, void *context)
 {
-    int fd = unix_sock_listen(path, 0600, 128, why);
+    enum server_mode mode = *(enum server_mode *) context;
     long count = 0;
     ATTR_SERV *serv;
 
-    ck_assert_msg(fd >= 0, "%s", vbuf_str(why));
-    server_pid = fork();
-    ck_assert_int_ge(server_pid, 0);
-    if (server_pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (mode != SERVER_GOOD)
-            raw_server(fd, mode);
-        event_fork();
-        serv = attr_serv_create(fd, PROTO, 1, echo_handler, &count);
-        if (server_idle_ms)
-            attr_serv_set_idle_timeout(serv, server_idle_ms);
-        for (;;)
-            event_loop(-1);
-    }
-    close(fd);
+    if (mode == SERVER_SILENT)
+        fixture_serv_silent(listen_fd, "proto=" PROTO "\nversion=1\n\n");
+    if (mode != SERVER_GOOD)
+        raw_server(listen_fd, mode);
+    serv = attr_serv_create(listen_fd, PROTO, 1, echo_handler, &count);
+    if (server_idle_ms)
+        attr_serv_set_idle_timeout(serv, server_idle_ms);
+    fixture_serv_loop();
 }
 
 static void
-stop_server(void)
+start_server(enum server_mode mode)
 {
-    if (server_pid > 0) {
-        kill(server_pid, SIGKILL);
-        waitpid(server_pid, NULL, 0);
-        server_pid = 0;
-    }
+    fixture_serv_start(path, serve, &mode);
 }
 
 static void
 setup(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/check_attr_clnt.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/sock", dir);
-    server_pid = 0;
+    snprintf(path, sizeof(path), "%s/sock",
+             fixture_dir_create("check_attr_clnt"));
     server_idle_ms = 0;
     why = vbuf_create(100);
     req = attr_create();
@@ -173,13 +157,12 @@ setup(void)
 static void
 teardown(void)
 {
-    stop_server();
+    fixture_serv_stop();
     clnt = attr_clnt_free(clnt);
     req = attr_free(req);
     reply = attr_free(reply);
     why = vbuf_free(why);
-    unlink(path);
-    rmdir(dir);
+    fixture_dir_remove();
 }
 
 /* Sends request=echo with echo=value; returns attr_clnt_request's result. */
@@ -257,7 +240,7 @@ START_TEST(test_connection_refused)
     long long start;
 
     start_server(SERVER_GOOD);
-    stop_server();                      /* the socket stays, nobody listens */
+    fixture_serv_stop();                      /* the socket stays, nobody listens */
     start = monotime_ms();
     ck_assert_int_eq(echo("x"), -1);
     expect_why("connect to %s: Connection refused");
@@ -335,7 +318,7 @@ START_TEST(test_server_restart)
 {
     start_server(SERVER_GOOD);
     ck_assert_msg(echo("one") == 0, "%s", vbuf_str(why));
-    stop_server();
+    fixture_serv_stop();
     ck_assert_int_eq(echo("two"), -1);
     expect_why("connect to %s: Connection refused");
     start_server(SERVER_GOOD);
@@ -366,7 +349,7 @@ START_TEST(test_signal_pipe)
     for (i = 0; i < 3; i++) {
         start_server(SERVER_GOOD);
         ck_assert_msg(echo("x") == 0, "%s", vbuf_str(why));
-        stop_server();
+        fixture_serv_stop();
         ck_assert_int_eq(echo("x"), -1);
         usleep((ATTR_CLNT_RETRY_MS + 50) * 1000);
     }
@@ -412,7 +395,7 @@ START_TEST(test_send_server_killed)
 
     start_server(SERVER_GOOD);
     ck_assert_msg(echo_send("one") == 0, "%s", vbuf_str(why));
-    stop_server();
+    fixture_serv_stop();
     start_server(SERVER_GOOD);
     ck_assert_msg(echo("two") == 0, "%s", vbuf_str(why));
     ck_assert_str_eq(attr_get(reply, "echo"), "two");
@@ -536,7 +519,7 @@ START_TEST(test_defer_dropped_with_connection)
     start_server(SERVER_GOOD);
     ck_assert_msg(echo("zero") == 0, "%s", vbuf_str(why));
     echo_defer("one");
-    stop_server();
+    fixture_serv_stop();
     start_server(SERVER_GOOD);
     ck_assert_msg(echo("two") == 0, "%s", vbuf_str(why));
     ck_assert_str_eq(attr_get(reply, "echo"), "two");
@@ -731,7 +714,7 @@ START_TEST(test_serv_malformed_request)
                                                 "\nversion=1\n\n"),
                          cases[i].reply);
         close(fd);
-        stop_server();
+        fixture_serv_stop();
         start_server(SERVER_GOOD);      /* n counts from 1 again */
     }
     vbuf_free(got);

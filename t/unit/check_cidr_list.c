@@ -10,16 +10,19 @@
 #include <unistd.h>
 
 #include "cidr_list.h"
+#include "fixture.h"
 #include "vbuf.h"
 
 static CIDR_LIST *list;
 static VBUF *why;
+static char list_path[128];     /* the list file, or "" */
 
 static void
 setup(void)
 {
     list = cidr_list_create();
     why = vbuf_create(100);
+    list_path[0] = 0;
 }
 
 static void
@@ -27,6 +30,7 @@ teardown(void)
 {
     list = cidr_list_free(list);
     why = vbuf_free(why);
+    fixture_dir_remove();
 }
 
 /* Adds entries (NULL-terminated), which must all be good, and finishes. */
@@ -46,19 +50,17 @@ assert_match(const char *addr, int want)
                   "match(%s) should be %d", addr, want);
 }
 
-/* Writes text (len bytes) to a new temporary file; returns its path. */
-static char *
+/* Writes text (len bytes) to the list file, in a fixture directory made
+ * on first use (not in setup, which an aborting test never tears down);
+ * returns its path. */
+static const char *
 write_temp(const char *text, size_t len)
 {
-    static char path[64];
-    int fd;
-
-    snprintf(path, sizeof(path), "/tmp/check_cidr_list.XXXXXX");
-    fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, text, len), (ssize_t) len);
-    close(fd);
-    return path;
+    if (list_path[0] == 0)
+        snprintf(list_path, sizeof(list_path), "%s/list",
+                 fixture_dir_create("check_cidr_list"));
+    fixture_write(list_path, text, len);
+    return list_path;
 }
 
 START_TEST(test_v4_single)
@@ -507,11 +509,10 @@ START_TEST(test_file_good)
         "#192.0.2.99\n"
         "[2001:db9::1]\n"
         "203.0.113.7";                  /* no newline at the end */
-    char *path = write_temp(text, sizeof(text) - 1);
+    const char *path = write_temp(text, sizeof(text) - 1);
 
     ck_assert_int_eq(cidr_list_load_file(list, path, why), 0);
     ck_assert_str_eq(vbuf_str(why), "");
-    unlink(path);
     cidr_list_finish(list);
     ck_assert_uint_eq(cidr_list_count(list), 5);
     assert_match("192.0.2.1", 1);
@@ -525,10 +526,9 @@ END_TEST
 
 START_TEST(test_file_empty)
 {
-    char *path = write_temp("", 0);
+    const char *path = write_temp("", 0);
 
     ck_assert_int_eq(cidr_list_load_file(list, path, why), 0);
-    unlink(path);
     cidr_list_finish(list);
     ck_assert_uint_eq(cidr_list_count(list), 0);
 }
@@ -537,13 +537,12 @@ END_TEST
 static void
 assert_file_error(const char *text, size_t len, const char *reason)
 {
-    char *path = write_temp(text, len);
+    const char *path = write_temp(text, len);
     char want[256];
 
     snprintf(want, sizeof(want), "%s:%s", path, reason);
     vbuf_set(why, "stale");
     ck_assert_int_eq(cidr_list_load_file(list, path, why), -1);
-    unlink(path);
     ck_assert_str_eq(vbuf_str(why), want);
 }
 
@@ -577,7 +576,7 @@ START_TEST(test_file_long_line)
 {
     /* 1024 bytes before the newline is the longest line allowed. */
     char text[2100];
-    char *path;
+    const char *path;
 
     memset(text, ' ', sizeof(text));
     memcpy(text, "192.0.2.1", 9);
@@ -585,7 +584,6 @@ START_TEST(test_file_long_line)
     memcpy(text + 1025, "# ok\n", 5);
     path = write_temp(text, 1030);
     ck_assert_int_eq(cidr_list_load_file(list, path, why), 0);
-    unlink(path);
 
     text[1024] = ' ';
     text[1025] = '\n';

@@ -9,48 +9,31 @@
 #include "cidr_list.h"
 #include "addr_list.h"
 #include "conf.h"
+#include "fixture.h"
 #include "vbuf.h"
 
-static char dir[64];
+static const char *dir;
 static VBUF *errors;
 
 static void
 setup(void)
 {
-    strcpy(dir, "/tmp/check_conf.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    dir = fixture_dir_create("check_conf");
     errors = vbuf_create(100);
 }
 
 static void
 teardown(void)
 {
-    char cmd[128];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        abort();
+    fixture_dir_remove();
     vbuf_free(errors);
-}
-
-static void
-write_file(const char *name, const char *text, size_t len)
-{
-    char path[256];
-    FILE *fp;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    fp = fopen(path, "w");
-    ck_assert_ptr_nonnull(fp);
-    ck_assert_uint_eq(fwrite(text, 1, len, fp), len);
-    fclose(fp);
 }
 
 /* Loads main.cf with the given text; returns the config or NULL. */
 static CONF *
 load(const char *text)
 {
-    write_file("main.cf", text, strlen(text));
+    fixture_write_str("main.cf", text);
     vbuf_reset(errors);
     return conf_load(dir, errors);
 }
@@ -157,8 +140,8 @@ START_TEST(test_list_files)
 {
     CONF *conf;
 
-    write_file("kill.txt", "# bad hosts\n192.0.2.7\n2001:db8:bad::/48 # trailing\n", 50);
-    write_file("rcpt.txt", "alice@example.com\n@example.org\n", 31);
+    fixture_write("kill.txt", "# bad hosts\n192.0.2.7\n2001:db8:bad::/48 # trailing\n", 50);
+    fixture_write("rcpt.txt", "alice@example.com\n@example.org\n", 31);
     conf = load("killlist = kill.txt\nlocal_recipients = rcpt.txt\n");
     ck_assert_msg(conf != NULL, "%s", vbuf_str(errors));
     conf_activate(conf);
@@ -242,7 +225,7 @@ START_TEST(test_bad_list_file)
              "%s/main.cf:1: killlist: /nonexistent/kill.txt: No such file or directory\n", dir);
     ck_assert_str_eq(vbuf_str(errors), expect);
 
-    write_file("kill.txt", "192.0.2.1\nnot-an-address\n", 25);
+    fixture_write("kill.txt", "192.0.2.1\nnot-an-address\n", 25);
     conf = load("\nkilllist = kill.txt\n");
     ck_assert_ptr_null(conf);
     snprintf(expect, sizeof(expect),
@@ -284,7 +267,7 @@ START_TEST(test_file)
 {
     CONF *conf;
 
-    write_file("cert.pem", "x\n", 2);
+    fixture_write("cert.pem", "x\n", 2);
     conf = load("tls_cert_file = cert.pem\n");
     ck_assert_msg(conf != NULL, "%s", vbuf_str(errors));
     conf_activate(conf);
@@ -307,7 +290,7 @@ START_TEST(test_bad_rcpt_file)
              dir);
     ck_assert_str_eq(vbuf_str(errors), expect);
 
-    write_file("rcpt.txt", "alice@example.com\nalice\n", 24);
+    fixture_write("rcpt.txt", "alice@example.com\nalice\n", 24);
     ck_assert_ptr_null(load("local_recipients = rcpt.txt\n"));
     snprintf(expect, sizeof(expect),
              "%s/main.cf:1: local_recipients: %s/rcpt.txt:2: bad address \"alice\"\n", dir, dir);
@@ -343,7 +326,7 @@ START_TEST(test_long_line_and_nul)
     load_fails(big, "%s:1: line too long (more than 4096 bytes)\n");
     free(big);
 
-    write_file("main.cf", "tarpit = yes\nreject_text = a\0b\n", 31);
+    fixture_write("main.cf", "tarpit = yes\nreject_text = a\0b\n", 31);
     vbuf_reset(errors);
     ck_assert_ptr_null(conf_load(dir, errors));
     {

@@ -9,30 +9,26 @@
 
 #include "conf.h"
 #include "dirs.h"
+#include "fixture.h"
 #include "queue_dir.h"
 #include "vbuf.h"
 
-static char dir[64];
+static const char *dir;
 static VBUF *why;
 
 static void
 setup(void)
 {
     umask(022);
-    strcpy(dir, "/tmp/check_dirs.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    dir = fixture_dir_create("check_dirs");
     why = vbuf_create(100);
 }
 
 static void
 teardown(void)
 {
-    char cmd[256];
-
     conf_free(conf_activate(NULL));
-    snprintf(cmd, sizeof(cmd), "chmod -R u+rwx %s; rm -rf %s", dir, dir);
-    if (system(cmd) != 0)
-        abort();
+    fixture_dir_remove();
     vbuf_free(why);
 }
 
@@ -40,22 +36,14 @@ teardown(void)
 static void
 configure(const char *extra)
 {
-    char path[128];
-    VBUF *errors = vbuf_create(100);
-    FILE *fp;
-    CONF *conf;
+    VBUF *text = vbuf_create(256);
 
-    snprintf(path, sizeof(path), "%s/main.cf", dir);
-    ck_assert_ptr_nonnull(fp = fopen(path, "w"));
-    fprintf(fp, "queue_directory = %s/spool/queue\n"
-            "data_directory = %s/lib/data\n"
-            "run_directory = %s/run\n"
-            "daemon_user = root\n%s", dir, dir, dir, extra);
-    ck_assert_int_eq(fclose(fp), 0);
-    conf = conf_load(dir, errors);
-    ck_assert_msg(conf != NULL, "%s", vbuf_str(errors));
-    conf_free(conf_activate(conf));
-    vbuf_free(errors);
+    vbuf_printf(text, "queue_directory = %s/spool/queue\n"
+                "data_directory = %s/lib/data\n"
+                "run_directory = %s/run\n"
+                "daemon_user = root\n%s", dir, dir, dir, extra);
+    conf_free(conf_activate(fixture_conf_load(vbuf_str(text))));
+    vbuf_free(text);
 }
 
 /* Asserts that dir/sub is a directory with the given mode. */
@@ -85,12 +73,7 @@ exists(const char *sub)
 static void
 make_file(const char *sub)
 {
-    char path[256];
-    FILE *fp;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, sub);
-    ck_assert_ptr_nonnull(fp = fopen(path, "w"));
-    fclose(fp);
+    fixture_write(sub, "", 0);
 }
 
 START_TEST(test_creates_all)

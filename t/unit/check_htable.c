@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "htable.h"
-#include "mymalloc.h"
 
 START_TEST(test_basic)
 {
@@ -94,13 +93,41 @@ START_TEST(test_walk_sweep)
 }
 END_TEST
 
+/* What htable_free handed to its free_fn, in a fixed-size record. */
+static const char *freed[4];
+static int freed_count;
+
+static void
+free_value(void *value)
+{
+    ck_assert_int_lt(freed_count, 4);
+    freed[freed_count++] = value;
+}
+
+/* htable_free calls free_fn once on every value in the table, NULL
+ * included, and not on one deleted before. */
 START_TEST(test_free_values)
 {
+    static const char x[] = "value", y[] = "other", gone[] = "gone";
     HTABLE *t = htable_create(0);
+    int i, seen_x = 0, seen_y = 0, seen_null = 0;
 
-    htable_enter(t, "x", mystrdup("value"));
-    htable_enter(t, "y", mystrdup("other"));
-    htable_free(t, free);
+    htable_enter(t, "x", (void *) x);
+    htable_enter(t, "y", (void *) y);
+    htable_enter(t, "z", NULL);
+    htable_enter(t, "g", (void *) gone);
+    ck_assert_ptr_eq(htable_delete(t, "g"), gone);
+    freed_count = 0;
+    ck_assert_ptr_null(htable_free(t, free_value));
+    ck_assert_int_eq(freed_count, 3);
+    for (i = 0; i < freed_count; i++) {
+        seen_x += freed[i] == x;
+        seen_y += freed[i] == y;
+        seen_null += freed[i] == NULL;
+    }
+    ck_assert_int_eq(seen_x, 1);
+    ck_assert_int_eq(seen_y, 1);
+    ck_assert_int_eq(seen_null, 1);
 }
 END_TEST
 

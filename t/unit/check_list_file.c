@@ -6,26 +6,28 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "list_file.h"
 #include "vbuf.h"
 
 static VBUF *why;
 static VBUF *seen;              /* the entries added, each ending in '|' */
-static char path[64];           /* the temporary file, or "" */
+static const char *dir;         /* the fixture directory */
+static char path[128];          /* the list file in it */
 
 static void
 setup(void)
 {
     why = vbuf_create(100);
     seen = vbuf_create(100);
-    path[0] = 0;
+    dir = fixture_dir_create("check_list_file");
+    snprintf(path, sizeof(path), "%s/list", dir);
 }
 
 static void
 teardown(void)
 {
-    if (path[0])
-        unlink(path);
+    fixture_dir_remove();
     why = vbuf_free(why);
     seen = vbuf_free(seen);
 }
@@ -48,22 +50,13 @@ record(void *ctx, const char *entry, VBUF *reason)
     return 0;
 }
 
-/* Writes text (len bytes) to a new temporary file; returns its path. */
+/* Writes text (len bytes) to the list file; returns its path. */
 static const char *
 write_temp(const char *text, size_t len)
 {
-    int fd;
-
-    if (path[0])
-        unlink(path);
-    snprintf(path, sizeof(path), "/tmp/check_list_file.XXXXXX");
-    fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, text, len), (ssize_t) len);
-    close(fd);
+    fixture_write(path, text, len);
     return path;
 }
-
 /* Reads text, which must succeed and add exactly the entries in want
  * ("a|b|"). */
 static void
@@ -260,8 +253,8 @@ END_TEST
 
 START_TEST(test_unreadable)
 {
-    char bad[128];
-    char expect[160];
+    char bad[160];
+    char expect[200];
     uid_t euid = geteuid();
     int ret;
 
@@ -274,7 +267,8 @@ START_TEST(test_unreadable)
     ck_assert_str_eq(vbuf_str(why), expect);
 
     /* A file without read permission; root reads it all the same, so run
-     * as nobody for the attempt. */
+     * as nobody for the attempt, in a directory nobody may search. */
+    ck_assert_int_eq(chmod(dir, 0755), 0);
     ck_assert_int_eq(chmod(path, 0), 0);
     if (euid == 0)
         ck_assert_int_eq(seteuid(65534), 0);

@@ -6,40 +6,34 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "queue_dir.h"
 #include "queue_status.h"
 
-static char dir[64];
+static const char *dir;
 
 static void
 setup(void)
 {
-    strcpy(dir, "/tmp/check_queue_status.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    dir = fixture_dir_create("check_queue_status");
 }
 
 static void
 teardown(void)
 {
-    char cmd[128];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        abort();
+    fixture_dir_remove();
 }
 
+/* Writes text as dir/sub/name, making sub if need be. */
 static void
 write_file(const char *sub, const char *name, const char *text)
 {
     char path[256];
-    FILE *fp;
 
     snprintf(path, sizeof(path), "%s/%s", dir, sub);
     mkdir(path, 0700);
-    snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name);
-    ck_assert_ptr_nonnull(fp = fopen(path, "w"));
-    fputs(text, fp);
-    fclose(fp);
+    snprintf(path, sizeof(path), "%s/%s", sub, name);
+    fixture_write_str(path, text);
 }
 
 static int

@@ -4,13 +4,13 @@
  * original sender). */
 #include <check.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "fixture.h"
 #include "queue_dir.h"
 #include "queue_id.h"
 #include "queue_read.h"
@@ -56,6 +56,7 @@ teardown(void)
         vbuf_free(rcpts[i].reason);
         vbuf_free(rcpts[i].diag);
     }
+    fixture_dir_remove();
 }
 
 static const char headers[] =
@@ -289,17 +290,6 @@ END_TEST
 
 /* relay_bounce_queue: the DSN as a queue file. */
 
-static char queue_dir[64];
-
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st;
-    (void) flag;
-    (void) ftw;
-    return remove(path);
-}
-
 START_TEST(test_bounce_queue_file)
 {
     static const char original[] = "Subject: caf\xc3\xa9\r\n\r\nsecret body\r\n";
@@ -307,12 +297,11 @@ START_TEST(test_bounce_queue_file)
     QUEUE_WRITER *qf;
     QUEUE_ENVELOPE env, dsn_env;
     char id[QUEUE_ID_LEN + 1], bounce_id[QUEUE_ID_LEN + 1], path[256];
+    const char *queue_dir = fixture_dir_create("check_relay_bounce");
     char *msg;
     int fd;
 
     conf_activate(conf_defaults());
-    strcpy(queue_dir, "/tmp/check_relay_bounce.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(queue_dir));
     ck_assert_int_eq(queue_dir_init(queue_dir, why), 0);
 
     /* The original. */
@@ -356,7 +345,6 @@ START_TEST(test_bounce_queue_file)
     queue_read_free(&env);
     queue_read_free(&dsn_env);
     vbuf_free(why);
-    nftw(queue_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 END_TEST
 

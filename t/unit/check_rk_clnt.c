@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -18,23 +17,25 @@
 
 #include "attr_serv.h"
 #include "events.h"
+#include "fixture.h"
+#include "fixture_serv.h"
 #include "monotime.h"
 #include "msg.h"
+#include "mymalloc.h"
 #include "ratekeeper/rk_request.h"
 #include "rk_clnt.h"
 #include "unix_sock.h"
 
-static char dir[64];
+static const char *dir;
 static char path[128];
 static char log_path[128];
-static pid_t server_pid;
 static ATTR_SERV *serv;
 static VBUF *why;
 
 /* The server child ---------------------------------------------------- */
 
 static void
-serve(const ATTR *request, ATTR *reply, void *context)
+handle_request(const ATTR *request, ATTR *reply, void *context)
 {
     unsigned long client = attr_serv_client_id(serv);
     struct timespec ts;
@@ -52,65 +53,46 @@ closed(unsigned long client, void *context)
     rk_request_client_gone(context, client);
 }
 
+/* The child: the real request handler behind attr_serv. */
+static void
+serve_requests(int listen_fd, void *context)
+{
+    int idle_ms = *(int *) context;
+    RK_STATE *state = rk_state_create(NULL);
+
+    serv = attr_serv_create(listen_fd, RK_PROTO, RK_VERSION, handle_request,
+                            state);
+    attr_serv_set_close_hook(serv, closed);
+    attr_serv_set_idle_timeout(serv, idle_ms);
+    fixture_serv_loop();
+}
+
 /* silent: greets and never answers. */
 static void
 start_server(int idle_ms, int silent)
 {
-    int fd = unix_sock_listen(path, 0600, 128, why);
-    RK_STATE *state;
-    int cfd;
-
-    ck_assert_msg(fd >= 0, "%s", vbuf_str(why));
-    server_pid = fork();
-    ck_assert_int_ge(server_pid, 0);
-    if (server_pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (silent) {
-            for (;;)
-                if ((cfd = accept(fd, NULL, NULL)) >= 0
-                    && write(cfd, "proto=ratekeeper\nversion=1\n\n", 28) < 0)
-                    continue;
-        }
-        event_fork();
-        state = rk_state_create(NULL);
-        serv = attr_serv_create(fd, RK_PROTO, RK_VERSION, serve, state);
-        attr_serv_set_close_hook(serv, closed);
-        attr_serv_set_idle_timeout(serv, idle_ms);
-        for (;;)
-            event_loop(-1);
-    }
-    close(fd);
-}
-
-static void
-stop_server(void)
-{
-    if (server_pid > 0) {
-        kill(server_pid, SIGKILL);
-        waitpid(server_pid, NULL, 0);
-        server_pid = 0;
-    }
+    if (silent)
+        fixture_serv_start(path, fixture_serv_silent,
+                           (void *) "proto=ratekeeper\nversion=1\n\n");
+    else
+        fixture_serv_start(path, serve_requests, &idle_ms);
 }
 
 static void
 setup(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/check_rk_clnt.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    dir = fixture_dir_create("check_rk_clnt");
     snprintf(path, sizeof(path), "%s/" RK_SOCKET_NAME, dir);
     snprintf(log_path, sizeof(log_path), "%s/log", dir);
     ck_assert_int_eq(msg_open(log_path), 0);
-    server_pid = 0;
     why = vbuf_create(64);
 }
 
 static void
 teardown(void)
 {
-    stop_server();
-    unlink(path);
-    unlink(log_path);
-    rmdir(dir);
+    fixture_serv_stop();
+    fixture_dir_remove();
     vbuf_free(why);
 }
 
@@ -143,19 +125,13 @@ connections_settle(RK_CLNT *clnt, const char *key)
 static int
 log_count(const char *text)
 {
-    char buf[8192];
-    int fd = open(log_path, O_RDONLY);
-    ssize_t n;
+    char *buf = fixture_read(log_path, NULL);
     int count = 0;
     char *p;
 
-    if (fd < 0)
-        return 0;
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    buf[n > 0 ? n : 0] = 0;
     for (p = buf; (p = strstr(p, text)) != NULL; p++)
         count++;
+    myfree(buf);
     return count;
 }
 
@@ -340,7 +316,7 @@ START_TEST(test_deferred_disconnect_after_restart)
     c = rk_clnt_create(path, 2000, RK_CLNT_FLAG_NONE);
     ck_assert_int_eq(rk_clnt_connect(c, "192.0.2.8", &count), RK_CLNT_OK);
     ck_assert_int_eq(rk_clnt_disconnect_defer(c, "192.0.2.8"), RK_CLNT_OK);
-    stop_server();
+    fixture_serv_stop();
     start_server(60000, 0);
     ck_assert_int_eq(rk_clnt_connect(c, "192.0.2.8", &count), RK_CLNT_OK);
     ck_assert_int_eq(count, 1);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "attr.h"
+#include "fixture.h"
 #include "msg.h"
 #include "ratekeeper/rk_request.h"
 
@@ -33,6 +34,7 @@ teardown(void)
     rk_state_free(state);
     attr_free(in);
     attr_free(out);
+    fixture_dir_remove();
 }
 
 /* Sends name, value, ... NULL as client at now; returns status. */
@@ -264,14 +266,12 @@ END_TEST
 /* With a store: what was counted is there after a restart. */
 START_TEST(test_write_through)
 {
-    char dir[64], cmd[96];
+    const char *dir = fixture_dir_create("check_rk_request");
     VBUF *why = vbuf_create(64);
     RK_STORE *store;
     long dropped;
     int i;
 
-    snprintf(dir, sizeof(dir), "/tmp/check_rk_request.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
     rk_state_free(state);
     store = rk_store_open(dir, why);
     ck_assert_ptr_nonnull(store);
@@ -292,8 +292,6 @@ START_TEST(test_write_through)
     ck_assert_int_eq(call(1, T0 + 10, "request", "mail", "key",
                           "addr:192.0.2.1", "window", "600000", NULL), 0);
     ck_assert_int_eq(got("count"), 5);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
     vbuf_free(why);
 }
 END_TEST

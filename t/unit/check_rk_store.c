@@ -13,31 +13,27 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "ratekeeper/rk_store.h"
 #include "vbuf.h"
 
 #define T0      1700000000000LL
 #define MINUTE  60000LL
 
-static char dir[64];
+static const char *dir;
 static VBUF *why;
 
 static void
 setup(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/check_rk_store.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    dir = fixture_dir_create("check_rk_store");
     why = vbuf_create(64);
 }
 
 static void
 teardown(void)
 {
-    char cmd[128];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", dir);
+    fixture_dir_remove();
     vbuf_free(why);
 }
 
@@ -330,12 +326,9 @@ END_TEST
 START_TEST(test_open_fails)
 {
     char path[96];
-    FILE *fp;
 
     snprintf(path, sizeof(path), "%s/file", dir);
-    fp = fopen(path, "w");
-    ck_assert_ptr_nonnull(fp);
-    fclose(fp);
+    fixture_write(path, "", 0);
     ck_assert_ptr_null(rk_store_open(path, why));
     ck_assert_msg(strstr(vbuf_str(why), path) != NULL, "why: %s",
                   vbuf_str(why));

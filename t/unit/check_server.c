@@ -21,47 +21,49 @@
 
 #include "conf.h"
 #include "events.h"
+#include "fixture.h"
 #include "master_proto.h"
 #include "monotime.h"
 #include "msg.h"
 #include "server.h"
 #include "unix_sock.h"
+#include "vbuf.h"
 
 /* Made once by the runner (as whoever runs the tests), so that a test
  * that drops privileges leaves nothing it cannot remove; writable by all,
  * so that such a test can still rewrite main.cf. */
-static char dir[64];
+static const char *dir;
 
 static void
 dir_create(void)
 {
-    strcpy(dir, "/tmp/check_server.XXXXXX");
-    if (mkdtemp(dir) == NULL || chmod(dir, 0777) < 0)
+    dir = fixture_dir_create("check_server");
+    if (chmod(dir, 0777) < 0)
         abort();
 }
 
 static void
 dir_remove(void)
 {
-    char cmd[128];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        abort();
+    fixture_dir_remove();
 }
 
-/* Writes main.cf; daemon_user is one that exists and is not root. */
+/* Writes main.cf; daemon_user is one that exists and is not root.  The
+ * old file goes first: a test that dropped privileges cannot write it.
+ * Readable by all: a daemon that dropped privileges reads it on reload. */
 static void
 write_config(const char *extra)
 {
     char path[128];
-    FILE *fp;
+    VBUF *text = vbuf_create(256);
 
+    vbuf_printf(text, "daemon_user = nobody\nmyhostname = mx.example.com\n%s",
+                extra);
     snprintf(path, sizeof(path), "%s/main.cf", dir);
     unlink(path);
-    ck_assert_ptr_nonnull(fp = fopen(path, "w"));
-    fprintf(fp, "daemon_user = nobody\nmyhostname = mx.example.com\n%s", extra);
-    ck_assert_int_eq(fclose(fp), 0);
+    fixture_write_str(path, vbuf_str(text));
+    ck_assert_int_eq(chmod(path, 0644), 0);
+    vbuf_free(text);
 }
 
 /* server_init with the arguments after the program name. */
@@ -706,7 +708,7 @@ static const SERVER_EVENT_OPTS event_opts = {
 static int
 event_main(const SERVER_EVENT_OPTS *opts, int by_master)
 {
-    char *argv[] = {(char *) "relay", (char *) "-c", dir, (char *) "-f",
+    char *argv[] = {(char *) "relay", (char *) "-c", (char *) dir, (char *) "-f",
         by_master ? (char *) "-m" : NULL, NULL};
 
     return server_event_main(by_master ? 5 : 4, argv, "relay", opts);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fixture.h"
 #include "mymalloc.h"
 #include "smtpd/smtpd.h"
 #include "vbuf.h"
@@ -24,7 +25,6 @@ static int sv[2] = {-1, -1};    /* [0] smtpd's end, [1] the client's */
 static SMTPD_STATE *state;
 static VBUF *line;
 static pid_t writer = -1;
-static char dir[64];
 
 static void
 setup(void)
@@ -33,13 +33,11 @@ setup(void)
     conf_activate(conf_defaults());
     state = smtpd_state_create(sv[0], "smtp");
     line = vbuf_create(100);
-    dir[0] = 0;
 }
 
 static void
 teardown(void)
 {
-    char cmd[128];
     int status;
 
     if (writer > 0) {
@@ -55,32 +53,15 @@ teardown(void)
     sv[0] = sv[1] = -1;
     vbuf_free(line);
     conf_free(conf_activate(NULL));
-    if (dir[0]) {
-        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-        if (system(cmd) != 0)
-            abort();
-    }
+    fixture_dir_remove();
 }
 
 /* Replaces the defaults with a main.cf of the given text. */
 static void
 use_config(const char *text)
 {
-    char path[128];
-    VBUF *errors = vbuf_create(100);
-    FILE *fp;
-    CONF *conf;
-
-    strcpy(dir, "/tmp/check_smtpd_io.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/main.cf", dir);
-    ck_assert_ptr_nonnull(fp = fopen(path, "w"));
-    ck_assert_int_ge(fputs(text, fp), 0);
-    ck_assert_int_eq(fclose(fp), 0);
-    conf = conf_load(dir, errors);
-    ck_assert_msg(conf != NULL, "%s", vbuf_str(errors));
-    conf_free(conf_activate(conf));
-    vbuf_free(errors);
+    fixture_dir_create("check_smtpd_io");
+    conf_free(conf_activate(fixture_conf_load(text)));
 }
 
 static void

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fixture.h"
 #include "htable.h"
 #include "smtp_addr.h"
 #include "smtpd/smtpd.h"
@@ -16,30 +17,13 @@
 #include "smtpd/smtpd_reject.h"
 #include "vbuf.h"
 
-static char dir[64];
-
 /* Activates a configuration of the defaults plus text. */
 static void
 configure(const char *text)
 {
-    VBUF *errors = vbuf_create(64);
-    char path[128];
-    FILE *fp;
-    CONF *conf;
-
-    snprintf(dir, sizeof(dir), "/tmp/check_smtpd_reject.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/main.cf", dir);
-    fp = fopen(path, "w");
-    ck_assert_ptr_nonnull(fp);
-    fputs(text, fp);
-    fclose(fp);
-    conf = conf_load(dir, errors);
-    ck_assert_msg(conf != NULL, "%s", vbuf_str(errors));
-    conf_free(conf_activate(conf));
-    unlink(path);
-    rmdir(dir);
-    vbuf_free(errors);
+    fixture_dir_create("check_smtpd_reject");
+    conf_free(conf_activate(fixture_conf_load(text)));
+    fixture_dir_remove();
 }
 
 /* The anti-spam refusal as a session configured so would send it. */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fixture.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "queue_dir.h"
@@ -47,7 +48,7 @@
 #define EHLO_REPLY  "250-mx.example.com\r\n250-PIPELINING\r\n250-SIZE 100000\r\n" \
                     "250-8BITMIME\r\n250-ENHANCEDSTATUSCODES\r\n250-SMTPUTF8\r\n250 CHUNKING\r\n"
 
-static char dir[64];
+static const char *dir;
 static int client = -1;
 static pid_t server = -1;
 static VBUF *pending;               /* received, not yet expected */
@@ -59,8 +60,7 @@ setup(void)
     char path[128];
     VBUF *why = vbuf_create(100);
 
-    strcpy(dir, "/tmp/check_smtpd_session.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    dir = fixture_dir_create("check_smtpd_session");
     snprintf(path, sizeof(path), "%s/queue", dir);
     ck_assert_int_eq(mkdir(path, 0700), 0);
     ck_assert_msg(queue_dir_init(path, why) == 0, "%s", vbuf_str(why));
@@ -72,7 +72,6 @@ setup(void)
 static void
 teardown(void)
 {
-    char cmd[128];
     int status;
 
     if (server > 0) {
@@ -84,21 +83,7 @@ teardown(void)
         close(client);
     client = -1;
     vbuf_free(pending);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (system(cmd) != 0)
-        abort();
-}
-
-static void
-write_file(const char *name, const char *text)
-{
-    char path[128];
-    FILE *fp;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    ck_assert_ptr_nonnull(fp = fopen(path, "w"));
-    ck_assert_int_ge(fputs(text, fp), 0);
-    ck_assert_int_eq(fclose(fp), 0);
+    fixture_dir_remove();
 }
 
 /* Writes main.cf (BASE_CF and extra) and loads it. */
@@ -106,16 +91,12 @@ static CONF *
 load_config(const char *extra)
 {
     VBUF *text = vbuf_create(1024);
-    VBUF *errors = vbuf_create(100);
     CONF *conf;
 
     vbuf_printf(text, BASE_CF, dir, dir, dir);
     vbuf_printf(text, "%s", extra);
-    write_file("main.cf", vbuf_str(text));
-    conf = conf_load(dir, errors);
-    ck_assert_msg(conf != NULL, "%s", vbuf_str(errors));
+    conf = fixture_conf_load(vbuf_str(text));
     vbuf_free(text);
-    vbuf_free(errors);
     return conf;
 }
 
@@ -266,23 +247,43 @@ expect_eof(void)
                   "smtpd_session child: status 0x%x", status);
 }
 
+/* The greeting, then EHLO client.example.org and its reply. */
+static void
+start_ehlo(const char *extra)
+{
+    start(extra);
+    expect(GREETING);
+    say("EHLO client.example.org\r\n");
+    expect(EHLO_REPLY);
+}
+
+/* MAIL FROM:<a@example.org>, RCPT TO:<b@example.com> and DATA, each
+ * accepted. */
+static void
+begin_data(void)
+{
+    say("MAIL FROM:<a@example.org>\r\n");
+    expect("250 2.1.0 Ok\r\n");
+    say("RCPT TO:<b@example.com>\r\n");
+    expect("250 2.1.5 Ok\r\n");
+    say("DATA\r\n");
+    expect("354 End data with <CR><LF>.<CR><LF>\r\n");
+}
+
+/* QUIT, its reply, and the end of the session. */
+static void
+quit(void)
+{
+    say("QUIT\r\n");
+    expect("221 2.0.0 Bye\r\n");
+    expect_eof();
+}
+
 /* The session log, once the server has ended. */
 static char *
 read_log(void)
 {
-    char path[128];
-    struct stat st;
-    char *text;
-    int fd;
-
-    snprintf(path, sizeof(path), "%s/smtpd.log", dir);
-    ck_assert_int_ge(fd = open(path, O_RDONLY), 0);
-    ck_assert_int_eq(fstat(fd, &st), 0);
-    text = mymalloc((size_t) st.st_size + 1);
-    ck_assert_int_eq(read(fd, text, (size_t) st.st_size), st.st_size);
-    text[st.st_size] = 0;
-    close(fd);
-    return text;
+    return fixture_read("smtpd.log", NULL);
 }
 
 static void
@@ -360,9 +361,7 @@ START_TEST(test_greeting_quit)
 {
     start("");
     expect(GREETING);
-    say("QUIT\r\n");
-    expect("221 2.0.0 Bye\r\n");
-    expect_eof();
+    quit();
     log_has("connect from unknown[" CLIENT_ADDR "]");
     log_has("disconnect from unknown[" CLIENT_ADDR "] quit=1 commands=1");
 }
@@ -373,10 +372,7 @@ START_TEST(test_full_transaction)
     QUEUE_ENVELOPE env;
     VBUF *msg = vbuf_create(1024);
 
-    start("");
-    expect(GREETING);
-    say("EHLO client.example.org\r\n");
-    expect(EHLO_REPLY);
+    start_ehlo("");
     say("MAIL FROM:<sender@example.org>\r\n");
     expect("250 2.1.0 Ok\r\n");
     say("RCPT TO:<rcpt@example.com>\r\n");
@@ -386,9 +382,7 @@ START_TEST(test_full_transaction)
     say("Subject: test\r\n\r\nHello\r\n..dot-stuffed\r\n");
     say(".\r\n");
     expect_queued();
-    say("QUIT\r\n");
-    expect("221 2.0.0 Bye\r\n");
-    expect_eof();
+    quit();
 
     ck_assert_int_eq(incoming_count(), 1);
     read_queued(&env, msg);
@@ -445,9 +439,7 @@ START_TEST(test_helo_transaction)
     expect("354 End data with <CR><LF>.<CR><LF>\r\n");
     say("\r\n.\r\n");
     expect_queued();
-    say("QUIT\r\n");
-    expect("221 2.0.0 Bye\r\n");
-    expect_eof();
+    quit();
 
     read_queued(&env, msg);
     ck_assert_str_eq(env.sender, "");
@@ -467,10 +459,7 @@ START_TEST(test_pipelining)
     QUEUE_ENVELOPE env;
     VBUF *msg = vbuf_create(1024);
 
-    start("");
-    expect(GREETING);
-    say("EHLO client.example.org\r\n");
-    expect(EHLO_REPLY);
+    start_ehlo("");
     /* RFC 2920: a whole group in one write, the replies in one. */
     say("MAIL FROM:<a@example.org> SIZE=40\r\n"
         "RCPT TO:<b@example.com>\r\n"
@@ -510,10 +499,7 @@ START_TEST(test_data_not_waited_for)
 {
     /* DATA ends a group: text sent before the 354 is a client that does
      * not wait, and nothing may be queued from it. */
-    start("");
-    expect(GREETING);
-    say("EHLO client.example.org\r\n");
-    expect(EHLO_REPLY);
+    start_ehlo("");
     say("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n"
         "Subject: early\r\n\r\n.\r\n");
     expect("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
@@ -526,10 +512,7 @@ END_TEST
 
 START_TEST(test_simple_commands)
 {
-    start("");
-    expect(GREETING);
-    say("EHLO client.example.org\r\n");
-    expect(EHLO_REPLY);
+    start_ehlo("");
     say("RSET\r\n");
     expect("250 2.0.0 Ok\r\n");
     say("RSET now\r\n");
@@ -566,9 +549,7 @@ START_TEST(test_nul_in_command)
     expect(GREETING);
     ck_assert_int_eq(write(client, "NOOP\0x\r\n", 8), 8);
     expect("501 5.5.2 Syntax error: NUL or control character in command\r\n");
-    say("QUIT\r\n");
-    expect("221 2.0.0 Bye\r\n");
-    expect_eof();
+    quit();
 }
 END_TEST
 
@@ -604,19 +585,14 @@ START_TEST(test_sequence_errors)
     expect(EHLO_REPLY);
     say("DATA\r\n");
     expect("503 5.5.1 Error: need MAIL command\r\n");
-    say("QUIT\r\n");
-    expect("221 2.0.0 Bye\r\n");
-    expect_eof();
+    quit();
     ck_assert_int_eq(incoming_count(), 0);
 }
 END_TEST
 
 START_TEST(test_data_without_recipients)
 {
-    start("");
-    expect(GREETING);
-    say("EHLO client.example.org\r\n");
-    expect(EHLO_REPLY);
+    start_ehlo("");
     say("MAIL FROM:<a@example.org>\r\n");
     expect("250 2.1.0 Ok\r\n");
     say("DATA\r\n");
@@ -625,9 +601,7 @@ START_TEST(test_data_without_recipients)
     expect("554 5.7.1 <b@example.net>: Relay access denied\r\n");
     say("DATA\r\n");
     expect("554 5.5.1 Error: no valid recipients\r\n");
-    say("QUIT\r\n");
-    expect("221 2.0.0 Bye\r\n");
-    expect_eof();
+    quit();
 }
 END_TEST
 
@@ -643,18 +617,13 @@ START_TEST(test_relay_client)
     expect("250 2.1.5 Ok\r\n");
     say("RCPT TO:<c%example.net@example.com>\r\n");
     expect("250 2.1.5 Ok\r\n");
-    say("QUIT\r\n");
-    expect("221 2.0.0 Bye\r\n");
-    expect_eof();
+    quit();
 }
 END_TEST
 
 START_TEST(test_relay_tricks_refused)
 {
-    start("");
-    expect(GREETING);
-    say("EHLO client.example.org\r\n");
-    expect(EHLO_REPLY);
+    start_ehlo("");
     say("MAIL FROM:<a@example.org>\r\n");
     expect("250 2.1.0 Ok\r\n");
     say("RCPT TO:<b%example.net@example.com>\r\n");
@@ -667,9 +636,7 @@ START_TEST(test_relay_tricks_refused)
     expect("554 5.7.1 <\"b@example.net\"@example.com>: Relay access denied\r\n");
     say("RCPT TO:<b@[192.0.2.1]>\r\n");
     expect("554 5.7.1 <b@[192.0.2.1]>: Relay access denied\r\n");
-    say("QUIT\r\n");
-    expect("221 2.0.0 Bye\r\n");
-    expect_eof();
+    quit();
 }
 END_TEST
 
@@ -677,14 +644,11 @@ START_TEST(test_local_recipients)
 {
     char extra[256];
 
-    write_file("recipients", "known@example.com\n# a comment\n@sub.example.com\n");
+    fixture_write_str("recipients", "known@example.com\n# a comment\n@sub.example.com\n");
     snprintf(extra, sizeof(extra),
              "local_domains = example.com, sub.example.com\n"
              "local_recipients = %s/recipients\n", dir);
-    start(extra);
-    expect(GREETING);
-    say("EHLO client.example.org\r\n");
-    expect(EHLO_REPLY);
+    start_ehlo(extra);
     say("MAIL FROM:<a@example.org>\r\n");
     expect("250 2.1.0 Ok\r\n");
     say("RCPT TO:<Known@Example.com>\r\n");
@@ -693,9 +657,7 @@ START_TEST(test_local_recipients)
     expect("550 5.1.1 <unknown@example.com>: Recipient address rejected: User unknown\r\n");
     say("RCPT TO:<anyone@sub.example.com>\r\n");
     expect("250 2.1.5 Ok\r\n");
-    say("QUIT\r\n");
-    expect("221 2.0.0 Bye\r\n");
-    expect_eof();
+    quit();
     log_has("rule=local_recipients");
 }
 END_TEST
@@ -705,10 +667,7 @@ START_TEST(test_size_limits)
     VBUF *big = vbuf_create(200000);
     int i;
 
-    start("");
-    expect(GREETING);
-    say("EHLO client.example.org\r\n");
-    expect(EHLO_REPLY);
+    start_ehlo("");
     say("MAIL FROM:<a@example.org> SIZE=100001\r\n");
     expect("552 5.3.4 Message size exceeds fixed limit\r\n");
     say("MAIL FROM:<a@example.org> SIZE=100000\r\n");
@@ -725,9 +684,7 @@ START_TEST(test_size_limits)
     /* The session goes on. */
     say("NOOP\r\n");
     expect("250 2.0.0 Ok\r\n");
-    say("QUIT\r\n");
-    expect("221 2.0.0 Bye\r\n");
-    expect_eof();
+    quit();
     ck_assert_int_eq(incoming_count(), 0);
     vbuf_free(big);
     log_has("rule=message_size_limit");
@@ -738,16 +695,8 @@ START_TEST(test_smuggling)
 {
     /* A bare LF before the dot ends nothing: the session is dropped and
      * the message is not queued. */
-    start("");
-    expect(GREETING);
-    say("EHLO client.example.org\r\n");
-    expect(EHLO_REPLY);
-    say("MAIL FROM:<a@example.org>\r\n");
-    expect("250 2.1.0 Ok\r\n");
-    say("RCPT TO:<b@example.com>\r\n");
-    expect("250 2.1.5 Ok\r\n");
-    say("DATA\r\n");
-    expect("354 End data with <CR><LF>.<CR><LF>\r\n");
+    start_ehlo("");
+    begin_data();
     say("Subject: x\r\n\r\nbody\n.\nMAIL FROM:<evil@example.org>\r\n");
     expect("521 5.5.2 Error: bare <LF> received\r\n");
     expect_eof();
@@ -760,24 +709,14 @@ START_TEST(test_mail_loop)
     VBUF *msg = vbuf_create(4096);
     int i;
 
-    start("");
-    expect(GREETING);
-    say("EHLO client.example.org\r\n");
-    expect(EHLO_REPLY);
-    say("MAIL FROM:<a@example.org>\r\n");
-    expect("250 2.1.0 Ok\r\n");
-    say("RCPT TO:<b@example.com>\r\n");
-    expect("250 2.1.5 Ok\r\n");
-    say("DATA\r\n");
-    expect("354 End data with <CR><LF>.<CR><LF>\r\n");
+    start_ehlo("");
+    begin_data();
     for (i = 0; i <= SMTPD_MAX_HOPS; i++)
         vbuf_printf(msg, "Received: from hop%d.example.net\r\n", i);
     vbuf_printf(msg, "\r\nlooping\r\n.\r\n");
     say(vbuf_str(msg));
     expect("554 5.4.6 Error: too many hops\r\n");
-    say("QUIT\r\n");
-    expect("221 2.0.0 Bye\r\n");
-    expect_eof();
+    quit();
     ck_assert_int_eq(incoming_count(), 0);
     log_has("rule=mail_loop");
     vbuf_free(msg);
@@ -786,16 +725,8 @@ END_TEST
 
 START_TEST(test_timeout_in_data)
 {
-    start("");
-    expect(GREETING);
-    say("EHLO client.example.org\r\n");
-    expect(EHLO_REPLY);
-    say("MAIL FROM:<a@example.org>\r\n");
-    expect("250 2.1.0 Ok\r\n");
-    say("RCPT TO:<b@example.com>\r\n");
-    expect("250 2.1.5 Ok\r\n");
-    say("DATA\r\n");
-    expect("354 End data with <CR><LF>.<CR><LF>\r\n");
+    start_ehlo("");
+    begin_data();
     say("Subject: slow\r\n\r\nand then nothing");
     expect("421 4.4.2 mx.example.com Error: timeout exceeded\r\n");
     expect_eof();
@@ -836,9 +767,7 @@ START_TEST(test_line_too_long)
     expect("500 5.5.2 Error: line too long\r\n");
     say("NOOP\r\n");
     expect("250 2.0.0 Ok\r\n");
-    say("QUIT\r\n");
-    expect("221 2.0.0 Bye\r\n");
-    expect_eof();
+    quit();
     vbuf_free(line);
 }
 END_TEST
@@ -887,16 +816,8 @@ END_TEST
 
 START_TEST(test_lost_in_data)
 {
-    start("");
-    expect(GREETING);
-    say("EHLO client.example.org\r\n");
-    expect(EHLO_REPLY);
-    say("MAIL FROM:<a@example.org>\r\n");
-    expect("250 2.1.0 Ok\r\n");
-    say("RCPT TO:<b@example.com>\r\n");
-    expect("250 2.1.5 Ok\r\n");
-    say("DATA\r\n");
-    expect("354 End data with <CR><LF>.<CR><LF>\r\n");
+    start_ehlo("");
+    begin_data();
     say("Subject: cut\r\n\r\nhalf a mess");
     shutdown(client, SHUT_WR);
     expect_eof();
