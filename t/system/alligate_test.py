@@ -3,11 +3,13 @@ directory on loopback ports, started and stopped through alligatectl, and
 helpers to talk SMTP to it.  Python standard library only."""
 
 import os
+import pwd
 import re
 import shutil
 import signal
 import smtplib
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -209,13 +211,29 @@ class Instance:
 class RawClient:
     """A byte-exact SMTP client over a plain socket; with source, its
     connection comes from that local address (loopback has the whole of
-    127/8, so tests can be several clients)."""
+    127/8, so tests can be several clients).  With tls (an SSLContext),
+    the connection is TLS from the start (implicit TLS, smtps_listen);
+    starttls() turns a plaintext one into TLS."""
 
-    def __init__(self, host, port, timeout=30, source=None):
+    def __init__(self, host, port, timeout=30, source=None, tls=None,
+                 session=None):
         self.sock = socket.create_connection(
             (host, port), timeout=timeout,
             source_address=(source, 0) if source else None)
         self.buf = b""
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock, server_hostname=TLS_SNI,
+                                        session=session)
+
+    def starttls(self, context=None, session=None):
+        """The TLS handshake, once the server has answered 220 to STARTTLS
+        (context: tls_client_context() by default; session: one to
+        resume).  Nothing may have come after the 220: it would be a
+        plaintext reply smuggled in before TLS."""
+        assert not self.buf, "bytes after the 220 to STARTTLS: %r" % self.buf
+        self.sock = (context or tls_client_context()).wrap_socket(
+            self.sock, server_hostname=TLS_SNI, session=session)
+        return self
 
     def send(self, data):
         if isinstance(data, str):
@@ -261,7 +279,8 @@ class RawClient:
                     return True
         except socket.timeout:
             return False
-        except ConnectionResetError:
+        except (ConnectionResetError, ssl.SSLError):
+            # Under TLS, a fatal alert or a close without close_notify.
             return True
 
     def ehlo(self, name="client.test.example"):
@@ -293,6 +312,8 @@ class RawClient:
         arrives within timeout: the server is still waiting for us."""
         if self.buf:
             return False
+        if isinstance(self.sock, ssl.SSLSocket):
+            return self._tls_silent(timeout)
         self.sock.settimeout(timeout)
         try:
             self.sock.recv(1, socket.MSG_PEEK)
@@ -300,6 +321,21 @@ class RawClient:
         except socket.timeout:
             return True
         except ConnectionResetError:
+            return False
+        finally:
+            self.sock.settimeout(30)
+
+    def _tls_silent(self, timeout):
+        # No MSG_PEEK under TLS: what arrives is kept for line().
+        if self.sock.pending():
+            return False
+        self.sock.settimeout(timeout)
+        try:
+            self.buf += self.sock.recv(65536)
+            return False
+        except socket.timeout:
+            return True
+        except (ConnectionResetError, ssl.SSLError):
             return False
         finally:
             self.sock.settimeout(30)
@@ -459,9 +495,15 @@ class SharedInstanceTestCase(unittest.TestCase):
     files = None
 
     @classmethod
+    def prepare(cls, inst):
+        """Called with the instance before it starts: a subclass puts
+        files that depend on the instance's directory there."""
+
+    @classmethod
     def setUpClass(cls):
         cls.inst = Instance(cls.conf, cls.files)
         try:
+            cls.prepare(cls.inst)
             cls.inst.start()
         except BaseException:
             cls.inst.cleanup()
@@ -488,6 +530,114 @@ class SharedInstanceTestCase(unittest.TestCase):
 
     def log_since_start(self):
         return self.inst.log_since(self.mark)
+
+
+# TLS (certificates and clients) ------------------------------------------
+
+TLS_SNI = "mx.example.com"
+
+
+def make_cert(directory, cn="mx.example.com", days=30, cert="cert.pem",
+              key="key.pem"):
+    """A self-signed P-256 certificate for CN=cn valid for days, and its
+    key, written to directory/cert and directory/key; returns the
+    certificate's path.  The key is readable by its owner only, and owned
+    by the daemon user when the tests run as root (the workers read it).
+    OpenSSL's output is not shown: nothing of the key reaches a log."""
+    cert_path = os.path.join(directory, cert)
+    key_path = os.path.join(directory, key)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                    "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-days", str(days), "-subj", "/CN=" + cn,
+                    "-keyout", key_path, "-out", cert_path],
+                   check=True, capture_output=True, stdin=subprocess.DEVNULL)
+    _own_key(key_path)
+    return cert_path
+
+
+def make_expired_cert(directory, cn="old.example.com", cert="cert.pem",
+                      key="key.pem"):
+    """Like make_cert, but valid only in January 2020: openssl req cannot
+    date a certificate in the past, openssl ca can (-startdate/-enddate,
+    with a throw-away CA database in a subdirectory)."""
+    ca = tempfile.mkdtemp(prefix="ca-", dir=directory)
+    key_path = os.path.join(directory, key)
+    cert_path = os.path.join(directory, cert)
+    with open(os.path.join(ca, "ca.cnf"), "w") as f:
+        f.write("[ca]\ndefault_ca = old\n"
+                "[old]\ndir = %s\ndatabase = $dir/index.txt\n"
+                "new_certs_dir = $dir\nserial = $dir/serial\n"
+                "default_md = sha256\npolicy = any\nunique_subject = no\n"
+                "[any]\ncommonName = supplied\n" % ca)
+    open(os.path.join(ca, "index.txt"), "w").close()
+    with open(os.path.join(ca, "serial"), "w") as f:
+        f.write("01\n")
+    run = dict(check=True, capture_output=True, stdin=subprocess.DEVNULL)
+    subprocess.run(["openssl", "req", "-new", "-newkey", "ec",
+                    "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-subj", "/CN=" + cn, "-keyout", key_path,
+                    "-out", os.path.join(ca, "req.csr")], **run)
+    subprocess.run(["openssl", "ca", "-batch", "-config",
+                    os.path.join(ca, "ca.cnf"), "-selfsign",
+                    "-keyfile", key_path, "-in", os.path.join(ca, "req.csr"),
+                    "-startdate", "20200101000000Z",
+                    "-enddate", "20200201000000Z", "-notext",
+                    "-out", cert_path], **run)
+    shutil.rmtree(ca)
+    _own_key(key_path)
+    return cert_path
+
+
+def _own_key(path):
+    os.chmod(path, 0o600)
+    if os.geteuid() == 0:
+        os.chown(path, pwd.getpwnam("nobody").pw_uid, -1)
+
+
+def cert_der(path):
+    """The DER bytes of the (first) certificate in PEM file path, to
+    compare with SSLSocket.getpeercert(binary_form=True)."""
+    with open(path) as f:
+        return ssl.PEM_cert_to_DER_cert(f.read())
+
+
+def tls_client_context(minimum=None, maximum=None, ciphers=None):
+    """A client context that accepts any certificate (the tests' are
+    self-signed); minimum and maximum are ssl.TLSVersion values, ciphers
+    an OpenSSL cipher list for TLS 1.2 and below."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    # A server that closes without close_notify is at EOF, not in error.
+    ctx.options |= getattr(ssl, "OP_IGNORE_UNEXPECTED_EOF", 0)
+    if minimum is not None:
+        ctx.minimum_version = minimum
+    if maximum is not None:
+        ctx.maximum_version = maximum
+    if ciphers is not None:
+        ctx.set_ciphers(ciphers)
+    return ctx
+
+
+# What of openssl s_client's output a test may show: its full output has
+# the session's secrets (Master-Key, Resumption PSK, ticket dumps).
+_S_CLIENT_SHOWN = re.compile(
+    r"^(New|Reused), |^subject=|^Verif|^[0-9]{3}[ -]|^CONNECTED|"
+    r"error|alert|didn't find|[Nn]o protocols|^DONE")
+
+
+def s_client(port, *args, input="QUIT\n", timeout=30):
+    """openssl s_client -connect 127.0.0.1:PORT ARGS with input on its
+    standard input (-crlf: each line ends in CR LF; -nocommands: a line
+    starting with Q or R is sent, not obeyed): (returncode, the lines of
+    its output that hold no secret)."""
+    p = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port,
+                        "-crlf", "-nocommands"] + list(args),
+                       input=input, capture_output=True, text=True,
+                       timeout=timeout)
+    shown = [line for line in (p.stdout + p.stderr).splitlines()
+             if _S_CLIENT_SHOWN.search(line)]
+    return p.returncode, "\n".join(shown)
 
 
 # Processes of an instance (master and alligatectl tests) -------------------
