@@ -71,7 +71,7 @@ server_init(int argc, char **argv, const char *name)
     struct sigaction sa;
     sigset_t mask;
     VBUF *errors;
-    CONF *conf;
+    CONFIG *conf;
     int ch;
     int i;
 
@@ -143,7 +143,7 @@ int
 server_reload(void)
 {
     VBUF *errors = vbuf_create(100);
-    CONF *conf = conf_load(server.config_dir, errors);
+    CONFIG *conf = conf_load(server.config_dir, errors);
 
     if (conf == NULL) {
         msg_warn("reload: bad configuration, keeping the old one: %s",

@@ -141,7 +141,7 @@ int
 master_reload(VBUF *why)
 {
     VBUF *errors = vbuf_create(256);
-    CONF *conf = conf_load(master_config_dir, errors);
+    CONFIG *conf = conf_load(master_config_dir, errors);
     char *line, *save = NULL;
 
     if (conf == NULL) {
@@ -231,7 +231,7 @@ int
 main(int argc, char **argv)
 {
     VBUF *errors;
-    CONF *conf;
+    CONFIG *conf;
     int ch;
 
     msg_init("master");
