@@ -52,11 +52,11 @@ ctl_usage(void)
     exit(2);
 }
 
-CONF *
+CONFIG *
 ctl_load_config(void)
 {
     VBUF *errors = vbuf_create(256);
-    CONF *conf = conf_load(ctl_config_dir, errors);
+    CONFIG *conf = conf_load(ctl_config_dir, errors);
 
     if (conf == NULL) {
         fputs(vbuf_str(errors), stderr);

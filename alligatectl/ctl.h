@@ -3,14 +3,14 @@
 #ifndef ALLIGATE_CTL_H
 #define ALLIGATE_CTL_H
 
-struct CONF;
+struct CONFIG;
 
 /* The -c directory, made absolute. */
 extern const char *ctl_config_dir;
 
 /* Loads and activates the configuration, or prints every error to stderr
  * and exits 1. */
-struct CONF *ctl_load_config(void);
+struct CONFIG *ctl_load_config(void);
 
 /* Prints the usage message to stderr and exits 2. */
 void ctl_usage(void) __attribute__((noreturn));

@@ -25,7 +25,7 @@ ctl_config(int argc, char **argv)
     int only_set = 0;
     int defaults = 0;
     int status = 0;
-    CONF *conf;
+    CONFIG *conf;
     int ch;
     int i;
 

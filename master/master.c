@@ -141,7 +141,7 @@ int
 master_reload(VBUF *why)
 {
     VBUF *errors = vbuf_create(256);
-    CONF *conf = conf_load(master_config_dir, errors);
+    CONFIG *conf = conf_load(master_config_dir, errors);
     char *line, *save = NULL;
 
     if (conf == NULL) {
@@ -160,6 +160,7 @@ master_reload(VBUF *why)
     if (!master_foreground)
         msg_open(conf_str(P_log_file));
     msg_info("reload: configuration %s/main.cf", master_config_dir);
+    master_ticket_reload(conf_time_ms(P_tls_session_ticket_lifetime));
     return master_services_reload(why);
 }
 
@@ -231,7 +232,7 @@ int
 main(int argc, char **argv)
 {
     VBUF *errors;
-    CONF *conf;
+    CONFIG *conf;
     int ch;
 
     msg_init("master");
@@ -279,6 +280,7 @@ main(int argc, char **argv)
         msg_fatal("pipe: %m");
     master_started = event_time_refresh();
     master_signals();
+    master_ticket_init(conf_time_ms(P_tls_session_ticket_lifetime));
     master_services_init();
     master_ctl_open();
     master_services_start();
