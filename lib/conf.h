@@ -50,6 +50,8 @@ typedef struct CONF_PARAM {
 
 extern const CONF_PARAM conf_params[CONF_NPARAMS];
 
+/* OpenSSL has a CONF of its own: a file that includes both reads OpenSSL
+ * through tls_openssl.h, which renames OpenSSL's. */
 typedef struct CONF CONF;
 
 #define CONF_FILE_NAME  "main.cf"

@@ -5,7 +5,7 @@
 #ifndef ALLIGATE_TLS_SERVER_H
 #define ALLIGATE_TLS_SERVER_H
 
-#include <openssl/ssl.h>
+#include "tls_openssl.h"
 
 struct VBUF;
 

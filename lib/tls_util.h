@@ -4,7 +4,7 @@
 #ifndef ALLIGATE_TLS_UTIL_H
 #define ALLIGATE_TLS_UTIL_H
 
-#include <openssl/ssl.h>
+#include "tls_openssl.h"
 
 struct VBUF;
 
