@@ -27,6 +27,7 @@ typedef enum CONF_TYPE {
     CONF_PATH,                  /* a path; relative to the config dir */
     CONF_FILE,                  /* a readable file, or empty */
     CONF_CHARS,                 /* a character set with a-z ranges */
+    CONF_TLSPROTO,              /* TLS versions, Postfix's syntax */
     CONF_NTYPES                 /* a new type: also its entry in conf_type.c */
 } CONF_TYPE;
 
