@@ -91,6 +91,16 @@ const unsigned char *conf_chars(CONF_ID id);
 const char *conf_value(const CONF *conf, CONF_ID id);
 /* 1 when main.cf sets the parameter. */
 int conf_is_set(const CONF *conf, CONF_ID id);
+/* Where main.cf sets the parameter, "DIR/main.cf:12"; "DIR/main.cf" when
+ * it keeps its default.  Lives as long as conf. */
+const char *conf_where(const CONF *conf, CONF_ID id);
+/* Appends a problem found in conf after loading, in the shape of
+ * conf_load's errors: "DIR/main.cf:12: name: message", or "DIR/main.cf:
+ * name (default): message" for a value main.cf does not set; and a
+ * newline. */
+void conf_problem(const CONF *conf, struct VBUF *out, CONF_ID id,
+                  const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Looks a parameter up by name; -1 when unknown. */
 int conf_lookup(const char *name);
