@@ -7,10 +7,15 @@
  * the rules between parameters.  Problems come in the shape of conf_load's
  * errors (conf_problem()). */
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "msg.h"
@@ -241,6 +246,64 @@ tls_conf_key(const CONF *conf, X509 *cert, VBUF *errors, VBUF *warnings)
     return rc;
 }
 
+/* Run as root, smtpd reads the files as daemon_user, with its primary
+ * group only (server_drop_privileges()): a key that root alone may read
+ * would make every STARTTLS fail.  A child with those privileges tries to
+ * open them; each errno comes back through a pipe. */
+static int
+tls_conf_access(const CONF *conf, VBUF *errors)
+{
+    const char *user = conf_value(conf, P_daemon_user);
+    const char *cert = conf_value(conf, P_tls_cert_file);
+    const char *key = *conf_value(conf, P_tls_key_file) ?
+        conf_value(conf, P_tls_key_file) : cert;
+    const char *paths[2] = {cert, key};
+    const CONF_ID ids[2] = {P_tls_cert_file, P_tls_key_file};
+    int     err[2] = {0, 0};
+    struct passwd *pw;
+    int     pipefd[2];
+    int     status, i, rc = 0;
+    pid_t   pid;
+
+    if (geteuid() != 0 || (pw = getpwnam(user)) == NULL || pw->pw_uid == 0)
+        return 0;                       /* the daemons say so themselves */
+    if (pipe(pipefd) < 0)
+        return 0;
+    if ((pid = fork()) < 0) {
+        close(pipefd[0]);
+        close(pipefd[1]);
+        return 0;
+    }
+    if (pid == 0) {
+        close(pipefd[0]);
+        if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0
+            || setuid(pw->pw_uid) < 0)
+            _exit(2);
+        for (i = 0; i < 2; i++) {
+            int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+
+            err[i] = fd < 0 ? errno : 0;
+            if (fd >= 0)
+                close(fd);
+        }
+        _exit(write(pipefd[1], err, sizeof(err)) == sizeof(err) ? 0 : 2);
+    }
+    close(pipefd[1]);
+    if (read(pipefd[0], err, sizeof(err)) != sizeof(err))
+        err[0] = err[1] = 0;
+    close(pipefd[0]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        /* void */ ;
+    for (i = 0; i < 2; i++) {
+        if (err[i] == 0 || (i == 1 && strcmp(paths[0], paths[1]) == 0 && err[0]))
+            continue;
+        conf_problem(conf, errors, ids[i], "daemon_user %s, as which smtpd reads it, "
+                     "cannot read \"%s\": %s", user, paths[i], strerror(err[i]));
+        rc = -1;
+    }
+    return rc;
+}
+
 int
 tls_conf_check(const CONF *conf, time_t now, VBUF *errors, VBUF *warnings)
 {
@@ -255,6 +318,8 @@ tls_conf_check(const CONF *conf, time_t now, VBUF *errors, VBUF *warnings)
         rc = -1;
     if (*conf_value(conf, P_tls_cert_file) == 0)
         return rc;
+    if (tls_conf_access(conf, errors) < 0)
+        rc = -1;
     if (tls_conf_cert(conf, now, &cert, errors, warnings) < 0)
         rc = -1;
     if (tls_conf_key(conf, cert, errors, warnings) < 0)

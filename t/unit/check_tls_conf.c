@@ -3,6 +3,7 @@
  * at test time (fixture_tls.c).  Certificates are checked against a fixed
  * "now", so that the dates in the messages are exact. */
 #include <check.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -56,12 +57,21 @@ in_dir(const char *text)
     return vbuf_str(expect);
 }
 
-/* Loads main.cf (which must load) and runs the TLS check on it. */
+/* Loads main.cf (which must load) and runs the TLS check on it.  Unless
+ * main_cf names one, daemon_user is the user running the test, so that a
+ * root run does not check the files as a user of this machine's. */
 static int
 check(const char *main_cf)
 {
-    CONF *conf = fixture_conf_load(in_dir(main_cf));
+    VBUF *text = vbuf_create(100);
+    CONF *conf;
     int rc;
+
+    vbuf_append_str(text, in_dir(main_cf));
+    if (strstr(main_cf, "daemon_user") == NULL)
+        vbuf_printf(text, "daemon_user = %s\n", getpwuid(geteuid())->pw_name);
+    conf = fixture_conf_load(vbuf_str(text));
+    vbuf_free(text);
 
     vbuf_reset(errors);
     vbuf_reset(warnings);
@@ -295,6 +305,42 @@ START_TEST(test_unreadable)
 }
 END_TEST
 
+/* Run as root, smtpd reads the files as daemon_user. */
+START_TEST(test_daemon_user)
+{
+    char path[512];
+
+    if (geteuid() != 0)
+        return;                         /* cannot become anybody else */
+    ck_assert_int_eq(chmod(dir, 0755), 0);
+    fixture_tls_cert("cert.pem", "key.pem", NOW - DAY, NOW + 365 * DAY);
+    check_is("tls_cert_file = cert.pem\ntls_key_file = key.pem\ndaemon_user = nobody\n", -1,
+             "{D}/main.cf:1: tls_cert_file: daemon_user nobody, as which smtpd reads it, "
+             "cannot read \"{D}/cert.pem\": Permission denied\n"
+             "{D}/main.cf:2: tls_key_file: daemon_user nobody, as which smtpd reads it, "
+             "cannot read \"{D}/key.pem\": Permission denied\n", "");
+    snprintf(path, sizeof(path), "%s/cert.pem", dir);
+    ck_assert_int_eq(chmod(path, 0644), 0);
+    /* Only its primary group counts. */
+    snprintf(path, sizeof(path), "%s/key.pem", dir);
+    ck_assert_int_eq(chown(path, 0, getpwnam("nobody")->pw_gid), 0);
+    ck_assert_int_eq(chmod(path, 0640), 0);
+    check_is("tls_cert_file = cert.pem\ntls_key_file = key.pem\ndaemon_user = nobody\n",
+             0, "", "");
+    ck_assert_int_eq(chown(path, 0, 0), 0);
+    check_is("tls_cert_file = cert.pem\ntls_key_file = key.pem\ndaemon_user = nobody\n", -1,
+             "{D}/main.cf:2: tls_key_file: daemon_user nobody, as which smtpd reads it, "
+             "cannot read \"{D}/key.pem\": Permission denied\n", "");
+    /* The key in the certificate file: said once. */
+    fixture_tls_cert("both.pem", NULL, NOW - DAY, NOW + 365 * DAY);
+    check_is("tls_cert_file = both.pem\ndaemon_user = nobody\n", -1,
+             "{D}/main.cf:1: tls_cert_file: daemon_user nobody, as which smtpd reads it, "
+             "cannot read \"{D}/both.pem\": Permission denied\n", "");
+    /* A daemon_user that does not exist is said elsewhere (start). */
+    check_is("tls_cert_file = both.pem\ndaemon_user = no-such-user-here\n", 0, "", "");
+}
+END_TEST
+
 START_TEST(test_levels_need_a_certificate)
 {
     load_fails("smtps_listen = 127.0.0.1:2465\n",
@@ -395,6 +441,7 @@ main(void)
     tcase_add_test(tc, test_broken_chain);
     tcase_add_test(tc, test_key_readable_by_everyone);
     tcase_add_test(tc, test_unreadable);
+    tcase_add_test(tc, test_daemon_user);
     tcase_add_test(tc, test_levels_need_a_certificate);
     tcase_add_test(tc, test_protocols);
     tcase_add_test(tc, test_ciphers);
