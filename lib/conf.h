@@ -53,6 +53,9 @@ extern const CONF_PARAM conf_params[CONF_NPARAMS];
 
 /* OpenSSL has a CONF of its own: a file that includes both reads OpenSSL
  * through tls_openssl.h, which renames OpenSSL's. */
+#if defined(OPENSSL_TYPES_H) && !defined(ALLIGATE_TLS_OPENSSL_RENAMED)
+#error "OpenSSL's headers before conf.h: include OpenSSL through tls_openssl.h"
+#endif
 typedef struct CONF CONF;
 
 #define CONF_FILE_NAME  "main.cf"
