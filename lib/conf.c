@@ -116,6 +116,7 @@ conf_free(CONFIG *conf)
         return NULL;
     for (i = 0; i < CONF_NPARAMS; i++) {
         myfree(conf->raw[i]);
+        myfree(conf->where[i]);
         myfree(conf->value[i]);
         if (conf->list[i]) {
             char **cpp;
@@ -136,23 +137,46 @@ conf_free(CONFIG *conf)
     return NULL;
 }
 
-void
-conf_error(const CONFIG *conf, VBUF *errors, int id, const char *fmt, ...)
+const char *
+conf_where(const CONFIG *conf, CONF_ID id)
 {
-    va_list ap;
+    if ((int) id >= 0 && id < CONF_NPARAMS && conf->where[id])
+        return conf->where[id];
+    return conf->path;
+}
 
+static void
+conf_verror(const CONFIG *conf, VBUF *errors, int id, const char *fmt, va_list ap)
+{
     if (id >= 0 && conf->line[id] > 0)
-        vbuf_printf(errors, "%s:%d: %s: ", conf->path, conf->line[id],
-                    conf_params[id].name);
+        vbuf_printf(errors, "%s: %s: ", conf_where(conf, id), conf_params[id].name);
     else if (id >= 0)
         vbuf_printf(errors, "%s: %s (default): ", conf->path,
                     conf_params[id].name);
     else
         vbuf_printf(errors, "%s: ", conf->path);
-    va_start(ap, fmt);
     vbuf_vprintf(errors, fmt, ap);
-    va_end(ap);
     vbuf_append_char(errors, '\n');
+}
+
+void
+conf_error(const CONFIG *conf, VBUF *errors, int id, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    conf_verror(conf, errors, id, fmt, ap);
+    va_end(ap);
+}
+
+void
+conf_problem(const CONFIG *conf, VBUF *out, CONF_ID id, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    conf_verror(conf, out, (int) id, fmt, ap);
+    va_end(ap);
 }
 
 /* main.cf parsing ---------------------------------------------------------*/
@@ -201,6 +225,9 @@ conf_assign(CONFIG *conf, char *text, int lineno, VBUF *errors)
     myfree(conf->raw[id]);
     conf->raw[id] = mystrdup(value);
     conf->line[id] = lineno;
+    myfree(conf->where[id]);
+    conf->where[id] = mymalloc(strlen(conf->path) + 24);
+    snprintf(conf->where[id], strlen(conf->path) + 24, "%s:%d", conf->path, lineno);
 }
 
 static void

@@ -13,6 +13,7 @@ struct CONFIG {
     char *path;                         /* DIR/main.cf */
     char *raw[CONF_NPARAMS];            /* as set in main.cf, or NULL */
     int line[CONF_NPARAMS];             /* where it was set */
+    char *where[CONF_NPARAMS];          /* "PATH:LINE", or NULL */
     char *value[CONF_NPARAMS];          /* expanded */
     long long num[CONF_NPARAMS];        /* BOOL, INT, SIZE, TIME, ENUM */
     char **list[CONF_NPARAMS];          /* list types */

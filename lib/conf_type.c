@@ -16,6 +16,7 @@
 #include "mymalloc.h"
 #include "path.h"
 #include "printable.h"
+#include "tls_proto.h"
 #include "units.h"
 #include "vbuf.h"
 
@@ -399,6 +400,19 @@ conf_type_chars(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
     return 0;
 }
 
+/* TLS versions in Postfix's syntax (tls_proto.c), refused here so that
+ * every program refuses a bad name, with its line. */
+static int
+conf_type_tlsproto(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
+{
+    int     min, max;
+
+    if (tls_proto_parse(v, &min, &max, why) == 0)
+        return 0;
+    conf_error(conf, errors, id, "%s", vbuf_str(why));
+    return -1;
+}
+
 /* The table ----------------------------------------------------------------*/
 
 static const CONF_TYPE_INFO conf_type_table[] = {
@@ -419,6 +433,7 @@ static const CONF_TYPE_INFO conf_type_table[] = {
     [CONF_PATH] = {"path", 1, conf_type_any},
     [CONF_FILE] = {"file", 1, conf_type_file},
     [CONF_CHARS] = {"characters", 0, conf_type_chars},
+    [CONF_TLSPROTO] = {"TLS protocols", 0, conf_type_tlsproto},
 };
 
 _Static_assert(sizeof(conf_type_table) / sizeof(conf_type_table[0]) == CONF_NTYPES,

@@ -3,9 +3,7 @@
  * client's resumption), rotated every tls_session_ticket_lifetime, and
  * handed to the workers as MASTER_TICKET_FD (master_spawn.c).  The keys
  * live in memory only (tls_ticket.c); this costs a timer, not a process.
- *
- * master.c reads tls_session_ticket_lifetime: conf.h and OpenSSL's
- * headers both define CONF. */
+ * The period comes from master.c, which reads the configuration. */
 #include "events.h"
 #include "master.h"
 #include "msg.h"

@@ -172,7 +172,8 @@ class StartStop(AlligateTestCase):
     def test_every_listener_has_its_pool(self):
         v6, submission = free_port(), free_port()
         self.inst.write_conf("smtp_listen = 127.0.0.1:%d, [::1]:%d\n"
-                             "submission_listen = 127.0.0.1:%d\nsmtp_auth = yes"
+                             "submission_listen = 127.0.0.1:%d\nsmtp_auth = yes\n"
+                             "submission_tls_security_level = none"
                              % (self.inst.port, v6, submission))
         self.inst.start()
         out = status(self.inst)[1]
