@@ -629,10 +629,11 @@ _S_CLIENT_SHOWN = re.compile(
 def s_client(port, *args, input="QUIT\n", timeout=30):
     """openssl s_client -connect 127.0.0.1:PORT ARGS with input on its
     standard input (-crlf: each line ends in CR LF; -nocommands: a line
-    starting with Q or R is sent, not obeyed): (returncode, the lines of
-    its output that hold no secret)."""
+    starting with Q or R is sent, not obeyed; -ign_eof: the end of input
+    does not end the session, the server's close does): (returncode, the
+    lines of its output that hold no secret)."""
     p = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port,
-                        "-crlf", "-nocommands"] + list(args),
+                        "-crlf", "-nocommands", "-ign_eof"] + list(args),
                        input=input, capture_output=True, text=True,
                        timeout=timeout)
     shown = [line for line in (p.stdout + p.stderr).splitlines()
