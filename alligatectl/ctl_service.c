@@ -18,29 +18,23 @@
 #include "master_clnt.h"
 #include "master_proto.h"
 #include "msg.h"
+#include "path.h"
 #include "vbuf.h"
 
 #define CTL_START_TIMEOUT_MS    60000
 #define CTL_STOP_TIMEOUT_MS     30000
 #define CTL_RETIRE_TIMEOUT_MS   MASTER_CLNT_TIMEOUT_MS
 
-static void
-ctl_run_path(char *buf, size_t size, const char *name)
-{
-    snprintf(buf, size, "%s/%s", conf_str(P_run_directory), name);
-}
-
 /* The pid of the running master, or 0. */
 static pid_t
 ctl_running(void)
 {
-    char path[4096];
+    const char *path = path_run(MASTER_PID_FILE);
     char buf[32];
     ssize_t n;
     int fd;
     pid_t pid = 0;
 
-    ctl_run_path(path, sizeof(path), MASTER_PID_FILE);
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
         return 0;
     /* master holds an exclusive lock while it lives. */

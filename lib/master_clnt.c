@@ -1,4 +1,4 @@
-/* The typed client of master's control socket, on attr_clnt: builds the
+/* The typed client of master's control socket, on ctl_clnt: builds the
  * requests, checks the replies and turns them into values, so that
  * alligatectl only decides what to print. */
 #include <stdio.h>
@@ -6,95 +6,47 @@
 #include <string.h>
 
 #include "attr.h"
-#include "attr_clnt.h"
-#include "conf.h"
+#include "ctl_clnt.h"
 #include "master_clnt.h"
 #include "master_proto.h"
 #include "mymalloc.h"
-#include "vbuf.h"
-
-struct MASTER_CLNT {
-    ATTR_CLNT *attr;
-    ATTR *request;
-    ATTR *reply;
-    VBUF *why;
-};
+#include "path.h"
 
 MASTER_CLNT *
 master_clnt_create(const char *socket_path, int timeout_ms)
 {
-    MASTER_CLNT *clnt = mymalloc(sizeof(*clnt));
-
-    clnt->attr = attr_clnt_create(socket_path, MASTER_CTL_PROTO,
-                                  MASTER_CTL_VERSION, timeout_ms);
-    clnt->request = attr_create();
-    clnt->reply = attr_create();
-    clnt->why = vbuf_create(100);
-    return clnt;
+    return ctl_clnt_create(socket_path, MASTER_CTL_PROTO, MASTER_CTL_VERSION,
+                           timeout_ms);
 }
 
 MASTER_CLNT *
 master_clnt_free(MASTER_CLNT *clnt)
 {
-    if (clnt) {
-        attr_clnt_free(clnt->attr);
-        attr_free(clnt->request);
-        attr_free(clnt->reply);
-        vbuf_free(clnt->why);
-        myfree(clnt);
-    }
-    return NULL;
+    return ctl_clnt_free(clnt);
 }
 
 const char *
 master_clnt_default_path(void)
 {
-    static VBUF *path;
-
-    if (path == NULL)
-        path = vbuf_create(100);
-    vbuf_set(path, conf_str(P_run_directory));
-    vbuf_append_str(path, "/" MASTER_CTL_SOCKET);
-    return vbuf_str(path);
+    return path_run(MASTER_CTL_SOCKET);
 }
 
 const char *
 master_clnt_error(const MASTER_CLNT *clnt)
 {
-    return vbuf_str(clnt->why);
-}
-
-/* One request; the reply is in clnt->reply.  Anything but status=0 is a
- * refusal. */
-static int
-master_clnt_call(MASTER_CLNT *clnt, const char *verb)
-{
-    const char *status, *reason;
-
-    attr_reset(clnt->request);
-    attr_set(clnt->request, "request", verb);
-    if (attr_clnt_request(clnt->attr, clnt->request, clnt->reply,
-                          clnt->why) < 0)
-        return MASTER_CLNT_NOANSWER;
-    if ((status = attr_get(clnt->reply, "status")) == NULL
-        || strcmp(status, "0") != 0) {
-        reason = attr_get(clnt->reply, "reason");
-        vbuf_set(clnt->why, reason ? reason : "no reason given");
-        return MASTER_CLNT_REFUSED;
-    }
-    return MASTER_CLNT_OK;
+    return ctl_clnt_error(clnt);
 }
 
 int
 master_clnt_reload(MASTER_CLNT *clnt)
 {
-    return master_clnt_call(clnt, "reload");
+    return ctl_clnt_call(clnt, "reload");
 }
 
 int
 master_clnt_stop(MASTER_CLNT *clnt)
 {
-    return master_clnt_call(clnt, "stop");
+    return ctl_clnt_call(clnt, "stop");
 }
 
 /* Attribute service_I_SUFFIX of the reply, or "". */
@@ -105,7 +57,7 @@ master_clnt_service_get(const MASTER_CLNT *clnt, int i, const char *suffix)
     const char *value;
 
     snprintf(name, sizeof(name), "service_%d%s", i, suffix);
-    value = attr_get(clnt->reply, name);
+    value = attr_get(ctl_clnt_reply(clnt), name);
     return value ? value : "";
 }
 
@@ -144,22 +96,24 @@ master_clnt_procs(MASTER_CLNT_SERVICE *serv, const char *pids,
 int
 master_clnt_status(MASTER_CLNT *clnt, MASTER_CLNT_STATUS **status)
 {
+    const ATTR *reply;
     MASTER_CLNT_STATUS *st;
     const char *dir;
     long n;
     int rc, i;
 
     *status = NULL;
-    if ((rc = master_clnt_call(clnt, "status")) != MASTER_CLNT_OK)
+    if ((rc = ctl_clnt_call(clnt, "status")) != MASTER_CLNT_OK)
         return rc;
+    reply = ctl_clnt_reply(clnt);
     st = mycalloc(1, sizeof(*st));
-    if (attr_get_long(clnt->reply, "master_pid", &st->pid) < 0)
+    if (attr_get_long(reply, "master_pid", &st->pid) < 0)
         st->pid = 0;
-    if (attr_get_long(clnt->reply, "uptime", &st->uptime) < 0)
+    if (attr_get_long(reply, "uptime", &st->uptime) < 0)
         st->uptime = -1;
-    dir = attr_get(clnt->reply, "config_directory");
+    dir = attr_get(reply, "config_directory");
     st->config_dir = dir ? mystrdup(dir) : NULL;
-    if (attr_get_long(clnt->reply, "services", &n) < 0 || n < 0)
+    if (attr_get_long(reply, "services", &n) < 0 || n < 0)
         n = 0;
     if (n > ATTR_COUNT_MAX)
         n = ATTR_COUNT_MAX;     /* more cannot be in one message */

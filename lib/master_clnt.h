@@ -20,14 +20,16 @@
 #ifndef ALLIGATE_MASTER_CLNT_H
 #define ALLIGATE_MASTER_CLNT_H
 
+#include "ctl_clnt.h"
+
 /* Results of the requests. */
-#define MASTER_CLNT_OK          0
-#define MASTER_CLNT_NOANSWER    (-1)    /* not running, slow or confused */
-#define MASTER_CLNT_REFUSED     (-2)    /* it answered no */
+#define MASTER_CLNT_OK          CTL_CLNT_OK
+#define MASTER_CLNT_NOANSWER    CTL_CLNT_NOANSWER
+#define MASTER_CLNT_REFUSED     CTL_CLNT_REFUSED
 
 #define MASTER_CLNT_TIMEOUT_MS  10000
 
-typedef struct MASTER_CLNT MASTER_CLNT;
+typedef CTL_CLNT MASTER_CLNT;
 
 /* One process of a service. */
 typedef struct MASTER_CLNT_PROC {

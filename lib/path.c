@@ -2,6 +2,7 @@
  * paths that live as long as the program (main.cf, pid file, sockets). */
 #include <string.h>
 
+#include "conf.h"
 #include "mymalloc.h"
 #include "path.h"
 
@@ -16,4 +17,13 @@ path_join(const char *dir, const char *name)
     path[dlen] = '/';
     memcpy(path + dlen + 1, name, nlen + 1);
     return path;
+}
+
+const char *
+path_run(const char *name)
+{
+    static char *path;
+
+    myfree(path);
+    return path = path_join(conf_str(P_run_directory), name);
 }

@@ -11,14 +11,16 @@
 #ifndef ALLIGATE_RELAY_CLNT_H
 #define ALLIGATE_RELAY_CLNT_H
 
+#include "ctl_clnt.h"
+
 /* Results of the requests. */
-#define RELAY_CLNT_OK           0
-#define RELAY_CLNT_NOANSWER     (-1)    /* not running, slow or confused */
-#define RELAY_CLNT_REFUSED      (-2)    /* it answered no */
+#define RELAY_CLNT_OK           CTL_CLNT_OK
+#define RELAY_CLNT_NOANSWER     CTL_CLNT_NOANSWER
+#define RELAY_CLNT_REFUSED      CTL_CLNT_REFUSED
 
 #define RELAY_CLNT_TIMEOUT_MS   10000
 
-typedef struct RELAY_CLNT RELAY_CLNT;
+typedef CTL_CLNT RELAY_CLNT;
 
 /* What relay is doing. */
 typedef struct RELAY_CLNT_COUNTS {

@@ -6,10 +6,10 @@
 
 #include "attr.h"
 #include "attr_clnt.h"
-#include "conf.h"
 #include "monotime.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "path.h"
 #include "printable.h"
 #include "rk_clnt.h"
 #include "rk_key.h"
@@ -57,13 +57,7 @@ rk_clnt_free(RK_CLNT *clnt)
 const char *
 rk_clnt_default_path(void)
 {
-    static VBUF *path;
-
-    if (path == NULL)
-        path = vbuf_create(100);
-    vbuf_set(path, conf_str(P_run_directory));
-    vbuf_append_str(path, "/" RK_SOCKET_NAME);
-    return vbuf_str(path);
+    return path_run(RK_SOCKET_NAME);
 }
 
 const char *

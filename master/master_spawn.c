@@ -44,6 +44,9 @@ master_exec_child(MASTER_SERV *serv)
     int devnull;
     int i;
 
+    /* A fatal error here is the child's: master's clean-up (its pid
+     * file, its sockets) must not run. */
+    msg_fatal_hook(NULL);
     for (i = 0; i < serv->listen_count; i++)
         listen[i] = master_fd_above(serv->listen_fds[i], high);
     if (dup2(life, MASTER_LIFE_FD) < 0)

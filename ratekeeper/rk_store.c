@@ -534,12 +534,7 @@ rk_store_writer(void *context)
                && (monotime_ms() - round < RK_STORE_ROUND_MS
                    || htable_used(store->pending) == 0)
                && monotime_ms() - last_checkpoint < RK_STORE_CHECKPOINT_MS) {
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += RK_STORE_ROUND_MS * 1000000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
+            monotime_deadline(&until, RK_STORE_ROUND_MS);
             pthread_cond_timedwait(&store->wake, &store->lock, &until);
         }
         round = monotime_ms();
@@ -579,12 +574,17 @@ rk_store_writer(void *context)
 int
 rk_store_start_writer(RK_STORE *store, VBUF *why)
 {
+    pthread_condattr_t monotonic;
     int err;
 
     if (store->writing)
         msg_panic("rk_store_start_writer: already started");
     pthread_mutex_init(&store->lock, NULL);
-    pthread_cond_init(&store->wake, NULL);
+    /* The writer's timed wait is on the monotonic clock (monotime). */
+    pthread_condattr_init(&monotonic);
+    pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+    pthread_cond_init(&store->wake, &monotonic);
+    pthread_condattr_destroy(&monotonic);
     pthread_cond_init(&store->done, NULL);
     store->pending = htable_create(1024);
     store->queued = store->committed = 0;

@@ -12,13 +12,15 @@
 #include "attr_serv.h"
 #include "conf.h"
 #include "msg.h"
+#include "mymalloc.h"
+#include "path.h"
 #include "relay.h"
 #include "unix_sock.h"
 #include "vbuf.h"
 
 static ATTR_SERV *relay_ctl_serv;
 static int relay_ctl_fd = -1;
-static char relay_ctl_path[4096];
+static char *relay_ctl_path;
 
 static void
 relay_ctl_handle(const ATTR *request, ATTR *reply, void *context)
@@ -60,8 +62,7 @@ relay_ctl_open(void)
 {
     VBUF *why = vbuf_create(64);
 
-    snprintf(relay_ctl_path, sizeof(relay_ctl_path), "%s/%s",
-             conf_str(P_run_directory), RELAY_CTL_SOCKET);
+    relay_ctl_path = path_join(conf_str(P_run_directory), RELAY_CTL_SOCKET);
     if ((relay_ctl_fd = unix_sock_listen(relay_ctl_path, 0600, 16, why)) < 0)
         msg_fatal("control socket: %s", vbuf_str(why));
     relay_ctl_serv = attr_serv_create(relay_ctl_fd, RELAY_CTL_PROTO, RELAY_CTL_VERSION,
@@ -78,6 +79,7 @@ relay_ctl_close(void)
     relay_ctl_serv = attr_serv_free(relay_ctl_serv);
     close(relay_ctl_fd);
     unlink(relay_ctl_path);
+    relay_ctl_path = myfree(relay_ctl_path);
     relay_ctl_fd = -1;
 }
 

@@ -19,6 +19,7 @@
 
 #include "msg.h"
 #include "mymalloc.h"
+#include "path.h"
 #include "relay.h"
 
 #define RELAY_MAILDIR_CHUNK     65536
@@ -29,34 +30,34 @@ static int
 relay_maildir_create(const char *maildir, VBUF *why)
 {
     static const char *subs[] = {"tmp", "new", "cur", NULL};
-    char path[4096];
+    char *path = NULL;
     char *cp;
     const char **sub;
     struct stat st;
 
     if (stat(maildir, &st) < 0) {
-        snprintf(path, sizeof(path), "%s", maildir);
+        path = mystrdup(maildir);
         for (cp = path + 1; (cp = strchr(cp, '/')) != NULL; cp++) {
             *cp = 0;
-            if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-                vbuf_printf(why, "create %s: %s", path, strerror(errno));
-                return -1;
-            }
+            if (mkdir(path, 0700) < 0 && errno != EEXIST)
+                goto fail;
             *cp = '/';
         }
-        if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-            vbuf_printf(why, "create %s: %s", path, strerror(errno));
-            return -1;
-        }
+        if (mkdir(path, 0700) < 0 && errno != EEXIST)
+            goto fail;
+        path = myfree(path);
     }
     for (sub = subs; *sub; sub++) {
-        snprintf(path, sizeof(path), "%s/%s", maildir, *sub);
-        if (mkdir(path, 0700) < 0 && errno != EEXIST) {
-            vbuf_printf(why, "create %s: %s", path, strerror(errno));
-            return -1;
-        }
+        path = path_join(maildir, *sub);
+        if (mkdir(path, 0700) < 0 && errno != EEXIST)
+            goto fail;
+        path = myfree(path);
     }
     return 0;
+  fail:
+    vbuf_printf(why, "create %s: %s", path, strerror(errno));
+    myfree(path);
+    return -1;
 }
 
 /* A name no other delivery uses: time, microseconds, pid, a counter and
@@ -175,30 +176,31 @@ relay_maildir_deliver(const char *maildir, const QUEUE_ENVELOPE *env, int fd,
                       VBUF *why)
 {
     VBUF *name = vbuf_create(100);
-    char tmp[4096], new[4608], newdir[4096];
+    VBUF *tmp = vbuf_create(100);
+    char *new = NULL, *newdir = NULL;
     int out = -1, rc = -1;
 
     vbuf_reset(why);
     if (relay_maildir_create(maildir, why) < 0)
         goto out;
     relay_maildir_name(name);
-    snprintf(tmp, sizeof(tmp), "%s/tmp/%s", maildir, vbuf_str(name));
-    snprintf(newdir, sizeof(newdir), "%s/new", maildir);
-    if ((out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
-        vbuf_printf(why, "create %s: %s", tmp, strerror(errno));
+    vbuf_printf(tmp, "%s/tmp/%s", maildir, vbuf_str(name));
+    newdir = path_join(maildir, "new");
+    if ((out = open(vbuf_str(tmp), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+        vbuf_printf(why, "create %s: %s", vbuf_str(tmp), strerror(errno));
         goto out;
     }
     if (relay_maildir_copy(out, env, fd, rcpt, rcpt_count, why) < 0)
         goto fail;
     if (fsync(out) < 0) {
-        vbuf_printf(why, "fsync %s: %s", tmp, strerror(errno));
+        vbuf_printf(why, "fsync %s: %s", vbuf_str(tmp), strerror(errno));
         goto fail;
     }
     /* The size in the name (",S=") would need it known before writing;
      * readers do without. */
-    snprintf(new, sizeof(new), "%s/%s", newdir, vbuf_str(name));
-    if (rename(tmp, new) < 0) {
-        vbuf_printf(why, "rename %s to %s: %s", tmp, new, strerror(errno));
+    new = path_join(newdir, vbuf_str(name));
+    if (rename(vbuf_str(tmp), new) < 0) {
+        vbuf_printf(why, "rename %s to %s: %s", vbuf_str(tmp), new, strerror(errno));
         goto fail;
     }
     if (relay_maildir_fsync_dir(newdir) < 0) {
@@ -211,33 +213,38 @@ relay_maildir_deliver(const char *maildir, const QUEUE_ENVELOPE *env, int fd,
     rc = 0;
     goto out;
   fail:
-    (void) unlink(tmp);
+    (void) unlink(vbuf_str(tmp));
   out:
     if (out >= 0)
         close(out);
     vbuf_free(name);
+    vbuf_free(tmp);
+    myfree(new);
+    myfree(newdir);
     return rc;
 }
 
 void
 relay_maildir_cleanup(const char *maildir)
 {
-    char path[4096];
+    char *tmpdir = path_join(maildir, "tmp");
+    char *path;
     struct dirent *dp;
     struct stat st;
     time_t cutoff = time(NULL) - RELAY_MAILDIR_TMP_AGE;
     DIR *dir;
 
-    snprintf(path, sizeof(path), "%s/tmp", maildir);
-    if ((dir = opendir(path)) == NULL)
-        return;
-    while ((dp = readdir(dir)) != NULL) {
+    dir = opendir(tmpdir);
+    while (dir != NULL && (dp = readdir(dir)) != NULL) {
         if (dp->d_name[0] == '.')
             continue;
-        snprintf(path, sizeof(path), "%s/tmp/%s", maildir, dp->d_name);
+        path = path_join(tmpdir, dp->d_name);
         if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime < cutoff
             && unlink(path) == 0)
             msg_info("removed stale Maildir temporary file %s", path);
+        myfree(path);
     }
-    closedir(dir);
+    if (dir != NULL)
+        closedir(dir);
+    myfree(tmpdir);
 }

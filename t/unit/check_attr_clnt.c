@@ -1,6 +1,9 @@
 /* Unit tests for the local socket client and server (attr_clnt, attr_serv,
- * unix_sock): real servers in forked children on a Unix socket in /tmp,
- * well-behaved, down, silent, or talking garbage. */
+ * unix_sock): real servers in forked children on a Unix socket in the
+ * fixture directory, well-behaved, down, silent, or talking garbage.
+ * Longer than most files: the client and the server of the one protocol
+ * are tested against each other, with the same servers and raw peers;
+ * two suites would each need them. */
 #include <check.h>
 #include <fcntl.h>
 #include <poll.h>

@@ -6,30 +6,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "conf.h"
+#include "fixture.h"
 #include "vbuf.h"
 
-static char dir[64];
+static const char *dir;
 static VBUF *errors;
 
 static void
 setup(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/check_conf_chars.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    dir = fixture_dir_create("check_conf_chars");
     errors = vbuf_create(100);
 }
 
 static void
 teardown(void)
 {
-    char    path[128];
-
-    snprintf(path, sizeof(path), "%s/main.cf", dir);
-    unlink(path);
-    rmdir(dir);
+    fixture_dir_remove();
     vbuf_free(errors);
 }
 
@@ -37,13 +32,12 @@ teardown(void)
 static CONFIG *
 load_set(const char *set)
 {
-    char    path[128];
-    FILE   *fp;
+    char    text[256];
 
-    snprintf(path, sizeof(path), "%s/main.cf", dir);
-    ck_assert_ptr_nonnull(fp = fopen(path, "w"));
-    fprintf(fp, "# sets\nmail_from_chars = %s\n", set);
-    ck_assert_int_eq(fclose(fp), 0);
+    ck_assert_int_lt(snprintf(text, sizeof(text),
+                              "# sets\nmail_from_chars = %s\n", set),
+                     (int) sizeof(text));
+    fixture_write_str("main.cf", text);
     vbuf_reset(errors);
     return conf_load(dir, errors);
 }

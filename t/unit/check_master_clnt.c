@@ -4,24 +4,19 @@
  * accepted and refused, stop; then a server that is not there, one that
  * speaks another protocol, and a reply without a status. */
 #include <check.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "attr_serv.h"
 #include "conf.h"
-#include "events.h"
+#include "fixture.h"
+#include "fixture_serv.h"
 #include "master_clnt.h"
 #include "master_proto.h"
-#include "unix_sock.h"
 
-static char dir[64];
+static const char *dir;
 static char path[128];
-static pid_t server_pid;
 
 /* The server child ---------------------------------------------------- */
 
@@ -84,44 +79,32 @@ serve(const ATTR *request, ATTR *reply, void *context)
     }
 }
 
+/* The child: attr_serv with the canned replies, greeting with proto. */
+static void
+serve_requests(int listen_fd, void *proto)
+{
+    attr_serv_create(listen_fd, proto, MASTER_CTL_VERSION, serve, NULL);
+    fixture_serv_loop();
+}
+
 static void
 start_server(const char *proto)
 {
-    VBUF *why = vbuf_create(64);
-    int fd = unix_sock_listen(path, 0600, 16, why);
-
-    ck_assert_msg(fd >= 0, "%s", vbuf_str(why));
-    vbuf_free(why);
-    server_pid = fork();
-    ck_assert_int_ge(server_pid, 0);
-    if (server_pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        event_fork();
-        attr_serv_create(fd, proto, MASTER_CTL_VERSION, serve, NULL);
-        for (;;)
-            event_loop(-1);
-    }
-    close(fd);
+    fixture_serv_start(path, serve_requests, (void *) proto);
 }
 
 static void
 setup(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/check_master_clnt.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    dir = fixture_dir_create("check_master_clnt");
     snprintf(path, sizeof(path), "%s/" MASTER_CTL_SOCKET, dir);
-    server_pid = 0;
 }
 
 static void
 teardown(void)
 {
-    if (server_pid > 0) {
-        kill(server_pid, SIGKILL);
-        waitpid(server_pid, NULL, 0);
-    }
-    unlink(path);
-    rmdir(dir);
+    fixture_serv_stop();
+    fixture_dir_remove();
 }
 
 /* The tests ------------------------------------------------------------- */

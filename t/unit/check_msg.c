@@ -11,27 +11,27 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "msg.h"
+#include "mymalloc.h"
 
-static char log_path[64];
+static char log_path[128];
 
-/* The log file lives across the forked tests (exit tests never reach a
- * teardown of their own); each test starts with it empty. */
+/* The log file, in the fixture directory, lives across the forked tests
+ * (exit tests never reach a teardown of their own); each test starts
+ * with it empty. */
 static void
 make_log(void)
 {
-    int fd;
-
-    snprintf(log_path, sizeof(log_path), "/tmp/check_msg.XXXXXX");
-    fd = mkstemp(log_path);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
+    snprintf(log_path, sizeof(log_path), "%s/log",
+             fixture_dir_create("check_msg"));
+    fixture_write_str(log_path, "");
 }
 
 static void
 remove_log(void)
 {
-    unlink(log_path);
+    fixture_dir_remove();
 }
 
 static void
@@ -42,20 +42,15 @@ setup(void)
     ck_assert_int_eq(msg_open(log_path), 0);
 }
 
-/* The whole log file so far, in a static buffer. */
+/* The whole log file so far, valid until the next call. */
 static const char *
 log_text(void)
 {
-    static char buf[16384];
-    ssize_t n;
-    int fd = open(log_path, O_RDONLY);
+    static char *text;
 
-    ck_assert_int_ge(fd, 0);
-    n = read(fd, buf, sizeof(buf) - 1);
-    ck_assert_int_ge(n, 0);
-    buf[n] = 0;
-    close(fd);
-    return buf;
+    if (text)
+        myfree(text);
+    return text = fixture_read(log_path, NULL);
 }
 
 static void
@@ -174,13 +169,13 @@ END_TEST
 /* "-" logs to stderr; the tee copies to stderr whatever the destination. */
 START_TEST(test_stderr_and_tee)
 {
-    char err_path[64];
+    char err_path[160];
     char buf[1024];
     ssize_t n;
     int fd;
 
-    snprintf(err_path, sizeof(err_path), "/tmp/check_msg_err.XXXXXX");
-    fd = mkstemp(err_path);
+    snprintf(err_path, sizeof(err_path), "%s.err", log_path);
+    fd = open(err_path, O_RDWR | O_CREAT | O_TRUNC, 0600);
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(dup2(fd, 2), 2);
     msg_tee_stderr(1);
@@ -200,7 +195,6 @@ START_TEST(test_stderr_and_tee)
     ck_assert_ptr_nonnull(strstr(log_text(), "]: file only\n"));
     ck_assert_ptr_null(strstr(log_text(), "stderr only"));
     close(fd);
-    unlink(err_path);
 }
 END_TEST
 

@@ -6,13 +6,13 @@
 #include <check.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "mymalloc.h"
 #include "queue_dir.h"
 #include "queue_id.h"
@@ -25,7 +25,9 @@
 #define BODY "M 00000000000000000004\nhi\r\n\nE 4\n"
 #define ENV  "T 1\nS a@b\nR c@d\n"
 
-static char queue_dir[64];
+/* The queue directory is the test's fixture directory (fixture.h), so
+ * fixture_write() and fixture_read() take paths such as "corrupt/x". */
+static const char *queue_dir;
 static char path_buf[256];
 
 static inline void
@@ -33,25 +35,15 @@ setup(void)
 {
     VBUF   *why = vbuf_create(100);
 
-    strcpy(queue_dir, "/tmp/check_queue.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(queue_dir));
-    ck_assert_int_eq(queue_dir_init(queue_dir, why), 0);
+    queue_dir = fixture_dir_create("check_queue");
+    ck_assert_msg(queue_dir_init(queue_dir, why) == 0, "%s", vbuf_str(why));
     vbuf_free(why);
-}
-
-static inline int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void) st;
-    (void) flag;
-    (void) ftw;
-    return remove(path);
 }
 
 static inline void
 teardown(void)
 {
-    nftw(queue_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    fixture_dir_remove();
 }
 
 /* Path of a file in a queue subdirectory, in a static buffer. */
@@ -77,32 +69,6 @@ count_files(const char *sub)
         n += dp->d_name[0] != '.';
     closedir(dir);
     return n;
-}
-
-static inline void
-write_file(const char *path, const void *data, size_t len)
-{
-    int     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, data, len), (ssize_t) len);
-    close(fd);
-}
-
-static inline char *
-read_whole(const char *path, size_t *len)
-{
-    struct stat st;
-    char   *data;
-    int     fd = open(path, O_RDONLY);
-
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(fstat(fd, &st), 0);
-    data = mymalloc((size_t) st.st_size + 1);
-    ck_assert_int_eq(read(fd, data, (size_t) st.st_size), st.st_size);
-    close(fd);
-    *len = (size_t) st.st_size;
-    return data;
 }
 
 /* Commits a message with a minimal envelope; returns its id (static). */

@@ -26,9 +26,8 @@ START_TEST(test_dir_init)
     }
     ck_assert_int_eq(queue_dir_init(queue_dir, why), 0);
 
-    snprintf(sub, sizeof(sub), "%s/hold", queue_dir);
-    ck_assert_int_eq(rmdir(sub), 0);
-    write_file(sub, "", 0);
+    fixture_remove(QUEUE_DIR_HOLD);
+    fixture_write(QUEUE_DIR_HOLD, "", 0);
     ck_assert_int_eq(queue_dir_init(queue_dir, why), -1);
     snprintf(sub, sizeof(sub), "create directory %s/hold: Not a directory", queue_dir);
     ck_assert_str_eq(vbuf_str(why), sub);
@@ -56,7 +55,7 @@ backdate(const char *path, int age)
 static void
 make_dead_tmp(const char *name, int age)
 {
-    write_file(qpath("tmp", name), HEAD "T 1\n", 21);
+    fixture_write(qpath("tmp", name), HEAD "T 1\n", 21);
     backdate(path_buf, age);
 }
 

@@ -104,7 +104,7 @@ read_bytes(const char *data, size_t len, VBUF *why)
     QUEUE_ENVELOPE env;
     int     status;
 
-    write_file(qpath("corrupt", "test"), data, len);
+    fixture_write(qpath("corrupt", "test"), data, len);
     status = queue_read(qpath("corrupt", "test"), &env, why);
     queue_read_free(&env);
     return status;
@@ -201,7 +201,7 @@ START_TEST(test_truncated_everywhere)
     ck_assert_int_eq(queue_write_message(qf, "Subject: x\r\n\r\n.\r\nbody\r\n", 24), 0);
     ck_assert_int_eq(queue_write_commit(qf, why), 0);
 
-    data = read_whole(qpath("incoming", id), &len);
+    data = fixture_read(qpath("incoming", id), &len);
     ck_assert_int_eq(read_bytes(data, len, why), QUEUE_READ_OK);
     for (cut = 0; cut < len; cut++) {
         ck_assert_int_eq(read_bytes(data, cut, why), QUEUE_READ_CORRUPT);
@@ -221,7 +221,7 @@ START_TEST(test_truncated_fake_trailer)
     char   *data, *fake;
     size_t  len;
 
-    data = read_whole(qpath("incoming", id), &len);
+    data = fixture_read(qpath("incoming", id), &len);
     fake = memmem(data, len, "hello\nE 5\n", 10);
     ck_assert_ptr_nonnull(fake);
     ck_assert_int_eq(read_bytes(data, (size_t) (fake - data) + 10, why), QUEUE_READ_CORRUPT);

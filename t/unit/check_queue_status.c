@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -26,12 +25,11 @@ teardown(void)
 
 /* Writes text as dir/sub/name, making sub if need be. */
 static void
-write_file(const char *sub, const char *name, const char *text)
+put_file(const char *sub, const char *name, const char *text)
 {
     char path[256];
 
-    snprintf(path, sizeof(path), "%s/%s", dir, sub);
-    mkdir(path, 0700);
+    fixture_mkdir(sub);
     snprintf(path, sizeof(path), "%s/%s", sub, name);
     fixture_write_str(path, text);
 }
@@ -96,7 +94,7 @@ START_TEST(test_missing_and_malformed)
     ck_assert_str_eq(got.reason, "");
 
     /* A damaged record: junk lines ignored, control bytes not shown. */
-    write_file(QUEUE_DIR_STATUS, "C", "garbage\nattempts=7x\n=\nreason=a\x1b[31mb\nnext_try");
+    put_file(QUEUE_DIR_STATUS, "C", "garbage\nattempts=7x\n=\nreason=a\x1b[31mb\nnext_try");
     ck_assert_int_eq(queue_status_read(dir, "C", &got), 0);
     ck_assert_int_eq(got.attempts, 7);
     ck_assert_int_eq(got.next_try, 0);
@@ -113,15 +111,15 @@ START_TEST(test_remove_and_cleanup)
     ck_assert_int_eq(queue_status_write(dir, "6B0220A3D3252003ED2", &st), 0);
     ck_assert_int_eq(queue_status_write(dir, "6B0220A3D3252003ED3", &st), 0);
     ck_assert_int_eq(queue_status_write(dir, "6B0220A3D3252003ED4", &st), 0);
-    write_file(QUEUE_DIR_DEFERRED, "6B0220A3D3252003ED1", "x");
-    write_file(QUEUE_DIR_HOLD, "6B0220A3D3252003ED2", "x");
+    put_file(QUEUE_DIR_DEFERRED, "6B0220A3D3252003ED1", "x");
+    put_file(QUEUE_DIR_HOLD, "6B0220A3D3252003ED2", "x");
 
     queue_status_remove(dir, "6B0220A3D3252003ED4");
     ck_assert(!exists(QUEUE_DIR_STATUS, "6B0220A3D3252003ED4"));
     queue_status_remove(dir, "6B0220A3D3252003ED4");     /* twice is harmless */
 
     /* Not a queue id: not ours to remove. */
-    write_file(QUEUE_DIR_STATUS, "README", "x");
+    put_file(QUEUE_DIR_STATUS, "README", "x");
     ck_assert_int_eq(queue_status_cleanup(dir), 1);
     ck_assert(exists(QUEUE_DIR_STATUS, "README"));
     ck_assert(exists(QUEUE_DIR_STATUS, "6B0220A3D3252003ED1"));

@@ -20,7 +20,7 @@ START_TEST(test_file_layout)
 {
     const char *id = queue_simple("", "hi\r\n", 4);
     size_t  len;
-    char   *data = read_whole(qpath("incoming", id), &len);
+    char   *data = fixture_read(qpath("incoming", id), &len);
     static const char want[] =
         "ALLIGATE-QUEUE 1\nT 1700000000\nS \nR rcpt@example.org\n"
         "M 00000000000000000004\nhi\r\n\nE 4\n";
@@ -246,20 +246,20 @@ END_TEST
  * are removed and made again, it follows. */
 START_TEST(test_dirs_made_again)
 {
-    char    cmd[512];
     const char *id;
 
     queue_simple("a@example.org", "x\r\n", 3);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s/tmp %s/incoming && mkdir %s/tmp %s/incoming",
-             queue_dir, queue_dir, queue_dir, queue_dir);
-    ck_assert_int_eq(system(cmd), 0);
+    fixture_remove(QUEUE_DIR_TMP);
+    fixture_remove(QUEUE_DIR_INCOMING);
+    fixture_mkdir(QUEUE_DIR_TMP);
+    fixture_mkdir(QUEUE_DIR_INCOMING);
     id = queue_simple("b@example.org", "y\r\n", 3);
     ck_assert_int_eq(access(qpath("incoming", id), F_OK), 0);
     ck_assert_int_eq(count_files("incoming"), 1);
     ck_assert_int_eq(count_files("tmp"), 0);
     /* Only incoming/ made again: the rename notices. */
-    snprintf(cmd, sizeof(cmd), "rm -rf %s/incoming && mkdir %s/incoming", queue_dir, queue_dir);
-    ck_assert_int_eq(system(cmd), 0);
+    fixture_remove(QUEUE_DIR_INCOMING);
+    fixture_mkdir(QUEUE_DIR_INCOMING);
     id = queue_simple("c@example.org", "z\r\n", 3);
     ck_assert_int_eq(access(qpath("incoming", id), F_OK), 0);
     ck_assert_int_eq(count_files("tmp"), 0);

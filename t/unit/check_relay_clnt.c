@@ -4,26 +4,20 @@
  * confused status reply; then a server that is not there and one that
  * never answers. */
 #include <check.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "attr_serv.h"
 #include "conf.h"
-#include "events.h"
+#include "fixture.h"
+#include "fixture_serv.h"
 #include "monotime.h"
 #include "relay_clnt.h"
 #include "relay_proto.h"
-#include "unix_sock.h"
 
-static char dir[64];
+static const char *dir;
 static char path[128];
-static pid_t server_pid;
 
 /* The server child ---------------------------------------------------- */
 
@@ -57,52 +51,39 @@ serve(const ATTR *request, ATTR *reply, void *context)
     }
 }
 
+/* The child: attr_serv with the canned replies. */
+static void
+serve_requests(int listen_fd, void *context)
+{
+    (void) context;
+    attr_serv_create(listen_fd, RELAY_CTL_PROTO, RELAY_CTL_VERSION, serve,
+                     NULL);
+    fixture_serv_loop();
+}
+
 /* silent: accepts and greets, and never answers. */
 static void
 start_server(int silent)
 {
-    VBUF *why = vbuf_create(64);
-    int fd = unix_sock_listen(path, 0600, 16, why);
-    int cfd;
-
-    ck_assert_msg(fd >= 0, "%s", vbuf_str(why));
-    vbuf_free(why);
-    server_pid = fork();
-    ck_assert_int_ge(server_pid, 0);
-    if (server_pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (silent) {
-            for (;;)
-                if ((cfd = accept(fd, NULL, NULL)) >= 0
-                    && write(cfd, "proto=relay\nversion=1\n\n", 23) < 0)
-                    continue;
-        }
-        event_fork();
-        attr_serv_create(fd, RELAY_CTL_PROTO, RELAY_CTL_VERSION, serve, NULL);
-        for (;;)
-            event_loop(-1);
-    }
-    close(fd);
+    if (silent)
+        fixture_serv_start(path, fixture_serv_silent,
+                           (void *) "proto=relay\nversion=1\n\n");
+    else
+        fixture_serv_start(path, serve_requests, NULL);
 }
 
 static void
 setup(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/check_relay_clnt.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
+    dir = fixture_dir_create("check_relay_clnt");
     snprintf(path, sizeof(path), "%s/" RELAY_CTL_SOCKET, dir);
-    server_pid = 0;
 }
 
 static void
 teardown(void)
 {
-    if (server_pid > 0) {
-        kill(server_pid, SIGKILL);
-        waitpid(server_pid, NULL, 0);
-    }
-    unlink(path);
-    rmdir(dir);
+    fixture_serv_stop();
+    fixture_dir_remove();
 }
 
 /* The tests ------------------------------------------------------------- */

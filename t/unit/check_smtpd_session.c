@@ -2,7 +2,9 @@
  * child on one end of a socketpair, with a configuration and a queue in a
  * temporary directory; the test is the client on the other end, states
  * the exact replies it expects, and reads what was queued back with
- * queue_read(). */
+ * queue_read().  Longer than most files: every test drives the same
+ * forked session with the same client helpers, which suites split by
+ * command would each have to repeat. */
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>

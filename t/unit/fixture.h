@@ -10,13 +10,23 @@
 
 #include "conf.h"
 
-/* Makes /tmp/NAME.XXXXXX and returns its path, valid until
- * fixture_dir_remove().  One directory per process at a time. */
+/* Makes NAME.XXXXXX in the suite's base directory, /tmp/alligate-check.*
+ * (removed with all in it when the suite exits, also what a test that
+ * died left), and returns its path, valid until fixture_dir_remove().
+ * One directory per process at a time. */
 const char *fixture_dir_create(const char *name);
 
 /* Removes the directory and all in it, also what a test made unreadable
  * or unwritable; does nothing when there is none. */
 void fixture_dir_remove(void);
+
+/* Makes a directory (mode 0700; a relative path is taken inside the
+ * directory) unless it is there already. */
+void fixture_mkdir(const char *path);
+
+/* Removes a file, or a directory and all in it (relative paths as
+ * above); nothing when it is not there. */
+void fixture_remove(const char *path);
 
 /* Writes a file of exactly len bytes (mode 0600 when new; truncated when
  * not); a relative path is taken inside the directory. */
