@@ -137,7 +137,7 @@ class TlsTestCase(SharedInstanceTestCase):
         self.assertEqual(c.cmd("HELO client.test.example"), (250, ["mx.test.example"]))
         self.assertEqual(c.ehlo()[0], 250)
         with self.subTest(cmd="AUTH"):
-            code, lines = c.cmd("AUTH PLAIN AGFsaWNlAHNlY3JldA==")
+            code, lines = c.cmd("AUTH PLAIN")
             if code in (500, 502):
                 self.skipTest("this smtpd has no AUTH command yet")
             self.assertEqual((code, lines), MUST_STARTTLS)
@@ -693,9 +693,27 @@ class Permissive(TlsTestCase):
 
 
 class HandshakeTimeout(TlsTestCase):
-    """smtpd_timeout bounds the handshake."""
+    """smtpd_timeout bounds the handshake, after STARTTLS and on
+    smtps_listen."""
 
-    conf = TLS_CONF + "smtpd_timeout = 2s\n"
+    SMTPS = free_port()
+    conf = TLS_CONF + ("smtpd_timeout = 2s\n"
+                       "smtp_auth = yes\n"
+                       "smtps_listen = 127.0.0.1:%d\n" % SMTPS)
+
+    def test_silent_client_on_smtps_is_closed(self):
+        c = RawClient("127.0.0.1", self.SMTPS)
+        self.addCleanup(c.close)
+        start = time.monotonic()
+        self.assertTrue(c.closed(timeout=10))
+        elapsed = time.monotonic() - start
+        self.assertGreater(elapsed, 1.5)
+        self.assertLess(elapsed, 5)
+        self.assertTrue(self.inst.wait_log(
+            r"SSL_accept error from \S+: TLS handshake failed: timeout$", self.mark))
+        c = RawClient("127.0.0.1", self.SMTPS, tls=tls_client_context())
+        self.addCleanup(c.close)
+        self.assertEqual(c.reply()[0], 220)
 
     def test_silent_client_after_starttls_is_closed(self):
         c = self.connect()
