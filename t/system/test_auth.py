@@ -786,10 +786,18 @@ class LocalUsers(AuthTestCase):
 
 class Plaintext(AuthTestCase):
     """auth_require_tls = no and no certificate at all; relay_networks
-    as it comes (127.0.0.0/8), require_auth_for_outgoing = no."""
+    as it comes (127.0.0.0/8), require_auth_for_outgoing = no; failures
+    answered after 300 ms."""
 
     conf = BASE + PLAINTEXT + ("auth_failure_limit = 0\n"
+                               "auth_failure_delay = 300ms\n"
                                "smtpd_hard_error_limit = 3\n")
+
+    def test_failure_answered_after_the_delay(self):
+        c = self.connect()
+        start = time.perf_counter()
+        self.assertEqual(c.cmd("AUTH PLAIN " + plain(password="bad0")), AUTH_FAILED)
+        self.assertGreaterEqual(time.perf_counter() - start, 0.3)
 
     def test_advertised_and_esmtpa(self):
         c = self.connect()
