@@ -10,8 +10,10 @@ record, the sasl_username log line), MAIL's AUTH= parameter, the replayed
 AUTH of relay_auth_replay both ways, and the password kept out of the
 log, the queue and ps.  Clients: raw sockets over Python's ssl, swaks.
 
-auth_failure_delay is 0 throughout (the delay itself is authd's, timed
-by its own tests), so that failures cost no time here."""
+auth_failure_delay is 0 except where the delay is the point, so that
+failures cost no time.  One file over 800 lines because its classes share
+the replies, the helpers and the AUTH backend; each class is one
+instance, independent of the others."""
 
 import base64
 import binascii
