@@ -25,7 +25,8 @@ static const char ctl_usage_text[] =
     "  stop              stop accepting, let sessions finish, stop everything\n"
     "  reload            re-read the configuration (refused when it is bad)\n"
     "  status            each process, its pid and state, workers busy/idle\n"
-    "  check             validate main.cf and every file it names\n"
+    "  check             validate main.cf, every file it names, and the TLS\n"
+    "                    certificate and key\n"
     "  config [-n|-d] [NAME...]\n"
     "                    print parameters: effective values, -n only those set\n"
     "                    in main.cf, -d the defaults\n"
@@ -52,11 +53,11 @@ ctl_usage(void)
     exit(2);
 }
 
-CONF *
+CONFIG *
 ctl_load_config(void)
 {
     VBUF *errors = vbuf_create(256);
-    CONF *conf = conf_load(ctl_config_dir, errors);
+    CONFIG *conf = conf_load(ctl_config_dir, errors);
 
     if (conf == NULL) {
         fputs(vbuf_str(errors), stderr);

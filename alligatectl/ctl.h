@@ -3,14 +3,19 @@
 #ifndef ALLIGATE_CTL_H
 #define ALLIGATE_CTL_H
 
-struct CONF;
+struct CONFIG;
 
 /* The -c directory, made absolute. */
 extern const char *ctl_config_dir;
 
 /* Loads and activates the configuration, or prints every error to stderr
  * and exits 1. */
-struct CONF *ctl_load_config(void);
+struct CONFIG *ctl_load_config(void);
+
+/* The checks conf_load cannot make (tls_conf.c): prints each error, and
+ * each warning after "warning: ", to stderr; -1 when there was an error.
+ * For the verbs that start or change the service, and check. */
+int ctl_check_tls(struct CONFIG *conf);
 
 /* Prints the usage message to stderr and exits 2. */
 void ctl_usage(void) __attribute__((noreturn));

@@ -3,11 +3,32 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "conf.h"
 #include "ctl.h"
 #include "msg.h"
 #include "printable.h"
+#include "tls_conf.h"
+#include "vbuf.h"
+
+int
+ctl_check_tls(CONFIG *conf)
+{
+    VBUF *errors = vbuf_create(256);
+    VBUF *warnings = vbuf_create(64);
+    char *line, *save = NULL;
+    int rc;
+
+    rc = tls_conf_check(conf, time(NULL), errors, warnings);
+    for (line = strtok_r(warnings->data, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save))
+        fprintf(stderr, "warning: %s\n", line);
+    fputs(vbuf_str(errors), stderr);
+    vbuf_free(errors);
+    vbuf_free(warnings);
+    return rc;
+}
 
 int
 ctl_check(int argc, char **argv)
@@ -15,8 +36,8 @@ ctl_check(int argc, char **argv)
     if (argc > 1)
         ctl_usage();
     (void) argv;
-    ctl_load_config();          /* exits 1 with every problem */
-    return 0;
+    /* conf_load's problems make ctl_load_config exit 1. */
+    return ctl_check_tls(ctl_load_config()) < 0 ? 1 : 0;
 }
 
 int
@@ -25,7 +46,7 @@ ctl_config(int argc, char **argv)
     int only_set = 0;
     int defaults = 0;
     int status = 0;
-    CONF *conf;
+    CONFIG *conf;
     int ch;
     int i;
 

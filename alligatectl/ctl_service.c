@@ -170,6 +170,7 @@ int
 ctl_start(int argc, char **argv)
 {
     char master[4096];
+    CONFIG *conf;
     VBUF *why;
     pid_t pid;
     int foreground = 0;
@@ -178,7 +179,10 @@ ctl_start(int argc, char **argv)
         foreground = 1;
     else if (argc != 1)
         ctl_usage();
-    ctl_load_config();
+    conf = ctl_load_config();
+    /* In the foreground master says it all itself, on stderr. */
+    if (!foreground && ctl_check_tls(conf) < 0)
+        return 1;
     if ((pid = ctl_running()) != 0) {
         fprintf(stderr, "alligatectl: already running (pid %d)\n", (int) pid);
         return 1;
@@ -263,7 +267,9 @@ ctl_reload(int argc, char **argv)
     (void) argv;
     if (argc != 1)
         ctl_usage();
-    ctl_load_config();          /* a bad configuration is refused here */
+    /* A bad configuration is refused here (and by master). */
+    if (ctl_check_tls(ctl_load_config()) < 0)
+        return 1;
     if (ctl_running() == 0) {
         fprintf(stderr, "alligatectl: not running\n");
         return 1;

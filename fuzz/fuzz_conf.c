@@ -50,7 +50,7 @@ fuzz_write(const uint8_t *data, size_t size)
 
 /* Reads every parameter through the accessor of its type. */
 static void
-fuzz_check(CONF *conf)
+fuzz_check(CONFIG *conf)
 {
     const CONF_PARAM *p;
     char *const *cpp;
@@ -121,7 +121,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static VBUF *errors;
-    CONF *conf;
+    CONFIG *conf;
 
     if (errors == NULL) {
         fuzz_init();

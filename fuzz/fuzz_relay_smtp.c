@@ -89,7 +89,7 @@ fuzz_init(void)
     VBUF *text = vbuf_create(1024);
     VBUF *errors = vbuf_create(100);
     char path[128];
-    CONF *conf;
+    CONFIG *conf;
     size_t i;
 
     strcpy(fuzz_dir, "/tmp/fuzz_relay_smtp.XXXXXX");

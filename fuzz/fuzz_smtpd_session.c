@@ -109,7 +109,7 @@ fuzz_init(void)
     VBUF *text = vbuf_create(1024);
     VBUF *errors = vbuf_create(100);
     char path[128];
-    CONF *conf;
+    CONFIG *conf;
 
     strcpy(fuzz_dir, "/tmp/fuzz_smtpd_session.XXXXXX");
     if (mkdtemp(fuzz_dir) == NULL) {

@@ -34,7 +34,7 @@ const CONF_PARAM conf_params[CONF_NPARAMS] = {
 #undef SECTION
 };
 
-static CONF *conf_current;
+static CONFIG *conf_current;
 
 int
 conf_lookup(const char *name)
@@ -97,18 +97,18 @@ conf_suggest(const char *name)
     return best_d <= limit ? best : NULL;
 }
 
-static CONF *
+static CONFIG *
 conf_new(const char *dir)
 {
-    CONF *conf = mycalloc(1, sizeof(*conf));
+    CONFIG *conf = mycalloc(1, sizeof(*conf));
 
     conf->dir = mystrdup(dir);
     conf->path = path_join(dir, CONF_FILE_NAME);
     return conf;
 }
 
-CONF *
-conf_free(CONF *conf)
+CONFIG *
+conf_free(CONFIG *conf)
 {
     int i;
 
@@ -116,6 +116,7 @@ conf_free(CONF *conf)
         return NULL;
     for (i = 0; i < CONF_NPARAMS; i++) {
         myfree(conf->raw[i]);
+        myfree(conf->where[i]);
         myfree(conf->value[i]);
         if (conf->list[i]) {
             char **cpp;
@@ -136,30 +137,53 @@ conf_free(CONF *conf)
     return NULL;
 }
 
-void
-conf_error(const CONF *conf, VBUF *errors, int id, const char *fmt, ...)
+const char *
+conf_where(const CONFIG *conf, CONF_ID id)
 {
-    va_list ap;
+    if ((int) id >= 0 && id < CONF_NPARAMS && conf->where[id])
+        return conf->where[id];
+    return conf->path;
+}
 
+static void
+conf_verror(const CONFIG *conf, VBUF *errors, int id, const char *fmt, va_list ap)
+{
     if (id >= 0 && conf->line[id] > 0)
-        vbuf_printf(errors, "%s:%d: %s: ", conf->path, conf->line[id],
-                    conf_params[id].name);
+        vbuf_printf(errors, "%s: %s: ", conf_where(conf, id), conf_params[id].name);
     else if (id >= 0)
         vbuf_printf(errors, "%s: %s (default): ", conf->path,
                     conf_params[id].name);
     else
         vbuf_printf(errors, "%s: ", conf->path);
-    va_start(ap, fmt);
     vbuf_vprintf(errors, fmt, ap);
-    va_end(ap);
     vbuf_append_char(errors, '\n');
+}
+
+void
+conf_error(const CONFIG *conf, VBUF *errors, int id, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    conf_verror(conf, errors, id, fmt, ap);
+    va_end(ap);
+}
+
+void
+conf_problem(const CONFIG *conf, VBUF *out, CONF_ID id, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    conf_verror(conf, out, (int) id, fmt, ap);
+    va_end(ap);
 }
 
 /* main.cf parsing ---------------------------------------------------------*/
 
 /* Stores one logical line "name = value". */
 static void
-conf_assign(CONF *conf, char *text, int lineno, VBUF *errors)
+conf_assign(CONFIG *conf, char *text, int lineno, VBUF *errors)
 {
     char *cp = text;
     char *name;
@@ -201,6 +225,9 @@ conf_assign(CONF *conf, char *text, int lineno, VBUF *errors)
     myfree(conf->raw[id]);
     conf->raw[id] = mystrdup(value);
     conf->line[id] = lineno;
+    myfree(conf->where[id]);
+    conf->where[id] = mymalloc(strlen(conf->path) + 24);
+    snprintf(conf->where[id], strlen(conf->path) + 24, "%s:%d", conf->path, lineno);
 }
 
 static void
@@ -212,7 +239,7 @@ conf_trim_right(VBUF *vb)
 
 /* Reads main.cf into conf->raw; returns -1 if it cannot be read. */
 static int
-conf_read_file(CONF *conf, VBUF *errors)
+conf_read_file(CONFIG *conf, VBUF *errors)
 {
     FILE *fp;
     char *line = NULL;
@@ -289,7 +316,7 @@ conf_read_file(CONF *conf, VBUF *errors)
 
 /* Rules that involve more than one parameter. */
 static int
-conf_check_relations(CONF *conf, VBUF *errors)
+conf_check_relations(CONFIG *conf, VBUF *errors)
 {
     int rc = 0;
 
@@ -310,8 +337,8 @@ conf_check_relations(CONF *conf, VBUF *errors)
     return rc;
 }
 
-static CONF *
-conf_finish(CONF *conf, VBUF *errors, int had_errors)
+static CONFIG *
+conf_finish(CONFIG *conf, VBUF *errors, int had_errors)
 {
     CONF_EXPAND *st = conf_expand_create();
     VBUF *check_errors[CONF_NPARAMS];
@@ -353,10 +380,10 @@ conf_finish(CONF *conf, VBUF *errors, int had_errors)
     return conf;
 }
 
-CONF *
+CONFIG *
 conf_load(const char *dir, VBUF *errors)
 {
-    CONF *conf = conf_new(dir);
+    CONFIG *conf = conf_new(dir);
     size_t before = errors->len;
 
     if (conf_read_file(conf, errors) < 0)
@@ -364,10 +391,10 @@ conf_load(const char *dir, VBUF *errors)
     return conf_finish(conf, errors, errors->len != before);
 }
 
-CONF *
+CONFIG *
 conf_defaults(void)
 {
-    CONF *conf = conf_new(ALLIGATE_CONFIG_DIR);
+    CONFIG *conf = conf_new(ALLIGATE_CONFIG_DIR);
     VBUF *errors = vbuf_create(100);
 
     conf = conf_finish(conf, errors, 0);
@@ -379,22 +406,22 @@ conf_defaults(void)
 
 /* Accessors -----------------------------------------------------------------*/
 
-CONF *
-conf_activate(CONF *conf)
+CONFIG *
+conf_activate(CONFIG *conf)
 {
-    CONF *old = conf_current;
+    CONFIG *old = conf_current;
 
     conf_current = conf;
     return old;
 }
 
-CONF *
+CONFIG *
 conf_active(void)
 {
     return conf_current;
 }
 
-static const CONF *
+static const CONFIG *
 conf_need(CONF_ID id, CONF_TYPE t1, CONF_TYPE t2)
 {
     if (conf_current == NULL)
@@ -408,13 +435,13 @@ conf_need(CONF_ID id, CONF_TYPE t1, CONF_TYPE t2)
 }
 
 const char *
-conf_value(const CONF *conf, CONF_ID id)
+conf_value(const CONFIG *conf, CONF_ID id)
 {
     return conf->value[id];
 }
 
 int
-conf_is_set(const CONF *conf, CONF_ID id)
+conf_is_set(const CONFIG *conf, CONF_ID id)
 {
     return conf->line[id] > 0;
 }
@@ -436,7 +463,7 @@ conf_bool(CONF_ID id)
 long long
 conf_int(CONF_ID id)
 {
-    const CONF *c = conf_need(id, CONF_INT, CONF_SIZE);
+    const CONFIG *c = conf_need(id, CONF_INT, CONF_SIZE);
 
     return c->num[id];
 }
@@ -457,7 +484,7 @@ char *const *
 conf_list(CONF_ID id)
 {
     static char *empty[] = {NULL};
-    const CONF *c;
+    const CONFIG *c;
 
     if (conf_current == NULL)
         msg_panic("configuration used before it was loaded");
@@ -468,7 +495,7 @@ conf_list(CONF_ID id)
 const CIDR_LIST *
 conf_cidr(CONF_ID id)
 {
-    const CONF *c = conf_need(id, CONF_CIDR, CONF_IPFILE);
+    const CONFIG *c = conf_need(id, CONF_CIDR, CONF_IPFILE);
 
     return c->cidr[id];
 }

@@ -27,6 +27,7 @@ typedef enum CONF_TYPE {
     CONF_PATH,                  /* a path; relative to the config dir */
     CONF_FILE,                  /* a readable file, or empty */
     CONF_CHARS,                 /* a character set with a-z ranges */
+    CONF_TLSPROTO,              /* TLS versions, Postfix's syntax */
     CONF_NTYPES                 /* a new type: also its entry in conf_type.c */
 } CONF_TYPE;
 
@@ -50,7 +51,8 @@ typedef struct CONF_PARAM {
 
 extern const CONF_PARAM conf_params[CONF_NPARAMS];
 
-typedef struct CONF CONF;
+/* Not CONFIG: OpenSSL's headers already name a type so. */
+typedef struct CONFIG CONFIG;
 
 #define CONF_FILE_NAME  "main.cf"
 #define CONF_LINE_MAX   4096    /* one physical line */
@@ -58,14 +60,14 @@ typedef struct CONF CONF;
 
 /* Reads DIR/main.cf.  On error returns NULL and appends one line per
  * problem ("PATH:LINE: what is wrong") to errors. */
-CONF *conf_load(const char *dir, struct VBUF *errors);
+CONFIG *conf_load(const char *dir, struct VBUF *errors);
 /* The defaults alone (for `config -d`); never fails. */
-CONF *conf_defaults(void);
-CONF *conf_free(CONF *conf);
+CONFIG *conf_defaults(void);
+CONFIG *conf_free(CONFIG *conf);
 
 /* Makes conf the one the accessors below read; returns the previous. */
-CONF *conf_activate(CONF *conf);
-CONF *conf_active(void);
+CONFIG *conf_activate(CONFIG *conf);
+CONFIG *conf_active(void);
 
 /* Accessors of the active configuration. */
 const char *conf_str(CONF_ID id);
@@ -85,9 +87,19 @@ const struct ADDR_LIST *conf_addrs(CONF_ID id);
 const unsigned char *conf_chars(CONF_ID id);
 
 /* The same on an explicit configuration. */
-const char *conf_value(const CONF *conf, CONF_ID id);
+const char *conf_value(const CONFIG *conf, CONF_ID id);
 /* 1 when main.cf sets the parameter. */
-int conf_is_set(const CONF *conf, CONF_ID id);
+int conf_is_set(const CONFIG *conf, CONF_ID id);
+/* Where main.cf sets the parameter, "DIR/main.cf:12"; "DIR/main.cf" when
+ * it keeps its default.  Lives as long as conf. */
+const char *conf_where(const CONFIG *conf, CONF_ID id);
+/* Appends a problem found in conf after loading, in the shape of
+ * conf_load's errors: "DIR/main.cf:12: name: message", or "DIR/main.cf:
+ * name (default): message" for a value main.cf does not set; and a
+ * newline. */
+void conf_problem(const CONFIG *conf, struct VBUF *out, CONF_ID id,
+                  const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Looks a parameter up by name; -1 when unknown. */
 int conf_lookup(const char *name);

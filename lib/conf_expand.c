@@ -57,7 +57,7 @@ conf_expand_default_hostname(void)
 
 /* The unexpanded text of a parameter: main.cf's, or its default. */
 static const char *
-conf_expand_raw_text(CONF *conf, int id)
+conf_expand_raw_text(CONFIG *conf, int id)
 {
     if (conf->raw[id])
         return conf->raw[id];
@@ -70,7 +70,7 @@ conf_expand_raw_text(CONF *conf, int id)
 
 /* Expands text on behalf of parameter id into out. */
 static int
-conf_expand_text(CONF *conf, int id, const char *text, VBUF *out,
+conf_expand_text(CONFIG *conf, int id, const char *text, VBUF *out,
                  CONF_EXPAND *st, VBUF *errors)
 {
     const char *cp = text;
@@ -144,7 +144,7 @@ conf_expand_text(CONF *conf, int id, const char *text, VBUF *out,
 
 /* Reports the loop that leads back to id, where main.cf started it. */
 static void
-conf_expand_loop(CONF *conf, int id, CONF_EXPAND *st, VBUF *errors)
+conf_expand_loop(CONFIG *conf, int id, CONF_EXPAND *st, VBUF *errors)
 {
     VBUF *loop = vbuf_create(100);
     int start = st->depth - 1;
@@ -165,7 +165,7 @@ conf_expand_loop(CONF *conf, int id, CONF_EXPAND *st, VBUF *errors)
 }
 
 int
-conf_expand_param(CONF *conf, int id, CONF_EXPAND *st, VBUF *errors)
+conf_expand_param(CONFIG *conf, int id, CONF_EXPAND *st, VBUF *errors)
 {
     VBUF *out;
     int rc;

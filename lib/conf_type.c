@@ -1,6 +1,6 @@
 /* The configuration's value types: one table entry per CONF_TYPE, with
  * its name (for the docs and messages) and the parser that checks an
- * expanded value and keeps its parsed form in the CONF.  A new type is a
+ * expanded value and keeps its parsed form in the CONFIG.  A new type is a
  * new CONF_TYPE and one entry in conf_type_table. */
 #include <ctype.h>
 #include <errno.h>
@@ -16,13 +16,14 @@
 #include "mymalloc.h"
 #include "path.h"
 #include "printable.h"
+#include "tls_proto.h"
 #include "units.h"
 #include "vbuf.h"
 
 /* Checks conf->value[id] (v); why is scratch space shared by all calls of
  * one check.  Reports every problem with conf_error() and returns -1 if
  * there was one. */
-typedef int (*CONF_TYPE_PARSE)(CONF *conf, int id, const char *v, VBUF *why,
+typedef int (*CONF_TYPE_PARSE)(CONFIG *conf, int id, const char *v, VBUF *why,
                                VBUF *errors);
 
 /* Checks one item of a list; says why it is bad in why (reset first). */
@@ -86,7 +87,7 @@ conf_type_split(const char *value)
 
 /* A relative path is taken relative to the configuration directory. */
 static void
-conf_type_absolute(CONF *conf, int id)
+conf_type_absolute(CONFIG *conf, int id)
 {
     char *v = conf->value[id];
 
@@ -97,7 +98,7 @@ conf_type_absolute(CONF *conf, int id)
 }
 
 static int
-conf_type_range(CONF *conf, int id, long long v, VBUF *errors)
+conf_type_range(CONFIG *conf, int id, long long v, VBUF *errors)
 {
     const CONF_PARAM *p = &conf_params[id];
     char lo[32], hi[32];
@@ -119,7 +120,7 @@ conf_type_range(CONF *conf, int id, long long v, VBUF *errors)
 
 /* INT, SIZE and TIME: parsed by one of units.c's functions, then bounded. */
 static int
-conf_type_number(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors,
+conf_type_number(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors,
                  int (*parse)(const char *, long long *, VBUF *))
 {
     if (parse(v, &conf->num[id], why) < 0) {
@@ -131,7 +132,7 @@ conf_type_number(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors,
 
 /* Lists: every item checked, every bad one reported. */
 static int
-conf_type_list(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors,
+conf_type_list(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors,
                CONF_TYPE_ITEM item)
 {
     char **cpp;
@@ -213,14 +214,14 @@ conf_type_parse_chars(const char *v, unsigned char *table, VBUF *why)
 
 /* STRING and PATH: any text (a PATH made absolute before). */
 static int
-conf_type_any(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+conf_type_any(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
 {
     (void) conf, (void) id, (void) v, (void) why, (void) errors;
     return 0;
 }
 
 static int
-conf_type_hostname(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+conf_type_hostname(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
 {
     (void) why;
     if (conf_type_hostname_ok(v))
@@ -230,7 +231,7 @@ conf_type_hostname(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
 }
 
 static int
-conf_type_bool(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+conf_type_bool(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
 {
     static const char *yes[] = {"yes", "true", "on", "1"};
     static const char *no[] = {"no", "false", "off", "0"};
@@ -254,26 +255,26 @@ conf_type_bool(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
 }
 
 static int
-conf_type_int(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+conf_type_int(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
 {
     return conf_type_number(conf, id, v, why, errors, units_int);
 }
 
 static int
-conf_type_size(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+conf_type_size(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
 {
     return conf_type_number(conf, id, v, why, errors, units_size);
 }
 
 static int
-conf_type_time(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+conf_type_time(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
 {
     return conf_type_number(conf, id, v, why, errors, units_time_ms);
 }
 
 /* One of the words in the table's "a|b|c"; num is the word's index. */
 static int
-conf_type_enum(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+conf_type_enum(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
 {
     const char *values = conf_params[id].values;
     char *copy = mystrdup(values);
@@ -297,26 +298,26 @@ conf_type_enum(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
 }
 
 static int
-conf_type_domains(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+conf_type_domains(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
 {
     return conf_type_list(conf, id, v, why, errors, conf_type_domain_item);
 }
 
 static int
-conf_type_listen(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+conf_type_listen(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
 {
     return conf_type_list(conf, id, v, why, errors, conf_type_listen_item);
 }
 
 static int
-conf_type_hostports(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+conf_type_hostports(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
 {
     return conf_type_list(conf, id, v, why, errors, conf_type_hostport_item);
 }
 
 /* One host[:port], or empty. */
 static int
-conf_type_hostport(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+conf_type_hostport(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
 {
     if (*v == 0 || conf_type_hostport_item(v, why) == 0)
         return 0;
@@ -326,7 +327,7 @@ conf_type_hostport(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
 
 /* Addresses and CIDR blocks, and /files of them. */
 static int
-conf_type_cidr(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+conf_type_cidr(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
 {
     char **cpp;
     int rc = 0;
@@ -348,7 +349,7 @@ conf_type_cidr(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
 }
 
 static int
-conf_type_ipfile(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+conf_type_ipfile(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
 {
     int rc = 0;
 
@@ -364,7 +365,7 @@ conf_type_ipfile(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
 }
 
 static int
-conf_type_rcptfile(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+conf_type_rcptfile(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
 {
     if (*v == 0)
         return 0;
@@ -378,7 +379,7 @@ conf_type_rcptfile(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
 
 /* A readable file, or empty. */
 static int
-conf_type_file(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+conf_type_file(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
 {
     (void) why;
     if (*v && access(v, R_OK) < 0) {
@@ -389,7 +390,7 @@ conf_type_file(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
 }
 
 static int
-conf_type_chars(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
+conf_type_chars(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
 {
     conf->chars[id] = mymalloc(256);
     if (conf_type_parse_chars(v, conf->chars[id], why) < 0) {
@@ -397,6 +398,19 @@ conf_type_chars(CONF *conf, int id, const char *v, VBUF *why, VBUF *errors)
         return -1;
     }
     return 0;
+}
+
+/* TLS versions in Postfix's syntax (tls_proto.c), refused here so that
+ * every program refuses a bad name, with its line. */
+static int
+conf_type_tlsproto(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
+{
+    int     min, max;
+
+    if (tls_proto_parse(v, &min, &max, why) == 0)
+        return 0;
+    conf_error(conf, errors, id, "%s", vbuf_str(why));
+    return -1;
 }
 
 /* The table ----------------------------------------------------------------*/
@@ -419,6 +433,7 @@ static const CONF_TYPE_INFO conf_type_table[] = {
     [CONF_PATH] = {"path", 1, conf_type_any},
     [CONF_FILE] = {"file", 1, conf_type_file},
     [CONF_CHARS] = {"characters", 0, conf_type_chars},
+    [CONF_TLSPROTO] = {"TLS protocols", 0, conf_type_tlsproto},
 };
 
 _Static_assert(sizeof(conf_type_table) / sizeof(conf_type_table[0]) == CONF_NTYPES,
@@ -431,7 +446,7 @@ conf_type_name(CONF_TYPE type)
 }
 
 int
-conf_type_check(CONF *conf, int id, VBUF *errors)
+conf_type_check(CONFIG *conf, int id, VBUF *errors)
 {
     const CONF_TYPE_INFO *t = &conf_type_table[conf_params[id].type];
     VBUF *why = vbuf_create(100);

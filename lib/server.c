@@ -71,7 +71,7 @@ server_init(int argc, char **argv, const char *name)
     struct sigaction sa;
     sigset_t mask;
     VBUF *errors;
-    CONF *conf;
+    CONFIG *conf;
     int ch;
     int i;
 
@@ -108,6 +108,9 @@ server_init(int argc, char **argv, const char *name)
         server_usage();
     for (i = 0; i < server.listen_count; i++)
         server.listen_fds[i] = MASTER_LISTEN_FD + i;
+    /* Looked at before anything is opened, which could take the number. */
+    server.ticket_fd = server.by_master && fcntl(MASTER_TICKET_FD, F_GETFD) >= 0
+        ? MASTER_TICKET_FD : -1;
 
     errors = vbuf_create(100);
     if ((conf = conf_load(server.config_dir, errors)) == NULL) {
@@ -143,7 +146,7 @@ int
 server_reload(void)
 {
     VBUF *errors = vbuf_create(100);
-    CONF *conf = conf_load(server.config_dir, errors);
+    CONFIG *conf = conf_load(server.config_dir, errors);
 
     if (conf == NULL) {
         msg_warn("reload: bad configuration, keeping the old one: %s",

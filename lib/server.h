@@ -29,6 +29,9 @@ typedef struct SERVER {
     int foreground;             /* -f */
     int listen_count;           /* -n */
     int listen_fds[MASTER_MAX_LISTEN];
+    /* MASTER_TICKET_FD when master handed this process the TLS session
+     * ticket keys (smtpd only; for tls_server_ctx), else -1. */
+    int ticket_fd;
 } SERVER;
 
 extern SERVER server;

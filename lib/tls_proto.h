@@ -15,4 +15,7 @@ struct VBUF;
  * express as one range. */
 int     tls_proto_parse(const char *spec, int *min, int *max, struct VBUF *why);
 
+/* "TLSv1.2" for TLS1_2_VERSION; "unknown" for what it does not know. */
+const char *tls_proto_name(int version);
+
 #endif

@@ -19,4 +19,18 @@ int     tls_server_enabled(void);
  * this process alone can read. */
 SSL_CTX *tls_server_ctx(int ticket_fd, struct VBUF *why);
 
+/* A new context from explicit values, as tls_server_ctx() makes it from
+ * the configuration, but with OpenSSL's own ticket keys (this process
+ * alone can read its tickets); an empty key means the key is in the
+ * certificate file.  For the configuration check and tests.  NULL with
+ * why. */
+SSL_CTX *tls_server_ctx_make(const char *cert, const char *key,
+                             const char *protocols, const char *ciphers,
+                             struct VBUF *why);
+
+/* Appends the cipher list given to OpenSSL for tls_ciphers (empty:
+ * OpenSSL's DEFAULT): the list with the exclusions no configuration can
+ * lift (anonymous, NULL, EXPORT, RC4, MD5). */
+void    tls_server_cipher_list(const char *ciphers, struct VBUF *out);
+
 #endif

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -26,6 +27,7 @@
 #include "mymalloc.h"
 #include "path.h"
 #include "printable.h"
+#include "tls_conf.h"
 #include "vbuf.h"
 
 #define MASTER_STOP_GRACE_MS    10000   /* sessions get this long to end */
@@ -134,6 +136,30 @@ master_signals(void)
     sigaction(SIGPIPE, &sa, NULL);
 }
 
+/* Logs each line of text (one problem a line) as a warning. */
+static void
+master_warn_lines(VBUF *text)
+{
+    char *line, *save = NULL;
+
+    for (line = strtok_r(text->data, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save))
+        msg_warn("%s", printable_str(line));
+}
+
+/* Loads main.cf and checks what conf_load cannot (the TLS certificate
+ * and key, tls_conf.c); NULL with one line per problem in errors.
+ * Warnings, in warnings, do not refuse it. */
+static CONFIG *
+master_load(VBUF *errors, VBUF *warnings)
+{
+    CONFIG *conf = conf_load(master_config_dir, errors);
+
+    if (conf != NULL && tls_conf_check(conf, time(NULL), errors, warnings) < 0)
+        conf = conf_free(conf);
+    return conf;
+}
+
 /* Re-reads main.cf and applies it (SIGHUP, alligatectl reload).  A bad
  * configuration is refused and the running one kept; returns -1 then, and
  * when a new listener cannot be opened, with the reason in why. */
@@ -141,7 +167,8 @@ int
 master_reload(VBUF *why)
 {
     VBUF *errors = vbuf_create(256);
-    CONF *conf = conf_load(master_config_dir, errors);
+    VBUF *warnings = vbuf_create(64);
+    CONFIG *conf = master_load(errors, warnings);
     char *line, *save = NULL;
 
     if (conf == NULL) {
@@ -153,13 +180,17 @@ master_reload(VBUF *why)
         msg_error("reload refused, keeping the running configuration: %s",
                   vbuf_str(why));
         vbuf_free(errors);
+        vbuf_free(warnings);
         return -1;
     }
     vbuf_free(errors);
     conf_free(conf_activate(conf));
     if (!master_foreground)
         msg_open(conf_str(P_log_file));
+    master_warn_lines(warnings);
+    vbuf_free(warnings);
     msg_info("reload: configuration %s/main.cf", master_config_dir);
+    master_ticket_reload(conf_time_ms(P_tls_session_ticket_lifetime));
     return master_services_reload(why);
 }
 
@@ -231,7 +262,8 @@ int
 main(int argc, char **argv)
 {
     VBUF *errors;
-    CONF *conf;
+    VBUF *warnings;
+    CONFIG *conf;
     int ch;
 
     msg_init("master");
@@ -257,7 +289,8 @@ main(int argc, char **argv)
         msg_fatal("usage: master -c CONFIG_DIR [-f] [-r] [-v]");
 
     errors = vbuf_create(256);
-    if ((conf = conf_load(master_config_dir, errors)) == NULL) {
+    warnings = vbuf_create(64);
+    if ((conf = master_load(errors, warnings)) == NULL) {
         fputs(vbuf_str(errors), stderr);
         exit(1);
     }
@@ -268,6 +301,8 @@ main(int argc, char **argv)
     /* Until ready, problems also go to whoever started us. */
     if (master_startup_channel)
         msg_tee_stderr(1);
+    master_warn_lines(warnings);
+    vbuf_free(warnings);
 
     errors = vbuf_create(256);
     if (dirs_ensure(errors) < 0)
@@ -279,6 +314,7 @@ main(int argc, char **argv)
         msg_fatal("pipe: %m");
     master_started = event_time_refresh();
     master_signals();
+    master_ticket_init(conf_time_ms(P_tls_session_ticket_lifetime));
     master_services_init();
     master_ctl_open();
     master_services_start();

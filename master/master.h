@@ -30,6 +30,7 @@ struct MASTER_SERV {
     const char *program;        /* smtpd, relay, ... */
     int kind;
     int listen_param;           /* CONF_ID of the listen list, or -1 */
+    int tls_tickets;            /* gets the keys as MASTER_TICKET_FD */
     int enabled;                /* configured to run */
     char *listen_spec;          /* the listen list the fds were opened for */
     int listen_fds[MASTER_MAX_LISTEN];
@@ -71,6 +72,13 @@ void master_service_counts(const MASTER_SERV *serv, int *idle, int *busy,
                            int *total);
 void master_service_status(int event, void *context);
 void master_services_stop(void);
+
+/* master_ticket.c */
+extern int master_ticket_fd;
+/* The keys, rotated every period_ms (tls_session_ticket_lifetime). */
+void master_ticket_init(long long period_ms);
+/* After a reload: the period, maybe changed; the keys stay. */
+void master_ticket_reload(long long period_ms);
 
 /* master_ctl.c */
 void master_ctl_open(void);

@@ -34,6 +34,7 @@ master_exec_child(MASTER_SERV *serv)
     int high = MASTER_LISTEN_FD + MASTER_MAX_LISTEN + 10;
     int life = master_fd_above(master_life_pipe[0], high);
     int status = master_fd_above(serv->status_pipe[1], high);
+    int ticket = serv->tls_tickets ? master_fd_above(master_ticket_fd, high) : -1;
     int listen[MASTER_MAX_LISTEN];
     char path[4096];
     char count[16];
@@ -48,6 +49,11 @@ master_exec_child(MASTER_SERV *serv)
     if (dup2(life, MASTER_LIFE_FD) < 0)
         _exit(126);
     if (dup2(status, MASTER_STATUS_FD) < 0)
+        _exit(126);
+    /* Only smtpd has any use for the ticket keys. */
+    if (ticket < 0)
+        close(MASTER_TICKET_FD);
+    else if (dup2(ticket, MASTER_TICKET_FD) < 0)
         _exit(126);
     for (i = 0; i < serv->listen_count; i++)
         if (dup2(listen[i], MASTER_LISTEN_FD + i) < 0)

@@ -167,11 +167,6 @@ int     relay_io_flush(RELAY_IO *io, int timeout_ms, VBUF *why);
  * malformed or too long. */
 int     relay_io_reply(RELAY_IO *io, SMTP_REPLY *reply, int timeout_ms,
                        VBUF *why);
-/* The reason of the last OpenSSL failure, after what, appended to why. */
-void    relay_io_ssl_why(VBUF *why, const char *what);
-/* What an SSL call on ssl (an SSL *) that returned ret waits for:
- * POLLIN, POLLOUT, or 0 when it failed. */
-int     relay_io_ssl_want(void *ssl, int ret);
 /* Waits until the descriptor is ready for events (POLLIN, POLLOUT) or
  * the deadline (monotonic ms) passes; -1 with why on timeout. */
 int     relay_io_wait(RELAY_IO *io, int events, long long deadline,
@@ -185,8 +180,6 @@ int     relay_io_unasked(RELAY_IO *io);
  * NULL. -1 with why. */
 int     relay_tls_start(RELAY_IO *io, const char *sni, int timeout_ms,
                         VBUF *why);
-/* "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384" */
-void    relay_tls_info(RELAY_IO *io, VBUF *out);
 
 /* relay_connect.c ----------------------------------------------------- */
 

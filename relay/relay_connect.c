@@ -17,12 +17,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include "conf.h"
 #include "hostport.h"
 #include "monotime.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "relay.h"
+#include "tls_util.h"
 
 /* relay_tls values */
 #define RELAY_TLS_NONE      0
@@ -219,7 +223,7 @@ relay_connect_starttls(RELAY_SMTP *sess, int use_tls, VBUF *why)
         return level == RELAY_TLS_ENCRYPT ? RELAY_CONNECT_FAILED : RELAY_CONNECT_TLS_FAILED;
     }
     info = vbuf_create(100);
-    relay_tls_info(sess->io, info);
+    tls_info(sess->io->ssl, info);
     msg_info("Anonymous TLS connection established to %s: %s", sess->relay,
              vbuf_str(info));
     vbuf_free(info);

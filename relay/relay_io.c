@@ -15,6 +15,7 @@
 #include "monotime.h"
 #include "mymalloc.h"
 #include "relay.h"
+#include "tls_util.h"
 
 RELAY_IO *
 relay_io_create(int fd)
@@ -82,34 +83,6 @@ relay_io_wait(RELAY_IO *io, int events, long long deadline, VBUF *why)
     }
 }
 
-void
-relay_io_ssl_why(VBUF *why, const char *what)
-{
-    unsigned long err = ERR_get_error();
-    char buf[256];
-
-    if (err) {
-        ERR_error_string_n(err, buf, sizeof(buf));
-        vbuf_printf(why, "%s: %s", what, buf);
-    } else {
-        vbuf_printf(why, "%s: %s", what, errno ? strerror(errno) : "lost connection");
-    }
-    ERR_clear_error();
-}
-
-int
-relay_io_ssl_want(void *ssl, int ret)
-{
-    switch (SSL_get_error(ssl, ret)) {
-    case SSL_ERROR_WANT_READ:
-        return POLLIN;
-    case SSL_ERROR_WANT_WRITE:
-        return POLLOUT;
-    default:
-        return 0;
-    }
-}
-
 /* Some bytes, 0 at the end of the stream, -1 with why. */
 static ssize_t
 relay_io_read_some(RELAY_IO *io, char *buf, size_t len, long long deadline,
@@ -136,13 +109,13 @@ relay_io_read_some(RELAY_IO *io, char *buf, size_t len, long long deadline,
             n = SSL_read(io->ssl, buf, len > 0x7fffffff ? 0x7fffffff : (int) len);
             if (n > 0)
                 return n;
-            if ((err = relay_io_ssl_want(io->ssl, (int) n)) == 0) {
+            if ((err = tls_want(io->ssl, (int) n)) == 0) {
                 /* The end of the stream, with close_notify or without. */
                 ssl_err = SSL_get_error(io->ssl, (int) n);
                 if (ssl_err == SSL_ERROR_ZERO_RETURN
                     || (ssl_err == SSL_ERROR_SYSCALL && errno == 0))
                     return 0;
-                relay_io_ssl_why(why, "TLS read");
+                tls_why(why, "TLS read");
                 return -1;
             }
         }
@@ -185,8 +158,8 @@ relay_io_flush(RELAY_IO *io, int timeout_ms, VBUF *why)
                 done += (size_t) n;
                 continue;
             }
-            if ((wait = relay_io_ssl_want(io->ssl, (int) n)) == 0) {
-                relay_io_ssl_why(why, "TLS write");
+            if ((wait = tls_want(io->ssl, (int) n)) == 0) {
+                tls_why(why, "TLS write");
                 vbuf_reset(io->out);
                 return -1;
             }

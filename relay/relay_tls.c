@@ -13,6 +13,7 @@
 #include "monotime.h"
 #include "msg.h"
 #include "relay.h"
+#include "tls_util.h"
 
 static SSL_CTX *relay_tls_ctx;
 
@@ -59,8 +60,8 @@ relay_tls_start(RELAY_IO *io, const char *sni, int timeout_ms, VBUF *why)
         errno = 0;
         if ((n = SSL_connect(ssl)) == 1)
             break;
-        if ((wait = relay_io_ssl_want(ssl, n)) == 0) {
-            relay_io_ssl_why(why, "TLS handshake failed");
+        if ((wait = tls_want(ssl, n)) == 0) {
+            tls_why(why, "TLS handshake failed");
             SSL_free(ssl);
             return -1;
         }
@@ -72,15 +73,4 @@ relay_tls_start(RELAY_IO *io, const char *sni, int timeout_ms, VBUF *why)
     }
     io->ssl = ssl;
     return 0;
-}
-
-void
-relay_tls_info(RELAY_IO *io, VBUF *out)
-{
-    if (io->ssl == NULL) {
-        vbuf_append_str(out, "no TLS");
-        return;
-    }
-    vbuf_printf(out, "%s with cipher %s", SSL_get_version(io->ssl),
-                SSL_get_cipher_name((SSL *) io->ssl));
 }

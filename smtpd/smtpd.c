@@ -40,6 +40,7 @@ main(int argc, char **argv)
         /* The last session's disconnect goes to ratekeeper before the
          * worker waits; while a client waits it goes with its connect. */
         .pre_wait = smtpd_rate_flush,
+        .post_init = smtpd_tls_init,
     };
 
     return server_single_main(argc, argv, "smtpd", smtpd_serve, &opts);

@@ -40,13 +40,23 @@
 
 struct SMTPD_STATE;
 struct QUEUE_WRITER;
+struct ssl_st;
 
-/* The transport under the session: plain sockets now, TLS later.  Both
- * return what read(2) and send(2) return, errno included. */
+/* The transport under the session: the plain socket, or TLS once the
+ * handshake is done.  read and write return what read(2) and send(2)
+ * return, errno included; pending is 1 when input is buffered below us,
+ * so that waiting on the socket would be wrong (NULL: never). */
 typedef struct SMTPD_XPORT {
     ssize_t (*read) (struct SMTPD_STATE *state, void *buf, size_t len);
     ssize_t (*write) (struct SMTPD_STATE *state, const void *buf, size_t len);
+    int     (*pending) (struct SMTPD_STATE *state);
 } SMTPD_XPORT;
+
+/* TLS levels (the order of smtpd_tls_security_level's values). */
+#define SMTPD_TLS_NONE      0
+#define SMTPD_TLS_MAY       1       /* STARTTLS offered */
+#define SMTPD_TLS_ENCRYPT   2       /* STARTTLS required before mail */
+#define SMTPD_TLS_WRAPPER   3       /* smtps: the handshake comes first */
 
 /* One entry of the command table (smtpd_session.c). */
 typedef struct SMTPD_CMD {
@@ -86,6 +96,12 @@ typedef struct SMTPD_STATE {
     const char *service;                /* smtp, submission, smtps */
     const SMTPD_XPORT *xport;
     int     end;                        /* SMTPD_END_* */
+
+    /* TLS. */
+    int     tls_level;                  /* SMTPD_TLS_* of the service */
+    struct ssl_st *tls;                 /* once the handshake is done */
+    int     tls_resumed;
+    VBUF   *tls_info;                   /* "TLSv1.3 with cipher ..." */
 
     /* Input and output buffers. */
     char   *in;
@@ -150,6 +166,15 @@ int     smtpd_io_has_line(SMTPD_STATE *state);
 void    smtpd_io_request(SMTPD_STATE *state);
 void    smtpd_io_extend(SMTPD_STATE *state, size_t bytes);
 void    smtpd_io_close(SMTPD_STATE *state);
+
+/* smtpd_tls.c */
+void    smtpd_tls_init(void);
+int     smtpd_tls_level(const char *service);
+int     smtpd_tls_offered(SMTPD_STATE *state);
+int     smtpd_tls_required(SMTPD_STATE *state);
+int     smtpd_starttls(SMTPD_STATE *state, const char *arg);
+int     smtpd_tls_wrapper(SMTPD_STATE *state);
+void    smtpd_tls_close(SMTPD_STATE *state);
 
 /* smtpd_log.c */
 /* "ID: reject: CMD from host[addr]: REPLY; rule=RULE from=<s> to=<r>

@@ -87,6 +87,9 @@ smtpd_bdat(SMTPD_STATE *state, const char *arg)
     if (!conf_bool(P_smtpd_chunking))
         return smtpd_bdat_skip(state, size,
                                "502 5.5.1 Error: command not implemented");
+    if (smtpd_tls_required(state))
+        return smtpd_bdat_skip(state, size,
+                               "530 5.7.0 Must issue a STARTTLS command first");
     if (state->helo == NULL)
         return smtpd_bdat_skip(state, size,
                                "503 5.5.1 Error: send HELO/EHLO first");

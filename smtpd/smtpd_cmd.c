@@ -24,24 +24,26 @@ smtpd_syntax(SMTPD_STATE *state, const char *syntax)
 }
 
 /* The EHLO keywords, in the order they are offered: offer() writes the
- * keyword line, or returns 0 when it is not offered. */
+ * keyword line, or returns 0 when it is not offered in this session. */
 typedef struct SMTPD_EXT {
     const char *keyword;
-    int     (*offer) (const char *keyword, VBUF *line);
+    int     (*offer) (SMTPD_STATE *state, const char *keyword, VBUF *line);
 } SMTPD_EXT;
 
 static int
-smtpd_ext_always(const char *keyword, VBUF *line)
+smtpd_ext_always(SMTPD_STATE *state, const char *keyword, VBUF *line)
 {
+    (void) state;
     vbuf_set(line, keyword);
     return 1;
 }
 
 static int
-smtpd_ext_size(const char *keyword, VBUF *line)
+smtpd_ext_size(SMTPD_STATE *state, const char *keyword, VBUF *line)
 {
     long long size = conf_int(P_message_size_limit);
 
+    (void) state;
     vbuf_set(line, keyword);
     if (size > 0)
         vbuf_printf(line, " %lld", size);
@@ -49,15 +51,25 @@ smtpd_ext_size(const char *keyword, VBUF *line)
 }
 
 static int
-smtpd_ext_chunking(const char *keyword, VBUF *line)
+smtpd_ext_chunking(SMTPD_STATE *state, const char *keyword, VBUF *line)
 {
+    (void) state;
     vbuf_set(line, keyword);
     return conf_bool(P_smtpd_chunking);
+}
+
+/* Before TLS only (RFC 3207 4.2). */
+static int
+smtpd_ext_starttls(SMTPD_STATE *state, const char *keyword, VBUF *line)
+{
+    vbuf_set(line, keyword);
+    return smtpd_tls_offered(state);
 }
 
 static const SMTPD_EXT smtpd_exts[] = {
     {"PIPELINING", smtpd_ext_always},
     {"SIZE", smtpd_ext_size},
+    {"STARTTLS", smtpd_ext_starttls},
     {"8BITMIME", smtpd_ext_always},
     {"ENHANCEDSTATUSCODES", smtpd_ext_always},
     {"SMTPUTF8", smtpd_ext_always},
@@ -112,7 +124,7 @@ smtpd_ehlo(SMTPD_STATE *state, const char *arg)
         return SMTPD_CMD_ERROR;
     for (i = 0; i < SMTPD_NEXTS; i++) {
         lines[n] = vbuf_create(32);
-        if (smtpd_exts[i].offer(smtpd_exts[i].keyword, lines[n]))
+        if (smtpd_exts[i].offer(state, smtpd_exts[i].keyword, lines[n]))
             n++;
         else
             vbuf_free(lines[n]);
@@ -287,9 +299,14 @@ smtpd_help(SMTPD_STATE *state, const char *arg)
 
     (void) arg;
     vbuf_set(line, "214 2.0.0 Commands:");
-    for (cmd = smtpd_cmds; cmd->name; cmd++)
-        if (cmd->action != smtpd_not_implemented)
-            vbuf_printf(line, " %s", cmd->name);
+    for (cmd = smtpd_cmds; cmd->name; cmd++) {
+        if (cmd->action == smtpd_not_implemented)
+            continue;
+        if (cmd->action == smtpd_starttls && !smtpd_tls_offered(state)
+            && state->tls == NULL)
+            continue;
+        vbuf_printf(line, " %s", cmd->name);
+    }
     smtpd_reply(state, "%s", vbuf_str(line));
     vbuf_free(line);
     return SMTPD_CMD_OK;

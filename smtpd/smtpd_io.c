@@ -58,7 +58,7 @@ smtpd_plain_write(SMTPD_STATE *state, const void *buf, size_t len)
     return send(state->fd, buf, len, MSG_NOSIGNAL);
 }
 
-const SMTPD_XPORT smtpd_xport_plain = {smtpd_plain_read, smtpd_plain_write};
+const SMTPD_XPORT smtpd_xport_plain = {smtpd_plain_read, smtpd_plain_write, NULL};
 
 /* Starts a request (a command line, or the content of DATA or BDAT): with
  * smtpd_per_request_deadline, smtpd_timeout bounds all of it, so that a
@@ -94,6 +94,8 @@ smtpd_io_wait(SMTPD_STATE *state, long long timeout)
     struct pollfd pfd = {.fd = state->fd,.events = POLLIN};
     long long left;
 
+    if (state->xport->pending && state->xport->pending(state))
+        return SMTPD_IO_OK;
     for (;;) {
         left = timeout;
         if (state->deadline) {
@@ -309,6 +311,7 @@ smtpd_io_close(SMTPD_STATE *state)
     int rounds = 0;
 
     smtpd_flush(state);
+    smtpd_tls_close(state);
     shutdown(state->fd, SHUT_WR);
     while (rounds++ < 64 && poll(&pfd, 1, SMTPD_DRAIN_MS / 4) > 0) {
         if (read(state->fd, junk, sizeof(junk)) <= 0)

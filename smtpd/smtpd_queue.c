@@ -14,10 +14,13 @@
 #include "queue_write.h"
 #include "smtpd.h"
 
+/* RFC 3848's names: ESMTPS under TLS (ESMTPSA once AUTH exists). */
 static const char *
 smtpd_queue_protocol(SMTPD_STATE *state)
 {
-    return state->esmtp ? "ESMTP" : "SMTP";
+    if (!state->esmtp)
+        return "SMTP";
+    return state->tls ? "ESMTPS" : "ESMTP";
 }
 
 /* The one header smtpd adds (RFC 5321 4.4). */
@@ -33,6 +36,8 @@ smtpd_queue_received(SMTPD_STATE *state, QUEUE_WRITER *qf)
     strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
     vbuf_printf(hdr, "Received: from %s (%s [%s])\r\n",
                 printable_str(state->helo), state->name, state->addr);
+    if (state->tls)
+        vbuf_printf(hdr, "\t(using %s)\r\n", vbuf_str(state->tls_info));
     vbuf_printf(hdr, "\tby %s (Alligate) with %s id %s", conf_str(P_myhostname),
                 smtpd_queue_protocol(state), state->queue_id);
     /* The parser let through only printable ASCII, or UTF-8 with

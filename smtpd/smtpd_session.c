@@ -24,19 +24,21 @@
 #define F_CLOSING   SMTPD_CMD_FLAG_CLOSING
 
 /* In the order of the "disconnect from" counts.  BDAT checks the state
- * itself: it must read its chunk whatever it answers. */
+ * itself, TLS included (hence F_PRE_TLS here): it must read its chunk
+ * whatever it answers. */
 const SMTPD_CMD smtpd_cmds[] = {
     {"HELO", "helo", smtpd_helo, F_LAST | F_PRE_TLS | F_PRE_AUTH},
     {"EHLO", "ehlo", smtpd_ehlo, F_LAST | F_PRE_TLS | F_PRE_AUTH},
+    {"STARTTLS", "starttls", smtpd_starttls, F_LAST | F_PRE_TLS | F_PRE_AUTH},
     {"MAIL", "mail", smtpd_mail, F_HELO},
     {"RCPT", "rcpt", smtpd_rcpt, F_MAIL | F_CLOSING},
     {"DATA", "data", smtpd_data, F_MAIL | F_RCPT | F_LAST | F_CLOSING},
-    {"BDAT", "bdat", smtpd_bdat, F_CLOSING},
+    {"BDAT", "bdat", smtpd_bdat, F_PRE_TLS | F_CLOSING},
     {"RSET", "rset", smtpd_rset, F_PRE_TLS | F_PRE_AUTH},
     {"NOOP", "noop", smtpd_noop, F_LAST | F_PRE_TLS | F_PRE_AUTH},
     {"QUIT", "quit", smtpd_quit, F_LAST | F_PRE_TLS | F_PRE_AUTH | F_CLOSING},
     {"VRFY", "vrfy", smtpd_vrfy, F_LAST},
-    {"HELP", "help", smtpd_help, F_PRE_TLS | F_PRE_AUTH},
+    {"HELP", "help", smtpd_help, F_PRE_AUTH},
     {"EXPN", "expn", smtpd_not_implemented, F_LAST},
     {"TURN", "turn", smtpd_not_implemented, F_LAST},
     {"ETRN", "etrn", smtpd_not_implemented, 0},
@@ -142,6 +144,10 @@ smtpd_has_ctl(const char *s, size_t len)
 static int
 smtpd_cmd_allowed(SMTPD_STATE *state, const SMTPD_CMD *cmd)
 {
+    if (!(cmd->flags & F_PRE_TLS) && smtpd_tls_required(state)) {
+        smtpd_reply(state, "530 5.7.0 Must issue a STARTTLS command first");
+        return -1;
+    }
     if ((cmd->flags & F_HELO) && state->helo == NULL) {
         smtpd_reply(state, "503 5.5.1 Error: send HELO/EHLO first");
         return -1;
@@ -265,7 +271,12 @@ smtpd_session(SMTPD_STATE *state)
     snprintf(state->namaddr, sizeof(state->namaddr), "%s[%s]", state->name,
              state->addr);
     msg_info("connect from %s", state->namaddr);
-    smtpd_connect(state);
+    /* smtps: TLS from the first byte; a client that speaks plaintext
+     * there gets no reply it could not read anyway. */
+    if (state->tls_level == SMTPD_TLS_WRAPPER && smtpd_tls_wrapper(state) < 0)
+        state->quit = 1;
+    else
+        smtpd_connect(state);
 
     while (!state->quit) {
         int     status;

@@ -30,6 +30,7 @@ smtpd_state_create(int fd, const char *service)
     state->fd = fd;
     state->service = service;
     state->xport = &smtpd_xport_plain;
+    state->tls_level = smtpd_tls_level(service);
     state->in = mymalloc(SMTPD_INBUF_SIZE);
     state->out = vbuf_create(1024);
     state->counts = mycalloc(smtpd_state_ncmds(), sizeof(*state->counts));
@@ -113,6 +114,7 @@ SMTPD_STATE *
 smtpd_state_free(SMTPD_STATE *state)
 {
     smtpd_state_reset(state);
+    smtpd_tls_close(state);
     myfree(state->rcpt);
     myfree(state->helo);
     myfree(state->in);

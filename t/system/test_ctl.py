@@ -3,12 +3,15 @@ configuration error is reported as PATH/main.cf:LINE with a non-zero exit,
 config prints what postconf would, usage errors are usage errors."""
 
 import os
+import pwd
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import unittest
 
-from alligate_test import CTL, TOP, Instance
+from alligate_test import CTL, TOP, Instance, wait_for
 
 
 class CtlTestCase(unittest.TestCase):
@@ -208,6 +211,124 @@ class Check(CtlTestCase):
         c = self.inst.raw()
         self.assertEqual(c.cmd("QUIT")[0], 221)
         c.close()
+
+
+def make_cert(directory, name, days):
+    """A self-signed certificate NAME.pem and its key NAME.key, made by the
+    openssl command (no shell; the key never on a command line), valid
+    for DAYS from now.  Run as root, the key goes to the instance's
+    daemon_user, who must read it, with mode 0600."""
+    cert = os.path.join(directory, name + ".pem")
+    key = os.path.join(directory, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                    "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", str(days),
+                    "-subj", "/CN=mx.test.example"],
+                   check=True, capture_output=True, timeout=30,
+                   stdin=subprocess.DEVNULL)
+    os.chmod(key, 0o600)
+    if os.geteuid() == 0:
+        nobody = pwd.getpwnam("nobody")
+        os.chown(key, nobody.pw_uid, nobody.pw_gid)
+    return cert, key
+
+
+class TlsCheck(CtlTestCase):
+    """What conf_load cannot see (lib/tls_conf.c): check, start and reload
+    refuse a certificate and key that smtpd could not use, each with its
+    main.cf line; a certificate near its end is a warning only."""
+
+    def setUp(self):
+        super().setUp()
+        self.cert, self.key = make_cert(self.dir, "cert", 365)
+
+    def test_good_certificate_is_silent(self):
+        self.write("tls_cert_file = cert.pem\ntls_key_file = cert.key\n"
+                   "smtps_listen = 127.0.0.1:%d\n" % self.inst.port)
+        self.assertEqual(self.ctl("check"), (0, "", ""))
+
+    def test_mismatched_key(self):
+        make_cert(self.dir, "other", 365)
+        line = self.write("tls_cert_file = cert.pem\ntls_key_file = other.key\n")
+        self.assertEqual(self.ctl("check"), (
+            1, "", '%s:%d: tls_key_file: the private key in "%s/other.key" does not '
+            'match the certificate in "%s"\n' % (self.path, line + 1, self.dir, self.cert)))
+
+    def test_not_a_certificate(self):
+        line = self.write("tls_cert_file = cert.key\ntls_key_file = cert.key\n")
+        self.assertEqual(self.ctl("check"), (
+            1, "", '%s:%d: tls_cert_file: no PEM certificate in "%s"\n'
+            % (self.path, line, self.key)))
+
+    def test_expiring_certificate_is_a_warning(self):
+        make_cert(self.dir, "soon", 5)
+        line = self.write("tls_cert_file = soon.pem\ntls_key_file = soon.key\n")
+        rc, out, err = self.ctl("check")
+        self.assertEqual((rc, out), (0, ""))
+        self.assertRegex(err, r'^warning: %s:%d: tls_cert_file: the certificate in '
+                         r'"%s/soon\.pem" expires on \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, '
+                         r'in 5 days\n$' % (re.escape(self.path), line, re.escape(self.dir)))
+
+    def test_unknown_protocol(self):
+        line = self.write("tls_protocols = !SSLv2, !SSLv3, !TLSv1.0\n")
+        self.assertEqual(self.ctl("check"), (
+            1, "", '%s:%d: tls_protocols: unknown TLS protocol "!TLSv1.0" (use SSLv2, '
+            'SSLv3, TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3)\n' % (self.path, line)))
+
+    def test_smtps_without_certificate(self):
+        line = self.write("smtps_listen = 127.0.0.1:%d\n" % self.inst.port)
+        self.assertEqual(self.ctl("check"), (
+            1, "", "%s:%d: smtps_listen: needs tls_cert_file\n" % (self.path, line)))
+
+    def test_submission_encrypt_without_certificate(self):
+        line = self.write("smtp_auth = yes\nsubmission_listen = 127.0.0.1:%d\n"
+                          % self.inst.port)
+        self.assertEqual(self.ctl("check"), (
+            1, "", "%s:%d: submission_listen: needs tls_cert_file, as "
+            "submission_tls_security_level is encrypt by default (or set it to may "
+            "or none)\n" % (self.path, line + 1)))
+
+    def test_start_refuses_a_mismatched_key(self):
+        make_cert(self.dir, "other", 365)
+        line = self.write("tls_cert_file = cert.pem\ntls_key_file = other.key\n")
+        message = ('%s:%d: tls_key_file: the private key in "%s/other.key" does not '
+                   'match the certificate in "%s"\n' % (self.path, line + 1, self.dir,
+                                                         self.cert))
+        self.assertEqual(self.ctl("start"), (1, "", message))
+        self.assertEqual(self.inst.master_pid(), 0)
+
+    def test_reload_keeps_the_running_certificate(self):
+        self.write("tls_cert_file = cert.pem\ntls_key_file = cert.key\n")
+        self.inst.start()
+        make_cert(self.dir, "other", 365)
+        line = self.write("tls_cert_file = cert.pem\ntls_key_file = other.key\n")
+        message = ('%s:%d: tls_key_file: the private key in "%s/other.key" does not '
+                   'match the certificate in "%s"' % (self.path, line + 1, self.dir,
+                                                      self.cert))
+        self.assertEqual(self.ctl("reload"), (1, "", message + "\n"))
+        # Past alligatectl's own check: master refuses it too.
+        os.kill(self.inst.master_pid(), signal.SIGHUP)
+        self.assertTrue(wait_for(lambda: "reload refused" in self.inst.log()))
+        self.assertIn("error: reload refused, keeping the running configuration: "
+                      + message + "\n", self.inst.log())
+        self.assertNotIn("reload: configuration", self.inst.log())
+        c = self.inst.raw()
+        self.assertEqual(c.cmd("QUIT")[0], 221)
+        c.close()
+
+    def test_start_warns_of_an_expiring_certificate(self):
+        make_cert(self.dir, "soon", 5)
+        line = self.write("tls_cert_file = soon.pem\ntls_key_file = soon.key\n")
+        r = self.inst.ctl("start")
+        self.inst.started = r.returncode == 0
+        self.assertEqual(r.returncode, 0, r.stderr)
+        warning = (r'warning: %s:%d: tls_cert_file: the certificate in "%s/soon\.pem" '
+                   r'expires on [-0-9: ]+ UTC, in 5 days\n'
+                   % (re.escape(self.path), line, re.escape(self.dir)))
+        self.assertRegex(r.stderr, "^" + warning + "$")
+        self.assertRegex(r.stdout, r"^alligatectl: started \(pid \d+\)\n$")
+        # And in the log, from master.
+        self.assertRegex(self.inst.log(), warning)
 
 
 class Config(CtlTestCase):

@@ -56,6 +56,20 @@ def status_procs(inst):
             re.finditer(r"^    smtpd pid (\d+) (\S+)$", status(inst)[1], re.M)}
 
 
+TICKET_FD = 5                           # MASTER_TICKET_FD
+
+
+def ticket_area(pid, fd=TICKET_FD):
+    """(readlink, (st_dev, st_ino)) of descriptor fd of process pid, or
+    None when it is not open."""
+    path = "/proc/%d/fd/%d" % (pid, fd)
+    try:
+        st = os.stat(path)
+        return os.readlink(path), (st.st_dev, st.st_ino)
+    except FileNotFoundError:
+        return None
+
+
 def master_complaints(inst):
     """master's warnings and errors in the log."""
     return re.findall(r"^.* alligate/master\[\d+\]: (?:warning|error|fatal): .*$",
@@ -158,7 +172,8 @@ class StartStop(AlligateTestCase):
     def test_every_listener_has_its_pool(self):
         v6, submission = free_port(), free_port()
         self.inst.write_conf("smtp_listen = 127.0.0.1:%d, [::1]:%d\n"
-                             "submission_listen = 127.0.0.1:%d\nsmtp_auth = yes"
+                             "submission_listen = 127.0.0.1:%d\nsmtp_auth = yes\n"
+                             "submission_tls_security_level = none"
                              % (self.inst.port, v6, submission))
         self.inst.start()
         out = status(self.inst)[1]
@@ -303,6 +318,30 @@ class Reload(AlligateTestCase):
         self.assertEqual(old.cmd("QUIT")[0], 221)
         self.assertEqual(len(self.inst.queue_files()), 1)
         self.assertEqual(self.inst.log().count("reload: configuration"), 3)
+
+    def test_ticket_keys_in_memory_kept_across_reloads(self):
+        """Every smtpd worker has master's TLS session ticket keys as
+        descriptor 5: anonymous memory (a memfd), the same for all, the
+        same after a reload; the other daemons do not have them."""
+        master = self.inst.master_pid()
+        areas = [ticket_area(master, int(fd)) for fd in os.listdir("/proc/%d/fd" % master)]
+        areas = [a for a in areas if a and a[0].startswith("/memfd:alligate-tls-tickets")]
+        self.assertEqual(len(areas), 1, areas)
+        link, ident = areas[0]
+        self.assertEqual(link, "/memfd:alligate-tls-tickets (deleted)")
+        self.assertTrue(wait_for(lambda: len(self.inst.pids("smtpd")) >= 2))
+        old = set(self.inst.pids("smtpd"))
+        for pid in old:
+            self.assertEqual(ticket_area(pid), (link, ident), pid)
+        for program in ("ratekeeper", "relay"):
+            for pid in self.inst.pids(program):
+                area = ticket_area(pid)
+                self.assertTrue(area is None or area[1] != ident, (program, area))
+        r = self.inst.ctl("reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(wait_for(lambda: set(self.inst.pids("smtpd")) - old))
+        for pid in set(self.inst.pids("smtpd")) - old:
+            self.assertEqual(ticket_area(pid), (link, ident), pid)
 
     def test_listener_moves(self):
         held = session(self.inst)

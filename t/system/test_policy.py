@@ -479,7 +479,9 @@ STRICT = ("deny_invalid_helo = yes\n"
 class KilllistAndSubmission(PolicyTestCase):
     conf = BASE + STRICT + ("killlist = kill\n"
                             "smtp_auth = yes\n"
-                            "submission_listen = 127.0.0.1:%d\n" % SUBMISSION_PORT)
+                            "submission_listen = 127.0.0.1:%d\n" % SUBMISSION_PORT
+                            # Plain text on the submission port: no TLS here.
+                            + "submission_tls_security_level = none\n")
     files = {"recipients": RECIPIENTS, "kill": "# one client\n127.0.0.1/32\n"}
 
     def test_killlisted_client_refused_instead_of_banner(self):
@@ -520,7 +522,8 @@ class SubmissionKilllist(PolicyTestCase):
     conf = BASE + ("killlist = kill\n"
                    "submission_killlist = yes\n"
                    "smtp_auth = yes\n"
-                   "submission_listen = 127.0.0.1:%d\n" % SUBMISSION_PORT2)
+                   "submission_listen = 127.0.0.1:%d\n" % SUBMISSION_PORT2
+                   + "submission_tls_security_level = none\n")
     files = {"recipients": RECIPIENTS, "kill": "127.0.0.1/32\n"}
 
     def test_killlist_on_submission_port(self):

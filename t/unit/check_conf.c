@@ -30,7 +30,7 @@ teardown(void)
 }
 
 /* Loads main.cf with the given text; returns the config or NULL. */
-static CONF *
+static CONFIG *
 load(const char *text)
 {
     fixture_write_str("main.cf", text);
@@ -45,7 +45,7 @@ load_fails(const char *text, const char *expect_fmt)
 {
     char expect[1024];
     char path[128];
-    CONF *conf;
+    CONFIG *conf;
 
     snprintf(path, sizeof(path), "%s/main.cf", dir);
     snprintf(expect, sizeof(expect), expect_fmt, path, path, path);
@@ -56,7 +56,7 @@ load_fails(const char *text, const char *expect_fmt)
 
 START_TEST(test_defaults)
 {
-    CONF *conf = load("# nothing set\n\n");
+    CONFIG *conf = load("# nothing set\n\n");
 
     ck_assert_ptr_nonnull(conf);
     conf_activate(conf);
@@ -82,7 +82,7 @@ END_TEST
 
 START_TEST(test_values)
 {
-    CONF *conf = load("smtp_listen = 127.0.0.1:2525, [::1]:2525\n"
+    CONFIG *conf = load("smtp_listen = 127.0.0.1:2525, [::1]:2525\n"
                       "myhostname = mx.example.com\n"
                       "smtpd_banner = $myhostname ESMTP ${myhostname} $$5\n"
                       "tarpit = yes\n"
@@ -127,7 +127,7 @@ END_TEST
 
 START_TEST(test_last_setting_wins)
 {
-    CONF *conf = load("reject_text = one\nreject_text = Go away\n");
+    CONFIG *conf = load("reject_text = one\nreject_text = Go away\n");
 
     ck_assert_ptr_nonnull(conf);
     conf_activate(conf);
@@ -138,7 +138,7 @@ END_TEST
 
 START_TEST(test_list_files)
 {
-    CONF *conf;
+    CONFIG *conf;
 
     fixture_write("kill.txt", "# bad hosts\n192.0.2.7\n2001:db8:bad::/48 # trailing\n", 50);
     fixture_write("rcpt.txt", "alice@example.com\n@example.org\n", 31);
@@ -217,7 +217,7 @@ END_TEST
 START_TEST(test_bad_list_file)
 {
     char expect[512];
-    CONF *conf;
+    CONFIG *conf;
 
     conf = load("killlist = /nonexistent/kill.txt\n");
     ck_assert_ptr_null(conf);
@@ -246,7 +246,7 @@ END_TEST
 
 START_TEST(test_hostport)
 {
-    CONF *conf = load("relay_host = [mail.example.com]:2525\n"
+    CONFIG *conf = load("relay_host = [mail.example.com]:2525\n"
                       "dns_servers = 192.0.2.53, [2001:db8::53]:5353\n");
 
     ck_assert_msg(conf != NULL, "%s", vbuf_str(errors));
@@ -265,7 +265,7 @@ END_TEST
 
 START_TEST(test_file)
 {
-    CONF *conf;
+    CONFIG *conf;
 
     fixture_write("cert.pem", "x\n", 2);
     conf = load("tls_cert_file = cert.pem\n");
@@ -360,7 +360,7 @@ START_TEST(test_expansion_too_long)
 {
     VBUF *text = vbuf_create(16384);
     char expect[256];
-    CONF *conf;
+    CONFIG *conf;
     int i;
 
     vbuf_printf(text, "reject_text = ");
@@ -440,7 +440,7 @@ END_TEST
 START_TEST(test_every_param_has_help)
 {
     int i;
-    CONF *conf = conf_defaults();
+    CONFIG *conf = conf_defaults();
 
     for (i = 0; i < CONF_NPARAMS; i++) {
         ck_assert_msg(conf_params[i].help && *conf_params[i].help,
@@ -453,7 +453,7 @@ END_TEST
 
 START_TEST(test_wrong_accessor_panics)
 {
-    CONF *conf = conf_defaults();
+    CONFIG *conf = conf_defaults();
 
     conf_activate(conf);
     conf_bool(P_smtp_listen);

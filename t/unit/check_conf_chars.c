@@ -34,7 +34,7 @@ teardown(void)
 }
 
 /* Loads "mail_from_chars = set"; NULL when refused. */
-static CONF *
+static CONFIG *
 load_set(const char *set)
 {
     char    path[128];
@@ -52,7 +52,7 @@ load_set(const char *set)
 static void
 allows(const char *set, const char *allowed)
 {
-    CONF   *conf = load_set(set);
+    CONFIG   *conf = load_set(set);
     const unsigned char *table;
     int     c;
 
@@ -105,7 +105,7 @@ END_TEST
  * check out when the value is empty. */
 START_TEST(test_empty)
 {
-    CONF   *conf = load_set("");
+    CONFIG   *conf = load_set("");
 
     ck_assert_msg(conf != NULL, "%s", vbuf_str(errors));
     conf_free(conf_activate(conf));

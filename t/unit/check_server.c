@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -94,6 +95,7 @@ START_TEST(test_arguments)
     ck_assert_int_eq(server.listen_count, 2);
     ck_assert_int_eq(server.listen_fds[0], MASTER_LISTEN_FD);
     ck_assert_int_eq(server.listen_fds[1], MASTER_LISTEN_FD + 1);
+    ck_assert_int_eq(server.ticket_fd, -1);
     ck_assert_int_eq(msg_verbose, 1);
     ck_assert_str_eq(msg_progname(), "alligate/smtpd");
     /* The configuration is loaded and active. */
@@ -243,9 +245,10 @@ START_TEST(test_early_signal_kept)
 END_TEST
 
 /* Runs server_init with -m in a child whose descriptors 3 and 4 are
- * master's pipes; returns the child's exit status. */
+ * master's pipes, and with ticket keys (a memfd) as master gives smtpd
+ * or without, as it starts the others; returns the child's exit status. */
 static int
-run_under_master(int close_life)
+run_under_master(int close_life, int ticket)
 {
     const char *args[] = {"-c", dir, "-f", "-m", NULL};
     int life[2], status_pipe[2];
@@ -259,17 +262,25 @@ run_under_master(int close_life)
         close(life[1]);                 /* master died before we started */
     ck_assert_int_ge(pid = fork(), 0);
     if (pid == 0) {
-        /* Out of the way of 3 and 4 first. */
+        /* Out of the way of 3 to 5 first. */
         int life_r = fcntl(life[0], F_DUPFD, 10);
         int status_w = fcntl(status_pipe[1], F_DUPFD, 10);
+        int keys = memfd_create("keys", MFD_CLOEXEC);
 
         if (dup2(life_r, MASTER_LIFE_FD) < 0 || dup2(status_w, MASTER_STATUS_FD) < 0)
             _exit(10);
         if (!close_life)
             close(life[1]);
+        if (!ticket)
+            close(MASTER_TICKET_FD);
+        else if (keys < 0 || dup2(keys, MASTER_TICKET_FD) < 0)
+            _exit(10);
         init(args);
         if (!server.by_master)
             _exit(11);
+        /* Seen although init opened main.cf, which may take number 5. */
+        if (server.ticket_fd != (ticket ? MASTER_TICKET_FD : -1))
+            _exit(13);
         if (server_master_alive() != !close_life)
             _exit(12);
         server_report(MASTER_STAT_BUSY);
@@ -290,14 +301,14 @@ run_under_master(int close_life)
 START_TEST(test_master_alive)
 {
     write_config("");
-    ck_assert_int_eq(run_under_master(0), 0);
+    ck_assert_int_eq(run_under_master(0, 1), 0);
 }
 END_TEST
 
 START_TEST(test_master_gone)
 {
     write_config("");
-    ck_assert_int_eq(run_under_master(1), 0);
+    ck_assert_int_eq(run_under_master(1, 0), 0);
 }
 END_TEST
 
@@ -473,7 +484,7 @@ worker_start(WORKER *w, int listeners)
         sigaddset(&mask, SIGHUP);
         sigaddset(&mask, SIGTERM);
         sigprocmask(SIG_BLOCK, &mask, NULL);
-        /* All out of the way of 3, 4 and 5 first. */
+        /* All out of the way of master's descriptors 3 to 6 first. */
         worker_trace_fd = fcntl(trace[1], F_DUPFD, 10);
         close(life[1]);
         if (dup2(life_r, MASTER_LIFE_FD) < 0 || dup2(status_w, MASTER_STATUS_FD) < 0

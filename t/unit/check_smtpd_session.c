@@ -87,11 +87,11 @@ teardown(void)
 }
 
 /* Writes main.cf (BASE_CF and extra) and loads it. */
-static CONF *
+static CONFIG *
 load_config(const char *extra)
 {
     VBUF *text = vbuf_create(1024);
-    CONF *conf;
+    CONFIG *conf;
 
     vbuf_printf(text, BASE_CF, dir, dir, dir);
     vbuf_printf(text, "%s", extra);
@@ -105,7 +105,7 @@ load_config(const char *extra)
 static void
 start_with(const char *addr, const char *extra, const char *pre_greet)
 {
-    CONF *conf = load_config(extra);
+    CONFIG *conf = load_config(extra);
     int sv[2];
 
     ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);

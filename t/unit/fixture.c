@@ -126,11 +126,11 @@ fixture_read(const char *path, size_t *len)
     return data;
 }
 
-CONF *
+CONFIG *
 fixture_conf_load(const char *text)
 {
     VBUF *errors = vbuf_create(100);
-    CONF *conf;
+    CONFIG *conf;
 
     fixture_write_str("main.cf", text);
     conf = conf_load(fixture_dir, errors);

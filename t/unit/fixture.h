@@ -29,6 +29,6 @@ char *fixture_read(const char *path, size_t *len);
 
 /* Writes text as main.cf in the directory and loads it; the test fails
  * with conf_load's errors if that fails.  Activating is the caller's. */
-CONF *fixture_conf_load(const char *text);
+CONFIG *fixture_conf_load(const char *text);
 
 #endif
