@@ -3,7 +3,7 @@
  * part of make check.  See bench/README.md.
  *
  *   tls-source [-c CONCURRENCY] [-n SESSIONS] [-m MESSAGES] [-l SIZE]
- *              [-r RCPTS] [-R] [-V 1.2|1.3] [-T TIMEOUT] [-f SENDER]
+ *              [-r RCPTS] [-R | -p] [-V 1.2|1.3] [-T TIMEOUT] [-f SENDER]
  *              [-t RCPT] [-M HELO] [-j] HOST:PORT
  *
  * CONCURRENCY connection slots (one thread each) run SESSIONS sessions in
@@ -17,6 +17,8 @@
  * (RFC 5077 ticket or TLS 1.3 PSK) for resumption; without, every
  * handshake is a full one.  The certificate is not verified (the bench
  * uses a self-signed one); the signature of the handshake still is.
+ * With -p the sessions skip STARTTLS and the handshake (EHLO twice), as
+ * the baseline of what a session costs without TLS.
  *
  * Every read and write has a deadline (TIMEOUT seconds, SO_RCVTIMEO and
  * SO_SNDTIMEO, which bound connect() too); a session that fails for any
@@ -66,6 +68,7 @@ typedef struct {
     long    size;
     int     rcpts;
     int     resume;
+    int     plaintext;                  /* -p: no STARTTLS, the baseline */
     int     version;                    /* 0: any, else TLS1_2_VERSION.. */
     int     timeout;
     int     json;
@@ -445,19 +448,23 @@ static int ts_session(TS_CONN *conn, TS_SLOT *slot, int *delivered)
     snprintf(cmd, sizeof(cmd), "EHLO %s\r\n", ts_cfg.helo);
     if (ts_command(conn, cmd, 250, &starttls) < 0)
         return -1;
-    if (!starttls) {
+    if (ts_cfg.plaintext) {
+        /* The same session without STARTTLS and the handshake. */
+    } else if (!starttls) {
         ts_fail(conn, "EHLO: STARTTLS is not offered");
         return -1;
+    } else {
+        if (ts_command(conn, "STARTTLS\r\n", 220, 0) < 0)
+            return -1;
+        /* Nothing may follow the 220 in plaintext. */
+        if (conn->off < conn->len) {
+            ts_fail(conn, "STARTTLS: %zu bytes of plaintext after the 220",
+                    conn->len - conn->off);
+            return -1;
+        }
+        if (ts_handshake(conn, slot) < 0)
+            return -1;
     }
-    if (ts_command(conn, "STARTTLS\r\n", 220, 0) < 0)
-        return -1;
-    /* Nothing may follow the 220 in plaintext. */
-    if (conn->off < conn->len) {
-        ts_fail(conn, "STARTTLS: %zu bytes of plaintext after the 220", conn->len - conn->off);
-        return -1;
-    }
-    if (ts_handshake(conn, slot) < 0)
-        return -1;
     snprintf(cmd, sizeof(cmd), "EHLO %s\r\n", ts_cfg.helo);
     if (ts_command(conn, cmd, 250, &starttls) < 0)
         return -1;
@@ -636,7 +643,7 @@ static void ts_usage(void)
 {
     fprintf(stderr,
             "usage: tls-source [-c concurrency] [-n sessions] [-m messages per session]\n"
-            "                  [-l size] [-r recipients] [-R] [-V 1.2|1.3] [-T timeout]\n"
+            "                  [-l size] [-r recipients] [-R | -p] [-V 1.2|1.3] [-T timeout]\n"
             "                  [-f sender] [-t recipient] [-M helo] [-j] host:port\n");
     exit(2);
 }
@@ -677,7 +684,7 @@ int     main(int argc, char **argv)
     ts_cfg.sender = "bench@sender.example";
     ts_cfg.rcpt = "bench@example.com";
     ts_cfg.helo = "load.bench.example";
-    while ((ch = getopt(argc, argv, "c:f:jl:M:m:n:Rr:T:t:V:")) != -1) {
+    while ((ch = getopt(argc, argv, "c:f:jl:M:m:n:pRr:T:t:V:")) != -1) {
         switch (ch) {
         case 'c':
             ts_cfg.concurrency = (int) ts_number(optarg, 1, 10000);
@@ -699,6 +706,9 @@ int     main(int argc, char **argv)
             break;
         case 'n':
             ts_cfg.sessions = ts_number(optarg, 1, 1L << 40);
+            break;
+        case 'p':
+            ts_cfg.plaintext = 1;
             break;
         case 'R':
             ts_cfg.resume = 1;
@@ -729,6 +739,10 @@ int     main(int argc, char **argv)
     if (strpbrk(ts_cfg.sender, "<>\r\n") || strpbrk(ts_cfg.rcpt, "<>\r\n")
         || strpbrk(ts_cfg.helo, " \r\n")) {
         fprintf(stderr, "tls-source: bad sender, recipient or HELO name\n");
+        exit(2);
+    }
+    if (ts_cfg.plaintext && ts_cfg.resume) {
+        fprintf(stderr, "tls-source: -p and -R exclude each other\n");
         exit(2);
     }
     ts_cfg.target = argv[optind];
@@ -781,17 +795,19 @@ int     main(int argc, char **argv)
                "\"handshake_ms_full\": %.4f, \"handshake_ms_resumed\": %.4f, "
                "\"protocol\": \"%s\", \"cipher\": \"%s\", "
                "\"concurrency\": %d, \"messages_per_session\": %d, \"size\": %ld, "
-               "\"rcpts\": %d, \"resume\": %d}\n",
+               "\"rcpts\": %d, \"resume\": %d, \"plaintext\": %d}\n",
                elapsed, t.sessions_ok, t.sessions_failed, t.messages_ok, t.messages_failed,
                t.sessions_ok / elapsed, t.messages_ok / elapsed, t.hs_full, t.hs_resumed,
                t.hs_failed, full_ms, resumed_ms, protocol, cipher, ts_cfg.concurrency,
-               ts_cfg.messages, ts_cfg.size, ts_cfg.rcpts, ts_cfg.resume);
+               ts_cfg.messages, ts_cfg.size, ts_cfg.rcpts, ts_cfg.resume, ts_cfg.plaintext);
     } else {
         printf("target          %s, %d at once, %d message%s of %ld bytes per session, "
-               "%d recipient%s, resumption %s\n",
+               "%d recipient%s, %s\n",
                ts_cfg.target, ts_cfg.concurrency, ts_cfg.messages,
                ts_cfg.messages == 1 ? "" : "s", ts_cfg.size, ts_cfg.rcpts,
-               ts_cfg.rcpts == 1 ? "" : "s", ts_cfg.resume ? "on" : "off");
+               ts_cfg.rcpts == 1 ? "" : "s",
+               ts_cfg.plaintext ? "no STARTTLS"
+               : ts_cfg.resume ? "resumption on" : "resumption off");
         printf("elapsed         %.3f s\n", elapsed);
         printf("sessions        %ld ok, %ld failed, %.1f/s\n", t.sessions_ok,
                t.sessions_failed, t.sessions_ok / elapsed);
