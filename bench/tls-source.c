@@ -3,7 +3,7 @@
  * part of make check.  See bench/README.md.
  *
  *   tls-source [-c CONCURRENCY] [-n SESSIONS] [-m MESSAGES] [-l SIZE]
- *              [-r RCPTS] [-R | -p] [-V 1.2|1.3] [-T TIMEOUT] [-f SENDER]
+ *              [-r RCPTS] [-R [-w] | -p] [-V 1.2|1.3] [-T TIMEOUT] [-f SENDER]
  *              [-t RCPT] [-M HELO] [-j] HOST:PORT
  *
  * CONCURRENCY connection slots (one thread each) run SESSIONS sessions in
@@ -17,6 +17,9 @@
  * (RFC 5077 ticket or TLS 1.3 PSK) for resumption; without, every
  * handshake is a full one.  The certificate is not verified (the bench
  * uses a self-signed one); the signature of the handshake still is.
+ * With -w each slot first makes a session without mail, not counted,
+ * so that every counted handshake can be a resumed one; the clock starts
+ * when all have (and "ready" is printed on a line of its own).
  * With -p the sessions skip STARTTLS and the handshake (EHLO twice), as
  * the baseline of what a session costs without TLS.
  *
@@ -69,6 +72,7 @@ typedef struct {
     int     rcpts;
     int     resume;
     int     plaintext;                  /* -p: no STARTTLS, the baseline */
+    int     prime;                      /* -w: a session to resume first */
     int     version;                    /* 0: any, else TLS1_2_VERSION.. */
     int     timeout;
     int     json;
@@ -121,6 +125,7 @@ static TS_CONFIG ts_cfg;
 static atomic_long ts_next_session;
 static atomic_int ts_reported;
 static int ts_slot_index;               /* SSL ex_data index of the slot */
+static pthread_barrier_t ts_primed;     /* -w: every slot has a session */
 
 static double ts_now(void)
 {
@@ -404,9 +409,9 @@ static int ts_new_session(SSL *ssl, SSL_SESSION *session)
     return 1;                           /* the reference is ours */
 }
 
-/* One session on a new connection: 0, or -1 with why set.  *delivered
- * counts the messages that got their 250. */
-static int ts_session(TS_CONN *conn, TS_SLOT *slot, int *delivered)
+/* One session on a new connection with that many messages: 0, or -1
+ * with why set.  *delivered counts the messages that got their 250. */
+static int ts_session(TS_CONN *conn, TS_SLOT *slot, int messages, int *delivered)
 {
     struct timeval tv;
     int     one = 1;
@@ -468,7 +473,7 @@ static int ts_session(TS_CONN *conn, TS_SLOT *slot, int *delivered)
     snprintf(cmd, sizeof(cmd), "EHLO %s\r\n", ts_cfg.helo);
     if (ts_command(conn, cmd, 250, &starttls) < 0)
         return -1;
-    for (i = 0; i < ts_cfg.messages; i++) {
+    for (i = 0; i < messages; i++) {
         snprintf(cmd, sizeof(cmd), "MAIL FROM:<%s>\r\n", ts_cfg.sender);
         if (ts_command(conn, cmd, 250, 0) < 0)
             return -1;
@@ -513,7 +518,9 @@ static void ts_close(TS_CONN *conn, int ok)
     }
 }
 
-/* A slot: sessions one after the other until every session is taken. */
+/* A slot: with -w first a session without mail that is not counted, to
+ * have a session to resume; then sessions one after the other until
+ * every session is taken. */
 static void *ts_slot_run(void *arg)
 {
     TS_SLOT *slot = arg;
@@ -526,8 +533,17 @@ static void *ts_slot_run(void *arg)
         fprintf(stderr, "tls-source: out of memory\n");
         exit(2);
     }
+    if (ts_cfg.prime) {
+        ok = ts_session(conn, slot, 0, &delivered) == 0;
+        if (!ok && atomic_fetch_add(&ts_reported, 1) < TS_REPORT_MAX)
+            fprintf(stderr, "tls-source: first session of slot %d failed: %s\n", slot->id + 1,
+                    conn->why);
+        ts_close(conn, ok);
+        memset(&slot->stats, 0, sizeof(slot->stats));
+        pthread_barrier_wait(&ts_primed);
+    }
     while ((n = atomic_fetch_add(&ts_next_session, 1)) < ts_cfg.sessions) {
-        ok = ts_session(conn, slot, &delivered) == 0;
+        ok = ts_session(conn, slot, ts_cfg.messages, &delivered) == 0;
         if (ok) {
             slot->stats.sessions_ok++;
         } else {
@@ -643,8 +659,9 @@ static void ts_usage(void)
 {
     fprintf(stderr,
             "usage: tls-source [-c concurrency] [-n sessions] [-m messages per session]\n"
-            "                  [-l size] [-r recipients] [-R | -p] [-V 1.2|1.3] [-T timeout]\n"
-            "                  [-f sender] [-t recipient] [-M helo] [-j] host:port\n");
+            "                  [-l size] [-r recipients] [-R [-w] | -p] [-V 1.2|1.3]\n"
+            "                  [-T timeout] [-f sender] [-t recipient] [-M helo] [-j]\n"
+            "                  host:port\n");
     exit(2);
 }
 
@@ -684,7 +701,7 @@ int     main(int argc, char **argv)
     ts_cfg.sender = "bench@sender.example";
     ts_cfg.rcpt = "bench@example.com";
     ts_cfg.helo = "load.bench.example";
-    while ((ch = getopt(argc, argv, "c:f:jl:M:m:n:pRr:T:t:V:")) != -1) {
+    while ((ch = getopt(argc, argv, "c:f:jl:M:m:n:pRr:T:t:V:w")) != -1) {
         switch (ch) {
         case 'c':
             ts_cfg.concurrency = (int) ts_number(optarg, 1, 10000);
@@ -722,6 +739,9 @@ int     main(int argc, char **argv)
         case 't':
             ts_cfg.rcpt = optarg;
             break;
+        case 'w':
+            ts_cfg.prime = 1;
+            break;
         case 'V':
             if (strcmp(optarg, "1.2") == 0)
                 ts_cfg.version = TLS1_2_VERSION;
@@ -745,6 +765,10 @@ int     main(int argc, char **argv)
         fprintf(stderr, "tls-source: -p and -R exclude each other\n");
         exit(2);
     }
+    if (ts_cfg.prime && !ts_cfg.resume) {
+        fprintf(stderr, "tls-source: -w goes with -R\n");
+        exit(2);
+    }
     ts_cfg.target = argv[optind];
     if (ts_cfg.concurrency > ts_cfg.sessions)
         ts_cfg.concurrency = (int) ts_cfg.sessions;
@@ -758,6 +782,8 @@ int     main(int argc, char **argv)
         fprintf(stderr, "tls-source: out of memory\n");
         exit(2);
     }
+    if (ts_cfg.prime)
+        pthread_barrier_init(&ts_primed, 0, (unsigned) ts_cfg.concurrency + 1);
     t0 = ts_now();
     for (i = 0; i < ts_cfg.concurrency; i++) {
         slots[i].id = i;
@@ -765,6 +791,13 @@ int     main(int argc, char **argv)
             fprintf(stderr, "tls-source: pthread_create: %s\n", strerror(errno));
             exit(2);
         }
+    }
+    if (ts_cfg.prime) {
+        /* The clock starts when every slot has its session. */
+        pthread_barrier_wait(&ts_primed);
+        printf("ready\n");
+        fflush(stdout);
+        t0 = ts_now();
     }
     memset(&t, 0, sizeof(t));
     for (i = 0; i < ts_cfg.concurrency; i++) {
