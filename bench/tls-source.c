@@ -50,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -133,6 +134,16 @@ static double ts_now(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The CPU time this process has used, user and system. */
+static double ts_cpu(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec
+        + ru.ru_stime.tv_usec / 1e6;
 }
 
 static void ts_fail(TS_CONN *conn, const char *fmt, ...)
@@ -685,6 +696,8 @@ int     main(int argc, char **argv)
     TS_STATS t;
     double  t0;
     double  elapsed;
+    double  cpu0;
+    double  cpu;
     int     ch;
     int     i;
     const char *protocol = "";
@@ -785,6 +798,7 @@ int     main(int argc, char **argv)
     if (ts_cfg.prime)
         pthread_barrier_init(&ts_primed, 0, (unsigned) ts_cfg.concurrency + 1);
     t0 = ts_now();
+    cpu0 = ts_cpu();
     for (i = 0; i < ts_cfg.concurrency; i++) {
         slots[i].id = i;
         if ((errno = pthread_create(&slots[i].thread, 0, ts_slot_run, slots + i)) != 0) {
@@ -798,6 +812,7 @@ int     main(int argc, char **argv)
         printf("ready\n");
         fflush(stdout);
         t0 = ts_now();
+        cpu0 = ts_cpu();
     }
     memset(&t, 0, sizeof(t));
     for (i = 0; i < ts_cfg.concurrency; i++) {
@@ -817,10 +832,12 @@ int     main(int argc, char **argv)
         }
     }
     elapsed = ts_now() - t0;
+    cpu = ts_cpu() - cpu0;
     full_ms = t.hs_full ? t.hs_full_sec * 1000 / t.hs_full : 0;
     resumed_ms = t.hs_resumed ? t.hs_resumed_sec * 1000 / t.hs_resumed : 0;
     if (ts_cfg.json) {
-        printf("{\"elapsed\": %.6f, \"sessions\": %ld, \"sessions_failed\": %ld, "
+        printf("{\"elapsed\": %.6f, \"cpu\": %.6f, \"sessions\": %ld, "
+               "\"sessions_failed\": %ld, "
                "\"messages\": %ld, \"messages_failed\": %ld, "
                "\"sessions_per_sec\": %.3f, \"messages_per_sec\": %.3f, "
                "\"handshakes_full\": %ld, \"handshakes_resumed\": %ld, "
@@ -829,7 +846,7 @@ int     main(int argc, char **argv)
                "\"protocol\": \"%s\", \"cipher\": \"%s\", "
                "\"concurrency\": %d, \"messages_per_session\": %d, \"size\": %ld, "
                "\"rcpts\": %d, \"resume\": %d, \"plaintext\": %d}\n",
-               elapsed, t.sessions_ok, t.sessions_failed, t.messages_ok, t.messages_failed,
+               elapsed, cpu, t.sessions_ok, t.sessions_failed, t.messages_ok, t.messages_failed,
                t.sessions_ok / elapsed, t.messages_ok / elapsed, t.hs_full, t.hs_resumed,
                t.hs_failed, full_ms, resumed_ms, protocol, cipher, ts_cfg.concurrency,
                ts_cfg.messages, ts_cfg.size, ts_cfg.rcpts, ts_cfg.resume, ts_cfg.plaintext);
@@ -842,6 +859,7 @@ int     main(int argc, char **argv)
                ts_cfg.plaintext ? "no STARTTLS"
                : ts_cfg.resume ? "resumption on" : "resumption off");
         printf("elapsed         %.3f s\n", elapsed);
+        printf("cpu             %.3f s, user and system, of this client\n", cpu);
         printf("sessions        %ld ok, %ld failed, %.1f/s\n", t.sessions_ok,
                t.sessions_failed, t.sessions_ok / elapsed);
         printf("messages        %ld ok, %ld failed, %.1f/s\n", t.messages_ok,
