@@ -6,6 +6,7 @@
 #   make check-asan unit tests under AddressSanitizer + UBSan
 #   make fuzz       build the libFuzzer targets and run each FUZZ_SECONDS
 #   make docs       regenerate the parameter part of the docs from the table
+#   make bench      build the benchmarks' own programs (bench/compare does)
 #   make install DESTDIR=... prefix=/usr
 
 BUILD    ?= build
@@ -45,7 +46,7 @@ endif
 .SECONDARY:
 
 .PHONY: all run check unit-check system-check check-asan check-docs docs \
-        fuzz install clean distclean deps format
+        fuzz install clean distclean deps format bench
 
 all: $(PROGS:%=$(BUILD)/bin/%) $(TOOLS)
 
@@ -163,6 +164,14 @@ fuzz: $(FUZZ_BINS)
 	done
 
 -include $(shell find build-fuzz -name '*.d' 2>/dev/null)
+
+# Benchmarks: run by hand, never by all or check.  tls-source, the STARTTLS
+# load generator, is self-contained (libc, pthreads, OpenSSL).
+bench: $(BUILD)/bench/tls-source
+
+$(BUILD)/bench/tls-source: bench/tls-source.c config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -D_GNU_SOURCE -pthread $(LDFLAGS) -o $@ $< $(OPENSSL_LIBS)
 
 # Running --------------------------------------------------------------------
 
