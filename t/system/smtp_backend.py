@@ -157,9 +157,12 @@ class _Handler(socketserver.BaseRequestHandler):
                          else "535 5.7.8 Authentication credentials invalid")
             ok = reply.startswith("235")
             b.auths.append((mech, user, ok))
+        if reply == "":
+            return False                # drop the connection instead
         if ok:
             self.auth_user = user
         self.reply(reply)
+        return True
 
     def handle(self):
         b = self.backend
@@ -202,7 +205,8 @@ class _Handler(socketserver.BaseRequestHandler):
                 self.buf = b""
                 self.auth_user = None
             elif verb == "AUTH":
-                self.auth(cmd[5:])
+                if self.auth(cmd[5:]) is False:
+                    return
             elif verb == "MAIL" and b.auth_required and self.auth_user is None:
                 self.reply("530 5.7.0 Authentication required")
             elif verb == "MAIL":
@@ -296,7 +300,8 @@ class Backend:
       auth_users     {user: password} to offer AUTH (None: not offered)
       auth_mechs     the mechanisms offered, of "PLAIN" and "LOGIN"
       auth_replies   replies to AUTH, used up in order, instead of the
-                     check of auth_users ("454 4.7.0 ...", "535 5.7.8 ...")
+                     check of auth_users ("454 4.7.0 ...", "535 5.7.8 ...";
+                     "" drops the connection instead of a reply)
       auth_required  MAIL before AUTH gets 530
 
     and records: messages, dropped (closed after the dot), commands,

@@ -13,12 +13,15 @@ import json
 import os
 import pwd
 import re
+import shutil
 import subprocess
+import tempfile
 import time
+import unittest
 
 from alligate_test import BIN, QueueFile, queue_file_bytes, wait_for
 from smtp_backend import Backend
-from test_relay import SENDER, RelayTestCase
+from test_relay import SENDER, RelayTestCase, make_cert
 
 SEAL = os.path.join(os.path.dirname(BIN), "t", "tools", "seal")
 
@@ -247,6 +250,35 @@ class Replay(ReplayCase):
         self.assertWiped(fd, sealed, "D")
         self.assertNoSecret("alice", PASSWORD, sealed)
 
+    def test_connection_lost_or_421_during_auth_defers(self):
+        self.backend.auth_replies = ["", "421 4.3.2 Service shutting down"]
+        qid, sealed, fd = self.inject_sealed(subject="bumpy")
+        self.assertLog(r"%s: to=<someone@example.com>, relay=127\.0\.0\.1\[127\.0\.0\.1\]:%d, "
+                       r"delay=[0-9.]+, dsn=4\.4\.2, status=deferred \(lost connection with "
+                       r"127\.0\.0\.1\[127\.0\.0\.1\]:%d while sending AUTH PLAIN\)$"
+                       % (qid, self.backend.port, self.backend.port))
+        self.assertLog(r"%s: to=<someone@example.com>, .*dsn=4\.3\.2, status=deferred \(host "
+                       r"\S+ said: 421 4\.3\.2 Service shutting down \(in reply to AUTH "
+                       r"command\)\)$" % qid)
+        got = self.backend.wait(1)
+        self.assertEqual(len(got), 1, got)
+        self.assertEqual(got[0].auth_user, "alice")
+        self.assertEqual([ok for _, _, ok in self.backend.auths], [False, False, True])
+        self.assertTrue(self.queue_empty())
+        self.assertWiped(fd, sealed, "D")
+        self.assertNoSecret("alice", PASSWORD, sealed)
+
+    def test_old_style_auth_keyword(self):
+        # "AUTH=LOGIN" as some older servers announce it.
+        self.backend.ehlo_raw = (b"250-backend.test.example\r\n250-AUTH=LOGIN\r\n"
+                                 b"250 PIPELINING\r\n")
+        self.backend.auth_mechs = ["LOGIN"]
+        self.inject_sealed()
+        got = self.backend.wait(1)
+        self.assertEqual(len(got), 1, got)
+        self.assertEqual(got[0].auth_user, "alice")
+        self.assertEqual(self.backend.auths, [("LOGIN", "alice", True)])
+
     def test_deferred_message_shown_without_its_credentials(self):
         # Held back: every AUTH gets 454 until the test has looked.
         self.backend.auth_replies = ["454 4.7.0 Temporary authentication failure"] * 1000
@@ -286,6 +318,33 @@ class Replay(ReplayCase):
         self.assertIn("\nK (sealed credentials: not shown)\n", shown)
         self.assertIn("Subject: cut", shown)
         self.assertNotIn(sealed.decode(), shown)
+
+
+class ReplayOverTls(ReplayCase):
+    """AUTH after STARTTLS, on the EHLO that follows it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.certdir = tempfile.mkdtemp(prefix="alligate-cert-")
+        cls.cert = make_cert(cls.certdir)
+        if cls.cert is None:
+            raise unittest.SkipTest("openssl cannot make a certificate")
+        cls.backend_args = {"auth_users": USERS, "tls_cert": cls.cert}
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.certdir, ignore_errors=True)
+
+    def test_auth_after_starttls(self):
+        qid, sealed, fd = self.inject_sealed()
+        got = self.backend.wait(1)
+        self.assertEqual(len(got), 1, got)
+        self.assertTrue(got[0].tls)
+        self.assertEqual(got[0].auth_user, "alice")
+        cmds = [c.split()[0].upper() for c in self.backend.commands]
+        self.assertEqual(cmds[:4], ["EHLO", "STARTTLS", "EHLO", "AUTH"])
+        self.assertTrue(self.queue_empty())
+        self.assertWiped(fd, sealed, "D")
 
 
 class NoAuthOffered(ReplayCase):
