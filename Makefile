@@ -37,6 +37,8 @@ UNIT_BINS = $(UNIT_SRCS:%.c=$(BUILD)/%)
 UNIT_FIXTURE_SRCS = $(wildcard t/unit/fixture*.c)
 UNIT_FIXTURE = $(BUILD)/t/unit/libfixture.a
 TOOLS     = $(BUILD)/tools/conf_doc
+# Programs only the system tests use (t/tools/NAME.c), never installed.
+TEST_TOOLS = $(patsubst t/tools/%.c,$(BUILD)/t/tools/%,$(wildcard t/tools/*.c))
 
 ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
 include config.mk
@@ -48,7 +50,7 @@ endif
 .PHONY: all run check unit-check system-check check-asan check-docs docs \
         fuzz install clean distclean deps format bench
 
-all: $(PROGS:%=$(BUILD)/bin/%) $(TOOLS)
+all: $(PROGS:%=$(BUILD)/bin/%) $(TOOLS) $(TEST_TOOLS)
 
 deps:
 	@scripts/install-deps
@@ -92,6 +94,10 @@ $(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(UNIT_FIXTURE) $(PROG_LIBS) $(LIBA)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
 $(BUILD)/tools/%: $(BUILD)/tools/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/t/tools/%: $(BUILD)/t/tools/%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
