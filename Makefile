@@ -6,6 +6,7 @@
 #   make check-asan unit tests under AddressSanitizer + UBSan
 #   make fuzz       build the libFuzzer targets and run each FUZZ_SECONDS
 #   make docs       regenerate the parameter part of the docs from the table
+#   make bench      build the benchmarks' own programs (bench/compare does)
 #   make install DESTDIR=... prefix=/usr
 
 BUILD    ?= build
@@ -36,6 +37,8 @@ UNIT_BINS = $(UNIT_SRCS:%.c=$(BUILD)/%)
 UNIT_FIXTURE_SRCS = $(wildcard t/unit/fixture*.c)
 UNIT_FIXTURE = $(BUILD)/t/unit/libfixture.a
 TOOLS     = $(BUILD)/tools/conf_doc
+# Programs only the system tests use (t/tools/NAME.c), never installed.
+TEST_TOOLS = $(patsubst t/tools/%.c,$(BUILD)/t/tools/%,$(wildcard t/tools/*.c))
 
 ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
 include config.mk
@@ -45,9 +48,9 @@ endif
 .SECONDARY:
 
 .PHONY: all run check unit-check system-check check-asan check-docs docs \
-        fuzz install clean distclean deps format
+        fuzz install clean distclean deps format bench
 
-all: $(PROGS:%=$(BUILD)/bin/%) $(TOOLS)
+all: $(PROGS:%=$(BUILD)/bin/%) $(TOOLS) $(TEST_TOOLS)
 
 deps:
 	@scripts/install-deps
@@ -91,6 +94,10 @@ $(BUILD)/t/unit/%: $(BUILD)/t/unit/%.o $(UNIT_FIXTURE) $(PROG_LIBS) $(LIBA)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
 $(BUILD)/tools/%: $(BUILD)/tools/%.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/t/tools/%: $(BUILD)/t/tools/%.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -163,6 +170,14 @@ fuzz: $(FUZZ_BINS)
 	done
 
 -include $(shell find build-fuzz -name '*.d' 2>/dev/null)
+
+# Benchmarks: run by hand, never by all or check.  tls-source, the STARTTLS
+# load generator, is self-contained (libc, pthreads, OpenSSL).
+bench: $(BUILD)/bench/tls-source
+
+$(BUILD)/bench/tls-source: bench/tls-source.c config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -D_GNU_SOURCE -pthread $(LDFLAGS) -o $@ $< $(OPENSSL_LIBS)
 
 # Running --------------------------------------------------------------------
 

@@ -24,6 +24,7 @@
 #include "printable.h"
 #include "queue_dir.h"
 #include "queue_id.h"
+#include "queue_mark.h"
 #include "queue_read.h"
 #include "queue_status.h"
 #include "relay_clnt.h"
@@ -337,6 +338,50 @@ ctl_queue_copy(int fd, off_t offset, off_t length)
     return 0;
 }
 
+/* The raw bytes of a file the reader refused, to see what is wrong with
+ * it; but in its envelope (up to a line that starts with "M "), the value
+ * of a sealed credentials record is not shown, whatever else is wrong. */
+static void
+ctl_queue_dump(int fd, off_t size)
+{
+    static const char hidden[] = "K (sealed credentials: not shown)";
+    char    buf[65536];
+    off_t   off = 0;
+    ssize_t n, i;
+    int     bol = 1, envelope = 1, k_seen = 0, hiding = 0;
+
+    while (off < size && (n = pread(fd, buf, sizeof(buf), off)) > 0) {
+        for (i = 0; i < n; i++) {
+            char    c = buf[i];
+
+            if (k_seen) {
+                k_seen = 0;
+                if (c == ' ') {
+                    fputs(hidden, stdout);
+                    hiding = 1;
+                    continue;
+                }
+                putchar('K');
+            }
+            if (hiding && c != '\n')
+                continue;
+            hiding = 0;
+            if (bol && envelope && c == 'K') {
+                k_seen = 1;
+                bol = 0;
+                continue;
+            }
+            if (bol && c == 'M' && i + 1 < n && buf[i + 1] == ' ')
+                envelope = 0;
+            bol = c == '\n';
+            putchar(c);
+        }
+        off += n;
+    }
+    if (k_seen)
+        putchar('K');
+}
+
 static int
 ctl_queue_show(int argc, char **argv)
 {
@@ -362,7 +407,7 @@ ctl_queue_show(int argc, char **argv)
         printf("error: %s\n", printable_str(vbuf_str(m.why)));
         if (m.fd >= 0) {
             printf("\n");
-            ctl_queue_copy(m.fd, 0, m.file_size);
+            ctl_queue_dump(m.fd, m.file_size);
         }
         ctl_qmsg_close(&m);
         return m.fd >= 0 ? 0 : 1;
@@ -378,6 +423,11 @@ ctl_queue_show(int argc, char **argv)
         printf("protocol: %s\n", m.env.protocol);
     if (m.env.sasl_user)
         printf("sasl_user: %s\n", printable_str(m.env.sasl_user));
+    /* Never the sealed value itself. */
+    if (m.env.auth_sealed)
+        printf("auth: replay (sealed)\n");
+    else if (m.env.auth_wiped)
+        printf("auth: replay (wiped)\n");
     printf("sender: <%s>\n", printable_str(m.env.sender));
     if (m.env.body_type)
         printf("body: %s\n", m.env.body_type);
@@ -410,6 +460,24 @@ ctl_queue_show(int argc, char **argv)
 #define CTL_OP_HOLD     2
 #define CTL_OP_RELEASE  3
 
+/* Before a message is deleted: its sealed credentials are wiped in place,
+ * as relay does, so that the blocks the file leaves do not hold them. */
+static void
+ctl_queue_wipe(const char *path)
+{
+    QUEUE_ENVELOPE env;
+    int     fd;
+
+    if ((fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) < 0)
+        return;
+    if (queue_read_fd(fd, &env, NULL) == QUEUE_READ_OK && env.auth_sealed != NULL
+        && queue_mark_wipe(fd, env.auth_offset) < 0)
+        fprintf(stderr, "alligatectl: cannot wipe the sealed credentials in %s: %s\n",
+                path, strerror(errno));
+    queue_read_free(&env);
+    close(fd);
+}
+
 /* Applies op to one message found in sub; 1 when done. */
 static int
 ctl_queue_op_one(int op, const char *id, const char *sub)
@@ -421,6 +489,7 @@ ctl_queue_op_one(int op, const char *id, const char *sub)
     queue_dir_path(from, queue_dir, sub, id);
     switch (op) {
     case CTL_OP_DELETE:
+        ctl_queue_wipe(vbuf_str(from));
         if (unlink(vbuf_str(from)) == 0) {
             queue_status_remove(queue_dir, id);
             done = 1;

@@ -116,6 +116,14 @@ queue_read_add(QUEUE_ENVELOPE *env, int type, const char *value,
     case QUEUE_REC_BODY_TYPE:
         env->body_type = mystrndup(value, len);
         break;
+    case QUEUE_REC_AUTH_SEALED:
+        env->auth_sealed = mystrndup(value, len);
+        env->auth_offset = off;
+        break;
+    case QUEUE_REC_AUTH_WIPED:
+        env->auth_wiped = 1;
+        env->auth_offset = off;
+        break;
     case QUEUE_REC_ATTR:
         /* Grow at powers of two. */
         if ((env->attr_count & (env->attr_count - 1)) == 0)
@@ -193,6 +201,12 @@ queue_read_envelope(QUEUE_READER *rd, QUEUE_ENVELOPE *env, long long *msg_len,
             return QUEUE_READ_CORRUPT;
         }
         seen |= bit;
+        if ((seen & queue_record_singleton_bit(QUEUE_REC_AUTH_SEALED))
+            && (seen & queue_record_singleton_bit(QUEUE_REC_AUTH_WIPED))) {
+            queue_record_why(why, "sealed and wiped credentials at offset %lld",
+                             (long long) off);
+            return QUEUE_READ_CORRUPT;
+        }
         queue_read_add(env, type, line + 2, len - 2, off);
     }
 
@@ -309,6 +323,7 @@ queue_read_free(QUEUE_ENVELOPE *env)
     myfree(env->sasl_user);
     myfree(env->sender);
     myfree(env->body_type);
+    myfree(env->auth_sealed);
     for (i = 0; i < env->rcpt_count; i++)
         myfree(env->rcpt[i].address);
     myfree(env->rcpt);

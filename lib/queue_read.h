@@ -42,6 +42,9 @@ typedef struct QUEUE_ENVELOPE {
     size_t  rcpt_count;
     QUEUE_ATTR *attr;
     size_t  attr_count;
+    char   *auth_sealed;        /* K: sealed credentials (cred_seal.h) */
+    int     auth_wiped;         /* W: they were, and have been wiped */
+    off_t   auth_offset;        /* of the K or W record, for queue_mark_wipe */
     off_t   message_offset;     /* where the message bytes start */
     off_t   message_length;     /* how many there are */
 } QUEUE_ENVELOPE;

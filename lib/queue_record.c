@@ -7,7 +7,7 @@
 #include "vbuf.h"
 
 /* Record types that may appear at most once; their position is their bit. */
-static const char queue_record_singletons[] = "TCNHPUSZY8";
+static const char queue_record_singletons[] = "TCNHPUSZY8KW";
 
 void
 queue_record_why(VBUF *why, const char *fmt, ...)
@@ -61,6 +61,7 @@ const char *
 queue_record_check(int type, const char *value, size_t len)
 {
     const char *eq;
+    size_t  i;
 
     if (len > QUEUE_VALUE_MAX)
         return "value too long";
@@ -77,6 +78,22 @@ queue_record_check(int type, const char *value, size_t len)
     case QUEUE_REC_ATTR:
         eq = memchr(value, '=', len);
         return eq == NULL || eq == value ? "bad attribute" : NULL;
+    case QUEUE_REC_AUTH_SEALED:
+        if (len == 0)
+            return "empty sealed credentials";
+        for (i = 0; i < len; i++)
+            if (!((value[i] >= 'A' && value[i] <= 'Z') || (value[i] >= 'a' && value[i] <= 'z')
+                  || (value[i] >= '0' && value[i] <= '9') || value[i] == '+'
+                  || value[i] == '/' || value[i] == '='))
+                return "sealed credentials not base64";
+        return NULL;
+    case QUEUE_REC_AUTH_WIPED:
+        if (len == 0)
+            return "empty wiped credentials";
+        for (i = 0; i < len; i++)
+            if (value[i] != QUEUE_AUTH_WIPE_BYTE)
+                return "wiped credentials not wiped";
+        return NULL;
     default:
         if (queue_record_is_rcpt(type) && len == 0)
             return "empty recipient";

@@ -31,12 +31,24 @@
  *   D  recipient, delivered                 (status of a recipient record)
  *   B  recipient, bounced                   (status of a recipient record)
  *   A  name=value extension attribute       any number, name non-empty
+ *   K  the client's AUTH credentials,       at most once; only with
+ *      sealed (cred_seal.h): base64         relay_auth_replay = yes
+ *   W  K after the wipe: the same length,   at most once, never with K
+ *      every value byte '0'
  *
  * (The body type is 'Y', not 'B': 'B' is a bounced recipient.)
  *
  * A recipient's status is the first byte of its record, so the relay
  * records progress by overwriting that single byte in place
  * (queue_mark_rcpts: pwrite, then one fdatasync); nothing moves.
+ *
+ * The sealed credentials are encrypted, but they do not outlive the
+ * message: before relay removes a file that has a K record (delivered or
+ * bounced), it overwrites that record in place, "K <sealed>" with
+ * "W 000...0" of the same length (queue_mark_wipe: one pwrite, then
+ * fdatasync), so that the blocks the file leaves behind do not hold them.
+ * Nothing else moves. They never appear in a log or in alligatectl's
+ * output.
  *
  * The length on the M line is written as a placeholder (20 'X') and filled
  * in at commit, before the fsync. With the trailer it makes any damage
@@ -74,6 +86,8 @@
 #define QUEUE_REC_SMTPUTF8      '8'
 #define QUEUE_REC_RCPT          'R'
 #define QUEUE_REC_ATTR          'A'
+#define QUEUE_REC_AUTH_SEALED   'K'
+#define QUEUE_REC_AUTH_WIPED    'W'
 #define QUEUE_REC_MESSAGE       'M'
 
 /* Recipient status: the first byte of a recipient record. */
@@ -88,6 +102,8 @@
 
 /* The bit of a record type that may appear at most once, 0 for others. */
 unsigned queue_record_singleton_bit(int type);
+#define QUEUE_AUTH_WIPE_BYTE    '0'     /* every value byte of a W record */
+
 /* 1 for the three recipient record types. */
 int     queue_record_is_rcpt(int type);
 /* Decimal digits without sign, at most 18 so that they fit a long long;

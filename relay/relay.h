@@ -15,6 +15,8 @@
  *   relay_connect.c  the SMTP client's session with the backend: connect,
  *                    greeting, EHLO, STARTTLS
  *   relay_smtp.c     the SMTP client's mail transactions on that session
+ *   relay_auth.c     AUTH at the backend as the client's user, for
+ *                    relay_auth_replay
  *   relay_io.c       buffered socket and TLS I/O with deadlines
  *   relay_tls.c      the client side of STARTTLS (OpenSSL)
  *   relay_body.c     dot-stuffing, CR LF and long-line folding
@@ -189,6 +191,8 @@ int     relay_tls_start(RELAY_IO *io, const char *sni, int timeout_ms,
 #define RELAY_SMTP_8BITMIME     (1 << 2)
 #define RELAY_SMTP_STARTTLS     (1 << 3)
 #define RELAY_SMTP_SMTPUTF8     (1 << 4)
+#define RELAY_SMTP_AUTH_PLAIN   (1 << 5)    /* AUTH ... PLAIN ... */
+#define RELAY_SMTP_AUTH_LOGIN   (1 << 6)    /* AUTH ... LOGIN ... */
 
 /* An SMTP session with the backend: opened by relay_connect.c, used and
  * closed by relay_smtp.c. */
@@ -234,6 +238,22 @@ void    relay_smtp_deliver(RELAY_SMTP **sessp, const char *queue_id,
                            const QUEUE_ENVELOPE *env, int fd,
                            RELAY_RCPT *rcpt, size_t rcpt_count,
                            RELAY_ATTEMPT *attempt);
+/* The client's credentials, opened from the queue file (cred_seal.h),
+ * for relay_auth_replay. */
+typedef struct RELAY_AUTH {
+    const char *user;
+    const char *password;
+} RELAY_AUTH;
+
+/* The same for a message whose client's AUTH is replayed: the cached
+ * session (*sessp) is closed, and the message goes over a session of its
+ * own that authenticates as auth's user after EHLO (and STARTTLS), and is
+ * closed afterwards. A backend's 4xx to AUTH defers every recipient, a
+ * 5xx bounces them, no AUTH offered defers them. */
+void    relay_smtp_deliver_auth(RELAY_SMTP **sessp, const char *queue_id,
+                                const QUEUE_ENVELOPE *env, int fd,
+                                RELAY_RCPT *rcpt, size_t rcpt_count,
+                                const RELAY_AUTH *auth, RELAY_ATTEMPT *attempt);
 /* The session's socket, for the agent to watch while idle. */
 int     relay_smtp_fd(const RELAY_SMTP *sess);
 /* 1 when the session may still be used: not too old, the server has not
@@ -241,6 +261,21 @@ int     relay_smtp_fd(const RELAY_SMTP *sess);
 int     relay_smtp_reusable(RELAY_SMTP *sess);
 /* Sends QUIT (when quit is set) and closes; returns NULL. */
 RELAY_SMTP *relay_smtp_close(RELAY_SMTP *sess, int quit);
+
+/* relay_auth.c -------------------------------------------------------- */
+
+/* relay_auth_login() results. */
+#define RELAY_AUTH_OK       0
+#define RELAY_AUTH_REFUSED  (-1)    /* a 4xx or 5xx reply, in sess->reply */
+#define RELAY_AUTH_IO       (-2)    /* the connection failed: why */
+#define RELAY_AUTH_PROTO    (-3)    /* a reply that makes no sense: why */
+#define RELAY_AUTH_NONE     (-4)    /* neither PLAIN nor LOGIN offered: why */
+
+/* Authenticates as user on sess, with PLAIN when offered, else LOGIN;
+ * *mech says which. The password is wiped from every buffer of ours that
+ * held it; the caller wipes its own. */
+int     relay_auth_login(RELAY_SMTP *sess, const char *user,
+                         const char *password, const char **mech, VBUF *why);
 
 /* relay_deliver.c ----------------------------------------------------- */
 

@@ -74,6 +74,23 @@ relay_connect_addr(const struct addrinfo *ai, long long deadline, VBUF *why)
     return fd;
 }
 
+/* The mechanisms of an AUTH keyword ("AUTH LOGIN PLAIN", or the older
+ * "AUTH=LOGIN PLAIN") that relay_auth.c knows. */
+static void
+relay_connect_auth(RELAY_SMTP *sess, const char *mechs)
+{
+    char   *copy = mystrdup(mechs);
+    char   *mech, *save = NULL;
+
+    for (mech = strtok_r(copy, " ", &save); mech; mech = strtok_r(NULL, " ", &save)) {
+        if (strcasecmp(mech, "PLAIN") == 0)
+            sess->features |= RELAY_SMTP_AUTH_PLAIN;
+        else if (strcasecmp(mech, "LOGIN") == 0)
+            sess->features |= RELAY_SMTP_AUTH_LOGIN;
+    }
+    myfree(copy);
+}
+
 /* Parses the EHLO reply's keywords. */
 static void
 relay_connect_features(RELAY_SMTP *sess)
@@ -97,6 +114,8 @@ relay_connect_features(RELAY_SMTP *sess)
             sess->features |= RELAY_SMTP_STARTTLS;
         else if (strcasecmp(line, "SMTPUTF8") == 0)
             sess->features |= RELAY_SMTP_SMTPUTF8;
+        else if (strncasecmp(line, "AUTH", 4) == 0 && (line[4] == ' ' || line[4] == '='))
+            relay_connect_auth(sess, line + 5);
         else if (strncasecmp(line, "SIZE", 4) == 0 && (line[4] == 0 || line[4] == ' ')) {
             sess->features |= RELAY_SMTP_SIZE;
             if (line[4] == ' ')

@@ -14,7 +14,16 @@
  *
  * A message that still has pending recipients goes to deferred/ with its
  * next attempt as the file's modification time (set before the rename,
- * which leaves it alone), and a side record with the reason (status/ID). */
+ * which leaves it alone), and a side record with the reason (status/ID).
+ *
+ * A message with the client's sealed AUTH credentials (a K record) goes,
+ * with relay_auth_replay = yes, over a session of its own that
+ * authenticates as that user (relay_smtp_deliver_auth); credentials that
+ * cannot be opened (the key changed) defer it. Whatever the setting,
+ * before such a file is removed, its recipients are marked and then the
+ * record is wiped in place (queue_mark_wipe), so that neither a crash in
+ * between nor the disk blocks the file leaves behind keep the
+ * credentials, and a crash never sends the message again without them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -26,6 +35,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "cred_seal.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "printable.h"
@@ -257,8 +267,9 @@ relay_deliver_finish(RELAY_TRY *t, RELAY_JOB_RESULT *res)
             break;
         }
     }
-    /* Some recipients stay, or bounce: the delivered ones are marked. */
-    if (sent < t->rcpt_count)
+    /* Some recipients stay, or bounce: the delivered ones are marked; so
+     * are they all before sealed credentials are wiped. */
+    if (sent < t->rcpt_count || t->env.auth_sealed != NULL)
         relay_deliver_mark(t, RELAY_RCPT_SENT, QUEUE_RCPT_DELIVERED);
     /* Too old to try again: what is deferred bounces. */
     if (deferred > 0 && relay_retry_expired(t->env.arrival, now, &policy)) {
@@ -299,6 +310,9 @@ relay_deliver_finish(RELAY_TRY *t, RELAY_JOB_RESULT *res)
         res->next_try = relay_retry_next(t->env.arrival, now, &policy);
         relay_deliver_defer(t, now, res->next_try, first_reason);
     } else {
+        if (t->env.auth_sealed != NULL && queue_mark_wipe(t->fd, t->env.auth_offset) < 0)
+            msg_warn("%s: cannot wipe the sealed credentials in %s: %m", t->id,
+                     vbuf_str(t->path));
         if (unlink(vbuf_str(t->path)) < 0 && errno != ENOENT)
             msg_warn("%s: remove %s: %m", t->id, vbuf_str(t->path));
         queue_status_remove(conf_str(P_queue_directory), t->id);
@@ -306,6 +320,47 @@ relay_deliver_finish(RELAY_TRY *t, RELAY_JOB_RESULT *res)
         res->result = RELAY_RESULT_DONE;
     }
     vbuf_free(expired);
+}
+
+/* Delivery to relay_host: over the agent's cached session, or, when the
+ * client's AUTH is replayed, as that user over a session of its own. */
+static void
+relay_deliver_smtp(RELAY_TRY *t, RELAY_SMTP **sessp)
+{
+    RELAY_AUTH auth;
+    VBUF *why, *user, *password;
+    size_t i;
+
+    if (!conf_bool(P_relay_auth_replay)
+        || (t->env.auth_sealed == NULL && !t->env.auth_wiped)) {
+        relay_smtp_deliver(sessp, t->id, &t->env, t->fd, t->rcpt, t->rcpt_count, &t->attempt);
+        return;
+    }
+    why = vbuf_create(100);
+    user = vbuf_create(64);
+    password = vbuf_create(256);
+    /* The key is read each time: a key replaced meanwhile is seen. */
+    if (t->env.auth_sealed == NULL) {
+        vbuf_set(why, "they were wiped");
+    } else if (cred_seal_init(conf_str(P_data_directory), why) == 0
+               && cred_open(t->id, t->env.auth_sealed, user, password, why) == 0) {
+        auth.user = vbuf_str(user);
+        auth.password = vbuf_str(password);
+        relay_smtp_deliver_auth(sessp, t->id, &t->env, t->fd, t->rcpt, t->rcpt_count,
+                                &auth, &t->attempt);
+        vbuf_reset(why);
+    }
+    cred_wipe(password);
+    if (vbuf_len(why) > 0) {
+        vbuf_set(t->attempt.relay, "none");
+        for (i = 0; i < t->rcpt_count; i++)
+            relay_rcpt_set(t->rcpt + i, RELAY_RCPT_DEFER, "4.7.0", NULL,
+                           "cannot open the client's sealed AUTH credentials: %s",
+                           vbuf_str(why));
+    }
+    vbuf_free(why);
+    vbuf_free(user);
+    vbuf_free(password);
 }
 
 /* Moves a file that the reader refused out of the way. */
@@ -399,7 +454,7 @@ relay_deliver(RELAY_SMTP **sessp, const char *id, const char *sub,
         }
         vbuf_free(where);
     } else {
-        relay_smtp_deliver(sessp, id, &t.env, t.fd, t.rcpt, t.rcpt_count, &t.attempt);
+        relay_deliver_smtp(&t, sessp);
         res->conn_failed = t.attempt.conn_failed;
     }
     relay_deliver_finish(&t, res);

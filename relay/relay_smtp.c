@@ -23,6 +23,7 @@
 #include "monotime.h"
 #include "msg.h"
 #include "mymalloc.h"
+#include "printable.h"
 #include "relay.h"
 
 #define RELAY_SMTP_GROUP_MAX    100         /* commands per pipelined write */
@@ -405,6 +406,19 @@ relay_smtp_close(RELAY_SMTP *sess, int quit)
     return NULL;
 }
 
+/* No session could be opened: every recipient is deferred. */
+static void
+relay_smtp_unreachable(RELAY_RCPT *rcpt, size_t rcpt_count, RELAY_ATTEMPT *attempt)
+{
+    size_t i;
+
+    attempt->conn_failed = 1;
+    vbuf_set(attempt->relay, "none");
+    for (i = 0; i < rcpt_count; i++)
+        relay_rcpt_set(rcpt + i, RELAY_RCPT_DEFER, "4.4.1", NULL, "%s",
+                       vbuf_str(attempt->why));
+}
+
 void
 relay_smtp_deliver(RELAY_SMTP **sessp, const char *queue_id,
                    const QUEUE_ENVELOPE *env, int fd,
@@ -423,13 +437,7 @@ relay_smtp_deliver(RELAY_SMTP **sessp, const char *queue_id,
         txn.reused = sess != NULL;
         if (sess == NULL) {
             if ((sess = relay_connect_open(attempt->why)) == NULL) {
-                size_t i;
-
-                attempt->conn_failed = 1;
-                vbuf_set(attempt->relay, "none");
-                for (i = 0; i < rcpt_count; i++)
-                    relay_rcpt_set(rcpt + i, RELAY_RCPT_DEFER, "4.4.1", NULL, "%s",
-                                   vbuf_str(attempt->why));
+                relay_smtp_unreachable(rcpt, rcpt_count, attempt);
                 return;
             }
             *sessp = sess;
@@ -452,4 +460,53 @@ relay_smtp_deliver(RELAY_SMTP **sessp, const char *queue_id,
     /* Two stale connections in a row: cannot happen with a new one, but
      * every recipient must leave with an outcome. */
     relay_smtp_rest(&txn, RELAY_RCPT_DEFER, "4.4.2", "lost connection with the backend");
+}
+
+void
+relay_smtp_deliver_auth(RELAY_SMTP **sessp, const char *queue_id,
+                        const QUEUE_ENVELOPE *env, int fd, RELAY_RCPT *rcpt,
+                        size_t rcpt_count, const RELAY_AUTH *auth,
+                        RELAY_ATTEMPT *attempt)
+{
+    RELAY_TXN txn;
+    RELAY_SMTP *sess;
+    VBUF *why;
+    const char *mech;
+    size_t i;
+    int status;
+
+    /* A session authenticated as one user carries nobody else's mail, and
+     * this one carries no other: the cached one goes first, so that the
+     * agent still holds at most one connection (relay_concurrency). */
+    *sessp = relay_smtp_close(*sessp, 1);
+    if ((sess = relay_connect_open(attempt->why)) == NULL) {
+        relay_smtp_unreachable(rcpt, rcpt_count, attempt);
+        return;
+    }
+    vbuf_set(attempt->relay, sess->relay);
+    why = vbuf_create(256);
+    memset(&txn, 0, sizeof(txn));
+    txn.sess = sess;
+    txn.rcpt = rcpt;
+    txn.rcpt_count = rcpt_count;
+    switch (status = relay_auth_login(sess, auth->user, auth->password, &mech, why)) {
+    case RELAY_AUTH_OK:
+        msg_info("%s: relay=%s, sasl_method=%s, sasl_username=%s", queue_id, sess->relay,
+                 mech, printable_str(auth->user));
+        txn.accepted_flag = mycalloc(rcpt_count ? rcpt_count : 1, sizeof(int));
+        relay_smtp_transaction(&txn, env, fd);
+        myfree(txn.accepted_flag);
+        break;
+    case RELAY_AUTH_REFUSED:
+        /* 4xx: deferred, 5xx: bounced, with the server's words. */
+        for (i = 0; i < rcpt_count; i++)
+            relay_smtp_rcpt_reply(sess, rcpt + i, "AUTH");
+        break;
+    default:
+        relay_smtp_rest(&txn, RELAY_RCPT_DEFER, status == RELAY_AUTH_IO ? "4.4.2" : "4.7.0",
+                        vbuf_str(why));
+        break;
+    }
+    vbuf_free(why);
+    relay_smtp_close(sess, 1);
 }

@@ -375,7 +375,7 @@ class QueueFile:
 
     MAGIC = b"ALLIGATE-QUEUE 1\n"
     VALUE_MAX = 16384
-    SINGLETONS = "TCNHPUSZY8"           # at most once each
+    SINGLETONS = "TCNHPUSZY8KW"         # at most once each
     RECIPIENTS = "RDB"                  # pending, delivered, bounced
 
     def __init__(self, data, name="queue file"):
@@ -402,6 +402,8 @@ class QueueFile:
                 refuse("bad record at offset %d: %s", pos, why)
             if kind in self.SINGLETONS and kind in (k for k, _ in self.records):
                 refuse("duplicate %s record at offset %d", kind, pos)
+            if kind in "KW" and any(k in "KW" for k, _ in self.records):
+                refuse("sealed and wiped credentials at offset %d", pos)
             self.records.append((kind, value.decode("utf-8", "replace")))
             pos = end + 1
         if not re.fullmatch(rb"[0-9]{20}", value):
@@ -436,6 +438,10 @@ class QueueFile:
             return "bad attribute"
         if kind in cls.RECIPIENTS and not value:
             return "empty recipient"
+        if kind == "K" and not re.fullmatch(rb"[A-Za-z0-9+/=]+", value):
+            return "sealed credentials not base64" if value else "empty sealed credentials"
+        if kind == "W" and not re.fullmatch(rb"0+", value):
+            return "wiped credentials not wiped" if value else "empty wiped credentials"
         return None
 
     @classmethod

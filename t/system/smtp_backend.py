@@ -4,8 +4,12 @@ It records each message's envelope and the exact bytes that came after
 DATA (as sent, dot-stuffing and all, and as meant, unstuffed), and can be
 told to misbehave: answer a recipient or the final dot with a chosen
 reply, drop the connection after the final dot, be down, then up again on
-the same port.  Python standard library only."""
+the same port.  With auth_users it offers AUTH PLAIN and LOGIN (RFC 4954)
+and records who authenticated on the connection of each message.  Python
+standard library only."""
 
+import base64
+import binascii
 import socket
 import socketserver
 import ssl
@@ -18,8 +22,9 @@ from alligate_test import free_port
 class Message:
     """One transaction the backend accepted (at least one recipient)."""
 
-    def __init__(self, mail_from, mail_params, rcpts, raw, tls):
+    def __init__(self, mail_from, mail_params, rcpts, raw, tls, auth_user=None):
         self.mail_from = mail_from          # "a@b", "" for <>
+        self.auth_user = auth_user          # who had authenticated, or None
         self.mail_params = mail_params      # ["SIZE=123", "BODY=8BITMIME"]
         self.rcpts = rcpts                  # accepted recipients
         self.raw = raw                      # bytes as sent, without ".\r\n"
@@ -89,12 +94,79 @@ class _Handler(socketserver.BaseRequestHandler):
             lines.append("8BITMIME")
         if (b.tls_context is not None or b.tls_garbage) and not self.tls:
             lines.append("STARTTLS")
+        if b.auth_users is not None and b.auth_mechs:
+            lines.append("AUTH " + " ".join(b.auth_mechs))
         lines.append("ENHANCEDSTATUSCODES")
         for i, line in enumerate(lines):
             self.reply("250%s%s" % ("-" if i < len(lines) - 1 else " ", line))
 
+    def decode64(self, text):
+        """The bytes of a base64 response, or None (after a 501 reply)
+        when it is not base64 or the client cancelled."""
+        if text == "*":
+            self.reply("501 5.7.0 Authentication cancelled")
+            return None
+        try:
+            return base64.b64decode(text.encode(), validate=True)
+        except (binascii.Error, ValueError):
+            self.reply("501 5.5.2 Cannot decode response")
+            return None
+
+    def challenge(self, text):
+        """Sends a 334 challenge; the client's response line, or None."""
+        self.reply("334 " + text)
+        line = self.readline()
+        return None if line is None else line.rstrip(b"\r\n").decode("utf-8", "replace")
+
+    def auth(self, args):
+        """AUTH PLAIN and LOGIN, with and without initial response."""
+        b = self.backend
+        parts = args.split()
+        mech = parts[0].upper() if parts else ""
+        if b.auth_users is None or mech not in b.auth_mechs:
+            self.reply("504 5.5.4 Unrecognized authentication type")
+            return
+        if self.auth_user is not None:
+            self.reply("503 5.5.1 Already authenticated")
+            return
+        if mech == "PLAIN":
+            response = parts[1] if len(parts) > 1 else self.challenge("")
+            if response is None or (data := self.decode64(response)) is None:
+                return
+            fields = data.split(b"\0")
+            if len(fields) != 3:
+                user, password = None, None
+            else:
+                authzid, user, password = (f.decode("utf-8", "replace") for f in fields)
+                if authzid not in ("", user):
+                    user = None
+        else:
+            response = parts[1] if len(parts) > 1 else self.challenge("VXNlcm5hbWU6")
+            if response is None or (data := self.decode64(response)) is None:
+                return
+            user = data.decode("utf-8", "replace")
+            response = self.challenge("UGFzc3dvcmQ6")
+            if response is None or (data := self.decode64(response)) is None:
+                return
+            password = data.decode("utf-8", "replace")
+        with b.cond:
+            reply = b.auth_replies.pop(0) if b.auth_replies else None
+            ok = user is not None and b.auth_users.get(user) == password
+            if reply is None:
+                reply = ("235 2.7.0 Authentication successful" if ok
+                         else "535 5.7.8 Authentication credentials invalid")
+            ok = reply.startswith("235")
+            b.auths.append((mech, user, ok))
+        if reply == "":
+            return False                # drop the connection instead
+        if ok:
+            self.auth_user = user
+        self.reply(reply)
+        return True
+
     def handle(self):
         b = self.backend
+        self.auth_user = None
         self.reply("220 backend.test.example ESMTP test backend")
         mail_from, params, rcpts = None, [], []
         while True:
@@ -131,6 +203,12 @@ class _Handler(socketserver.BaseRequestHandler):
                     return
                 self.tls = True
                 self.buf = b""
+                self.auth_user = None
+            elif verb == "AUTH":
+                if self.auth(cmd[5:]) is False:
+                    return
+            elif verb == "MAIL" and b.auth_required and self.auth_user is None:
+                self.reply("530 5.7.0 Authentication required")
             elif verb == "MAIL":
                 arg = cmd[10:] if cmd.upper().startswith("MAIL FROM:") else ""
                 if b"RCPT TO:" in self.buf.upper():
@@ -173,12 +251,14 @@ class _Handler(socketserver.BaseRequestHandler):
                 with b.cond:
                     if b.close_after_dot > 0:
                         b.close_after_dot -= 1
-                        b.dropped.append(Message(mail_from, params, rcpts, b"".join(raw), self.tls))
+                        b.dropped.append(Message(mail_from, params, rcpts, b"".join(raw), self.tls,
+                                                 self.auth_user))
                         b.cond.notify_all()
                         return
                     reply = b.dot_replies.pop(0) if b.dot_replies else "250 2.0.0 Ok: queued"
                     if reply.startswith("2"):
-                        b.messages.append(Message(mail_from, params, rcpts, b"".join(raw), self.tls))
+                        b.messages.append(Message(mail_from, params, rcpts, b"".join(raw), self.tls,
+                                                  self.auth_user))
                         b.cond.notify_all()
                 self.reply(reply)
                 mail_from, params, rcpts = None, [], []
@@ -217,13 +297,21 @@ class Backend:
                      without a reply (the message is in .dropped)
       data_delay     seconds to wait before answering the final dot
       ehlo_raw       bytes sent instead of the EHLO reply
+      auth_users     {user: password} to offer AUTH (None: not offered)
+      auth_mechs     the mechanisms offered, of "PLAIN" and "LOGIN"
+      auth_replies   replies to AUTH, used up in order, instead of the
+                     check of auth_users ("454 4.7.0 ...", "535 5.7.8 ...";
+                     "" drops the connection instead of a reply)
+      auth_required  MAIL before AUTH gets 530
 
     and records: messages, dropped (closed after the dot), commands,
     connections (how many), max_open (most at once), pipelined (MAIL
-    commands that arrived together with a RCPT)."""
+    commands that arrived together with a RCPT), auths ((mechanism, user,
+    succeeded) for each AUTH)."""
 
     def __init__(self, port=None, pipelining=True, size=0, eightbit=True,
-                 tls_cert=None, host="127.0.0.1", tls_garbage=False):
+                 tls_cert=None, host="127.0.0.1", tls_garbage=False,
+                 auth_users=None, auth_mechs=("PLAIN", "LOGIN"), auth_required=False):
         self.host = host
         self.tls_garbage = tls_garbage
         self.port = port or free_port()
@@ -248,6 +336,11 @@ class Backend:
         self.close_after_dot = 0
         self.data_delay = 0
         self.ehlo_raw = None
+        self.auth_users = auth_users
+        self.auth_mechs = list(auth_mechs)
+        self.auth_replies = []
+        self.auth_required = auth_required
+        self.auths = []
         self.server = None
 
     @property

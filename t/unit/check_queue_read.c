@@ -43,6 +43,7 @@ START_TEST(test_round_trip)
     ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_ATTR, "envid=x=y"), 0);
     ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_RCPT, "c@example.org"), 0);
     ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_ATTR, "ret="), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_AUTH_SEALED, "AQIDBA=="), 0);
     ck_assert_int_eq(queue_write_begin_message(qf), 0);
     for (i = 0; i < (int) len; i += 7)  /* odd pieces */
         ck_assert_int_eq(queue_write_message(qf, msg + i,
@@ -70,6 +71,16 @@ START_TEST(test_round_trip)
     ck_assert_str_eq(env.attr[0].value, "x=y");
     ck_assert_str_eq(env.attr[1].name, "ret");
     ck_assert_str_eq(env.attr[1].value, "");
+    ck_assert_str_eq(env.auth_sealed, "AQIDBA==");
+    ck_assert_int_eq(env.auth_wiped, 0);
+    {
+        char    rec[12];
+        int     fd = open(qpath("incoming", id), O_RDONLY);
+
+        ck_assert_int_eq(pread(fd, rec, 11, env.auth_offset - 1), 11);
+        close(fd);
+        ck_assert(memcmp(rec, "\nK AQIDBA==", 11) == 0);
+    }
     check_message(qpath("incoming", id), &env, msg, len);
     queue_read_free(&env);
     ck_assert_ptr_null(env.sender);
@@ -91,6 +102,8 @@ START_TEST(test_empty_and_null_sender)
     ck_assert_int_eq(env.size, -1);
     ck_assert_int_eq(env.smtputf8, 0);
     ck_assert_uint_eq(env.attr_count, 0);
+    ck_assert_ptr_null(env.auth_sealed);
+    ck_assert_int_eq(env.auth_wiped, 0);
     ck_assert_int_eq(env.message_length, 0);
     queue_read_free(&env);
     vbuf_free(why);
@@ -158,6 +171,24 @@ START_TEST(test_corrupt)
     check_corrupt(HEAD ENV "M 00000000000000000004\nhi\r\nxE 4\n", "bad trailer");
     check_corrupt(HEAD ENV "M 00000000000000000004\nhi\r\n\nE 4\nx", "data after trailer");
     check_corrupt(HEAD ENV "M 00000000000000000005\nhi\r\n\nE 4\n", "truncated file");
+
+    /* Sealed credentials: base64, once; wiped: all '0', once, never both. */
+    ck_assert_int_eq(read_bytes(HEAD ENV "K AQ+/Zz09==\n" BODY,
+                                strlen(HEAD ENV "K AQ+/Zz09==\n" BODY), why), QUEUE_READ_OK);
+    ck_assert_int_eq(read_bytes(HEAD ENV "W 000\n" BODY, strlen(HEAD ENV "W 000\n" BODY), why),
+                     QUEUE_READ_OK);
+    check_corrupt(HEAD ENV "K \n" BODY, "bad record at offset 33: empty sealed credentials");
+    check_corrupt(HEAD ENV "K AQ-_\n" BODY,
+                  "bad record at offset 33: sealed credentials not base64");
+    check_corrupt(HEAD ENV "K AQ==\nK AQ==\n" BODY, "duplicate K record at offset 40");
+    check_corrupt(HEAD ENV "W \n" BODY, "bad record at offset 33: empty wiped credentials");
+    check_corrupt(HEAD ENV "W 00x0\n" BODY,
+                  "bad record at offset 33: wiped credentials not wiped");
+    check_corrupt(HEAD ENV "W 0\nW 0\n" BODY, "duplicate W record at offset 37");
+    check_corrupt(HEAD ENV "K AQ==\nW 0000\n" BODY,
+                  "sealed and wiped credentials at offset 40");
+    check_corrupt(HEAD ENV "W 0000\nK AQ==\n" BODY,
+                  "sealed and wiped credentials at offset 40");
 
     /* NUL inside a record. */
     ck_assert_int_eq(read_bytes(HEAD "T 1\nS a\0b\nR c@d\n" BODY,
