@@ -16,20 +16,18 @@ the replies, the helpers and the AUTH backend; each class is one
 instance, independent of the others."""
 
 import base64
-import binascii
 import os
 import re
 import signal
-import socketserver
 import statistics
 import subprocess
-import threading
 import time
 import unittest
 import warnings
 
 from alligate_test import (CTL, RawClient, SharedInstanceTestCase, free_port,
                            make_cert, wait_for)
+from smtp_backend import Backend
 
 USER, PASSWORD = "alice", "S3cret-Pw-xyzzy"
 # The relay backend's own user: never known to the local database.
@@ -133,184 +131,14 @@ def crypt_hash(password, setting):
     return result if result and result.startswith(setting[:3]) else None
 
 
-# A backend with AUTH ------------------------------------------------------
+def message_with(backend, subject, timeout=20):
+    """The message with that Subject once the backend has it, or None."""
+    needle = b"\r\nSubject: %s\r\n" % subject.encode()
 
-class _AuthHandler(socketserver.StreamRequestHandler):
-    def send(self, text):
-        try:
-            self.wfile.write((text + "\r\n").encode())
-        except OSError:
-            pass
-
-    def readline(self):
-        line = self.rfile.readline(1 << 20)
-        return line.rstrip(b"\r\n").decode("utf-8", "replace") if line else None
-
-    def decode(self, text):
-        try:
-            return base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError):
-            return None
-
-    def auth(self, args):
-        """One AUTH exchange: the user it authenticated, or None."""
-        b = self.server.backend
-        mech = args[0].upper() if args else ""
-        response = args[1] if len(args) > 1 else None
-        if b.auth_reply:
-            with b.cond:
-                b.auths.append((mech, None, False))
-            self.send(b.auth_reply)
-            return None
-        if mech == "PLAIN":
-            if response is None:
-                self.send("334 ")
-                response = self.readline()
-            if response is None or response == "*":
-                self.send("501 5.7.0 Authentication aborted")
-                return None
-            data = self.decode(response)
-            parts = data.split(b"\0") if data is not None else []
-            if len(parts) != 3:
-                self.send("535 5.7.8 Error: authentication failed")
-                with b.cond:
-                    b.auths.append((mech, None, False))
-                return None
-            authzid, user, password = parts
-        elif mech == "LOGIN":
-            if response is None:
-                self.send("334 VXNlcm5hbWU6")
-                response = self.readline()
-            user = self.decode(response or "")
-            self.send("334 UGFzc3dvcmQ6")
-            password = self.decode(self.readline() or "")
-            authzid = b""
-        else:
-            self.send("504 5.5.4 Unrecognized authentication type")
-            return None
-        good = (user == b.user.encode() and password == b.password.encode()
-                and authzid in (b"", user))
-        name = (user or b"").decode("utf-8", "replace")
-        with b.cond:
-            b.auths.append((mech, name, good))
-            b.cond.notify_all()
-        self.send("235 2.7.0 Authentication successful" if good
-                  else "535 5.7.8 Error: authentication failed")
-        return name if good else None
-
-    def handle(self):
-        b = self.server.backend
-        self.send("220 authbackend.test.example ESMTP")
-        user, mail_from, params, rcpts = None, None, [], []
-        while True:
-            cmd = self.readline()
-            if cmd is None:
-                return
-            verb, _, rest = cmd.partition(" ")
-            verb = verb.upper()
-            if verb == "EHLO":
-                self.send("250-authbackend.test.example\r\n250-PIPELINING\r\n"
-                          "250-8BITMIME\r\n250-AUTH PLAIN LOGIN\r\n"
-                          "250 ENHANCEDSTATUSCODES")
-                mail_from, rcpts = None, []
-            elif verb == "HELO":
-                self.send("250 authbackend.test.example")
-            elif verb == "AUTH":
-                if user is not None:
-                    self.send("503 5.5.1 Error: already authenticated")
-                else:
-                    user = self.auth(rest.split())
-            elif verb == "MAIL" and cmd[:10].upper() == "MAIL FROM:":
-                addr, _, tail = cmd[10:].partition(">")
-                mail_from, params, rcpts = addr.lstrip("<"), tail.split(), []
-                self.send("250 2.1.0 Ok")
-            elif verb == "RCPT" and mail_from is not None:
-                rcpts.append(cmd[8:].strip().lstrip("<").split(">")[0])
-                self.send("250 2.1.5 Ok")
-            elif verb == "DATA" and rcpts:
-                self.send("354 End data with <CR><LF>.<CR><LF>")
-                lines = []
-                while True:
-                    line = self.rfile.readline(1 << 20)
-                    if not line:
-                        return
-                    if line == b".\r\n":
-                        break
-                    lines.append(line[1:] if line.startswith(b".") else line)
-                with b.cond:
-                    b.messages.append({"user": user, "mail_from": mail_from,
-                                       "params": params, "rcpts": rcpts,
-                                       "data": b"".join(lines)})
-                    b.cond.notify_all()
-                self.send("250 2.0.0 Ok: queued")
-                mail_from, rcpts = None, []
-            elif verb == "RSET":
-                mail_from, rcpts = None, []
-                self.send("250 2.0.0 Ok")
-            elif verb == "NOOP":
-                self.send("250 2.0.0 Ok")
-            elif verb == "QUIT":
-                self.send("221 2.0.0 Bye")
-                return
-            else:
-                self.send("503 5.5.1 Error: bad sequence of commands")
-
-
-class _AuthServer(socketserver.ThreadingTCPServer):
-    allow_reuse_address = True
-    daemon_threads = True
-    request_queue_size = 64
-
-
-class AuthBackend:
-    """An SMTP server on loopback with AUTH PLAIN and LOGIN for one user
-    (235, or 535 for anything else): the backend of auth_backend = relay
-    and of relay_auth_replay.  auth_reply, when set, answers every AUTH
-    instead (e.g. 454).  Records auths [(mechanism, user, good)] and
-    messages [{"user": who the session authenticated as, or None,
-    "mail_from", "params", "rcpts", "data"}]."""
-
-    def __init__(self, user=USER, password=PASSWORD):
-        self.port = free_port()
-        self.user, self.password = user, password
-        self.auth_reply = None
-        self.cond = threading.Condition()
-        self.auths = []
-        self.messages = []
-        self.server = None
-
-    @property
-    def relay_host(self):
-        return "[127.0.0.1]:%d" % self.port
-
-    def start(self):
-        self.server = _AuthServer(("127.0.0.1", self.port), _AuthHandler)
-        self.server.backend = self
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self):
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    def wait(self, predicate, timeout=20):
-        """Waits until predicate(self) is true; returns its value."""
-        deadline = time.time() + timeout
-        with self.cond:
-            while True:
-                value = predicate(self)
-                if value or time.time() > deadline:
-                    return value
-                self.cond.wait(0.05)
-
-    def message(self, subject):
-        """The received message whose Subject is subject, or None."""
-        for m in self.messages:
-            if b"\r\nSubject: %s\r\n" % subject.encode() in b"\r\n" + m["data"]:
-                return m
-        return None
+    def find():
+        with backend.cond:
+            return next((m for m in backend.messages if needle in b"\r\n" + m.data), None)
+    return wait_for(find, timeout=timeout)
 
 
 # The test cases' common part ---------------------------------------------
@@ -1050,14 +878,14 @@ class RelayBackendAuth(AuthTestCase):
     that each check reaches the backend."""
 
     users = {}
-    backend = AuthBackend(REMOTE_USER, REMOTE_PASSWORD)
+    backend = Backend(auth_users={REMOTE_USER: REMOTE_PASSWORD})
     conf = BASE + PLAINTEXT + RELAY_CONF + ("auth_backend = relay\n"
                                             "auth_cache_time = 0\n"
                                             "relay_host = %s\n" % backend.relay_host)
 
     def setUp(self):
         super().setUp()
-        self.backend.auth_reply = None
+        self.backend.auth_replies = []
         if self.backend.server is None:
             self.backend.start()
 
@@ -1076,11 +904,11 @@ class RelayBackendAuth(AuthTestCase):
         self.assertNoSecrets(REMOTE_PASSWORD, REMOTE_USER)
 
     def test_backend_answering_454(self):
-        self.backend.auth_reply = "454 4.7.0 Try again later"
+        self.backend.auth_replies = ["454 4.7.0 Try again later"]
         c = self.connect()
         self.assertEqual(c.cmd("AUTH PLAIN " + plain(REMOTE_USER, REMOTE_PASSWORD)),
                          AUTH_TEMP)
-        self.backend.auth_reply = None
+        self.backend.auth_replies = []
         self.login(c, REMOTE_USER, REMOTE_PASSWORD)
 
     def test_backend_down(self):
@@ -1097,7 +925,7 @@ class RelayBackendCached(AuthTestCase):
     session costs no backend round trip."""
 
     users = {}
-    backend = AuthBackend(REMOTE_USER, REMOTE_PASSWORD)
+    backend = Backend(auth_users={REMOTE_USER: REMOTE_PASSWORD})
     conf = BASE + PLAINTEXT + RELAY_CONF + ("auth_backend = relay\n"
                                             "relay_host = %s\n" % backend.relay_host)
 
@@ -1115,23 +943,15 @@ class RelayBackendCached(AuthTestCase):
 
 class Replay(AuthTestCase):
     """relay_auth_replay = yes: relay authenticates to the backend as the
-    client did.  The mail waits in the queue (defer_delivery = yes) until
-    a test lets it go."""
+    client did, the whole way through smtpd (test_replay has relay's side
+    with queue files of its own making).  The mail waits in the queue
+    (defer_delivery = yes) until the test lets it go."""
 
-    backend = AuthBackend(USER, PASSWORD)
+    backend = Backend(auth_users={USER: PASSWORD})
     conf = BASE + PLAINTEXT + RELAY_CONF + ("relay_auth_replay = yes\n"
                                             "relay_host = %s\n" % backend.relay_host)
 
-    def setUp(self):
-        super().setUp()
-        self.backend.auth_reply = None
-
-    def defer_delivery(self, flag):
-        self.inst.write_conf("defer_delivery = %s\n" % flag)
-        self.inst.ctl("reload", check=True)
-
     def test_replayed_as_the_user(self):
-        self.defer_delivery("yes")
         auths = len(self.backend.auths)
         c = self.connect()
         self.login(c)
@@ -1140,20 +960,25 @@ class Replay(AuthTestCase):
         c = self.connect()
         self.send_message(c, "sender@remote.test", "bob@example.com",
                           subject="unauthenticated")
-        # While they wait: no password in the queue, the log, the data
+        # While they wait: sealed credentials with the one, none with
+        # the other; no password in the queue, the log, the data
         # directory, or alligatectl queue show.
-        self.assertIn(replayed, self.new_queue_files())
+        queued = self.new_queue_files()
+        self.assertEqual(len(queued), 2)
+        for qid in queued:
+            self.assertEqual(bool(self.inst.queue_entry(qid).get("K")), qid == replayed)
         self.assertNoSecrets()
         show = self.inst.ctl("queue", "show", replayed, check=True)
         for secret in secret_forms(PASSWORD):
             self.assertNotIn(secret.decode(), show.stdout + show.stderr)
 
-        self.defer_delivery("no")
-        got = self.backend.wait(lambda b: b.message("replayed")
-                                and b.message("unauthenticated"))
-        self.assertTrue(got, self.backend.messages)
-        self.assertEqual(self.backend.message("replayed")["user"], USER)
-        self.assertIsNone(self.backend.message("unauthenticated")["user"])
+        self.inst.write_conf("defer_delivery = no\n")
+        self.inst.ctl("reload", check=True)
+        replayed_msg = message_with(self.backend, "replayed")
+        other_msg = message_with(self.backend, "unauthenticated")
+        self.assertTrue(replayed_msg and other_msg, self.backend.messages)
+        self.assertEqual(replayed_msg.auth_user, USER)
+        self.assertIsNone(other_msg.auth_user)
         self.assertEqual(self.backend.auths[auths:], [("PLAIN", USER, True)])
         self.assertTrue(wait_for(lambda: not self.inst.queue_files()
                                  and not self.inst.queue_files("deferred")),
@@ -1161,34 +986,12 @@ class Replay(AuthTestCase):
         self.assertLogged(r"%s: to=<someone@elsewhere\.example>, .*status=sent" % replayed)
         self.assertNoSecrets()
 
-    def test_refused_replay_defers_or_bounces(self):
-        self.defer_delivery("no")
-        self.backend.auth_reply = "454 4.7.0 Try again later"
-        c = self.connect()
-        self.login(c)
-        qid = self.send_message(c, "alice@example.com", "someone@elsewhere.example",
-                                subject="refused")
-        self.assertLogged(r"%s: to=<someone@elsewhere\.example>, .*status=deferred" % qid)
-        # Never delivered without the AUTH instead.
-        self.assertIsNone(self.backend.message("refused"))
-        self.backend.auth_reply = "535 5.7.8 Error: authentication failed"
-        self.inst.ctl("queue", "flush", check=True)
-        self.assertLogged(r"%s: to=<someone@elsewhere\.example>, .*status=bounced" % qid)
-        dsn = self.backend.wait(lambda b: [m for m in b.messages
-                                           if m["mail_from"] == ""
-                                           and m["rcpts"] == ["alice@example.com"]])
-        self.assertTrue(dsn, self.backend.messages)
-        self.assertIsNone(self.backend.message("refused"))
-        self.assertTrue(wait_for(lambda: qid not in self.inst.queue_files()
-                                 + self.inst.queue_files("deferred")))
-        self.assertNoSecrets()
-
 
 class NoReplay(AuthTestCase):
     """relay_auth_replay = no (the default): relay never authenticates
     as the user, even to a backend that offers AUTH."""
 
-    backend = AuthBackend(USER, PASSWORD)
+    backend = Backend(auth_users={USER: PASSWORD})
     conf = BASE + PLAINTEXT + RELAY_CONF + ("defer_delivery = no\n"
                                             "relay_host = %s\n" % backend.relay_host)
 
@@ -1197,9 +1000,9 @@ class NoReplay(AuthTestCase):
         self.login(c)
         self.send_message(c, "alice@example.com", "someone@elsewhere.example",
                           subject="not replayed")
-        m = self.backend.wait(lambda b: b.message("not replayed"))
+        m = message_with(self.backend, "not replayed")
         self.assertTrue(m, self.backend.messages)
-        self.assertIsNone(m["user"])
+        self.assertIsNone(m.auth_user)
         self.assertEqual(self.backend.auths, [])
         self.assertNoSecrets()
 
