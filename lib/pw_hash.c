@@ -11,6 +11,9 @@
 
 #define PW_HASH_NEW_PREFIX  "$y$"
 
+_Static_assert(PW_HASH_PASSWORD_MAX == CRYPT_MAX_PASSPHRASE_SIZE - 1,
+               "PW_HASH_PASSWORD_MAX is libxcrypt's limit");
+
 /* The methods accepted for import. */
 static const char *pw_hash_prefixes[] = {
     "$y$", "$6$", "$5$", "$2b$", "$2y$", NULL,
@@ -41,7 +44,11 @@ pw_hash_make(const char *password, VBUF *out, VBUF *why)
     int ret = -1;
 
     /* No random bytes given: libxcrypt takes them from the kernel. */
-    if (crypt_gensalt_rn(PW_HASH_NEW_PREFIX, 0, NULL, 0, salt,
+    if (strlen(password) >= CRYPT_MAX_PASSPHRASE_SIZE) {
+        vbuf_set(why, "");
+        vbuf_printf(why, "password longer than %d octets",
+                    CRYPT_MAX_PASSPHRASE_SIZE - 1);
+    } else if (crypt_gensalt_rn(PW_HASH_NEW_PREFIX, 0, NULL, 0, salt,
                          sizeof(salt)) == NULL)
         vbuf_set(why, "crypt_gensalt_rn: cannot make a yescrypt salt");
     else if (pw_hash_crypt(data, password, salt, &res) < 0)
@@ -99,7 +106,10 @@ pw_hash_check(const char *hash, const char *password, VBUF *why)
     const char *res;
     int ret;
 
-    if (pw_hash_crypt(data, password, hash, &res) < 0) {
+    /* Longer than crypt(3) takes: no hash can be of it. */
+    if (strlen(password) >= CRYPT_MAX_PASSPHRASE_SIZE) {
+        ret = 0;
+    } else if (pw_hash_crypt(data, password, hash, &res) < 0) {
         vbuf_set(why, "unusable password hash");
         ret = -1;
     } else {

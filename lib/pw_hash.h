@@ -10,16 +10,21 @@
 /* A hash as stored: at most this many bytes. */
 #define PW_HASH_MAX         383
 
+/* The longest password crypt(3) takes (libxcrypt's limit). */
+#define PW_HASH_PASSWORD_MAX 511
+
 /* A new yescrypt hash of password (random salt, libxcrypt's default
- * cost) into out.  Returns 0, or -1 with why. */
+ * cost) into out.  Returns 0, or -1 with why (a password longer than
+ * PW_HASH_PASSWORD_MAX). */
 int     pw_hash_make(const char *password, VBUF *out, VBUF *why);
 
 /* Whether hash is a complete hash of one of the methods above that
  * crypt_r() can check passwords against: 0, or -1 with why. */
 int     pw_hash_valid(const char *hash, VBUF *why);
 
-/* Checks password against hash: 1 it matches, 0 it does not, -1 the hash
- * is unusable (why).  Takes the hash method's time whatever the answer;
+/* Checks password against hash: 1 it matches, 0 it does not (a password
+ * longer than PW_HASH_PASSWORD_MAX never does), -1 the hash is unusable
+ * (why).  Takes the hash method's time whatever the answer;
  * the comparison is constant-time. */
 int     pw_hash_check(const char *hash, const char *password, VBUF *why);
 

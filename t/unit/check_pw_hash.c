@@ -112,6 +112,25 @@ START_TEST(test_invalid)
 }
 END_TEST
 
+START_TEST(test_long_password)
+{
+    VBUF *hash = vbuf_create(128);
+    char pw[PW_HASH_PASSWORD_MAX + 2];
+
+    memset(pw, 'x', sizeof(pw));
+    pw[PW_HASH_PASSWORD_MAX] = 0;
+    ck_assert_int_eq(pw_hash_make(pw, hash, why), 0);
+    ck_assert_int_eq(pw_hash_check(vbuf_str(hash), pw, why), 1);
+    /* One more octet: refused, and never a match. */
+    pw[PW_HASH_PASSWORD_MAX] = 'x';
+    pw[PW_HASH_PASSWORD_MAX + 1] = 0;
+    ck_assert_int_eq(pw_hash_make(pw, hash, why), -1);
+    ck_assert_str_eq(vbuf_str(why), "password longer than 511 octets");
+    ck_assert_int_eq(pw_hash_check(good[0], pw, why), 0);
+    vbuf_free(hash);
+}
+END_TEST
+
 static Suite *
 pw_hash_suite(void)
 {
@@ -123,6 +142,7 @@ pw_hash_suite(void)
     tcase_add_test(tc, test_2y_alias);
     tcase_add_test(tc, test_make);
     tcase_add_test(tc, test_invalid);
+    tcase_add_test(tc, test_long_password);
     suite_add_tcase(s, tc);
     return s;
 }
