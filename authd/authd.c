@@ -181,11 +181,11 @@ authd_init(void)
     authd_serv = attr_serv_create(authd_sock_fd, AUTH_PROTO, AUTH_VERSION,
                                   authd_serve, NULL);
     event_request_timer(authd_expire, NULL, AUTHD_EXPIRE_MS);
-    msg_info("ready: auth_backend = %s%s, socket %s",
+    msg_info("ready: auth_backend = %s%s%s, socket %s",
              conf_str(P_auth_backend),
              authd.backend == AUTHD_BACKEND_LOCAL ? ", users in " : "",
              authd.backend == AUTHD_BACKEND_LOCAL
-             ? conf_str(P_auth_user_database) : "");
+             ? conf_str(P_auth_user_database) : "", authd_sock_path);
     vbuf_free(why);
 }
 
