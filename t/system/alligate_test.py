@@ -492,8 +492,8 @@ class SharedInstanceTestCase(unittest.TestCase):
 
 # Processes of an instance (master and alligatectl tests) -------------------
 
-DAEMONS = ("master", "smtpd", "tarpit", "ratekeeper", "dnscache", "archiver",
-           "relay")
+DAEMONS = ("master", "smtpd", "tarpit", "ratekeeper", "dnscache", "authd",
+           "archiver", "relay")
 
 
 def instance_pids(inst):
