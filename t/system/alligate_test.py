@@ -649,8 +649,8 @@ def s_client(port, *args, input="QUIT\n", timeout=30):
 
 # Processes of an instance (master and alligatectl tests) -------------------
 
-DAEMONS = ("master", "smtpd", "tarpit", "ratekeeper", "dnscache", "archiver",
-           "relay")
+DAEMONS = ("master", "smtpd", "tarpit", "ratekeeper", "dnscache", "authd",
+           "archiver", "relay")
 
 
 def instance_pids(inst):
