@@ -220,6 +220,7 @@ class RawClient:
         self.sock = socket.create_connection(
             (host, port), timeout=timeout,
             source_address=(source, 0) if source else None)
+        self.port = port
         self.buf = b""
         if tls is not None:
             self.sock = tls.wrap_socket(self.sock, server_hostname=TLS_SNI,
