@@ -61,6 +61,8 @@ authd_configure(void)
         authd_local_set_path(authd.local, db);
     else
         authd.local = authd_local_free(authd.local);
+    if (authd.backend == AUTHD_BACKEND_RELAY && *conf_str(P_relay_host) == 0)
+        msg_warn("auth_backend = relay without relay_host: every check is a temporary failure");
 }
 
 static void

@@ -16,6 +16,16 @@
 
 #define AUTH_USERDB_MODE    0600
 
+/* Sets out to the n bytes at data (which Berkeley DB may leave NULL when
+ * n is 0). */
+static void
+auth_userdb_copy(VBUF *out, const void *data, u_int32_t n)
+{
+    vbuf_reset(out);
+    if (n > 0)
+        vbuf_append(out, data, n);
+}
+
 /* Berkeley DB's words beyond its error code, from the last failure. */
 static char auth_userdb_detail[256];
 
@@ -107,8 +117,7 @@ auth_userdb_lookup(const char *path, const char *user, VBUF *hash,
     key.size = (u_int32_t) strlen(user);
     err = db->get(db, NULL, &key, &value, 0);
     if (err == 0) {
-        vbuf_reset(hash);
-        vbuf_append(hash, value.data, value.size);
+        auth_userdb_copy(hash, value.data, value.size);
         ret = 1;
     } else if (err == DB_NOTFOUND) {
         ret = 0;
@@ -137,10 +146,8 @@ auth_userdb_each(DB *db, const char *path, AUTH_USERDB_FN fn, void *context,
     memset(&key, 0, sizeof(key));
     memset(&value, 0, sizeof(value));
     while ((err = cursor->get(cursor, &key, &value, DB_NEXT)) == 0) {
-        vbuf_reset(user);
-        vbuf_append(user, key.data, key.size);
-        vbuf_reset(hash);
-        vbuf_append(hash, value.data, value.size);
+        auth_userdb_copy(user, key.data, key.size);
+        auth_userdb_copy(hash, value.data, value.size);
         fn(vbuf_str(user), vbuf_str(hash), context);
         count++;
     }

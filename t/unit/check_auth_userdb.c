@@ -11,6 +11,7 @@
 
 #include "auth_userdb.h"
 #include "fixture.h"
+#include "mymalloc.h"
 
 #define H1  "$6$saltsalt$hRM5XZ86KXEw9UOmjigeVqFgULtFB2sgpC9lXQDfMib3Zgw7mEiUvBJI2EplzfAqxL5Vvwp2scFtv/uamSo5z0"
 #define H2  "$5$saltsalt$myjXcpMpE2Ofk7fj9hqyNYSn6lmWG4Mqnjx.KIRRr4/"
@@ -188,6 +189,8 @@ END_TEST
 
 START_TEST(test_unreadable)
 {
+    char *text;
+
     fixture_write_str("users.db", "this is not a database\n");
     ck_assert_int_eq(auth_userdb_lookup(db_path, "alice", out, why), -1);
     ck_assert_msg(strstr(vbuf_str(why), db_path) != NULL, "%s",
@@ -195,8 +198,9 @@ START_TEST(test_unreadable)
     /* A change does not destroy what it cannot read. */
     ck_assert_int_eq(auth_userdb_update(db_path, AUTH_USERDB_ADD, "alice",
                                         H1, -1, -1, why), -1);
-    ck_assert_str_eq(fixture_read("users.db", NULL),
-                     "this is not a database\n");
+    text = fixture_read("users.db", NULL);
+    ck_assert_str_eq(text, "this is not a database\n");
+    myfree(text);
 }
 END_TEST
 
