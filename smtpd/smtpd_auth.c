@@ -21,8 +21,6 @@
 #include "smtpd.h"
 #include "smtpd_rate.h"
 
-#define SMTPD_AUTH_SLACK_MS 5000        /* authd's answer, beyond its delay */
-
 /* The mechanisms, as offered in EHLO. */
 static const char *smtpd_auth_mechs[] = {"PLAIN", "LOGIN", NULL};
 
@@ -44,9 +42,11 @@ static AUTH_CLNT *
 smtpd_auth_client(void)
 {
     if (smtpd_auth_clnt == NULL)
+        /* Long enough for authd's slowest answer: a failure's delay, a
+         * slowed name, a backend's check. */
         smtpd_auth_clnt = auth_clnt_create(auth_clnt_default_path(),
                                            (int) (conf_time_ms(P_auth_failure_delay)
-                                                  + SMTPD_AUTH_SLACK_MS));
+                                                  + AUTH_CLNT_EXTRA_MS));
     return smtpd_auth_clnt;
 }
 
