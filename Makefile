@@ -18,12 +18,12 @@ CPPFLAGS  = -I. -Ilib -D_GNU_SOURCE \
 CFLAGS    = -std=c11 -O2 -g $(WARN) $(SAN) $(OPENSSL_CFLAGS) $(PCRE2_CFLAGS) \
             $(CARES_CFLAGS)
 LDFLAGS   = $(SAN) -Wl,--as-needed
-LIBS      = $(OPENSSL_LIBS) $(PCRE2_LIBS) $(CARES_LIBS) $(DB_LIBS)
+LIBS      = $(OPENSSL_LIBS) $(PCRE2_LIBS) $(CARES_LIBS) $(DB_LIBS) $(CRYPT_LIBS)
 
 FUZZ_SECONDS ?= 60
 
 # The programs: one folder each, main() in FOLDER/FOLDER.c.
-PROGDIRS  = master smtpd tarpit ratekeeper dnscache archiver relay alligatectl
+PROGDIRS  = master smtpd tarpit ratekeeper dnscache authd archiver relay alligatectl
 PROGS     = $(foreach d,$(PROGDIRS),$(if $(wildcard $(d)/$(d).c),$(d)))
 
 LIB_SRCS  = $(wildcard lib/*.c)

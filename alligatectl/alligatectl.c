@@ -42,6 +42,13 @@ static const char ctl_usage_text[] =
     "  rate show KEY     the counts and windows of an address, sender or user\n"
     "  rate top [N]      the N busiest counters (default 10)\n"
     "  rate reset KEY    forget the counts of an address, sender or user\n"
+    "  user add NAME [--password-stdin | --hash HASH]\n"
+    "  user passwd NAME [--password-stdin]\n"
+    "                    a user of auth_backend = local: the password is the\n"
+    "                    first line of standard input (typed twice on a\n"
+    "                    terminal), or an existing crypt(3) hash\n"
+    "  user delete NAME\n"
+    "  user list         the users, one name a line\n"
     "  --help            this text\n"
     "\n"
     "See alligatectl(8) and alligate.conf(5).\n";
@@ -80,6 +87,7 @@ static const struct {
     {"status", ctl_status},
     {"rate", ctl_rate},
     {"queue", ctl_queue},
+    {"user", ctl_user},
 };
 
 int

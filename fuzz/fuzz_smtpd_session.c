@@ -17,7 +17,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/sockios.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -25,12 +24,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "fuzz_client.h"
 #include "msg.h"
 #include "queue_dir.h"
 #include "smtpd/smtpd.h"
@@ -39,8 +38,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_MAX_INPUT  (64 * 1024)
-#define FUZZ_SEGMENT    0xff        /* segment separator in the input */
-#define FUZZ_WAIT_MS    5000        /* the client gives up on smtpd */
 
 static char fuzz_dir[64];
 
@@ -157,86 +154,15 @@ fuzz_init(void)
     vbuf_free(errors);
 }
 
-/* Reads and drops what smtpd sent; -1 once it has closed. */
-static int
-fuzz_drain(int fd)
-{
-    char buf[16384];
-    ssize_t n;
-
-    for (;;) {
-        n = read(fd, buf, sizeof(buf));
-        if (n > 0)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-            return 0;
-        return -1;
-    }
-}
-
-/* Waits for something to read (or to write, with out); -1 when smtpd
- * is gone or takes far too long. */
-static int
-fuzz_wait(int fd, int out, int timeout_ms)
-{
-    struct pollfd pfd = {.fd = fd,.events = POLLIN | (out ? POLLOUT : 0) };
-    int n = poll(&pfd, 1, timeout_ms);
-
-    if (n < 0 && errno != EINTR)
-        return -1;
-    if (n > 0 && (pfd.revents & POLLIN) && fuzz_drain(fd) < 0)
-        return -1;
-    return 0;
-}
-
-/* Bytes written and not yet read by smtpd. */
-static int
-fuzz_unread(int fd)
-{
-    int queued = 0;
-
-    if (ioctl(fd, SIOCOUTQ, &queued) < 0)
-        return 0;
-    return queued;
-}
-
 static void *
 fuzz_client(void *arg)
 {
     FUZZ_CLIENT *c = arg;
-    size_t off = 0;
-    int waited;
 
     /* A well-behaved client waits for the greeting. */
-    if (fuzz_wait(c->fd, 0, FUZZ_WAIT_MS) < 0)
-        goto done;
-    while (off < c->len) {
-        const uint8_t *sep = memchr(c->data + off, FUZZ_SEGMENT, c->len - off);
-        size_t end = sep ? (size_t) (sep - c->data) : c->len;
-
-        /* Until smtpd has read everything sent so far. */
-        for (waited = 0; fuzz_unread(c->fd) > 0; waited++)
-            if (waited > FUZZ_WAIT_MS || fuzz_wait(c->fd, 0, 1) < 0)
-                goto done;
-        while (off < end) {
-            ssize_t n = send(c->fd, c->data + off, end - off, MSG_NOSIGNAL);
-
-            if (n > 0) {
-                off += (size_t) n;
-            } else if (n < 0 && errno == EAGAIN) {
-                if (fuzz_wait(c->fd, 1, FUZZ_WAIT_MS) < 0)
-                    goto done;
-            } else if (n < 0 && errno != EINTR) {
-                goto done;              /* smtpd has hung up */
-            }
-        }
-        if (sep)
-            off++;
-    }
-done:
-    shutdown(c->fd, SHUT_WR);
-    while (fuzz_wait(c->fd, 0, FUZZ_WAIT_MS) == 0)
-         /* until smtpd closes */ ;
+    if (fuzz_client_wait(c->fd, 0, FUZZ_CLIENT_WAIT_MS) == 0)
+        fuzz_client_segments(c->fd, c->data, c->len);
+    fuzz_client_finish(c->fd);
     return NULL;
 }
 

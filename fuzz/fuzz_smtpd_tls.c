@@ -13,7 +13,6 @@
  * The seeds in fuzz/corpus/smtpd_tls are real ClientHello messages. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/sockios.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,6 +30,7 @@
 #include <openssl/x509.h>
 
 #include "conf.h"
+#include "fuzz_client.h"
 #include "msg.h"
 #include "queue_dir.h"
 #include "server.h"
@@ -41,8 +40,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_MAX_INPUT  (64 * 1024)
-#define FUZZ_SEGMENT    0xff
-#define FUZZ_WAIT_MS    5000
 
 static char fuzz_dir[64];
 
@@ -148,85 +145,47 @@ fuzz_init(void)
         abort();
     signal(SIGPIPE, SIG_IGN);
     server.service = "smtp";
+    server.ticket_fd = -1;          /* no master: tickets of its own */
     smtpd_tls_init();
     vbuf_free(text);
     vbuf_free(errors);
 }
 
-/* Reads what smtpd sent, up to a reply line beginning with code when
- * code is not NULL; -1 once smtpd has closed or taken too long. */
+/* Reads what smtpd sent, up to a reply that holds code; -1 once smtpd
+ * has closed or taken too long. */
 static int
 fuzz_read(int fd, const char *code)
 {
-    char buf[4096];
+    char    buf[4096];
     ssize_t n;
 
     for (;;) {
         struct pollfd pfd = {.fd = fd,.events = POLLIN};
 
-        if (poll(&pfd, 1, code ? FUZZ_WAIT_MS : 0) <= 0)
-            return code ? -1 : 0;
-        if ((n = read(fd, buf, sizeof(buf) - 1)) <= 0)
-            return (n < 0 && errno == EAGAIN) ? 0 : -1;
+        if (poll(&pfd, 1, FUZZ_CLIENT_WAIT_MS) <= 0)
+            return -1;
+        if ((n = read(fd, buf, sizeof(buf) - 1)) < 0 && errno == EAGAIN)
+            continue;
+        if (n <= 0)
+            return -1;
         buf[n] = 0;
-        if (code && strstr(buf, code))
+        if (strstr(buf, code))
             return 0;
     }
-}
-
-static int
-fuzz_unread(int fd)
-{
-    int queued = 0;
-
-    if (ioctl(fd, SIOCOUTQ, &queued) < 0)
-        return 0;
-    return queued;
 }
 
 static void *
 fuzz_client(void *arg)
 {
     FUZZ_CLIENT *c = arg;
-    size_t off = 0;
-    int waited;
 
-    if (fuzz_read(c->fd, "220 ") < 0
-        || send(c->fd, "EHLO fuzz.example\r\n", 19, MSG_NOSIGNAL) != 19
-        || fuzz_read(c->fd, "250 ") < 0
-        || send(c->fd, "STARTTLS\r\n", 10, MSG_NOSIGNAL) != 10
-        || fuzz_read(c->fd, "220 2.0.0") < 0)
-        goto done;
-    while (off < c->len) {
-        const uint8_t *sep = memchr(c->data + off, FUZZ_SEGMENT, c->len - off);
-        size_t end = sep ? (size_t) (sep - c->data) : c->len;
-
-        for (waited = 0; fuzz_unread(c->fd) > 0; waited++) {
-            if (waited > FUZZ_WAIT_MS || fuzz_read(c->fd, NULL) < 0)
-                goto done;
-            usleep(1000);
-        }
-        while (off < end) {
-            ssize_t n = send(c->fd, c->data + off, end - off, MSG_NOSIGNAL);
-
-            if (n > 0) {
-                off += (size_t) n;
-            } else if (n < 0 && errno == EAGAIN) {
-                struct pollfd pfd = {.fd = c->fd,.events = POLLOUT};
-
-                if (fuzz_read(c->fd, NULL) < 0 || poll(&pfd, 1, FUZZ_WAIT_MS) <= 0)
-                    goto done;
-            } else if (n < 0 && errno != EINTR) {
-                goto done;
-            }
-        }
-        if (sep)
-            off++;
-    }
-done:
-    shutdown(c->fd, SHUT_WR);
-    while (fuzz_read(c->fd, "\377never") == 0)
-         /* until smtpd closes */ ;
+    if (fuzz_read(c->fd, "220 ") == 0
+        && send(c->fd, "EHLO fuzz.example\r\n", 19, MSG_NOSIGNAL) == 19
+        && fuzz_read(c->fd, "250 ") == 0
+        && send(c->fd, "STARTTLS\r\n", 10, MSG_NOSIGNAL) == 10
+        && fuzz_read(c->fd, "220 2.0.0") == 0)
+        fuzz_client_segments(c->fd, c->data, c->len);
+    fuzz_client_finish(c->fd);
     return NULL;
 }
 

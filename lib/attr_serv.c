@@ -3,7 +3,8 @@
  * Each client has an input buffer (bounded by the parser's limits) and an
  * output buffer; while the output holds ATTR_SERV_OUT_MAX bytes or more the
  * client is not read, so a client that sends requests without reading the
- * replies cannot make us buffer without end. */
+ * replies cannot make us buffer without end.  Nor is it read while its
+ * reply is deferred: what it sent stays in the socket. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -28,6 +29,7 @@ typedef struct ATTR_SERV_CLIENT {
     int eof;                            /* the client sent EOF */
     int failed;                         /* sent a malformed request */
     int held;                           /* no idle timeout */
+    int deferred;                       /* a reply is owed by the handler */
     unsigned long id;
     struct ATTR_SERV_CLIENT *prev;
     struct ATTR_SERV_CLIENT *next;
@@ -50,6 +52,7 @@ struct ATTR_SERV {
 };
 
 static void attr_serv_client_event(int event, void *context);
+static void attr_serv_client_resume(int event, void *context);
 
 static void
 attr_serv_client_close(ATTR_SERV_CLIENT *client)
@@ -58,6 +61,7 @@ attr_serv_client_close(ATTR_SERV_CLIENT *client)
 
     event_disable_readwrite(client->fd);
     event_cancel_timer(attr_serv_client_event, client);
+    event_cancel_timer(attr_serv_client_resume, client);
     close(client->fd);
     if (serv->close_fn)
         serv->close_fn(client->id, serv->context);
@@ -81,7 +85,7 @@ attr_serv_client_process(ATTR_SERV_CLIENT *client)
     size_t done = 0, used;
     int status, full = 0;
 
-    while (!client->failed) {
+    while (!client->failed && !client->deferred) {
         if (vbuf_len(client->out) >= ATTR_SERV_OUT_MAX) {
             full = 1;
             break;
@@ -101,6 +105,8 @@ attr_serv_client_process(ATTR_SERV_CLIENT *client)
             serv->current = client;
             serv->handler(serv->request, serv->reply, serv->context);
             serv->current = NULL;
+            if (client->deferred)
+                break;
         }
         attr_print(client->out, serv->reply);
     }
@@ -164,16 +170,16 @@ attr_serv_client_run(ATTR_SERV_CLIENT *client)
 
     if (vbuf_len(client->out) > 0)
         event_enable_write(client->fd, attr_serv_client_event, client);
-    else if (client->eof || client->failed) {
+    else if ((client->eof || client->failed) && !client->deferred) {
         attr_serv_client_close(client);
         return;
     } else
         event_disable_write(client->fd);
-    if (full || client->eof || client->failed)
+    if (full || client->eof || client->failed || client->deferred)
         event_disable_read(client->fd);
     else
         event_enable_read(client->fd, attr_serv_client_event, client);
-    if (client->held)
+    if (client->held || client->deferred)
         event_cancel_timer(attr_serv_client_event, client);
     else
         event_request_timer(attr_serv_client_event, client,
@@ -193,6 +199,14 @@ attr_serv_client_event(int event, void *context)
     attr_serv_client_run(client);
 }
 
+/* The deferred reply has been given: on with the client. */
+static void
+attr_serv_client_resume(int event, void *context)
+{
+    (void) event;
+    attr_serv_client_run(context);
+}
+
 static void
 attr_serv_client_create(ATTR_SERV *serv, int fd)
 {
@@ -205,6 +219,7 @@ attr_serv_client_create(ATTR_SERV *serv, int fd)
     client->eof = 0;
     client->failed = 0;
     client->held = 0;
+    client->deferred = 0;
     client->id = ++serv->last_id;
     client->prev = NULL;
     client->next = serv->clients;
@@ -302,6 +317,33 @@ attr_serv_client_hold(ATTR_SERV *serv, int hold)
     if (serv->current == NULL)
         msg_panic("attr_serv_client_hold: called outside the handler");
     serv->current->held = hold;
+}
+
+unsigned long
+attr_serv_defer(ATTR_SERV *serv)
+{
+    if (serv->current == NULL)
+        msg_panic("attr_serv_defer: called outside the handler");
+    serv->current->deferred = 1;
+    return serv->current->id;
+}
+
+int
+attr_serv_answer(ATTR_SERV *serv, unsigned long client_id, const ATTR *reply)
+{
+    ATTR_SERV_CLIENT *client;
+
+    for (client = serv->clients; client; client = client->next)
+        if (client->id == client_id)
+            break;
+    if (client == NULL || !client->deferred)
+        return -1;
+    attr_print(client->out, reply);
+    client->deferred = 0;
+    /* Not now: this may run inside a handler, whose request and reply
+     * the client's next requests would overwrite. */
+    event_request_timer(attr_serv_client_resume, client, 0);
+    return 0;
 }
 
 void

@@ -1,9 +1,10 @@
 /* The server end of a local daemon's socket, for single-process daemons
- * (ratekeeper, dnscache, archiver): accepts clients through the event
- * loop, greets them, and answers each request, in order, with the reply
- * that the handler fills in. A malformed request is answered with
- * `status=-1` and `reason=...`, then the connection is closed. Clients idle
- * for longer than the idle timeout are closed. */
+ * (ratekeeper, dnscache, archiver, authd): accepts clients through the
+ * event loop, greets them, and answers each request, in order, with the
+ * reply that the handler fills in, at once or later (attr_serv_defer). A
+ * malformed request is answered with `status=-1` and `reason=...`, then
+ * the connection is closed. Clients idle for longer than the idle timeout
+ * are closed. */
 #ifndef ALLIGATE_ATTR_SERV_H
 #define ALLIGATE_ATTR_SERV_H
 
@@ -34,6 +35,20 @@ void attr_serv_client_hold(ATTR_SERV *serv, int hold);
  * whatever reason: EOF, error, idleness, a bad request, attr_serv_free. */
 typedef void (*ATTR_SERV_CLOSE_FN)(unsigned long client_id, void *context);
 void attr_serv_set_close_hook(ATTR_SERV *serv, ATTR_SERV_CLOSE_FN fn);
+/* Inside the handler: the reply is not known yet (authd's delayed
+ * answer to a failed check).  What the handler put in reply is dropped;
+ * the reply is given later with attr_serv_answer() and the client id
+ * returned here.  Until then the client's further requests wait unread,
+ * so that its replies stay in order, and its idle timeout does not run. */
+unsigned long attr_serv_defer(ATTR_SERV *serv);
+/* The reply to the client's deferred request; it is written, and the
+ * client's next requests are read, from the event loop (so this may be
+ * called from anywhere, a handler included).  Returns 0, or -1 when the
+ * client is gone (its close hook ran) or has no deferred request.  A
+ * client that closes while its reply is deferred is noticed when the
+ * answer is written to it. */
+int attr_serv_answer(ATTR_SERV *serv, unsigned long client_id,
+                     const ATTR *reply);
 /* Closes every client and stops listening; listen_fd stays open. */
 ATTR_SERV *attr_serv_free(ATTR_SERV *serv);
 

@@ -31,6 +31,9 @@ struct MASTER_SERV {
     int kind;
     int listen_param;           /* CONF_ID of the listen list, or -1 */
     int tls_tickets;            /* gets the keys as MASTER_TICKET_FD */
+    /* For a single daemon that only some configurations want (authd
+     * with smtp_auth = yes): whether the active one does; NULL: always. */
+    int (*wanted)(void);
     int enabled;                /* configured to run */
     char *listen_spec;          /* the listen list the fds were opened for */
     int listen_fds[MASTER_MAX_LISTEN];

@@ -14,9 +14,18 @@
 #include "msg.h"
 #include "vbuf.h"
 
+/* authd checks AUTH credentials: only when AUTH is offered. */
+static int
+master_authd_wanted(void)
+{
+    return conf_bool(P_smtp_auth);
+}
+
 MASTER_SERV master_services[] = {
     {.name = "ratekeeper", .program = "ratekeeper", .kind = MASTER_SINGLE,
      .listen_param = -1},
+    {.name = "authd", .program = "authd", .kind = MASTER_SINGLE,
+     .listen_param = -1, .wanted = master_authd_wanted},
     {.name = "smtp", .program = "smtpd", .kind = MASTER_POOL,
      .listen_param = P_smtp_listen, .tls_tickets = 1},
     {.name = "submission", .program = "smtpd", .kind = MASTER_POOL,
@@ -36,7 +45,7 @@ master_service_wanted(const MASTER_SERV *serv)
 {
     if (serv->listen_param >= 0)
         return *conf_str(serv->listen_param) != 0;
-    return 1;
+    return serv->wanted == NULL || serv->wanted();
 }
 
 void
@@ -209,7 +218,10 @@ master_services_reload(VBUF *why)
         for (proc = serv->procs; proc; proc = proc->next) {
             if (serv->kind == MASTER_POOL)
                 proc->retiring = 1;
-            kill(proc->pid, SIGHUP);
+            /* A single daemon the new configuration does without stops;
+             * disabled, it is not started again. */
+            kill(proc->pid, serv->kind == MASTER_SINGLE && !wanted
+                 ? SIGTERM : SIGHUP);
         }
         if (serv->listen_param >= 0) {
             master_service_watch(serv, 0);

@@ -17,6 +17,8 @@
 #include "vbuf.h"
 
 #define SMTPD_LINE_MAX      2048    /* longer command lines get 500 */
+#define SMTPD_AUTH_LINE_MAX (12288 + 32)    /* AUTH with its initial
+                                             * response (RFC 4954 4) */
 #define SMTPD_INBUF_SIZE    65536
 #define SMTPD_MAX_HOPS      100     /* Received: headers before 554 */
 
@@ -127,6 +129,11 @@ typedef struct SMTPD_STATE {
     const char *where;                  /* current command, for "lost connection" */
     SMTPD_COUNT *counts;                /* by smtpd_cmds[] index */
 
+    /* AUTH (facts.authenticated says whether it succeeded). */
+    const char *sasl_method;            /* PLAIN or LOGIN */
+    char   *sasl_user;
+    char   *sasl_password;              /* kept only for relay_auth_replay */
+
     /* The transaction. */
     int     in_mail;
     SMTP_PATH *sender;
@@ -157,6 +164,7 @@ void    smtpd_state_facts(SMTPD_STATE *state);
 /* smtpd_io.c */
 extern const SMTPD_XPORT smtpd_xport_plain;
 int     smtpd_io_line(SMTPD_STATE *state, VBUF *line);
+int     smtpd_io_line_max(SMTPD_STATE *state, VBUF *line, size_t max);
 int     smtpd_io_fill(SMTPD_STATE *state);
 void    smtpd_reply(SMTPD_STATE *state, const char *fmt,...)
             __attribute__((format(printf, 2, 3)));
@@ -166,6 +174,13 @@ int     smtpd_io_has_line(SMTPD_STATE *state);
 void    smtpd_io_request(SMTPD_STATE *state);
 void    smtpd_io_extend(SMTPD_STATE *state, size_t bytes);
 void    smtpd_io_close(SMTPD_STATE *state);
+
+/* smtpd_auth.c */
+int     smtpd_auth(SMTPD_STATE *state, const char *arg);
+int     smtpd_auth_offered(SMTPD_STATE *state);
+void    smtpd_auth_ehlo_line(VBUF *line);
+int     smtpd_auth_required(SMTPD_STATE *state);
+void    smtpd_auth_forget(SMTPD_STATE *state);
 
 /* smtpd_tls.c */
 void    smtpd_tls_init(void);

@@ -90,6 +90,8 @@ smtpd_bdat(SMTPD_STATE *state, const char *arg)
     if (smtpd_tls_required(state))
         return smtpd_bdat_skip(state, size,
                                "530 5.7.0 Must issue a STARTTLS command first");
+    if (smtpd_auth_required(state))
+        return smtpd_bdat_skip(state, size, "530 5.7.0 Authentication required");
     if (state->helo == NULL)
         return smtpd_bdat_skip(state, size,
                                "503 5.5.1 Error: send HELO/EHLO first");

@@ -58,6 +58,15 @@ smtpd_ext_chunking(SMTPD_STATE *state, const char *keyword, VBUF *line)
     return conf_bool(P_smtpd_chunking);
 }
 
+/* Where AUTH may be used now (after TLS, with auth_require_tls). */
+static int
+smtpd_ext_auth(SMTPD_STATE *state, const char *keyword, VBUF *line)
+{
+    (void) keyword;
+    smtpd_auth_ehlo_line(line);
+    return smtpd_auth_offered(state);
+}
+
 /* Before TLS only (RFC 3207 4.2). */
 static int
 smtpd_ext_starttls(SMTPD_STATE *state, const char *keyword, VBUF *line)
@@ -70,6 +79,7 @@ static const SMTPD_EXT smtpd_exts[] = {
     {"PIPELINING", smtpd_ext_always},
     {"SIZE", smtpd_ext_size},
     {"STARTTLS", smtpd_ext_starttls},
+    {"AUTH", smtpd_ext_auth},
     {"8BITMIME", smtpd_ext_always},
     {"ENHANCEDSTATUSCODES", smtpd_ext_always},
     {"SMTPUTF8", smtpd_ext_always},
@@ -304,6 +314,8 @@ smtpd_help(SMTPD_STATE *state, const char *arg)
             continue;
         if (cmd->action == smtpd_starttls && !smtpd_tls_offered(state)
             && state->tls == NULL)
+            continue;
+        if (cmd->action == smtpd_auth && !conf_bool(P_smtp_auth))
             continue;
         vbuf_printf(line, " %s", cmd->name);
     }

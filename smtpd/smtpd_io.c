@@ -189,11 +189,11 @@ smtpd_io_has_line(SMTPD_STATE *state)
                   state->in_end - state->in_start) != NULL;
 }
 
-/* The next command line, without its CR LF.  A line longer than
- * SMTPD_LINE_MAX is discarded up to its end and reported once as
- * SMTPD_IO_TOOLONG; a bare CR or LF is reported at once. */
+/* The next command line, without its CR LF.  A line longer than max
+ * is discarded up to its end and reported once as SMTPD_IO_TOOLONG; a
+ * bare CR or LF is reported at once. */
 int
-smtpd_io_line(SMTPD_STATE *state, VBUF *line)
+smtpd_io_line_max(SMTPD_STATE *state, VBUF *line, size_t max)
 {
     size_t scanned = 0;                 /* bytes known to hold no CR/LF */
 
@@ -220,7 +220,7 @@ smtpd_io_line(SMTPD_STATE *state, VBUF *line)
             }
             state->in_start += len + 2;
             /* Too long, whether it came in pieces or all at once. */
-            if (state->discarding || len > SMTPD_LINE_MAX) {
+            if (state->discarding || len > max) {
                 state->discarding = 0;
                 return SMTPD_IO_TOOLONG;
             }
@@ -229,7 +229,7 @@ smtpd_io_line(SMTPD_STATE *state, VBUF *line)
         }
         /* No complete line yet. */
         scanned = cr ? (size_t) (cr - start) : avail;
-        if (scanned > SMTPD_LINE_MAX || state->discarding) {
+        if (scanned > max || state->discarding) {
             state->discarding = 1;
             state->in_start += scanned;     /* drop what we will not use */
             scanned = 0;
@@ -237,6 +237,12 @@ smtpd_io_line(SMTPD_STATE *state, VBUF *line)
         if (smtpd_io_fill(state) != SMTPD_IO_OK)
             return state->io_status;
     }
+}
+
+int
+smtpd_io_line(SMTPD_STATE *state, VBUF *line)
+{
+    return smtpd_io_line_max(state, line, SMTPD_LINE_MAX);
 }
 
 /* Queues one reply line (CR LF added) and notes its code for the

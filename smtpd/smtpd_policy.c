@@ -65,11 +65,23 @@ smtpd_policy_refuse(const SMTPD_POLICY *policy, SMTPD_DECISION *d,
     smtpd_policy_reject(d, action, 550, "5.7.1", rule);
 }
 
-/* The anti-spam rules pass over whitelisted clients and AUTH ONLY ports. */
+/* The anti-spam rules pass over whitelisted clients, AUTH ONLY ports,
+ * and authenticated sessions unless rate_limit_exclude_authenticated =
+ * no puts those under the rules (and the tarpit) again. */
 static int
-smtpd_policy_spam_exempt(const SMTPD_FACTS *facts)
+smtpd_policy_spam_exempt(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts)
 {
-    return facts->whitelisted || facts->submission;
+    return facts->whitelisted || facts->submission
+        || (facts->authenticated && policy->rate_limit_exclude_authenticated);
+}
+
+/* May relay: authenticated, or in relay_networks unless
+ * require_auth_for_outgoing wants AUTH from them too. */
+static int
+smtpd_policy_may_relay(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts)
+{
+    return facts->authenticated
+        || (facts->relay_client && !policy->require_auth_for_outgoing);
 }
 
 int
@@ -121,7 +133,7 @@ smtpd_policy_helo(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts,
                   const char *name, SMTPD_DECISION *d)
 {
     smtpd_policy_accept(d);
-    if (!policy->deny_invalid_helo || smtpd_policy_spam_exempt(facts)
+    if (!policy->deny_invalid_helo || smtpd_policy_spam_exempt(policy, facts)
         || smtp_addr_valid_helo(name))
         return 0;
     smtpd_policy_refuse(policy, d, SMTPD_POLICY_CLOSE, "deny_invalid_helo");
@@ -142,7 +154,16 @@ smtpd_policy_mail(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts,
         return smtpd_policy_reject(d, SMTPD_POLICY_REJECT, 552, "5.3.4",
                                    "message_size_limit");
     }
-    if (smtpd_policy_spam_exempt(facts))
+    /* The manual's anti-spoofing: a local domain in MAIL FROM is for
+     * those who authenticated. */
+    if (policy->require_auth_for_outgoing && !facts->authenticated
+        && !(sender->flags & SMTP_ADDR_FLAG_NULL)
+        && smtpd_policy_local_domain(policy, sender->domain_lc)) {
+        smtpd_policy_refuse(policy, d, SMTPD_POLICY_REJECT,
+                            "require_auth_for_outgoing");
+        return -1;
+    }
+    if (smtpd_policy_spam_exempt(policy, facts))
         return 0;
     if (sender->flags & SMTP_ADDR_FLAG_NULL) {
         if (!policy->deny_null_sender)
@@ -221,7 +242,8 @@ smtpd_policy_relay(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts,
     }
     local = !(rcpt->flags & SMTP_ADDR_FLAG_LITERAL)
         && smtpd_policy_local_domain(policy, rcpt->domain_lc);
-    if (local && (facts->relay_client || !smtpd_policy_routing_tricks(rcpt))) {
+    if (local && (facts->relay_client || facts->authenticated
+                  || !smtpd_policy_routing_tricks(rcpt))) {
         /* RFC 5321 4.5.1: postmaster at every local domain is valid,
          * listed or not. */
         if (policy->local_recipients
@@ -237,7 +259,7 @@ smtpd_policy_relay(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts,
         d->valid = 1;
         return 0;
     }
-    if (facts->relay_client)
+    if (smtpd_policy_may_relay(policy, facts))
         return 0;
     snprintf(d->text, sizeof(d->text), "<%s>: Relay access denied",
              rcpt->mailbox);
@@ -261,7 +283,7 @@ smtpd_policy_rcpt(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts,
         invalid++;
     else
         valid++;
-    if (smtpd_policy_spam_exempt(facts))
+    if (smtpd_policy_spam_exempt(policy, facts))
         return status;
     if (status < 0 && policy->max_invalid_recipients > 0
         && invalid >= policy->max_invalid_recipients) {

@@ -32,6 +32,8 @@ typedef struct SMTPD_POLICY {
     long long connection_count_limit;   /* 0: off */
     int     submission_killlist;
     int     rate_limit_exclude_authenticated;
+    int     require_auth_for_outgoing;  /* relaying and local senders
+                                         * need AUTH */
     const char *reject_text;
     int     bogus_550;
     unsigned (*random) (void);          /* picks a bogus text */
@@ -45,9 +47,9 @@ typedef struct SMTPD_FACTS {
                                          * smtps): no spam checks */
     int     whitelisted;                /* exempt from the anti-spam rules */
     int     killlisted;
-    int     relay_client;               /* relay_networks (or AUTH) */
+    int     relay_client;               /* relay_networks */
     int     limit_exempt;               /* smtpd_client_event_limit_exceptions */
-    int     authenticated;
+    int     authenticated;              /* AUTH succeeded: may relay */
     const char *helo;                   /* NULL before HELO/EHLO */
     const char *sender;                 /* MAIL FROM address, NULL before */
     long    rcpt_valid;                 /* in this transaction */
@@ -98,7 +100,8 @@ int     smtpd_policy_trusted(const SMTPD_FACTS *facts);
 int     smtpd_policy_helo(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts,
                           const char *name, SMTPD_DECISION *d);
 
-/* MAIL FROM: size, deny_null_sender, mail_from_chars. */
+/* MAIL FROM: size, require_auth_for_outgoing's local senders,
+ * deny_null_sender, mail_from_chars. */
 int     smtpd_policy_mail(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts,
                           const SMTP_PATH *sender, SMTPD_DECISION *d);
 /* 1 when sender_rate_limit counts this session's messages. */

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "cred_seal.h"
 #include "msg.h"
 #include "printable.h"
 #include "queue_dir.h"
@@ -14,13 +15,15 @@
 #include "queue_write.h"
 #include "smtpd.h"
 
-/* RFC 3848's names: ESMTPS under TLS (ESMTPSA once AUTH exists). */
+/* RFC 3848's names: S for TLS, A for AUTH. */
 static const char *
 smtpd_queue_protocol(SMTPD_STATE *state)
 {
+    static const char *names[] = {"ESMTP", "ESMTPS", "ESMTPA", "ESMTPSA"};
+
     if (!state->esmtp)
         return "SMTP";
-    return state->tls ? "ESMTPS" : "ESMTP";
+    return names[(state->tls ? 1 : 0) + (state->facts.authenticated ? 2 : 0)];
 }
 
 /* The one header smtpd adds (RFC 5321 4.4). */
@@ -49,6 +52,31 @@ smtpd_queue_received(SMTPD_STATE *state, QUEUE_WRITER *qf)
     vbuf_free(hdr);
 }
 
+/* relay_auth_replay: the client's credentials, sealed for relay alone
+ * (cred_seal.h); -1 when they cannot be.  The sealed text is never
+ * logged. */
+static int
+smtpd_queue_sealed(SMTPD_STATE *state, QUEUE_WRITER *qf)
+{
+    VBUF   *sealed = vbuf_create(256);
+    VBUF   *why = vbuf_create(100);
+    int     rc = 0;
+
+    if (cred_seal_init(conf_str(P_data_directory), why) < 0
+        || cred_seal(queue_write_id(qf), state->sasl_user, state->sasl_password,
+                     sealed, why) < 0) {
+        msg_warn("%s: cannot seal the AUTH credentials for relay_auth_replay: %s",
+                 state->queue_id, vbuf_str(why));
+        rc = -1;
+    } else {
+        rc = queue_write_rec(qf, QUEUE_REC_AUTH_SEALED, vbuf_str(sealed));
+    }
+    cred_wipe(sealed);
+    vbuf_free(sealed);
+    vbuf_free(why);
+    return rc;
+}
+
 /* The envelope records; -1 when the queue file refuses one. */
 static int
 smtpd_queue_envelope(SMTPD_STATE *state, QUEUE_WRITER *qf)
@@ -63,6 +91,11 @@ smtpd_queue_envelope(SMTPD_STATE *state, QUEUE_WRITER *qf)
         rc |= queue_write_rec(qf, QUEUE_REC_CLIENT_NAME, state->name);
     rc |= queue_write_rec(qf, QUEUE_REC_HELO, state->helo);
     rc |= queue_write_rec(qf, QUEUE_REC_PROTOCOL, smtpd_queue_protocol(state));
+    if (state->facts.authenticated)
+        rc |= queue_write_rec(qf, QUEUE_REC_SASL_USER, state->sasl_user);
+    if (state->facts.authenticated && state->sasl_password
+        && conf_bool(P_relay_auth_replay))
+        rc |= smtpd_queue_sealed(state, qf);
     rc |= queue_write_rec(qf, QUEUE_REC_SENDER,
                          (s->flags & SMTP_ADDR_FLAG_NULL) ? "" : s->mailbox);
     if (s->params & SMTP_ADDR_PARAM_SIZE)
@@ -92,7 +125,11 @@ smtpd_queue_open(SMTPD_STATE *state)
     }
     vbuf_free(why);
     snprintf(state->queue_id, sizeof(state->queue_id), "%s", queue_write_id(qf));
-    msg_info("%s: client=%s", state->queue_id, state->namaddr);
+    if (state->facts.authenticated)
+        msg_info("%s: client=%s, sasl_method=%s, sasl_username=%s", state->queue_id,
+                 state->namaddr, state->sasl_method, printable_str(state->sasl_user));
+    else
+        msg_info("%s: client=%s", state->queue_id, state->namaddr);
     if (smtpd_queue_envelope(state, qf) < 0 || queue_write_begin_message(qf) < 0) {
         msg_warn("%s: cannot write envelope: %m", state->queue_id);
         queue_write_abort(qf);

@@ -53,9 +53,11 @@ smtpd_rate_key(const SMTPD_STATE *state, const SMTP_PATH *sender,
     case SMTPD_RATE_KEY_SENDER:
         return rk_key_sender(key, sender->addr);
     case SMTPD_RATE_KEY_USER:
-        /* No session authenticates yet (AUTH comes in a later issue), so
-         * there is no SASL user to count: count by client address, as
-         * for any session that has not authenticated. */
+        /* A session that has not authenticated is counted by its client
+         * address. */
+        if (state->sasl_user)
+            return rk_key_user(key, state->sasl_user);
+        /* FALLTHROUGH */
     default:
         return rk_key_address(key, state->addr);
     }
@@ -135,4 +137,28 @@ smtpd_rate_overlimit(SMTPD_STATE *state, long long window_ms)
         rk_clnt_count(smtpd_rate_client(), RK_COUNTER_OVERLIMIT,
                       vbuf_str(key), window_ms, &over);
     vbuf_free(key);
+}
+
+long
+smtpd_rate_auth_failures(SMTPD_STATE *state)
+{
+    VBUF   *key = smtpd_rate_scratch();
+    long    count = -1;
+
+    if (rk_key_address(key, state->addr) < 0
+        || rk_clnt_lookup(smtpd_rate_client(), RK_COUNTER_AUTH, vbuf_str(key),
+                          &count) != RK_CLNT_OK)
+        return -1;
+    return count;
+}
+
+void
+smtpd_rate_auth_failed(SMTPD_STATE *state)
+{
+    VBUF   *key = smtpd_rate_scratch();
+    long    count;
+
+    if (rk_key_address(key, state->addr) == 0)
+        rk_clnt_count(smtpd_rate_client(), RK_COUNTER_AUTH, vbuf_str(key),
+                      conf_time_ms(P_auth_failure_window), &count);
 }

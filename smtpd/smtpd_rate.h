@@ -31,6 +31,11 @@ long    smtpd_rate_mail(SMTPD_STATE *state, const SMTP_PATH *sender);
 /* Records the client as over a limit for window_ms. */
 void    smtpd_rate_overlimit(SMTPD_STATE *state, long long window_ms);
 
+/* AUTH: the client address's failures in auth_failure_window (-1 when
+ * there is no count), and one more failure. */
+long    smtpd_rate_auth_failures(SMTPD_STATE *state);
+void    smtpd_rate_auth_failed(SMTPD_STATE *state);
+
 /* At the end of the session: releases the connection's registration.
  * The request goes out with the next session's first one when the next
  * client is already waiting, or with smtpd_rate_flush(), which the worker

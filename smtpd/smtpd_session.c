@@ -24,16 +24,17 @@
 #define F_CLOSING   SMTPD_CMD_FLAG_CLOSING
 
 /* In the order of the "disconnect from" counts.  BDAT checks the state
- * itself, TLS included (hence F_PRE_TLS here): it must read its chunk
- * whatever it answers. */
+ * itself, TLS and AUTH included (hence F_PRE_TLS and F_PRE_AUTH here): it
+ * must read its chunk whatever it answers. */
 const SMTPD_CMD smtpd_cmds[] = {
     {"HELO", "helo", smtpd_helo, F_LAST | F_PRE_TLS | F_PRE_AUTH},
     {"EHLO", "ehlo", smtpd_ehlo, F_LAST | F_PRE_TLS | F_PRE_AUTH},
     {"STARTTLS", "starttls", smtpd_starttls, F_LAST | F_PRE_TLS | F_PRE_AUTH},
+    {"AUTH", "auth", smtpd_auth, F_HELO | F_LAST | F_PRE_AUTH},
     {"MAIL", "mail", smtpd_mail, F_HELO},
     {"RCPT", "rcpt", smtpd_rcpt, F_MAIL | F_CLOSING},
     {"DATA", "data", smtpd_data, F_MAIL | F_RCPT | F_LAST | F_CLOSING},
-    {"BDAT", "bdat", smtpd_bdat, F_PRE_TLS | F_CLOSING},
+    {"BDAT", "bdat", smtpd_bdat, F_PRE_TLS | F_PRE_AUTH | F_CLOSING},
     {"RSET", "rset", smtpd_rset, F_PRE_TLS | F_PRE_AUTH},
     {"NOOP", "noop", smtpd_noop, F_LAST | F_PRE_TLS | F_PRE_AUTH},
     {"QUIT", "quit", smtpd_quit, F_LAST | F_PRE_TLS | F_PRE_AUTH | F_CLOSING},
@@ -146,6 +147,10 @@ smtpd_cmd_allowed(SMTPD_STATE *state, const SMTPD_CMD *cmd)
 {
     if (!(cmd->flags & F_PRE_TLS) && smtpd_tls_required(state)) {
         smtpd_reply(state, "530 5.7.0 Must issue a STARTTLS command first");
+        return -1;
+    }
+    if (!(cmd->flags & F_PRE_AUTH) && smtpd_auth_required(state)) {
+        smtpd_reply(state, "530 5.7.0 Authentication required");
         return -1;
     }
     if ((cmd->flags & F_HELO) && state->helo == NULL) {
@@ -282,7 +287,12 @@ smtpd_session(SMTPD_STATE *state)
         int     status;
 
         smtpd_io_request(state);
-        status = smtpd_io_line(state, line);
+        /* Room for AUTH's initial response; other commands keep the
+         * shorter limit. */
+        status = smtpd_io_line_max(state, line, SMTPD_AUTH_LINE_MAX);
+        if (status == SMTPD_IO_OK && vbuf_len(line) > SMTPD_LINE_MAX
+            && strncasecmp(vbuf_str(line), "AUTH ", 5) != 0)
+            status = SMTPD_IO_TOOLONG;
         switch (status) {
         case SMTPD_IO_OK:
             smtpd_command(state, line);

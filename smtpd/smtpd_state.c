@@ -73,6 +73,7 @@ smtpd_state_facts(SMTPD_STATE *state)
     p->submission_killlist = conf_bool(P_submission_killlist);
     p->rate_limit_exclude_authenticated =
         conf_bool(P_rate_limit_exclude_authenticated);
+    p->require_auth_for_outgoing = conf_bool(P_require_auth_for_outgoing);
     p->reject_text = conf_str(P_reject_text);
     p->bogus_550 = conf_bool(P_bogus_550);
     p->random = smtpd_reject_random;
@@ -114,6 +115,7 @@ SMTPD_STATE *
 smtpd_state_free(SMTPD_STATE *state)
 {
     smtpd_state_reset(state);
+    smtpd_auth_forget(state);
     smtpd_tls_close(state);
     myfree(state->rcpt);
     myfree(state->helo);

@@ -265,6 +265,7 @@ smtpd_starttls(SMTPD_STATE *state, const char *arg)
     }
     /* RFC 3207 4.2: everything learnt before is forgotten. */
     smtpd_state_reset(state);
+    smtpd_auth_forget(state);
     state->helo = myfree(state->helo);
     state->facts.helo = NULL;
     state->esmtp = 0;

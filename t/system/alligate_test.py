@@ -220,6 +220,7 @@ class RawClient:
         self.sock = socket.create_connection(
             (host, port), timeout=timeout,
             source_address=(source, 0) if source else None)
+        self.port = port
         self.buf = b""
         if tls is not None:
             self.sock = tls.wrap_socket(self.sock, server_hostname=TLS_SNI,
@@ -649,8 +650,8 @@ def s_client(port, *args, input="QUIT\n", timeout=30):
 
 # Processes of an instance (master and alligatectl tests) -------------------
 
-DAEMONS = ("master", "smtpd", "tarpit", "ratekeeper", "dnscache", "archiver",
-           "relay")
+DAEMONS = ("master", "smtpd", "tarpit", "ratekeeper", "dnscache", "authd",
+           "archiver", "relay")
 
 
 def instance_pids(inst):

@@ -7,6 +7,7 @@ PSK), a certificate renewed by reload, alligatectl check on the TLS
 parameters.  Clients: Python's ssl module over raw sockets, openssl
 s_client and swaks."""
 
+import base64
 import os
 import re
 import shutil
@@ -86,9 +87,24 @@ class TlsTestCase(SharedInstanceTestCase):
         self.assertEqual(code, 220, lines)
         return c
 
+    def login(self, c):
+        """AUTH PLAIN as the class's user, made on first use: the
+        submission and smtps ports take mail from authenticated clients
+        only."""
+        cls = type(self)
+        if not getattr(cls, "user_added", False):
+            self.inst.ctl("user", "add", AUTH_USER, "--password-stdin",
+                          input=AUTH_PASSWORD + "\n", check=True)
+            cls.user_added = True
+        token = base64.b64encode(("\0%s\0%s" % (AUTH_USER, AUTH_PASSWORD)).encode())
+        self.assertEqual(c.cmd("AUTH PLAIN " + token.decode())[0], 235)
+
     def send_message(self, c, rcpt="someone@example.com",
                      sender="sender@remote.test", subject="tls"):
-        """MAIL, RCPT, DATA of one message over c; its queue id."""
+        """MAIL, RCPT, DATA of one message over c; its queue id.  On an
+        AUTH ONLY port the client logs in first."""
+        if c.port != self.inst.port:
+            self.login(c)
         self.assertEqual(c.cmd("MAIL FROM:<%s>" % sender), OK_MAIL)
         self.assertEqual(c.cmd("RCPT TO:<%s>" % rcpt), OK_RCPT)
         self.assertEqual(c.cmd("DATA")[0], 354)
@@ -149,6 +165,9 @@ class TlsTestCase(SharedInstanceTestCase):
         self.assertEqual(c.cmd("QUIT")[0], 221)
         self.assertIn(qid, self.new_queue_files())
 
+
+AUTH_USER = "tlsuser"
+AUTH_PASSWORD = "Tls-Test-Pw-42"
 
 SUBMISSION_PORT = free_port()
 SMTPS_PORT = free_port()
@@ -399,7 +418,7 @@ class StartTls(TlsTestCase):
         reply = c.ehlo()
         self.assertNotIn("STARTTLS", extensions(reply))
         qid = self.send_message(c)
-        self.assertIn("with ESMTPS", self.inst.queue_entry(qid).headers("Received")[0])
+        self.assertIn("with ESMTPSA", self.inst.queue_entry(qid).headers("Received")[0])
 
     def test_submission_quit_before_tls(self):
         c = self.connect(SUBMISSION_PORT)
@@ -423,7 +442,7 @@ class StartTls(TlsTestCase):
         self.assertEqual(qf.recipients, ["someone@example.com"])
         self.assertTrue(qf.message.endswith(b"Subject: tls\r\n\r\nOver TLS.\r\n"))
         received = qf.headers("Received")[0]
-        self.assertIn("with ESMTPS id", received)
+        self.assertIn("with ESMTPSA id", received)
         self.assertRegex(received, USING)
         self.established(pid)
 
@@ -548,12 +567,19 @@ class StartTls(TlsTestCase):
         self.assertIn(qid, self.new_queue_files())
         self.assertIn("with ESMTPS", self.inst.queue_entry(qid).headers("Received")[0])
 
+    def swaks_auth(self):
+        """swaks' AUTH options (the test client's command line, not the
+        gateway's: acceptable in a test)."""
+        self.login(self.tls(SUBMISSION_PORT))
+        return ("--auth", "PLAIN", "--auth-user", AUTH_USER,
+                "--auth-password", AUTH_PASSWORD)
+
     def test_swaks_tls_on_submission(self):
-        qid, out = self.swaks(SUBMISSION_PORT, "--tls")
+        qid, out = self.swaks(SUBMISSION_PORT, "--tls", *self.swaks_auth())
         self.assertIn(qid, self.new_queue_files())
 
     def test_swaks_implicit_tls(self):
-        qid, out = self.swaks(SMTPS_PORT, "--tlsc")
+        qid, out = self.swaks(SMTPS_PORT, "--tlsc", *self.swaks_auth())
         self.assertIn(qid, self.new_queue_files())
         self.assertIn("with ESMTPS", self.inst.queue_entry(qid).headers("Received")[0])
 
@@ -647,10 +673,15 @@ class RequireTls(TlsTestCase):
         self.assertEqual(self.new_queue_files(), [])
 
     def test_submission_at_may_takes_plaintext(self):
+        # Plaintext commands are taken; mail needs AUTH, which needs TLS
+        # (auth_require_tls), not STARTTLS as such.
         c = self.connect(self.SUBMISSION)
         self.assertIn("STARTTLS", extensions(c.ehlo()))
-        qid = self.send_message(c)
-        self.assertIn("with ESMTP id", self.inst.queue_entry(qid).headers("Received")[0])
+        self.assertEqual(c.cmd("MAIL FROM:<sender@remote.test>"),
+                         (530, ["5.7.0 Authentication required"]))
+        self.assertEqual(c.cmd("AUTH PLAIN"),
+                         (538, ["5.7.11 Encryption required for requested "
+                                "authentication mechanism"]))
 
 
 class Permissive(TlsTestCase):

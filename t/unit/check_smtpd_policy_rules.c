@@ -297,6 +297,74 @@ START_TEST(test_recipient_rules_exempt)
 }
 END_TEST
 
+/* An authenticated client relays; relay_networks does too, unless
+ * require_auth_for_outgoing asks for AUTH. */
+START_TEST(test_auth_relay)
+{
+    SMTPD_DECISION d;
+
+    ck_assert_int_eq(rcpt("far@example.org", &d), -1);
+    ck_assert_str_eq(d.rule, "relay_access");
+    facts.authenticated = 1;
+    ck_assert_int_eq(rcpt("far@example.org", &d), 0);
+    facts.authenticated = 0;
+    facts.relay_client = 1;
+    ck_assert_int_eq(rcpt("far@example.org", &d), 0);
+    policy.require_auth_for_outgoing = 1;
+    ck_assert_int_eq(rcpt("far@example.org", &d), -1);
+    ck_assert_int_eq(d.code, 554);
+    ck_assert_str_eq(d.rule, "relay_access");
+    /* Inbound mail to local users is unaffected. */
+    ck_assert_int_eq(rcpt("user@example.com", &d), 0);
+    facts.relay_client = 0;
+    ck_assert_int_eq(rcpt("user@example.com", &d), 0);
+    facts.authenticated = 1;
+    ck_assert_int_eq(rcpt("far@example.org", &d), 0);
+}
+END_TEST
+
+/* require_auth_for_outgoing: a local domain in MAIL FROM needs AUTH. */
+START_TEST(test_auth_antispoof)
+{
+    SMTPD_DECISION d;
+
+    ck_assert_int_eq(mail("FROM:<boss@example.com>", &d), 0);
+    policy.require_auth_for_outgoing = 1;
+    ck_assert_int_eq(mail("FROM:<boss@example.com>", &d), -1);
+    assert_refused(&d, SMTPD_POLICY_REJECT, "require_auth_for_outgoing");
+    ck_assert_int_eq(mail("FROM:<boss@EXAMPLE.COM>", &d), -1);
+    /* Even from relay_networks and the whitelist: spoofing is spoofing. */
+    facts.relay_client = facts.whitelisted = 1;
+    ck_assert_int_eq(mail("FROM:<boss@example.com>", &d), -1);
+    facts.relay_client = facts.whitelisted = 0;
+    ck_assert_int_eq(mail("FROM:<someone@example.org>", &d), 0);
+    ck_assert_int_eq(mail("FROM:<>", &d), 0);
+    facts.authenticated = 1;
+    ck_assert_int_eq(mail("FROM:<boss@example.com>", &d), 0);
+}
+END_TEST
+
+/* Authenticated sessions pass over the anti-spam rules and the rate
+ * limit, unless rate_limit_exclude_authenticated = no. */
+START_TEST(test_auth_exclude)
+{
+    SMTPD_DECISION d;
+
+    policy.deny_null_sender = 1;
+    policy.sender_rate_limit = 10;
+    facts.authenticated = 1;
+    policy.rate_limit_exclude_authenticated = 1;
+    ck_assert_int_eq(mail("FROM:<>", &d), 0);
+    ck_assert_int_eq(smtpd_policy_rate_applies(&policy, &facts), 0);
+    policy.rate_limit_exclude_authenticated = 0;
+    ck_assert_int_eq(mail("FROM:<>", &d), -1);
+    ck_assert_int_eq(smtpd_policy_rate_applies(&policy, &facts), 1);
+    /* On the AUTH ONLY port too. */
+    facts.submission = 1;
+    ck_assert_int_eq(smtpd_policy_rate_applies(&policy, &facts), 1);
+}
+END_TEST
+
 START_TEST(test_killlist)
 {
     SMTPD_DECISION d;
@@ -417,6 +485,9 @@ smtpd_policy_rules_suite(void)
     tcase_add_test(tc, test_max_valid_min_invalid_valid_last);
     tcase_add_test(tc, test_max_valid_min_invalid_invalid_last);
     tcase_add_test(tc, test_recipient_rules_exempt);
+    tcase_add_test(tc, test_auth_relay);
+    tcase_add_test(tc, test_auth_antispoof);
+    tcase_add_test(tc, test_auth_exclude);
     tcase_add_test(tc, test_killlist);
     tcase_add_test(tc, test_connection_count);
     tcase_add_test(tc, test_sender_rate);
