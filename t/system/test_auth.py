@@ -649,6 +649,13 @@ class Plaintext(AuthTestCase):
         self.assertEqual(qf.get("U"), USER)
         self.assertIn("with ESMTPA id %s" % qid, qf.headers("Received")[0])
 
+    def test_before_ehlo_503(self):
+        c = self.connect(ehlo=False)
+        self.assertEqual(c.cmd("AUTH PLAIN " + plain()), NEED_HELO)
+        self.assertEqual(c.cmd("AUTH LOGIN"), NEED_HELO)
+        self.assertEqual(c.ehlo()[0], 250)
+        self.login(c)
+
     def test_failures_count_towards_hard_error_limit(self):
         c = self.connect()
         self.assertEqual(c.cmd("AUTH PLAIN " + plain(password="bad1")), AUTH_FAILED)
@@ -668,6 +675,25 @@ class Plaintext(AuthTestCase):
         self.assertEqual(qf.recipients, ["someone@elsewhere.example"])
         self.assertIsNone(qf.get("U"))
         self.assertEqual(qf.get("P"), "ESMTP")
+
+
+class AuthOff(AuthTestCase):
+    """smtp_auth = no (the default): no AUTH, even where TLS is not
+    required for it."""
+
+    users = {}
+    conf = PLAINTEXT + "smtp_auth = no\n"
+
+    def test_not_advertised_nor_accepted(self):
+        c = self.connect()
+        reply = c.ehlo()
+        self.assertEqual(reply[0], 250)
+        self.assertFalse([line for line in reply[1] if line.upper().startswith("AUTH")],
+                         reply)
+        code, lines = c.cmd("AUTH PLAIN " + plain())
+        self.assertIn(code, (502, 503), lines)
+        self.assertEqual(c.cmd("AUTH LOGIN")[0], code)
+        self.assertEqual(c.cmd("NOOP"), OK)
 
 
 # Brute force ---------------------------------------------------------------
