@@ -329,6 +329,12 @@ conf_check_relations(CONFIG *conf, VBUF *errors)
         conf_error(conf, errors, P_smtps_listen, "needs tls_cert_file");
         rc = -1;
     }
+    /* auth_backend's values: local|relay. */
+    if (conf->num[P_smtp_auth] && conf->num[P_auth_backend] == 1
+        && *conf->value[P_relay_host] == 0) {
+        conf_error(conf, errors, P_auth_backend, "relay needs relay_host");
+        rc = -1;
+    }
     if (*conf->value[P_submission_listen] && !conf->num[P_smtp_auth]) {
         conf_error(conf, errors, P_submission_listen,
                    "an AUTH ONLY service needs smtp_auth = yes");

@@ -481,7 +481,8 @@ class KilllistAndSubmission(PolicyTestCase):
                             "smtp_auth = yes\n"
                             "submission_listen = 127.0.0.1:%d\n" % SUBMISSION_PORT
                             # Plain text on the submission port: no TLS here.
-                            + "submission_tls_security_level = none\n")
+                            + "submission_tls_security_level = none\n"
+                            "auth_require_tls = no\n")
     files = {"recipients": RECIPIENTS, "kill": "# one client\n127.0.0.1/32\n"}
 
     def test_killlisted_client_refused_instead_of_banner(self):
@@ -504,6 +505,11 @@ class KilllistAndSubmission(PolicyTestCase):
         self.assertEqual(c.reply()[0], 220)
         self.assertEqual(c.cmd("EHLO"), (501, ["5.5.4 Syntax: EHLO hostname"]))
         self.assertEqual(c.ehlo("foo")[0], 250)
+        # The AUTH ONLY port: mail once the client has logged in.
+        self.assertEqual(c.cmd("MAIL FROM:<>"), (530, ["5.7.0 Authentication required"]))
+        self.inst.ctl("user", "add", "sub", "--password-stdin",
+                      input="Sub-Pw-1234\n", check=True)
+        self.assertEqual(c.cmd("AUTH PLAIN AHN1YgBTdWItUHctMTIzNA==")[0], 235)
         self.assertEqual(c.cmd("MAIL FROM:<>"), OK_MAIL)
         self.assertEqual(c.cmd("RSET")[0], 250)
         self.assertEqual(c.cmd("MAIL FROM:<a!b@example.org>"), OK_MAIL)
@@ -554,6 +560,11 @@ class Whitelist(PolicyTestCase):
         self.assertEqual(c.cmd("EHLO"), (501, ["5.5.4 Syntax: EHLO hostname"]))
         self.assertEqual(c.cmd("HELO localhost")[0], 250)
         self.assertEqual(c.ehlo("foo")[0], 250)
+        # The AUTH ONLY port: mail once the client has logged in.
+        self.assertEqual(c.cmd("MAIL FROM:<>"), (530, ["5.7.0 Authentication required"]))
+        self.inst.ctl("user", "add", "sub", "--password-stdin",
+                      input="Sub-Pw-1234\n", check=True)
+        self.assertEqual(c.cmd("AUTH PLAIN AHN1YgBTdWItUHctMTIzNA==")[0], 235)
         self.assertEqual(c.cmd("MAIL FROM:<>"), OK_MAIL)
         self.assertEqual(c.cmd("RSET")[0], 250)
         self.assertEqual(c.cmd("MAIL FROM:<a!b@example.org>"), OK_MAIL)

@@ -414,6 +414,8 @@ START_TEST(test_relations)
                "%s:1: submission_listen: an AUTH ONLY service needs smtp_auth = yes\n");
     load_fails("minimal_backoff_time = 1h\nmaximal_backoff_time = 10m\n",
                "%s:2: maximal_backoff_time: must not be less than minimal_backoff_time\n");
+    load_fails("smtp_auth = yes\nauth_backend = relay\n",
+               "%s:2: auth_backend: relay needs relay_host\n");
 }
 END_TEST
 
