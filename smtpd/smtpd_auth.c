@@ -234,16 +234,6 @@ smtpd_auth(SMTPD_STATE *state, const char *arg)
                     "authentication mechanism");
         return SMTPD_CMD_ERROR;
     }
-    if (len == 0) {
-        smtpd_reply(state, "501 5.5.4 Syntax: AUTH mechanism");
-        return SMTPD_CMD_ERROR;
-    }
-    snprintf(name, sizeof(name), "%.*s", (int) (len < sizeof(name) ? len : 0), arg);
-    initial = arg[len] ? arg + len + 1 : NULL;
-    if ((mech = smtpd_auth_mech(name)) == NULL) {
-        smtpd_reply(state, "504 5.5.4 Unrecognized authentication type");
-        return SMTPD_CMD_ERROR;
-    }
     /* The password guesser is cut off before its next guess is read. */
     failures = smtpd_rate_auth_failures(state);
     if (conf_int(P_auth_failure_limit) > 0 && failures >= conf_int(P_auth_failure_limit)) {
@@ -253,6 +243,16 @@ smtpd_auth(SMTPD_STATE *state, const char *arg)
                  conf_str(P_myhostname));
         smtpd_refuse(state, "AUTH", SMTPD_POLICY_CLOSE, 421, "4.7.0", text,
                      "auth_failure_limit");
+        return SMTPD_CMD_ERROR;
+    }
+    if (len == 0) {
+        smtpd_reply(state, "501 5.5.4 Syntax: AUTH mechanism");
+        return SMTPD_CMD_ERROR;
+    }
+    snprintf(name, sizeof(name), "%.*s", (int) (len < sizeof(name) ? len : 0), arg);
+    initial = arg[len] ? arg + len + 1 : NULL;
+    if ((mech = smtpd_auth_mech(name)) == NULL) {
+        smtpd_reply(state, "504 5.5.4 Unrecognized authentication type");
         return SMTPD_CMD_ERROR;
     }
     user = vbuf_create(64);
