@@ -136,80 +136,56 @@ smtpd_auth_failed(SMTPD_STATE *state, const char *mech, const char *reason)
 }
 
 /* PLAIN: [authzid] NUL authcid NUL passwd, in the initial response or
- * after an empty challenge. */
+ * after an empty challenge.  line and data are the caller's scratch
+ * buffers, wiped by it. */
 static int
-smtpd_auth_plain(SMTPD_STATE *state, const char *initial, VBUF *user, VBUF *pass)
+smtpd_auth_plain(SMTPD_STATE *state, const char *initial, VBUF *line,
+                 VBUF *data, VBUF *user, VBUF *pass)
 {
-    VBUF   *line = vbuf_create(256);
-    VBUF   *data = vbuf_create(256);
-    int     status = -1;
-
     if (initial == NULL) {
         if (smtpd_auth_response(state, "", line) < 0)
-            goto done;
+            return -1;
         initial = vbuf_str(line);
     }
     if (smtpd_auth_decode(state, initial, data) < 0)
-        goto done;
+        return -1;
     switch (sasl_plain_parse(vbuf_str(data), vbuf_len(data), user, pass)) {
     case SASL_OK:
-        status = 0;
-        break;
+        return 0;
     case SASL_AUTHZID:
-        smtpd_auth_failed(state, "PLAIN", "authorization identity not the user's");
-        break;
+        return smtpd_auth_failed(state, "PLAIN", "authorization identity not the user's");
     default:
-        smtpd_auth_failed(state, "PLAIN", "malformed response");
-        break;
+        return smtpd_auth_failed(state, "PLAIN", "malformed response");
     }
-done:
-    sasl_wipe(data);
-    vbuf_free(data);
-    sasl_wipe(line);
-    vbuf_free(line);
-    return status;
 }
 
 /* LOGIN: the user name (maybe in the initial response), then the
  * password, each after its challenge. */
 static int
-smtpd_auth_login(SMTPD_STATE *state, const char *initial, VBUF *user, VBUF *pass)
+smtpd_auth_login(SMTPD_STATE *state, const char *initial, VBUF *line,
+                 VBUF *data, VBUF *user, VBUF *pass)
 {
-    VBUF   *line = vbuf_create(256);
-    VBUF   *data = vbuf_create(256);
-    int     status = -1;
-
     if (initial == NULL) {
         if (smtpd_auth_response(state, SASL_LOGIN_USER_CHALLENGE, line) < 0)
-            goto done;
+            return -1;
         initial = vbuf_str(line);
     }
     if (smtpd_auth_decode(state, initial, data) < 0)
-        goto done;
-    if (sasl_login_user(vbuf_str(data), vbuf_len(data), user) != SASL_OK) {
-        smtpd_auth_failed(state, "LOGIN", "malformed user name");
-        goto done;
-    }
+        return -1;
+    if (sasl_login_user(vbuf_str(data), vbuf_len(data), user) != SASL_OK)
+        return smtpd_auth_failed(state, "LOGIN", "malformed user name");
     if (smtpd_auth_response(state, SASL_LOGIN_PASSWORD_CHALLENGE, line) < 0
         || smtpd_auth_decode(state, vbuf_str(line), data) < 0)
-        goto done;
-    if (sasl_login_password(vbuf_str(data), vbuf_len(data), pass) != SASL_OK) {
-        smtpd_auth_failed(state, "LOGIN", "malformed password");
-        goto done;
-    }
-    status = 0;
-done:
-    sasl_wipe(data);
-    vbuf_free(data);
-    sasl_wipe(line);
-    vbuf_free(line);
-    return status;
+        return -1;
+    if (sasl_login_password(vbuf_str(data), vbuf_len(data), pass) != SASL_OK)
+        return smtpd_auth_failed(state, "LOGIN", "malformed password");
+    return 0;
 }
 
 int
 smtpd_auth(SMTPD_STATE *state, const char *arg)
 {
-    VBUF   *user, *pass, *why;
+    VBUF   *user, *pass, *why, *line, *data;
     char    name[32];
     const char *mech;
     const char *initial;
@@ -258,10 +234,16 @@ smtpd_auth(SMTPD_STATE *state, const char *arg)
     user = vbuf_create(64);
     pass = vbuf_create(64);
     why = vbuf_create(64);
+    line = vbuf_create(256);
+    data = vbuf_create(256);
     if (strcmp(mech, "PLAIN") == 0)
-        status = smtpd_auth_plain(state, initial, user, pass);
+        status = smtpd_auth_plain(state, initial, line, data, user, pass);
     else
-        status = smtpd_auth_login(state, initial, user, pass);
+        status = smtpd_auth_login(state, initial, line, data, user, pass);
+    sasl_wipe(data);
+    vbuf_free(data);
+    sasl_wipe(line);
+    vbuf_free(line);
     if (status == 0) {
         switch (auth_clnt_verify(smtpd_auth_client(), mech, vbuf_str(user),
                                  vbuf_str(pass), state->addr, why)) {
