@@ -1,0 +1,58 @@
+/* dnscache's protocol and its typed client (smtpd asks at connect and
+ * takes the answer when it needs it; alligatectl asks and flushes).
+ *
+ * dnscache listens on run_directory/dnscache.sock and greets with
+ * proto=dnscache, version=1.  It does every DNS query of the gateway,
+ * with c-ares, and caches the answers in Berkeley DB.
+ *
+ *   request=client addr=A [ptr=1] [dnsbl=1]
+ *        status=0 name=N|"" verified=1|0 [unverified=N2] temp=1|0
+ *                 score=S sites=a,b (the DNSBL sites that matched) late=c,d
+ *                 (sites that had not answered in time)
+ *        The reverse name is forward-confirmed: name is set only when one
+ *        of the PTR names resolves back to A.
+ *   request=lookup addr=A          the same, plus the cache's TTLs, for
+ *                                  alligatectl dns lookup (fresh=1: bypass
+ *                                  the cache)
+ *   request=flush [addr=A]         status=0 removed=N
+ *   request=stats                  status=0 entries=N hits=H misses=M
+ *                                  inflight=F
+ *
+ * Any request may be answered status=-1 reason=TEXT. */
+#ifndef ALLIGATE_DC_CLNT_H
+#define ALLIGATE_DC_CLNT_H
+
+#include "vbuf.h"
+
+#define DC_SOCKET_NAME      "dnscache.sock"
+#define DC_PROTO            "dnscache"
+#define DC_VERSION          1
+
+#define DC_CLNT_OK          0
+#define DC_CLNT_NOANSWER    (-1)    /* down, slow, or confused: fail open */
+
+typedef struct DC_CLNT DC_CLNT;
+
+/* What smtpd learns of a client. */
+typedef struct DC_CLIENT_INFO {
+    char    name[256];              /* verified name, or "" */
+    int     temp;                   /* the PTR lookup failed for now */
+    int     score;                  /* DNSBL score */
+    char    sites[512];             /* DNSBL sites that matched, a,b */
+    char    late[512];              /* sites that did not answer in time */
+} DC_CLIENT_INFO;
+
+DC_CLNT *dc_clnt_create(const char *socket_path, int flags);
+DC_CLNT *dc_clnt_free(DC_CLNT *clnt);
+const char *dc_clnt_default_path(void);
+const char *dc_clnt_error(const DC_CLNT *clnt);
+
+/* In two halves, so that the answer travels while smtpd waits out
+ * smtpd_greet_wait: send at connect, collect when the name is needed,
+ * waiting at most deadline (monotime ms). */
+int     dc_clnt_client_send(DC_CLNT *clnt, const char *addr, int want_ptr,
+                            int want_dnsbl);
+int     dc_clnt_client_collect(DC_CLNT *clnt, long long deadline_ms,
+                               DC_CLIENT_INFO *info);
+
+#endif
