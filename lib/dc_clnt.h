@@ -31,6 +31,14 @@
 #define DC_CLNT_OK          0
 #define DC_CLNT_NOANSWER    (-1)    /* down, slow, or confused: fail open */
 
+/* dc_clnt_create() flags. */
+#define DC_CLNT_FLAG_NONE   0
+#define DC_CLNT_FLAG_WARN   (1 << 0)    /* log "no answer", once a minute */
+
+#define DC_CLNT_WARN_MS     60000
+#define DC_CLNT_SEND_MS     500     /* connecting and writing a request */
+#define DC_CLNT_ADMIN_MS    15000   /* alligatectl's requests */
+
 typedef struct DC_CLNT DC_CLNT;
 
 /* What smtpd learns of a client. */
@@ -54,5 +62,29 @@ int     dc_clnt_client_send(DC_CLNT *clnt, const char *addr, int want_ptr,
                             int want_dnsbl);
 int     dc_clnt_client_collect(DC_CLNT *clnt, long long deadline_ms,
                                DC_CLIENT_INFO *info);
+
+/* For alligatectl.  lookup: what the cache holds (fresh = 0) or what a
+ * fresh lookup says (fresh = 1). */
+typedef struct DC_CLNT_LOOKUP {
+    DC_CLIENT_INFO info;
+    char    ptr[1024];              /* every valid PTR name, a,b */
+    char    unverified[256];        /* a PTR name that did not resolve back */
+    char    result[16];             /* ok, none, temp, off */
+    long    ttl;                    /* seconds the cache keeps it, -1 none */
+    int     cached;                 /* the answer came from the cache */
+} DC_CLNT_LOOKUP;
+
+typedef struct DC_CLNT_STATS {
+    long    entries;
+    long    hits;
+    long    misses;
+    long    inflight;
+} DC_CLNT_STATS;
+
+int     dc_clnt_lookup(DC_CLNT *clnt, const char *addr, int fresh,
+                       DC_CLNT_LOOKUP *out);
+/* addr NULL: everything. */
+int     dc_clnt_flush(DC_CLNT *clnt, const char *addr, long *removed);
+int     dc_clnt_stats(DC_CLNT *clnt, DC_CLNT_STATS *out);
 
 #endif
