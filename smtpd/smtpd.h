@@ -129,6 +129,11 @@ typedef struct SMTPD_STATE {
     const char *where;                  /* current command, for "lost connection" */
     SMTPD_COUNT *counts;                /* by smtpd_cmds[] index */
 
+    /* dnscache. */
+    int     dns_asked;                  /* a question is out */
+    long long dns_deadline;             /* monotime ms: the session's wait */
+    char   *dnsbl_sites;                /* facts.dnsbl_sites */
+
     /* AUTH (facts.authenticated says whether it succeeded). */
     const char *sasl_method;            /* PLAIN or LOGIN */
     char   *sasl_user;
@@ -175,6 +180,10 @@ void    smtpd_io_request(SMTPD_STATE *state);
 void    smtpd_io_extend(SMTPD_STATE *state, size_t bytes);
 void    smtpd_io_close(SMTPD_STATE *state);
 
+/* smtpd_dns.c */
+void    smtpd_dns_send(SMTPD_STATE *state);
+void    smtpd_dns_collect(SMTPD_STATE *state);
+
 /* smtpd_auth.c */
 int     smtpd_auth(SMTPD_STATE *state, const char *arg);
 int     smtpd_auth_offered(SMTPD_STATE *state);
@@ -198,6 +207,10 @@ void    smtpd_tls_close(SMTPD_STATE *state);
 void    smtpd_log_reject(SMTPD_STATE *state, const char *cmd, const char *reply,
                          const char *rcpt, const char *rule);
 void    smtpd_log_disconnect(SMTPD_STATE *state);
+/* The same with what the rule adds after rule=NAME ("score=5 sites=a,b"). */
+void    smtpd_log_reject_detail(SMTPD_STATE *state, const char *cmd,
+                                const char *reply, const char *rcpt,
+                                const char *rule, const char *detail);
 
 /* smtpd_session.c */
 void    smtpd_session(SMTPD_STATE *state);

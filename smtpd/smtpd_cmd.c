@@ -241,6 +241,9 @@ smtpd_rcpt(SMTPD_STATE *state, const char *arg)
                             state->txn_refused);
         return smtpd_apply(state, "RCPT", &d, path.addr);
     }
+    /* A client on the blocklists (dnsbl_reject_at = rcpt). */
+    if (smtpd_policy_dnsbl(&state->policy, &state->facts, 0, &d) < 0)
+        return smtpd_apply(state, "RCPT", &d, path.addr);
     /* Stored and delivered once, as Postfix's cleanup does. */
     if (smtpd_have_rcpt(state, path.mailbox)) {
         smtpd_reply(state, "250 2.1.5 Ok");

@@ -17,6 +17,13 @@ void
 smtpd_log_reject(SMTPD_STATE *state, const char *cmd, const char *reply,
                  const char *rcpt, const char *rule)
 {
+    smtpd_log_reject_detail(state, cmd, reply, rcpt, rule, NULL);
+}
+
+void
+smtpd_log_reject_detail(SMTPD_STATE *state, const char *cmd, const char *reply,
+                        const char *rcpt, const char *rule, const char *detail)
+{
     VBUF   *line = vbuf_create(256);
 
     vbuf_printf(line, "%s: reject: %s from %s: ",
@@ -25,6 +32,8 @@ smtpd_log_reject(SMTPD_STATE *state, const char *cmd, const char *reply,
     smtpd_log_text(line, reply);
     /* What the session knows by now: nothing more at CONNECT. */
     vbuf_printf(line, "; rule=%s", rule);
+    if (detail && *detail)
+        vbuf_printf(line, " %s", detail);
     if (state->sender) {
         vbuf_append_str(line, " from=<");
         smtpd_log_text(line, state->sender->addr);

@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "addr_list.h"
+#include "dnsbl.h"
 #include "smtpd_policy.h"
 #include "smtpd_reject.h"
 #include "vbuf.h"
@@ -68,11 +69,30 @@ smtpd_policy_refuse(const SMTPD_POLICY *policy, SMTPD_DECISION *d,
 /* The anti-spam rules pass over whitelisted clients, AUTH ONLY ports,
  * and authenticated sessions unless rate_limit_exclude_authenticated =
  * no puts those under the rules (and the tarpit) again. */
+/* lib/dnsbl's verdict: a client no site listed is neither listed nor
+ * allowlisted, whatever the thresholds. */
+static DNSBL_VERDICT
+smtpd_policy_dnsbl_verdict(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts)
+{
+    if (!facts->dnsbl_scored)
+        return DNSBL_NEUTRAL;
+    return dnsbl_verdict((int) facts->dnsbl_score,
+                         facts->dnsbl_sites && *facts->dnsbl_sites,
+                         policy->dnsbl_threshold, policy->dnsbl_allowlist_threshold);
+}
+
+int
+smtpd_policy_dnsbl_allowlisted(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts)
+{
+    return smtpd_policy_dnsbl_verdict(policy, facts) == DNSBL_ALLOWLISTED;
+}
+
 static int
 smtpd_policy_spam_exempt(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts)
 {
     return facts->whitelisted || facts->submission
-        || (facts->authenticated && policy->rate_limit_exclude_authenticated);
+        || (facts->authenticated && policy->rate_limit_exclude_authenticated)
+        || smtpd_policy_dnsbl_allowlisted(policy, facts);
 }
 
 /* May relay: authenticated, or in relay_networks unless
@@ -307,4 +327,38 @@ smtpd_policy_rcpt(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts,
         return -1;
     }
     return status;
+}
+
+int
+smtpd_policy_dnsbl(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts,
+                   int at_connect, SMTPD_DECISION *d)
+{
+    smtpd_policy_accept(d);
+    if (smtpd_policy_dnsbl_verdict(policy, facts) != DNSBL_LISTED
+        || smtpd_policy_spam_exempt(policy, facts)
+        || facts->relay_client || facts->authenticated)
+        return 0;
+    if (policy->dnsbl_action == SMTPD_DNSBL_REJECT
+        && at_connect != policy->dnsbl_at_connect)
+        return 0;
+    switch (policy->dnsbl_action) {
+    case SMTPD_DNSBL_IGNORE:
+        /* Logged by the caller, nothing more. */
+        d->rule = "dnsbl";
+        snprintf(d->detail, sizeof(d->detail), "score=%ld sites=%s",
+                 facts->dnsbl_score, facts->dnsbl_sites ? facts->dnsbl_sites : "");
+        return 0;
+    case SMTPD_DNSBL_TARPIT:
+        /* Until the tarpit daemon takes such clients over, they are
+         * refused at once and the connection closes. */
+        smtpd_policy_refuse(policy, d, SMTPD_POLICY_CLOSE, "dnsbl");
+        break;
+    default:
+        smtpd_policy_refuse(policy, d, at_connect ? SMTPD_POLICY_CLOSE
+                            : SMTPD_POLICY_REJECT, "dnsbl");
+        break;
+    }
+    snprintf(d->detail, sizeof(d->detail), "score=%ld sites=%s",
+             facts->dnsbl_score, facts->dnsbl_sites ? facts->dnsbl_sites : "");
+    return -1;
 }

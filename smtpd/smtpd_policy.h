@@ -34,6 +34,10 @@ typedef struct SMTPD_POLICY {
     int     rate_limit_exclude_authenticated;
     int     require_auth_for_outgoing;  /* relaying and local senders
                                          * need AUTH */
+    long long dnsbl_threshold;          /* a score this high is listed */
+    long long dnsbl_allowlist_threshold;    /* <= 0; 0: off */
+    int     dnsbl_action;               /* SMTPD_DNSBL_* */
+    int     dnsbl_at_connect;           /* refuse at connect, not RCPT */
     const char *reject_text;
     int     bogus_550;
     unsigned (*random) (void);          /* picks a bogus text */
@@ -50,11 +54,19 @@ typedef struct SMTPD_FACTS {
     int     relay_client;               /* relay_networks */
     int     limit_exempt;               /* smtpd_client_event_limit_exceptions */
     int     authenticated;              /* AUTH succeeded: may relay */
+    int     dnsbl_scored;               /* dnscache gave a blocklist score */
+    long    dnsbl_score;
+    const char *dnsbl_sites;            /* the sites that listed it, a,b */
     const char *helo;                   /* NULL before HELO/EHLO */
     const char *sender;                 /* MAIL FROM address, NULL before */
     long    rcpt_valid;                 /* in this transaction */
     long    rcpt_invalid;               /* in this session */
 } SMTPD_FACTS;
+
+/* dnsbl_action, in conf_params.def's order. */
+#define SMTPD_DNSBL_REJECT  0
+#define SMTPD_DNSBL_TARPIT  1
+#define SMTPD_DNSBL_IGNORE  2
 
 /* SMTPD_DECISION.action */
 #define SMTPD_POLICY_ACCEPT 0
@@ -79,6 +91,7 @@ typedef struct SMTPD_DECISION {
     int     flags;                      /* SMTPD_POLICY_FLAG_* */
     int     valid;                      /* RCPT: a valid local recipient */
     long long penalty_ms;               /* FLAG_OVERLIMIT: for how long */
+    char    detail[600];                /* for the log, after rule= */
 } SMTPD_DECISION;
 
 /* Every function returns 0 when the command may go on (d->action is
@@ -120,6 +133,17 @@ int     smtpd_policy_rcpt(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts,
 /* 1 when the domain is one of local_domains. */
 int     smtpd_policy_local_domain(const SMTPD_POLICY *policy,
                                   const char *domain_lc);
+
+/* The DNS blocklists' score: at connect (at_connect) or at RCPT,
+ * whichever dnsbl_reject_at names.  A client over dnsbl_threshold is
+ * refused, tarpitted, or only logged (d->code 0, d->rule set, return
+ * 0) as dnsbl_action says. */
+int     smtpd_policy_dnsbl(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts,
+                           int at_connect, SMTPD_DECISION *d);
+/* 1 when the score puts the client on an allowlist (dnsbl_allowlist_
+ * threshold): it skips the anti-spam rules like a whitelisted one. */
+int     smtpd_policy_dnsbl_allowlisted(const SMTPD_POLICY *policy,
+                                       const SMTPD_FACTS *facts);
 
 /* The anti-spam refusal "550 5.7.1 reject_text" (or a bogus text) with
  * action and rule: the one shape every rule of the manual refuses with. */

@@ -60,11 +60,12 @@ smtpd_apply(SMTPD_STATE *state, const char *cmd, const SMTPD_DECISION *d,
         if (d->status && *d->status)
             vbuf_printf(reply, "%s ", d->status);
         vbuf_append_str(reply, d->text);
-        smtpd_log_reject(state, cmd, vbuf_str(reply), rcpt, d->rule);
+        smtpd_log_reject_detail(state, cmd, vbuf_str(reply), rcpt, d->rule,
+                                d->detail);
         smtpd_reply(state, "%s", vbuf_str(reply));
     } else {
         /* No reply: the client would not understand one. */
-        smtpd_log_reject(state, cmd, d->text, rcpt, d->rule);
+        smtpd_log_reject_detail(state, cmd, d->text, rcpt, d->rule, d->detail);
     }
     vbuf_free(reply);
     if (d->flags & SMTPD_POLICY_FLAG_OVERLIMIT)
@@ -239,27 +240,48 @@ smtpd_command(SMTPD_STATE *state, VBUF *line)
         state->error_count++;
 }
 
+/* host[addr], for the log lines. */
+static void
+smtpd_session_namaddr(SMTPD_STATE *state)
+{
+    snprintf(state->namaddr, sizeof(state->namaddr), "%s[%s]", state->name,
+             state->addr);
+}
+
 /* Before the greeting: the killlist, the pause that catches clients
  * that talk first, and the connection count. */
 static void
 smtpd_connect(SMTPD_STATE *state)
 {
     SMTPD_DECISION d;
+    long    count;
     int     talked;
 
     smtpd_state_facts(state);
     if (smtpd_policy_connect(&state->policy, &state->facts, &d) < 0) {
+        msg_info("connect from %s", state->namaddr);
         smtpd_apply(state, "CONNECT", &d, NULL);
         state->quit = 1;
         return;
     }
+    /* ratekeeper's and dnscache's answers travel during the pause. */
     smtpd_rate_connect_send(state);
+    smtpd_dns_send(state);
     talked = !smtpd_policy_trusted(&state->facts) && smtpd_pregreet(state);
-    if (smtpd_policy_conn_count(&state->policy, &state->facts,
-                                smtpd_rate_connect(state), &d) < 0) {
+    smtpd_dns_collect(state);
+    count = smtpd_rate_connect(state);
+    smtpd_session_namaddr(state);
+    msg_info("connect from %s", state->namaddr);
+    if (smtpd_policy_conn_count(&state->policy, &state->facts, count, &d) < 0
+        || smtpd_policy_dnsbl(&state->policy, &state->facts, 1, &d) < 0) {
         smtpd_apply(state, "CONNECT", &d, NULL);
         state->quit = 1;
-    } else if (talked) {
+        return;
+    }
+    if (d.rule)                         /* dnsbl_action = ignore */
+        msg_info("NOQUEUE: dnsbl: %s is listed: %s (dnsbl_action = ignore)",
+                 state->namaddr, d.detail);
+    if (talked) {
         smtpd_refuse(state, "CONNECT", SMTPD_POLICY_CLOSE, 554, "5.5.1",
                      "Error: SMTP protocol violation: talked before the greeting",
                      "pregreet");
@@ -273,15 +295,15 @@ smtpd_session(SMTPD_STATE *state)
 {
     VBUF   *line = vbuf_create(SMTPD_LINE_MAX);
 
-    snprintf(state->namaddr, sizeof(state->namaddr), "%s[%s]", state->name,
-             state->addr);
-    msg_info("connect from %s", state->namaddr);
+    smtpd_session_namaddr(state);
     /* smtps: TLS from the first byte; a client that speaks plaintext
      * there gets no reply it could not read anyway. */
-    if (state->tls_level == SMTPD_TLS_WRAPPER && smtpd_tls_wrapper(state) < 0)
+    if (state->tls_level == SMTPD_TLS_WRAPPER && smtpd_tls_wrapper(state) < 0) {
+        msg_info("connect from %s", state->namaddr);
         state->quit = 1;
-    else
+    } else {
         smtpd_connect(state);
+    }
 
     while (!state->quit) {
         int     status;

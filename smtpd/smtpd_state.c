@@ -74,6 +74,10 @@ smtpd_state_facts(SMTPD_STATE *state)
     p->rate_limit_exclude_authenticated =
         conf_bool(P_rate_limit_exclude_authenticated);
     p->require_auth_for_outgoing = conf_bool(P_require_auth_for_outgoing);
+    p->dnsbl_threshold = conf_int(P_dnsbl_threshold);
+    p->dnsbl_allowlist_threshold = conf_int(P_dnsbl_allowlist_threshold);
+    p->dnsbl_action = conf_enum(P_dnsbl_action);
+    p->dnsbl_at_connect = conf_enum(P_dnsbl_reject_at) == 1;
     p->reject_text = conf_str(P_reject_text);
     p->bogus_550 = conf_bool(P_bogus_550);
     p->random = smtpd_reject_random;
@@ -117,6 +121,7 @@ smtpd_state_free(SMTPD_STATE *state)
     smtpd_state_reset(state);
     smtpd_auth_forget(state);
     smtpd_tls_close(state);
+    myfree(state->dnsbl_sites);
     myfree(state->rcpt);
     myfree(state->helo);
     myfree(state->in);

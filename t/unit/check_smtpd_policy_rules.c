@@ -365,6 +365,55 @@ START_TEST(test_auth_exclude)
 }
 END_TEST
 
+/* The blocklists' score against dnsbl_threshold, where dnsbl_reject_at
+ * says, and the allowlist. */
+START_TEST(test_dnsbl)
+{
+    SMTPD_DECISION d;
+
+    policy.dnsbl_threshold = 3;
+    ck_assert_int_eq(smtpd_policy_dnsbl(&policy, &facts, 0, &d), 0);  /* unscored */
+    facts.dnsbl_scored = 1;
+    facts.dnsbl_score = 2;
+    facts.dnsbl_sites = "bl.example";
+    ck_assert_int_eq(smtpd_policy_dnsbl(&policy, &facts, 0, &d), 0);
+    facts.dnsbl_score = 5;
+    facts.dnsbl_sites = "zen.example,bl.example";
+    ck_assert_int_eq(smtpd_policy_dnsbl(&policy, &facts, 1, &d), 0);  /* at RCPT */
+    ck_assert_int_eq(smtpd_policy_dnsbl(&policy, &facts, 0, &d), -1);
+    assert_refused(&d, SMTPD_POLICY_REJECT, "dnsbl");
+    ck_assert_str_eq(d.detail, "score=5 sites=zen.example,bl.example");
+    policy.dnsbl_at_connect = 1;
+    ck_assert_int_eq(smtpd_policy_dnsbl(&policy, &facts, 0, &d), 0);
+    ck_assert_int_eq(smtpd_policy_dnsbl(&policy, &facts, 1, &d), -1);
+    assert_refused(&d, SMTPD_POLICY_CLOSE, "dnsbl");
+    policy.dnsbl_action = SMTPD_DNSBL_IGNORE;
+    ck_assert_int_eq(smtpd_policy_dnsbl(&policy, &facts, 1, &d), 0);
+    ck_assert_str_eq(d.rule, "dnsbl");
+    ck_assert_int_eq(d.code, 0);
+    policy.dnsbl_action = SMTPD_DNSBL_REJECT;
+    /* Never for trusted or authenticated clients. */
+    facts.whitelisted = 1;
+    ck_assert_int_eq(smtpd_policy_dnsbl(&policy, &facts, 1, &d), 0);
+    facts.whitelisted = 0;
+    facts.authenticated = 1;
+    ck_assert_int_eq(smtpd_policy_dnsbl(&policy, &facts, 1, &d), 0);
+    facts.authenticated = 0;
+    /* An allowlist score exempts from the rules. */
+    policy.dnsbl_allowlist_threshold = -5;
+    facts.dnsbl_score = -5;
+    ck_assert_int_eq(smtpd_policy_dnsbl_allowlisted(&policy, &facts), 1);
+    policy.deny_null_sender = 1;
+    ck_assert_int_eq(mail("FROM:<>", &d), 0);
+    facts.dnsbl_score = -4;
+    ck_assert_int_eq(smtpd_policy_dnsbl_allowlisted(&policy, &facts), 0);
+    ck_assert_int_eq(mail("FROM:<>", &d), -1);
+    policy.dnsbl_allowlist_threshold = 0;
+    facts.dnsbl_score = -100;
+    ck_assert_int_eq(smtpd_policy_dnsbl_allowlisted(&policy, &facts), 0);
+}
+END_TEST
+
 START_TEST(test_killlist)
 {
     SMTPD_DECISION d;
@@ -488,6 +537,7 @@ smtpd_policy_rules_suite(void)
     tcase_add_test(tc, test_auth_relay);
     tcase_add_test(tc, test_auth_antispoof);
     tcase_add_test(tc, test_auth_exclude);
+    tcase_add_test(tc, test_dnsbl);
     tcase_add_test(tc, test_killlist);
     tcase_add_test(tc, test_connection_count);
     tcase_add_test(tc, test_sender_rate);
