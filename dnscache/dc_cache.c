@@ -111,6 +111,16 @@ dc_cache_dbt(DBT *dbt, const void *data, size_t len)
     dbt->size = (u_int32_t) len;
 }
 
+/* Berkeley DB would print its complaints on stderr; the error code
+ * says enough for a cache that can start again empty. */
+static void
+dc_cache_errcall(const DB_ENV *env, const char *prefix, const char *text)
+{
+    (void) env;
+    (void) prefix;
+    (void) text;
+}
+
 static DB *
 dc_cache_db_open(const char *path, int *err)
 {
@@ -118,6 +128,7 @@ dc_cache_db_open(const char *path, int *err)
 
     if ((*err = db_create(&db, NULL, 0)) != 0)
         return NULL;
+    db->set_errcall(db, dc_cache_errcall);
     if ((*err = db->open(db, NULL, path, NULL, DB_BTREE, DB_CREATE,
                          0600)) != 0) {
         db->close(db, 0);

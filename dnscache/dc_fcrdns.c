@@ -63,7 +63,7 @@ dc_name_valid(const char *name)
             return 0;
         }
     }
-    return 1;
+    return label > 0;
 }
 
 int
