@@ -9,6 +9,7 @@ when it is killed."""
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -75,6 +76,35 @@ RECORDS = [
     "--ptr-record=14.2.0.192.in-addr.arpa,second.test.example",
     "--host-record=second.test.example,192.0.2.14",
 ]
+
+
+class DnscacheClient:
+    """dnscache's protocol (lib/dc_clnt.h) over its socket, as smtpd
+    speaks it."""
+
+    def __init__(self, inst, timeout=30):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(timeout)
+        self.sock.connect(os.path.join(inst.dir, "run", "dnscache.sock"))
+        self.buf = b""
+        greeting = self.message()
+        assert greeting == {"proto": "dnscache", "version": "1"}, greeting
+
+    def send(self, **attrs):
+        self.sock.sendall("".join("%s=%s\n" % kv for kv in attrs.items())
+                          .encode() + b"\n")
+
+    def message(self):
+        while b"\n\n" not in self.buf:
+            data = self.sock.recv(4096)
+            if not data:
+                raise EOFError("dnscache closed the connection")
+            self.buf += data
+        text, self.buf = self.buf.split(b"\n\n", 1)
+        return dict(line.split("=", 1) for line in text.decode().splitlines())
+
+    def close(self):
+        self.sock.close()
 
 
 def lookup(inst, addr, *opts):
@@ -167,6 +197,98 @@ class DnscacheTest(AlligateTestCase):
         self.assertTrue(out)
         self.assertEqual(lookup(self.inst, "192.0.2.10")["verified"],
                          "good.test.example")
+
+
+    def test_client_request(self):
+        c = DnscacheClient(self.inst)
+        c.send(request="client", addr="192.0.2.10", ptr="1", dnsbl="1")
+        reply = c.message()
+        self.assertEqual(reply["status"], "0")
+        self.assertEqual(reply["name"], "good.test.example")
+        self.assertEqual(reply["verified"], "1")
+        self.assertEqual(reply["temp"], "0")
+        c.send(request="client", addr="192.0.2.11", ptr="1")
+        reply = c.message()
+        self.assertEqual(reply["name"], "")
+        self.assertEqual(reply["verified"], "0")
+        self.assertEqual(reply["unverified"], "liar.test.example")
+        # without ptr=1 no lookup is made
+        c.send(request="client", addr="192.0.2.14")
+        self.assertEqual(c.message()["name"], "")
+        c.send(request="client", addr="not-an-address", ptr="1")
+        reply = c.message()
+        self.assertEqual(reply["status"], "-1")
+        c.close()
+        self.assertEqual(self.dns.queries("14.2.0.192.in-addr.arpa"), 0)
+
+
+class Blackhole:
+    """A UDP port that takes DNS queries and never answers."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+
+    def close(self):
+        self.sock.close()
+
+
+class DnscacheBlackholeTest(AlligateTestCase):
+    start = False
+
+    def setUp(self):
+        super().setUp()
+        self.hole = Blackhole()
+        self.inst.write_conf("resolve_remote_hosts = yes\n"
+                             "dnscache_timeout = 1s\n"
+                             "dns_servers = 127.0.0.1:%d\n" % self.hole.port)
+        self.inst.start()
+
+    def tearDown(self):
+        self.hole.close()
+        super().tearDown()
+
+    def test_deadline_and_temporary_failure(self):
+        c = DnscacheClient(self.inst)
+        t0 = time.monotonic()
+        c.send(request="client", addr="192.0.2.20", ptr="1")
+        reply = c.message()
+        elapsed = time.monotonic() - t0
+        self.assertEqual(reply["status"], "0")
+        self.assertEqual(reply["name"], "")
+        self.assertEqual(reply["temp"], "1")
+        self.assertTrue(0.9 <= elapsed < 1.5, elapsed)
+        # the same question again meanwhile shares the lookup under way
+        d = DnscacheClient(self.inst)
+        d.send(request="client", addr="192.0.2.20", ptr="1")
+        stats = dict(line.split(": ", 1) for line in
+                     self.inst.ctl("dns", "stats", check=True).stdout.splitlines())
+        self.assertEqual(stats["inflight"], "1")
+        self.assertEqual(d.message()["temp"], "1")
+        # once c-ares gives up, the failure is remembered briefly, as
+        # temporary, not as "no PTR"
+        def cached():
+            out = lookup(self.inst, "192.0.2.20")
+            return out if out["source"] == "cache" else None
+        out = wait_for(cached, timeout=15)
+        self.assertTrue(out)
+        self.assertEqual(out["result"], "temp")
+        self.assertEqual(out["temporary failure"], "yes")
+        self.assertTrue(0 < int(out["ttl"].rstrip("s")) <= 30, out)
+        c.close()
+        d.close()
+
+
+class DnscacheNoResolveTest(AlligateTestCase):
+    conf = "resolve_remote_hosts = no\ndnsbl_sites = bl.test.example\n"
+
+    def test_no_ptr_lookups(self):
+        # started for the blocklists, but no reverse lookups
+        self.assertTrue(wait_for(lambda: self.inst.pids("dnscache")))
+        out = lookup(self.inst, "192.0.2.10")
+        self.assertEqual(out["result"], "off")
+        self.assertEqual(out["verified"], "-")
 
 
 class DnscacheOffTest(AlligateTestCase):
