@@ -42,6 +42,11 @@ static const char ctl_usage_text[] =
     "  rate show KEY     the counts and windows of an address, sender or user\n"
     "  rate top [N]      the N busiest counters (default 10)\n"
     "  rate reset KEY    forget the counts of an address, sender or user\n"
+    "  dns lookup [--fresh] ADDR\n"
+    "                    dnscache's answer for an address: PTR names, verified\n"
+    "                    name, blocklist score, TTL (--fresh: ask DNS again)\n"
+    "  dns flush [ADDR]  forget an address, or the whole DNS cache\n"
+    "  dns stats         cache entries, hit ratio, lookups in flight\n"
     "  user add NAME [--password-stdin | --hash HASH]\n"
     "  user passwd NAME [--password-stdin]\n"
     "                    a user of auth_backend = local: the password is the\n"
@@ -88,6 +93,7 @@ static const struct {
     {"rate", ctl_rate},
     {"queue", ctl_queue},
     {"user", ctl_user},
+    {"dns", ctl_dns},
 };
 
 int

@@ -21,11 +21,20 @@ master_authd_wanted(void)
     return conf_bool(P_smtp_auth);
 }
 
+/* dnscache does every DNS query: only when there is one to do. */
+static int
+master_dnscache_wanted(void)
+{
+    return conf_bool(P_resolve_remote_hosts) || *conf_str(P_dnsbl_sites) != 0;
+}
+
 MASTER_SERV master_services[] = {
     {.name = "ratekeeper", .program = "ratekeeper", .kind = MASTER_SINGLE,
      .listen_param = -1},
     {.name = "authd", .program = "authd", .kind = MASTER_SINGLE,
      .listen_param = -1, .wanted = master_authd_wanted},
+    {.name = "dnscache", .program = "dnscache", .kind = MASTER_SINGLE,
+     .listen_param = -1, .wanted = master_dnscache_wanted},
     {.name = "smtp", .program = "smtpd", .kind = MASTER_POOL,
      .listen_param = P_smtp_listen, .tls_tickets = 1},
     {.name = "submission", .program = "smtpd", .kind = MASTER_POOL,

@@ -1,0 +1,303 @@
+"""dnscache against a real DNS server: dnsmasq, started here on a
+loopback port with PTR, A and junk records.  alligatectl dns lookup
+shows the verified name; a PTR name that does not resolve back is
+unverified; junk PTR names are discarded; an address without PTR has no
+name; the cache survives a restart of dnscache (dnsmasq sees no second
+query); master starts dnscache only when it has work and restarts it
+when it is killed."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+
+from alligate_test import AlligateTestCase, Instance, free_port, wait_for
+
+DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+
+
+class Dnsmasq:
+    """A dnsmasq on 127.0.0.1:PORT that knows only the records given and
+    logs every query it receives to a file."""
+
+    def __init__(self, records):
+        self.dir = tempfile.mkdtemp(prefix="alligate-dnsmasq-")
+        self.port = free_port()
+        self.log_path = os.path.join(self.dir, "queries.log")
+        args = [DNSMASQ, "--no-daemon", "--port=%d" % self.port,
+                "--listen-address=127.0.0.1", "--bind-interfaces",
+                "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
+                "--log-queries", "--log-facility=%s" % self.log_path,
+                "--pid-file="]
+        self.proc = subprocess.Popen(args + records,
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        if not wait_for(lambda: "started" in self.log(), timeout=5):
+            self.stop()
+            raise AssertionError("dnsmasq did not start")
+
+    def log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def queries(self, name):
+        """How many queries for name dnsmasq received."""
+        return sum(1 for line in self.log().splitlines()
+                   if "query[" in line and " %s from " % name in line)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(5)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+RECORDS = [
+    # Names under test.example and 2.0.192.in-addr.arpa are answered here
+    # only: NXDOMAIN for the rest, never a forward upstream.
+    "--local=/test.example/", "--local=/2.0.192.in-addr.arpa/",
+    # PTR and A both ways: verified.
+    "--host-record=good.test.example,192.0.2.10",
+    # A PTR whose name resolves elsewhere: unverified.
+    "--ptr-record=11.2.0.192.in-addr.arpa,liar.test.example",
+    "--address=/liar.test.example/192.0.2.99",
+    # A junk name (underscore) that does resolve back: discarded anyway.
+    "--ptr-record=12.2.0.192.in-addr.arpa,bad_name.test.example",
+    "--host-record=bad_name.test.example,192.0.2.12",
+    # Two PTR names, the first without an address, the second good.
+    "--ptr-record=14.2.0.192.in-addr.arpa,gone.test.example",
+    "--ptr-record=14.2.0.192.in-addr.arpa,second.test.example",
+    "--host-record=second.test.example,192.0.2.14",
+]
+
+
+class DnscacheClient:
+    """dnscache's protocol (lib/dc_clnt.h) over its socket, as smtpd
+    speaks it."""
+
+    def __init__(self, inst, timeout=30):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(timeout)
+        self.sock.connect(os.path.join(inst.dir, "run", "dnscache.sock"))
+        self.buf = b""
+        greeting = self.message()
+        assert greeting == {"proto": "dnscache", "version": "1"}, greeting
+
+    def send(self, **attrs):
+        self.sock.sendall("".join("%s=%s\n" % kv for kv in attrs.items())
+                          .encode() + b"\n")
+
+    def message(self):
+        while b"\n\n" not in self.buf:
+            data = self.sock.recv(4096)
+            if not data:
+                raise EOFError("dnscache closed the connection")
+            self.buf += data
+        text, self.buf = self.buf.split(b"\n\n", 1)
+        return dict(line.split("=", 1) for line in text.decode().splitlines())
+
+    def close(self):
+        self.sock.close()
+
+
+def lookup(inst, addr, *opts):
+    proc = inst.ctl("dns", "lookup", *opts, addr, check=True)
+    return dict(line.split(": ", 1) for line in proc.stdout.splitlines())
+
+
+class DnscacheTest(AlligateTestCase):
+    start = False
+
+    def setUp(self):
+        super().setUp()
+        self.dns = Dnsmasq(RECORDS)
+        self.inst.write_conf("resolve_remote_hosts = yes\n"
+                             "dns_servers = 127.0.0.1:%d\n" % self.dns.port)
+        self.inst.start()
+
+    def tearDown(self):
+        self.dns.stop()
+        super().tearDown()
+
+    def test_verified_name(self):
+        out = lookup(self.inst, "192.0.2.10")
+        self.assertEqual(out["result"], "ok")
+        self.assertEqual(out["verified"], "good.test.example")
+        self.assertEqual(out["ptr"], "good.test.example")
+        self.assertEqual(out["source"], "lookup")
+        out = lookup(self.inst, "192.0.2.10")
+        self.assertEqual(out["verified"], "good.test.example")
+        self.assertEqual(out["source"], "cache")
+        # dns_cache_min_ttl (1m) over dnsmasq's TTL of 0
+        self.assertTrue(50 <= int(out["ttl"].rstrip("s")) <= 60, out)
+
+    def test_unverified_name(self):
+        out = lookup(self.inst, "192.0.2.11")
+        self.assertEqual(out["result"], "ok")
+        self.assertEqual(out["verified"], "-")
+        self.assertEqual(out["unverified"], "liar.test.example")
+
+    def test_junk_name_discarded(self):
+        out = lookup(self.inst, "192.0.2.12")
+        self.assertEqual(out["verified"], "-")
+        self.assertEqual(out["ptr"], "-")
+        self.assertEqual(out["unverified"], "-")
+
+    def test_second_name_verified(self):
+        out = lookup(self.inst, "192.0.2.14")
+        self.assertEqual(out["verified"], "second.test.example")
+
+    def test_no_ptr(self):
+        out = lookup(self.inst, "192.0.2.13")
+        self.assertEqual(out["result"], "none")
+        self.assertEqual(out["verified"], "-")
+        # dns_negative_ttl, 10m
+        self.assertTrue(590 <= int(out["ttl"].rstrip("s")) <= 600, out)
+
+    def test_flush_and_stats(self):
+        lookup(self.inst, "192.0.2.10")
+        lookup(self.inst, "192.0.2.10")
+        stats = dict(line.split(": ", 1) for line in
+                     self.inst.ctl("dns", "stats", check=True).stdout.splitlines())
+        self.assertEqual(stats["entries"], "1")
+        self.assertEqual(stats["hits"], "1")
+        self.assertEqual(stats["misses"], "1")
+        self.assertEqual(self.inst.ctl("dns", "flush", "192.0.2.10",
+                                       check=True).stdout, "removed: 1\n")
+        self.assertEqual(lookup(self.inst, "192.0.2.10")["source"], "lookup")
+
+    def test_cache_survives_restart(self):
+        name = "10.2.0.192.in-addr.arpa"
+        self.assertEqual(lookup(self.inst, "192.0.2.10")["verified"],
+                         "good.test.example")
+        self.assertEqual(self.dns.queries(name), 1)
+        self.inst.stop()
+        self.inst.start()
+        out = lookup(self.inst, "192.0.2.10")
+        self.assertEqual(out["verified"], "good.test.example")
+        self.assertEqual(out["source"], "cache")
+        self.assertEqual(self.dns.queries(name), 1)
+
+    def test_killed_dnscache_comes_back(self):
+        pids = wait_for(lambda: self.inst.pids("dnscache"))
+        self.assertEqual(len(pids), 1)
+        os.kill(pids[0], signal.SIGKILL)
+        new = wait_for(lambda: [p for p in self.inst.pids("dnscache")
+                                if p != pids[0]], timeout=15)
+        self.assertTrue(new)
+        out = wait_for(lambda: self.inst.ctl("dns", "lookup", "192.0.2.10"
+                                             ).returncode == 0, timeout=10)
+        self.assertTrue(out)
+        self.assertEqual(lookup(self.inst, "192.0.2.10")["verified"],
+                         "good.test.example")
+
+
+    def test_client_request(self):
+        c = DnscacheClient(self.inst)
+        c.send(request="client", addr="192.0.2.10", ptr="1", dnsbl="1")
+        reply = c.message()
+        self.assertEqual(reply["status"], "0")
+        self.assertEqual(reply["name"], "good.test.example")
+        self.assertEqual(reply["verified"], "1")
+        self.assertEqual(reply["temp"], "0")
+        c.send(request="client", addr="192.0.2.11", ptr="1")
+        reply = c.message()
+        self.assertEqual(reply["name"], "")
+        self.assertEqual(reply["verified"], "0")
+        self.assertEqual(reply["unverified"], "liar.test.example")
+        # without ptr=1 no lookup is made
+        c.send(request="client", addr="192.0.2.14")
+        self.assertEqual(c.message()["name"], "")
+        c.send(request="client", addr="not-an-address", ptr="1")
+        reply = c.message()
+        self.assertEqual(reply["status"], "-1")
+        c.close()
+        self.assertEqual(self.dns.queries("14.2.0.192.in-addr.arpa"), 0)
+
+
+class Blackhole:
+    """A UDP port that takes DNS queries and never answers."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+
+    def close(self):
+        self.sock.close()
+
+
+class DnscacheBlackholeTest(AlligateTestCase):
+    start = False
+
+    def setUp(self):
+        super().setUp()
+        self.hole = Blackhole()
+        self.inst.write_conf("resolve_remote_hosts = yes\n"
+                             "dnscache_timeout = 1s\n"
+                             "dns_servers = 127.0.0.1:%d\n" % self.hole.port)
+        self.inst.start()
+
+    def tearDown(self):
+        self.hole.close()
+        super().tearDown()
+
+    def test_deadline_and_temporary_failure(self):
+        c = DnscacheClient(self.inst)
+        t0 = time.monotonic()
+        c.send(request="client", addr="192.0.2.20", ptr="1")
+        reply = c.message()
+        elapsed = time.monotonic() - t0
+        self.assertEqual(reply["status"], "0")
+        self.assertEqual(reply["name"], "")
+        self.assertEqual(reply["temp"], "1")
+        self.assertTrue(0.9 <= elapsed < 1.5, elapsed)
+        # the same question again meanwhile shares the lookup under way
+        d = DnscacheClient(self.inst)
+        d.send(request="client", addr="192.0.2.20", ptr="1")
+        stats = dict(line.split(": ", 1) for line in
+                     self.inst.ctl("dns", "stats", check=True).stdout.splitlines())
+        self.assertEqual(stats["inflight"], "1")
+        self.assertEqual(d.message()["temp"], "1")
+        # once c-ares gives up, the failure is remembered briefly, as
+        # temporary, not as "no PTR"
+        def cached():
+            out = lookup(self.inst, "192.0.2.20")
+            return out if out["source"] == "cache" else None
+        out = wait_for(cached, timeout=15)
+        self.assertTrue(out)
+        self.assertEqual(out["result"], "temp")
+        self.assertEqual(out["temporary failure"], "yes")
+        self.assertTrue(0 < int(out["ttl"].rstrip("s")) <= 30, out)
+        c.close()
+        d.close()
+
+
+class DnscacheNoResolveTest(AlligateTestCase):
+    conf = "resolve_remote_hosts = no\ndnsbl_sites = bl.test.example\n"
+
+    def test_no_ptr_lookups(self):
+        # started for the blocklists, but no reverse lookups
+        self.assertTrue(wait_for(lambda: self.inst.pids("dnscache")))
+        out = lookup(self.inst, "192.0.2.10")
+        self.assertEqual(out["result"], "off")
+        self.assertEqual(out["verified"], "-")
+
+
+class DnscacheOffTest(AlligateTestCase):
+    def test_not_started_without_work(self):
+        self.assertEqual(self.inst.pids("dnscache"), [])
+        proc = self.inst.ctl("dns", "stats")
+        self.assertEqual(proc.returncode, 1)
+        self.assertIn("cannot talk to dnscache", proc.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
