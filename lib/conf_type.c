@@ -11,6 +11,7 @@
 #include "addr_list.h"
 #include "cidr_list.h"
 #include "conf_private.h"
+#include "dnsbl.h"
 #include "hostport.h"
 #include "msg.h"
 #include "mymalloc.h"
@@ -413,6 +414,34 @@ conf_type_tlsproto(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
     return -1;
 }
 
+/* DNS blocklists in Postfix's postscreen_dnsbl_sites syntax (dnsbl.c):
+ * every bad entry reported with its line, then the list as a whole. */
+static int
+conf_type_dnsbl_item(const char *item, VBUF *why)
+{
+    DNSBL_SITES *sites = dnsbl_parse(item, why);
+
+    if (sites == NULL)
+        return -1;
+    dnsbl_free(sites);
+    return 0;
+}
+
+static int
+conf_type_dnsbl(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
+{
+    DNSBL_SITES *sites;
+
+    if (conf_type_list(conf, id, v, why, errors, conf_type_dnsbl_item) < 0)
+        return -1;
+    if ((sites = dnsbl_parse(v, why)) == NULL) {
+        conf_error(conf, errors, id, "%s", vbuf_str(why));
+        return -1;
+    }
+    dnsbl_free(sites);
+    return 0;
+}
+
 /* The table ----------------------------------------------------------------*/
 
 static const CONF_TYPE_INFO conf_type_table[] = {
@@ -434,6 +463,7 @@ static const CONF_TYPE_INFO conf_type_table[] = {
     [CONF_FILE] = {"file", 1, conf_type_file},
     [CONF_CHARS] = {"characters", 0, conf_type_chars},
     [CONF_TLSPROTO] = {"TLS protocols", 0, conf_type_tlsproto},
+    [CONF_DNSBL] = {"DNS blocklists", 0, conf_type_dnsbl},
 };
 
 _Static_assert(sizeof(conf_type_table) / sizeof(conf_type_table[0]) == CONF_NTYPES,

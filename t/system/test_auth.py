@@ -19,7 +19,6 @@ import base64
 import os
 import re
 import signal
-import statistics
 import subprocess
 import time
 import unittest
@@ -461,7 +460,9 @@ class LocalUsers(AuthTestCase):
         for i in range(5):
             unknown.append(timed(plain("nobody-%d" % i, PASSWORD)))
             wrong.append(timed(plain(USER, "Wrong-%d" % i)))
-        a, b = statistics.median(unknown), statistics.median(wrong)
+        # The fastest of each: a loaded machine only ever adds time, so
+        # the minima show the work done, which must be the same.
+        a, b = min(unknown), min(wrong)
         self.assertLess(abs(a - b), 0.5 * max(a, b) + 0.02,
                         "unknown user %.1f ms, wrong password %.1f ms"
                         % (a * 1000, b * 1000))

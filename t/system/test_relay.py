@@ -177,8 +177,12 @@ class Delivery(RelayTestCase):
 
     def test_connections_reused_and_pipelined(self):
         for i in range(5):
-            self.send(b"Subject: %d\r\n\r\nhello\r\n" % i)
+            qid = self.send(b"Subject: %d\r\n\r\nhello\r\n" % i)
             self.backend.wait(i + 1)
+            # The agent is done with it (and free for the next) once it
+            # has removed the file: a loaded machine must not make the
+            # next message meet a busy agent and open a second connection.
+            self.assertTrue(self.inst.wait_log(r"%s: removed$" % qid, timeout=10))
         self.assertEqual(len(self.backend.messages), 5)
         self.assertEqual(self.backend.connections, 1)
         self.assertEqual(self.backend.commands.count("RSET"), 4)
