@@ -64,6 +64,7 @@ ctl_dns_lookup(const char *addr, int fresh)
     printf("temporary failure: %s\n", out.info.temp ? "yes" : "no");
     printf("dnsbl score: %d\n", out.info.score);
     printf("dnsbl sites: %s\n", out.info.sites[0] ? out.info.sites : "-");
+    printf("dnsbl answers: %s\n", out.dnsbl[0] ? out.dnsbl : "-");
     if (out.ttl >= 0)
         printf("ttl: %lds\n", out.ttl);
     else

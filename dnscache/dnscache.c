@@ -3,12 +3,12 @@
  * (lib/server_event.c), the socket (attr_serv, with deferred replies:
  * a request waits for its lookup, or for its deadline), the clock, the
  * timer that expires old entries, and the configuration.  The lookups
- * are in dc_fcrdns.c on dc_resolve.c (c-ares), the cache in dc_cache.c.
+ * are in dc_fcrdns.c and dc_dnsbl.c on dc_resolve.c (c-ares), the cache
+ * in dc_cache.c.  A client request runs its PTR lookup and its blocklist
+ * queries side by side; the reply goes when both are done, or at the
+ * deadline with what has come in (the rest goes on, for the cache).
  *
- *   dnscache -c CONFIG_DIR [-m] [-f] [-v]     (started by master)
- *
- * The blocklists (dnsbl_sites) are not queried yet: a client request
- * with dnsbl=1 is answered score=0. */
+ *   dnscache -c CONFIG_DIR [-m] [-f] [-v]     (started by master) */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "dc_cache.h"
 #include "dc_clnt.h"
+#include "dc_dnsbl.h"
 #include "dc_fcrdns.h"
 #include "dc_resolve.h"
 #include "events.h"
@@ -36,11 +37,18 @@
 #define DC_EXPIRE_STEP          200     /* entries looked at per step */
 #define DC_ADMIN_WAIT_MS        10000   /* alligatectl dns lookup */
 
-/* A request waiting for its lookup. */
+/* A request waiting for its lookups. */
 typedef struct DC_PENDING {
     unsigned long client;
     int     admin;                      /* request=lookup */
+    int     deferred;                   /* the reply goes through attr_serv */
     int     answered;                   /* the deadline answered it */
+    int     waiting;                    /* lookups under way */
+    int     ptr;                        /* 0 off, 1 waiting, 2 have e */
+    int     ptr_cached;
+    long long ptr_ttl;
+    DC_ENTRY e;
+    DC_DNSBL *bl;                       /* NULL: no blocklists asked */
 } DC_PENDING;
 
 static ATTR_SERV *dc_serv;
@@ -56,6 +64,13 @@ static long dc_hits, dc_misses;
 static void
 dc_configure(void)
 {
+    VBUF   *why = vbuf_create(100);
+    DNSBL_SITES *sites;
+
+    if ((sites = dnsbl_parse(conf_str(P_dnsbl_sites), why)) == NULL)
+        msg_warn("dnsbl_sites: %s; no blocklists", vbuf_str(why));
+    dc_dnsbl_configure(sites);
+    vbuf_free(why);
     dc_resolving = conf_bool(P_resolve_remote_hosts);
     dc_ttls.min_ttl = conf_time(P_dns_cache_min_ttl);
     dc_ttls.max_ttl = conf_time(P_dns_cache_max_ttl);
@@ -71,7 +86,7 @@ dc_result_name(int result)
         ? "none" : "temp";
 }
 
-/* The reply to a client or lookup request from what a lookup found. */
+/* The reply's PTR part from what a lookup found. */
 static void
 dc_reply_entry(ATTR *reply, const DC_ENTRY *e, int admin, long long ttl,
                int cached)
@@ -82,9 +97,6 @@ dc_reply_entry(ATTR *reply, const DC_ENTRY *e, int admin, long long ttl,
     if (e->unverified[0])
         attr_set(reply, "unverified", e->unverified);
     attr_set(reply, "temp", e->result == DC_RESULT_TEMP ? "1" : "0");
-    attr_set(reply, "score", "0");
-    attr_set(reply, "sites", "");
-    attr_set(reply, "late", "");
     if (admin) {
         attr_set(reply, "result", dc_result_name(e->result));
         attr_set(reply, "ptr", e->ptr);
@@ -93,7 +105,7 @@ dc_reply_entry(ATTR *reply, const DC_ENTRY *e, int admin, long long ttl,
     }
 }
 
-/* No lookup: resolve_remote_hosts = no, or ptr not asked for. */
+/* No PTR lookup: resolve_remote_hosts = no, or ptr not asked for. */
 static void
 dc_reply_off(ATTR *reply, int admin)
 {
@@ -101,15 +113,32 @@ dc_reply_off(ATTR *reply, int admin)
     attr_set(reply, "name", "");
     attr_set(reply, "verified", "0");
     attr_set(reply, "temp", "0");
-    attr_set(reply, "score", "0");
-    attr_set(reply, "sites", "");
-    attr_set(reply, "late", "");
     if (admin) {
         attr_set(reply, "result", "off");
         attr_set(reply, "ptr", "");
         attr_set(reply, "ttl", "-1");
         attr_set(reply, "cached", "0");
     }
+}
+
+/* The reply's blocklist part: the score of the zones answered so far. */
+static void
+dc_reply_dnsbl(ATTR *reply, const DC_DNSBL *bl, int admin)
+{
+    VBUF   *sites = vbuf_create(100);
+    VBUF   *late = vbuf_create(100);
+    int     score = dc_dnsbl_score(bl, sites, late);
+
+    attr_setf(reply, "score", "%d", score);
+    attr_set(reply, "sites", vbuf_str(sites));
+    attr_set(reply, "late", vbuf_str(late));
+    if (admin && bl) {
+        dc_dnsbl_describe(bl, sites);
+        attr_set(reply, "dnsbl", vbuf_str(sites));
+        attr_set(reply, "dnsbl_cached", dc_dnsbl_cached(bl) ? "1" : "0");
+    }
+    vbuf_free(sites);
+    vbuf_free(late);
 }
 
 static void
@@ -142,65 +171,126 @@ dc_store(const char *addr, const DC_ENTRY *e, long long dns_ttl,
                  copy.expires - (long long) time(NULL));
 }
 
+/* The reply from what the lookups of p found so far. */
 static void
-dc_pending_deadline(int event, void *context)
+dc_pending_reply(DC_PENDING *p, ATTR *reply)
 {
-    DC_PENDING *p = context;
+    if (p->ptr == 2)
+        dc_reply_entry(reply, &p->e, p->admin, p->ptr_ttl, p->ptr_cached);
+    else
+        dc_reply_off(reply, p->admin);
+    /* Too late for this session; the lookup goes on for the cache. */
+    if (p->ptr == 1)
+        attr_set(reply, "temp", "1");
+    dc_reply_dnsbl(reply, p->bl, p->admin);
+}
+
+static void
+dc_pending_answer(DC_PENDING *p)
+{
     ATTR   *reply = attr_create();
 
-    (void) event;
-    /* Too late for this session; the lookup goes on for the cache. */
-    dc_reply_off(reply, p->admin);
-    attr_set(reply, "temp", "1");
+    dc_pending_reply(p, reply);
     (void) attr_serv_answer(dc_serv, p->client, reply);
     attr_free(reply);
     p->answered = 1;
 }
 
 static void
-dc_pending_done(const char *addr, const DC_ENTRY *e, long long dns_ttl,
-                void *context)
+dc_pending_deadline(int event, void *context)
 {
-    DC_PENDING *p = context;
-    ATTR   *reply;
+    (void) event;
+    dc_pending_answer((DC_PENDING *) context);
+}
 
-    (void) addr;
+/* One lookup of p is done: the reply goes when it was the last. */
+static void
+dc_pending_step(DC_PENDING *p)
+{
+    if (--p->waiting > 0 || !p->deferred)
+        return;
     if (!p->answered) {
         event_cancel_timer(dc_pending_deadline, p);
-        reply = attr_create();
-        dc_reply_entry(reply, e, p->admin,
-                       dc_cache_ttl(&dc_ttls, e->result, dns_ttl), 0);
-        (void) attr_serv_answer(dc_serv, p->client, reply);
-        attr_free(reply);
+        dc_pending_answer(p);
     }
+    dc_dnsbl_free(p->bl);
     myfree(p);
+}
+
+static void
+dc_pending_ptr_done(const char *addr, const DC_ENTRY *e, long long dns_ttl,
+                    void *context)
+{
+    DC_PENDING *p = context;
+
+    (void) addr;
+    p->e = *e;
+    p->ptr = 2;
+    p->ptr_ttl = dc_cache_ttl(&dc_ttls, e->result, dns_ttl);
+    dc_pending_step(p);
+}
+
+static void
+dc_pending_dnsbl_done(DC_DNSBL *bl, void *context)
+{
+    DC_PENDING *p = context;
+
+    p->bl = bl;
+    dc_pending_step(p);
+}
+
+/* The blocklists read the cache through here. */
+static int
+dc_cache_lookup(const char *key, DC_ENTRY *e)
+{
+    if (dc_cache_get(dc_cache, key, (long long) time(NULL), e)) {
+        dc_hits++;
+        return 1;
+    }
+    dc_misses++;
+    return 0;
 }
 
 /* A client or lookup request for addr. */
 static void
-dc_serve_client(const char *addr, int want_ptr, int admin, int fresh,
-                ATTR *reply)
+dc_serve_client(const char *addr, int want_ptr, int want_dnsbl, int admin,
+                int fresh, ATTR *reply)
 {
-    DC_ENTRY e;
     DC_PENDING *p;
     long long now = (long long) time(NULL);
 
-    if (!want_ptr || !dc_resolving) {
-        dc_reply_off(reply, admin);
-        return;
-    }
-    if (!fresh && dc_cache_get(dc_cache, addr, now, &e)) {
-        dc_hits++;
-        dc_reply_entry(reply, &e, admin, e.expires - now, 1);
-        return;
-    }
-    dc_misses++;
     p = mycalloc(1, sizeof(*p));
-    p->client = attr_serv_defer(dc_serv);
     p->admin = admin;
+    /* One more than the lookups, so that one done at once does not
+     * answer before the other is out. */
+    p->waiting = 1;
+    if (want_ptr && dc_resolving) {
+        if (!fresh && dc_cache_get(dc_cache, addr, now, &p->e)) {
+            dc_hits++;
+            p->ptr = 2;
+            p->ptr_cached = 1;
+            p->ptr_ttl = p->e.expires - now;
+        } else {
+            dc_misses++;
+            p->ptr = 1;
+            p->waiting++;
+            dc_fcrdns_start(addr, dc_pending_ptr_done, p);
+        }
+    }
+    if (want_dnsbl && dc_dnsbl_zone_count() > 0) {
+        p->waiting++;
+        p->bl = dc_dnsbl_start(addr, fresh, dc_pending_dnsbl_done, p);
+    }
+    if (--p->waiting == 0) {
+        dc_pending_reply(p, reply);
+        dc_dnsbl_free(p->bl);
+        myfree(p);
+        return;
+    }
+    p->client = attr_serv_defer(dc_serv);
+    p->deferred = 1;
     event_request_timer(dc_pending_deadline, p, admin ? DC_ADMIN_WAIT_MS
                         : conf_time_ms(P_dnscache_timeout));
-    dc_fcrdns_start(addr, dc_pending_done, p);
 }
 
 static void
@@ -208,7 +298,7 @@ dc_serve(const ATTR *request, ATTR *reply, void *context)
 {
     const char *verb = attr_get(request, "request");
     const char *addr = attr_get(request, "addr");
-    const char *v;
+    const char *v, *d;
     unsigned char bin[16];
     char    canon[INET6_ADDRSTRLEN];
     int     is_client;
@@ -238,7 +328,9 @@ dc_serve(const ATTR *request, ATTR *reply, void *context)
             return;
         }
         v = attr_get(request, is_client ? "ptr" : "fresh");
+        d = attr_get(request, "dnsbl");
         dc_serve_client(addr, is_client ? v && strcmp(v, "1") == 0 : 1,
+                        is_client ? d && strcmp(d, "1") == 0 : 1,
                         !is_client, !is_client && v && strcmp(v, "1") == 0,
                         reply);
     } else if (strcmp(verb, "flush") == 0) {
@@ -250,7 +342,8 @@ dc_serve(const ATTR *request, ATTR *reply, void *context)
         attr_set_long(reply, "entries", dc_cache_count(dc_cache));
         attr_set_long(reply, "hits", dc_hits);
         attr_set_long(reply, "misses", dc_misses);
-        attr_set_long(reply, "inflight", dc_fcrdns_inflight());
+        attr_set_long(reply, "inflight", dc_fcrdns_inflight()
+                      + dc_dnsbl_inflight());
     } else {
         dc_reply_error(reply, "unknown request");
     }
@@ -283,6 +376,7 @@ dc_init(void)
     if (dc_resolve_init(conf_list(P_dns_servers), why) < 0)
         msg_fatal("%s", vbuf_str(why));
     dc_fcrdns_init(dc_store);
+    dc_dnsbl_init(dc_cache_lookup, dc_store);
     dc_sock_path = path_join(conf_str(P_run_directory), DC_SOCKET_NAME);
     if ((dc_sock_fd = unix_sock_listen(dc_sock_path, DC_SOCKET_MODE,
                                        DC_BACKLOG, why)) < 0)

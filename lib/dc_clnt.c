@@ -193,6 +193,8 @@ dc_clnt_lookup(DC_CLNT *clnt, const char *addr, int fresh,
                  attr_get(clnt->reply, "unverified"));
     dc_clnt_copy(out->result, sizeof(out->result),
                  attr_get(clnt->reply, "result"));
+    dc_clnt_copy(out->dnsbl, sizeof(out->dnsbl),
+                 attr_get(clnt->reply, "dnsbl"));
     out->ttl = dc_clnt_long(clnt->reply, "ttl", -1);
     out->cached = dc_clnt_long(clnt->reply, "cached", 0) == 1;
     return DC_CLNT_OK;

@@ -11,7 +11,8 @@
  *                 (sites that had not answered in time)
  *        The reverse name is forward-confirmed: name is set only when one
  *        of the PTR names resolves back to A.
- *   request=lookup addr=A          the same, plus the cache's TTLs, for
+ *   request=lookup addr=A          the same, plus the cache's TTLs and
+ *                                  each blocklist's answer (dnsbl=), for
  *                                  alligatectl dns lookup (fresh=1: bypass
  *                                  the cache)
  *   request=flush [addr=A]         status=0 removed=N
@@ -70,6 +71,8 @@ typedef struct DC_CLNT_LOOKUP {
     char    ptr[1024];              /* every valid PTR name, a,b */
     char    unverified[256];        /* a PTR name that did not resolve back */
     char    result[16];             /* ok, none, temp, off */
+    char    dnsbl[1024];            /* each zone's answer: zone=127.0.0.2 ...,
+                                     * zone=none|temp|late, ", " between */
     long    ttl;                    /* seconds the cache keeps it, -1 none */
     int     cached;                 /* the answer came from the cache */
 } DC_CLNT_LOOKUP;

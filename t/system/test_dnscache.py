@@ -222,6 +222,116 @@ class DnscacheTest(AlligateTestCase):
         self.assertEqual(self.dns.queries("14.2.0.192.in-addr.arpa"), 0)
 
 
+DNSBL_RECORDS = RECORDS + [
+    "--local=/bl.test/",
+    # 192.0.2.10: on bl1 (any answer counts) and bl2 (127.0.0.[4..5]*3);
+    # bl3 answers 127.0.0.2, which its filter (127.0.0.9) does not pass.
+    "--address=/10.2.0.192.bl1.bl.test/127.0.0.2",
+    "--address=/10.2.0.192.bl2.bl.test/127.0.0.4",
+    "--address=/10.2.0.192.bl3.bl.test/127.0.0.2",
+    # 192.0.2.14: on bl1, and on the allowlist (weight -5).
+    "--address=/14.2.0.192.bl1.bl.test/127.0.0.2",
+    "--address=/14.2.0.192.wl.bl.test/127.0.0.2",
+]
+
+DNSBL_SITES = ("bl1.bl.test, bl2.bl.test=127.0.0.[4..5]*3 "
+               "bl3.bl.test=127.0.0.9*10, wl.bl.test*-5")
+
+
+class DnscacheDnsblTest(AlligateTestCase):
+    start = False
+
+    def setUp(self):
+        super().setUp()
+        self.dns = Dnsmasq(DNSBL_RECORDS)
+        self.inst.write_conf("resolve_remote_hosts = yes\n"
+                             "dnsbl_sites = %s\n"
+                             "dns_servers = 127.0.0.1:%d\n"
+                             % (DNSBL_SITES, self.dns.port))
+        self.inst.start()
+
+    def tearDown(self):
+        self.dns.stop()
+        super().tearDown()
+
+    def ask(self, c, addr, **extra):
+        c.send(request="client", addr=addr, dnsbl="1", **extra)
+        reply = c.message()
+        self.assertEqual(reply["status"], "0", reply)
+        return reply
+
+    def test_score_and_sites(self):
+        c = DnscacheClient(self.inst)
+        reply = self.ask(c, "192.0.2.10", ptr="1")
+        # bl1 (1) + bl2 (3); bl3's answer does not pass its filter
+        self.assertEqual(reply["score"], "4")
+        self.assertEqual(reply["sites"], "bl1.bl.test,bl2.bl.test")
+        self.assertEqual(reply["late"], "")
+        # the PTR lookup ran beside them
+        self.assertEqual(reply["name"], "good.test.example")
+        for zone in ("bl1", "bl2", "bl3", "wl"):
+            self.assertEqual(self.dns.queries("10.2.0.192.%s.bl.test" % zone),
+                             1, zone)
+        c.close()
+
+    def test_negative_weight(self):
+        c = DnscacheClient(self.inst)
+        reply = self.ask(c, "192.0.2.14")
+        self.assertEqual(reply["score"], "-4")
+        self.assertEqual(reply["sites"], "bl1.bl.test,wl.bl.test")
+        # without ptr=1, no PTR lookup
+        self.assertEqual(reply["name"], "")
+        self.assertEqual(self.dns.queries("14.2.0.192.in-addr.arpa"), 0)
+        c.close()
+
+    def test_not_listed(self):
+        c = DnscacheClient(self.inst)
+        reply = self.ask(c, "192.0.2.13")
+        self.assertEqual(reply["score"], "0")
+        self.assertEqual(reply["sites"], "")
+        self.assertEqual(reply["late"], "")
+        c.close()
+
+    def test_without_dnsbl_no_queries(self):
+        c = DnscacheClient(self.inst)
+        c.send(request="client", addr="192.0.2.10", ptr="1")
+        reply = c.message()
+        self.assertEqual(reply["score"], "0")
+        self.assertEqual(reply["name"], "good.test.example")
+        self.assertEqual(self.dns.queries("10.2.0.192.bl1.bl.test"), 0)
+        c.close()
+
+    def test_cached(self):
+        c = DnscacheClient(self.inst)
+        first = self.ask(c, "192.0.2.10")
+        self.ask(c, "192.0.2.13")
+        second = self.ask(c, "192.0.2.10")
+        self.assertEqual(second["score"], "4")
+        self.assertEqual(second["sites"], first["sites"])
+        self.assertEqual(self.ask(c, "192.0.2.13")["score"], "0")
+        # positive and negative answers both came from the cache
+        for zone in ("bl1", "bl2", "bl3", "wl"):
+            self.assertEqual(self.dns.queries("10.2.0.192.%s.bl.test" % zone),
+                             1, zone)
+            self.assertEqual(self.dns.queries("13.2.0.192.%s.bl.test" % zone),
+                             1, zone)
+        c.close()
+        out = lookup(self.inst, "192.0.2.10")
+        self.assertEqual(out["dnsbl score"], "4")
+        self.assertEqual(out["dnsbl sites"], "bl1.bl.test,bl2.bl.test")
+        self.assertEqual(out["dnsbl answers"],
+                         "bl1.bl.test=127.0.0.2, bl2.bl.test=127.0.0.4, "
+                         "bl3.bl.test=127.0.0.2, wl.bl.test=none")
+        # a flush of the address drops its blocklist answers too
+        self.assertEqual(self.inst.ctl("dns", "flush", "192.0.2.10",
+                                       check=True).stdout, "removed: 5\n")
+        c = DnscacheClient(self.inst)
+        self.assertEqual(self.ask(c, "192.0.2.10")["score"], "4")
+        self.assertEqual(self.dns.queries("10.2.0.192.bl1.bl.test"), 2)
+        c.close()
+
+
+
 class Blackhole:
     """A UDP port that takes DNS queries and never answers."""
 
@@ -242,6 +352,7 @@ class DnscacheBlackholeTest(AlligateTestCase):
         self.hole = Blackhole()
         self.inst.write_conf("resolve_remote_hosts = yes\n"
                              "dnscache_timeout = 1s\n"
+                             "dnsbl_sites = bl1.bl.test, bl2.bl.test*2\n"
                              "dns_servers = 127.0.0.1:%d\n" % self.hole.port)
         self.inst.start()
 
@@ -278,6 +389,20 @@ class DnscacheBlackholeTest(AlligateTestCase):
         self.assertTrue(0 < int(out["ttl"].rstrip("s")) <= 30, out)
         c.close()
         d.close()
+
+    def test_dnsbl_late(self):
+        c = DnscacheClient(self.inst)
+        t0 = time.monotonic()
+        c.send(request="client", addr="192.0.2.21", dnsbl="1")
+        reply = c.message()
+        elapsed = time.monotonic() - t0
+        self.assertEqual(reply["status"], "0")
+        self.assertEqual(reply["score"], "0")
+        self.assertEqual(reply["sites"], "")
+        self.assertEqual(reply["late"], "bl1.bl.test,bl2.bl.test")
+        self.assertEqual(reply["temp"], "0")
+        self.assertTrue(0.9 <= elapsed < 1.5, elapsed)
+        c.close()
 
 
 class DnscacheNoResolveTest(AlligateTestCase):
