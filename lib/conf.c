@@ -328,6 +328,11 @@ conf_check_relations(CONFIG *conf, VBUF *errors)
     if (*conf->value[P_smtps_listen] && *conf->value[P_tls_cert_file] == 0) {
         conf_error(conf, errors, P_smtps_listen, "needs tls_cert_file");
         rc = -1;
+    } else if (*conf->value[P_smtps_listen] && !conf->num[P_smtp_auth]) {
+        /* RFC 8314's submission port: mail after AUTH only. */
+        conf_error(conf, errors, P_smtps_listen,
+                   "an AUTH ONLY service needs smtp_auth = yes");
+        rc = -1;
     }
     /* auth_backend's values: local|relay. */
     if (conf->num[P_smtp_auth] && conf->num[P_auth_backend] == 1

@@ -244,7 +244,7 @@ class TlsCheck(CtlTestCase):
 
     def test_good_certificate_is_silent(self):
         self.write("tls_cert_file = cert.pem\ntls_key_file = cert.key\n"
-                   "smtps_listen = 127.0.0.1:%d\n" % self.inst.port)
+                   "smtp_auth = yes\nsmtps_listen = 127.0.0.1:%d\n" % self.inst.port)
         self.assertEqual(self.ctl("check"), (0, "", ""))
 
     def test_mismatched_key(self):

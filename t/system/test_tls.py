@@ -880,7 +880,8 @@ class Check(unittest.TestCase):
         for spec in (">=TLSv1.2", ">=TLSv1.3", "!SSLv2, !SSLv3, !TLSv1, !TLSv1.1",
                      "TLSv1.2 TLSv1.3", ">=TLSv1.2 <=TLSv1.3"):
             with self.subTest(tls_protocols=spec):
-                self.write(TLS_CONF + "smtps_listen = 127.0.0.1:%d\n" % free_port()
+                self.write(TLS_CONF + "smtp_auth = yes\n"
+                           + "smtps_listen = 127.0.0.1:%d\n" % free_port()
                            + "tls_protocols = %s\n" % spec)
                 self.assertEqual(self.check(), (0, "", ""))
 

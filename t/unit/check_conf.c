@@ -416,6 +416,9 @@ START_TEST(test_relations)
                "%s:2: maximal_backoff_time: must not be less than minimal_backoff_time\n");
     load_fails("smtp_auth = yes\nauth_backend = relay\n",
                "%s:2: auth_backend: relay needs relay_host\n");
+    fixture_write("cert.pem", "x\n", 2);
+    load_fails("tls_cert_file = cert.pem\nsmtps_listen = 127.0.0.1:2465\n",
+               "%s:2: smtps_listen: an AUTH ONLY service needs smtp_auth = yes\n");
 }
 END_TEST
 
