@@ -34,7 +34,10 @@ class SmtpdDnsTest(AlligateTestCase):
         super().setUp()
         self.dns = Dnsmasq(RECORDS)
         self.addCleanup(self.dns.stop)
+        # Loopback clients stand for the Internet here: relay_networks
+        # clients are never scored.
         self.inst.write_conf("resolve_remote_hosts = yes\n"
+                             "relay_networks = 192.0.2.0/24\n"
                              "dns_servers = 127.0.0.1:%d\n" % self.dns.port
                              + self.extra)
         self.inst.start()
