@@ -3,8 +3,9 @@
  * part of make check.  See bench/README.md.
  *
  *   tls-source [-c CONCURRENCY] [-n SESSIONS] [-m MESSAGES] [-l SIZE]
- *              [-r RCPTS] [-R [-w] | -p] [-V 1.2|1.3] [-T TIMEOUT] [-f SENDER]
- *              [-t RCPT] [-M HELO] [-j] HOST:PORT
+ *              [-r RCPTS] [-R [-w [-g]] | -p] [-V 1.2|1.3] [-T TIMEOUT]
+ *              [-f SENDER] [-t RCPT] [-M HELO] [-a USER [-P PASSWORD_FILE]]
+ *              [-j] HOST:PORT
  *
  * CONCURRENCY connection slots (one thread each) run SESSIONS sessions in
  * all, one after the other per slot.  A session is: greeting, EHLO,
@@ -13,13 +14,26 @@
  * time, no pipelining.  With MESSAGES 0 a session is only the handshake
  * and its EHLO, to count handshakes per second.
  *
+ * With -a USER each session authenticates after its second EHLO (which
+ * must offer AUTH PLAIN) with AUTH PLAIN and an initial response, as USER
+ * with no authorization identity, and expects 235 before its MAIL; with
+ * MESSAGES 0 a session is then only the handshake, EHLO and AUTH, to
+ * count authentications per second.  The password is never an argument
+ * (ps shows arguments): it is the first line of PASSWORD_FILE (-P), or
+ * else the value of the environment variable TLS_SOURCE_PASSWORD.  AUTH
+ * failures (no AUTH PLAIN offered, any reply but 235) are counted apart,
+ * and the mean time from sending AUTH to its reply is printed.
+ *
  * With -R a slot offers the session it got in its previous session
  * (RFC 5077 ticket or TLS 1.3 PSK) for resumption; without, every
  * handshake is a full one.  The certificate is not verified (the bench
  * uses a self-signed one); the signature of the handshake still is.
  * With -w each slot first makes a session without mail, not counted,
  * so that every counted handshake can be a resumed one; the clock starts
- * when all have (and "ready" is printed on a line of its own).
+ * when all have (and "ready" is printed on a line of its own).  With -g
+ * as well, the counted sessions start only when a line (or end of file)
+ * arrives on standard input after "ready": a caller that reads the
+ * server's CPU time when it sees "ready" does so before they start.
  * With -p the sessions skip STARTTLS and the handshake (EHLO twice), as
  * the baseline of what a session costs without TLS.
  *
@@ -56,13 +70,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 
 #define TS_LINE_MAX      2048   /* longest reply line kept */
 #define TS_BUF_SIZE      16384  /* reply buffer of a connection */
 #define TS_REPORT_MAX    10     /* failures reported on stderr */
 #define TS_WHY_SIZE      256
+#define TS_PASSWORD_MAX  1024   /* longest password read */
+#define TS_PASSWORD_ENV  "TLS_SOURCE_PASSWORD"
+
+/* What an EHLO reply offers, of what a session uses. */
+#define TS_EXT_STARTTLS  (1 << 0)
+#define TS_EXT_AUTH_PLAIN (1 << 1)
 
 /* What the run was asked to do; read-only once the threads start. */
 typedef struct {
@@ -74,6 +96,7 @@ typedef struct {
     int     resume;
     int     plaintext;                  /* -p: no STARTTLS, the baseline */
     int     prime;                      /* -w: a session to resume first */
+    int     go;                         /* -g: then wait for standard input */
     int     version;                    /* 0: any, else TLS1_2_VERSION.. */
     int     timeout;
     int     json;
@@ -81,6 +104,8 @@ typedef struct {
     const char *rcpt;
     const char *helo;
     const char *target;
+    const char *auth_user;              /* -a: AUTH PLAIN as this user */
+    char   *auth_cmd;                   /* "AUTH PLAIN base64\r\n", wiped */
     struct sockaddr_storage addr;
     socklen_t addrlen;
     SSL_CTX *ctx;
@@ -99,6 +124,9 @@ typedef struct {
     long    hs_failed;
     double  hs_full_sec;                /* time spent in full handshakes */
     double  hs_resumed_sec;
+    long    auth_ok;                    /* -a: AUTH answered 235 */
+    long    auth_failed;                /* not offered, or any other reply */
+    double  auth_sec;                   /* AUTH to its reply, successes */
 } TS_STATS;
 
 /* One connection slot: its thread, its counts, and the session it
@@ -127,6 +155,7 @@ static atomic_long ts_next_session;
 static atomic_int ts_reported;
 static int ts_slot_index;               /* SSL ex_data index of the slot */
 static pthread_barrier_t ts_primed;     /* -w: every slot has a session */
+static pthread_barrier_t ts_go;         /* -w: the counted sessions start */
 
 static double ts_now(void)
 {
@@ -300,10 +329,36 @@ static int ts_reply(TS_CONN *conn, char *last, size_t last_size)
     }
 }
 
+/* What one line of an EHLO reply (its n bytes, the code included)
+ * offers: STARTTLS, or AUTH with PLAIN among its mechanisms. */
+static int ts_ehlo_line(const char *line, size_t n)
+{
+    size_t  i;
+    size_t  len;
+
+    if (n >= 12 && strncasecmp(line + 4, "STARTTLS", 8) == 0
+        && (n == 12 || line[12] == '\r' || line[12] == ' '))
+        return TS_EXT_STARTTLS;
+    if (n < 9 || strncasecmp(line + 4, "AUTH", 4) != 0 || (line[8] != ' ' && line[8] != '='))
+        return 0;
+    /* The mechanisms, separated by spaces. */
+    for (i = 9; i < n; i += len) {
+        while (i < n && line[i] == ' ')
+            i++;
+        for (len = 0; i + len < n && line[i + len] != ' ' && line[i + len] != '\r'; len++)
+            ;
+        if (len == 5 && strncasecmp(line + i, "PLAIN", 5) == 0)
+            return TS_EXT_AUTH_PLAIN;
+        if (len == 0)
+            break;
+    }
+    return 0;
+}
+
 /* Sends a command (NULL: none, for the greeting) and expects a reply
- * with code want; with starttls set, also that some line of the reply is
- * STARTTLS (for EHLO). */
-static int ts_command(TS_CONN *conn, const char *cmd, int want, int *starttls)
+ * with code want; with ext set, also notes in it what the reply offers
+ * (TS_EXT_*, for EHLO). */
+static int ts_command(TS_CONN *conn, const char *cmd, int want, int *ext)
 {
     char    line[TS_LINE_MAX];
     char   *nl;
@@ -312,21 +367,18 @@ static int ts_command(TS_CONN *conn, const char *cmd, int want, int *starttls)
 
     if (cmd && ts_write(conn, cmd, cmd == ts_cfg.message ? ts_cfg.message_len : strlen(cmd)) < 0)
         return -1;
-    if (starttls == 0) {
+    if (ext == 0) {
         if ((code = ts_reply(conn, line, sizeof(line))) < 0)
             return -1;
     } else {
-        /* Each line of the EHLO reply, looking for STARTTLS. */
-        *starttls = 0;
+        /* Each line of the EHLO reply, looking for what it offers. */
+        *ext = 0;
         for (;;) {
             while ((nl = memchr(conn->buf + conn->off, '\n', conn->len - conn->off)) == 0)
                 if (ts_fill(conn) < 0)
                     return -1;
             n = (size_t) (nl - (conn->buf + conn->off));
-            if (n >= 12 && strncasecmp(conn->buf + conn->off + 4, "STARTTLS", 8) == 0
-                && (conn->buf[conn->off + 12] == '\r' || conn->buf[conn->off + 12] == '\n'
-                    || conn->buf[conn->off + 12] == ' '))
-                *starttls = 1;
+            *ext |= ts_ehlo_line(conn->buf + conn->off, n);
             if (n > 3 && conn->buf[conn->off + 3] == '-') {
                 conn->off = (size_t) (nl - conn->buf) + 1;
                 continue;
@@ -339,6 +391,8 @@ static int ts_command(TS_CONN *conn, const char *cmd, int want, int *starttls)
     if (code != want) {
         if (cmd == ts_cfg.message)
             ts_fail(conn, "end of DATA: %.120s", line);
+        else if (cmd == ts_cfg.auth_cmd)
+            ts_fail(conn, "AUTH PLAIN: %.120s", line);     /* not the password */
         else if (cmd) {
             n = strcspn(cmd, "\r\n");
             ts_fail(conn, "%.*s: %.120s", (int) (n > 40 ? 40 : n), cmd, line);
@@ -420,6 +474,27 @@ static int ts_new_session(SSL *ssl, SSL_SESSION *session)
     return 1;                           /* the reference is ours */
 }
 
+/* AUTH PLAIN with the initial response, after an EHLO reply that offered
+ * ext; counted and timed.  0, or -1 with why set. */
+static int ts_auth(TS_CONN *conn, TS_SLOT *slot, int ext)
+{
+    double  t0;
+
+    if (!(ext & TS_EXT_AUTH_PLAIN)) {
+        slot->stats.auth_failed++;
+        ts_fail(conn, "EHLO: AUTH PLAIN is not offered");
+        return -1;
+    }
+    t0 = ts_now();
+    if (ts_command(conn, ts_cfg.auth_cmd, 235, 0) < 0) {
+        slot->stats.auth_failed++;
+        return -1;
+    }
+    slot->stats.auth_ok++;
+    slot->stats.auth_sec += ts_now() - t0;
+    return 0;
+}
+
 /* One session on a new connection with that many messages: 0, or -1
  * with why set.  *delivered counts the messages that got their 250. */
 static int ts_session(TS_CONN *conn, TS_SLOT *slot, int messages, int *delivered)
@@ -427,7 +502,7 @@ static int ts_session(TS_CONN *conn, TS_SLOT *slot, int messages, int *delivered
     struct timeval tv;
     int     one = 1;
     char    cmd[1024];
-    int     starttls;
+    int     ext;
     int     i;
     int     r;
 
@@ -462,11 +537,11 @@ static int ts_session(TS_CONN *conn, TS_SLOT *slot, int messages, int *delivered
     if (ts_command(conn, 0, 220, 0) < 0)
         return -1;
     snprintf(cmd, sizeof(cmd), "EHLO %s\r\n", ts_cfg.helo);
-    if (ts_command(conn, cmd, 250, &starttls) < 0)
+    if (ts_command(conn, cmd, 250, &ext) < 0)
         return -1;
     if (ts_cfg.plaintext) {
         /* The same session without STARTTLS and the handshake. */
-    } else if (!starttls) {
+    } else if (!(ext & TS_EXT_STARTTLS)) {
         ts_fail(conn, "EHLO: STARTTLS is not offered");
         return -1;
     } else {
@@ -482,7 +557,9 @@ static int ts_session(TS_CONN *conn, TS_SLOT *slot, int messages, int *delivered
             return -1;
     }
     snprintf(cmd, sizeof(cmd), "EHLO %s\r\n", ts_cfg.helo);
-    if (ts_command(conn, cmd, 250, &starttls) < 0)
+    if (ts_command(conn, cmd, 250, &ext) < 0)
+        return -1;
+    if (ts_cfg.auth_user && ts_auth(conn, slot, ext) < 0)
         return -1;
     for (i = 0; i < messages; i++) {
         snprintf(cmd, sizeof(cmd), "MAIL FROM:<%s>\r\n", ts_cfg.sender);
@@ -552,6 +629,7 @@ static void *ts_slot_run(void *arg)
         ts_close(conn, ok);
         memset(&slot->stats, 0, sizeof(slot->stats));
         pthread_barrier_wait(&ts_primed);
+        pthread_barrier_wait(&ts_go);
     }
     while ((n = atomic_fetch_add(&ts_next_session, 1)) < ts_cfg.sessions) {
         ok = ts_session(conn, slot, ts_cfg.messages, &delivered) == 0;
@@ -670,10 +748,87 @@ static void ts_usage(void)
 {
     fprintf(stderr,
             "usage: tls-source [-c concurrency] [-n sessions] [-m messages per session]\n"
-            "                  [-l size] [-r recipients] [-R [-w] | -p] [-V 1.2|1.3]\n"
-            "                  [-T timeout] [-f sender] [-t recipient] [-M helo] [-j]\n"
-            "                  host:port\n");
+            "                  [-l size] [-r recipients] [-R [-w [-g]] | -p] [-V 1.2|1.3]\n"
+            "                  [-T timeout] [-f sender] [-t recipient] [-M helo]\n"
+            "                  [-a user [-P password-file]] [-j] host:port\n"
+            "(with -a, the password is the first line of password-file, or else\n"
+            "the environment variable " TS_PASSWORD_ENV ")\n");
     exit(2);
+}
+
+/* The password of -a: the first line of path, or with no path the
+ * environment variable; into pw (TS_PASSWORD_MAX + 1 bytes). */
+static void ts_read_password(const char *path, char *pw)
+{
+    FILE   *fp;
+    const char *env;
+    size_t  len;
+
+    if (path) {
+        if ((fp = fopen(path, "r")) == 0) {
+            fprintf(stderr, "tls-source: %s: %s\n", path, strerror(errno));
+            exit(2);
+        }
+        if (fgets(pw, TS_PASSWORD_MAX + 1, fp) == 0)
+            pw[0] = 0;
+        fclose(fp);
+        len = strcspn(pw, "\n");
+        if (pw[len] == 0 && len == TS_PASSWORD_MAX) {
+            fprintf(stderr, "tls-source: %s: password longer than %d bytes\n", path,
+                    TS_PASSWORD_MAX);
+            exit(2);
+        }
+        pw[len] = 0;
+        if (len > 0 && pw[len - 1] == '\r')
+            pw[len - 1] = 0;
+    } else if ((env = getenv(TS_PASSWORD_ENV)) != 0) {
+        if (strlen(env) > TS_PASSWORD_MAX) {
+            fprintf(stderr, "tls-source: %s: password longer than %d bytes\n",
+                    TS_PASSWORD_ENV, TS_PASSWORD_MAX);
+            exit(2);
+        }
+        memcpy(pw, env, strlen(env) + 1);
+    } else {
+        fprintf(stderr, "tls-source: -a needs a password: -P FILE or %s\n", TS_PASSWORD_ENV);
+        exit(2);
+    }
+    if (pw[0] == 0 || strpbrk(pw, "\r\n")) {
+        fprintf(stderr, "tls-source: empty password, or one with a CR or LF\n");
+        exit(2);
+    }
+}
+
+/* "AUTH PLAIN " and the base64 of NUL user NUL password (RFC 4616, no
+ * authorization identity), then CRLF: sent as is by every session. */
+static void ts_make_auth(const char *password_file)
+{
+    char    pw[TS_PASSWORD_MAX + 1];
+    unsigned char *raw;
+    size_t  ulen = strlen(ts_cfg.auth_user);
+    size_t  plen;
+    size_t  rlen;
+    size_t  clen;
+    int     n;
+
+    ts_read_password(password_file, pw);
+    plen = strlen(pw);
+    rlen = ulen + plen + 2;
+    clen = sizeof("AUTH PLAIN ") - 1 + 4 * ((rlen + 2) / 3) + 3;
+    if ((raw = malloc(rlen)) == 0 || (ts_cfg.auth_cmd = malloc(clen)) == 0) {
+        fprintf(stderr, "tls-source: out of memory\n");
+        exit(2);
+    }
+    raw[0] = 0;
+    memcpy(raw + 1, ts_cfg.auth_user, ulen);
+    raw[ulen + 1] = 0;
+    memcpy(raw + ulen + 2, pw, plen);
+    memcpy(ts_cfg.auth_cmd, "AUTH PLAIN ", sizeof("AUTH PLAIN ") - 1);
+    n = EVP_EncodeBlock((unsigned char *) ts_cfg.auth_cmd + sizeof("AUTH PLAIN ") - 1, raw,
+                        (int) rlen);
+    memcpy(ts_cfg.auth_cmd + sizeof("AUTH PLAIN ") - 1 + n, "\r\n", 3);
+    OPENSSL_cleanse(raw, rlen);
+    OPENSSL_cleanse(pw, sizeof(pw));
+    free(raw);
 }
 
 static long ts_number(const char *arg, long min, long max)
@@ -704,6 +859,8 @@ int     main(int argc, char **argv)
     const char *cipher = "";
     double  full_ms;
     double  resumed_ms;
+    double  auth_ms;
+    const char *password_file = 0;
 
     ts_cfg.concurrency = 20;
     ts_cfg.sessions = 1000;
@@ -714,13 +871,19 @@ int     main(int argc, char **argv)
     ts_cfg.sender = "bench@sender.example";
     ts_cfg.rcpt = "bench@example.com";
     ts_cfg.helo = "load.bench.example";
-    while ((ch = getopt(argc, argv, "c:f:jl:M:m:n:pRr:T:t:V:w")) != -1) {
+    while ((ch = getopt(argc, argv, "a:c:f:gjl:M:m:n:P:pRr:T:t:V:w")) != -1) {
         switch (ch) {
+        case 'a':
+            ts_cfg.auth_user = optarg;
+            break;
         case 'c':
             ts_cfg.concurrency = (int) ts_number(optarg, 1, 10000);
             break;
         case 'f':
             ts_cfg.sender = optarg;
+            break;
+        case 'g':
+            ts_cfg.go = 1;
             break;
         case 'j':
             ts_cfg.json = 1;
@@ -736,6 +899,9 @@ int     main(int argc, char **argv)
             break;
         case 'n':
             ts_cfg.sessions = ts_number(optarg, 1, 1L << 40);
+            break;
+        case 'P':
+            password_file = optarg;
             break;
         case 'p':
             ts_cfg.plaintext = 1;
@@ -774,8 +940,20 @@ int     main(int argc, char **argv)
         fprintf(stderr, "tls-source: bad sender, recipient or HELO name\n");
         exit(2);
     }
+    if (ts_cfg.auth_user && (*ts_cfg.auth_user == 0 || strpbrk(ts_cfg.auth_user, "\r\n"))) {
+        fprintf(stderr, "tls-source: bad user name\n");
+        exit(2);
+    }
+    if (password_file && !ts_cfg.auth_user) {
+        fprintf(stderr, "tls-source: -P goes with -a\n");
+        exit(2);
+    }
     if (ts_cfg.plaintext && ts_cfg.resume) {
         fprintf(stderr, "tls-source: -p and -R exclude each other\n");
+        exit(2);
+    }
+    if (ts_cfg.go && !ts_cfg.prime) {
+        fprintf(stderr, "tls-source: -g goes with -w\n");
         exit(2);
     }
     if (ts_cfg.prime && !ts_cfg.resume) {
@@ -788,6 +966,8 @@ int     main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     ts_resolve(ts_cfg.target);
     ts_make_message();
+    if (ts_cfg.auth_user)
+        ts_make_auth(password_file);
     ts_make_ctx();
     ts_slot_index = SSL_get_ex_new_index(0, 0, 0, 0, 0);
 
@@ -795,8 +975,10 @@ int     main(int argc, char **argv)
         fprintf(stderr, "tls-source: out of memory\n");
         exit(2);
     }
-    if (ts_cfg.prime)
+    if (ts_cfg.prime) {
         pthread_barrier_init(&ts_primed, 0, (unsigned) ts_cfg.concurrency + 1);
+        pthread_barrier_init(&ts_go, 0, (unsigned) ts_cfg.concurrency + 1);
+    }
     t0 = ts_now();
     cpu0 = ts_cpu();
     for (i = 0; i < ts_cfg.concurrency; i++) {
@@ -811,8 +993,15 @@ int     main(int argc, char **argv)
         pthread_barrier_wait(&ts_primed);
         printf("ready\n");
         fflush(stdout);
+        if (ts_cfg.go) {
+            int     c;
+
+            while ((c = getchar()) != EOF && c != '\n')
+                ;
+        }
         t0 = ts_now();
         cpu0 = ts_cpu();
+        pthread_barrier_wait(&ts_go);
     }
     memset(&t, 0, sizeof(t));
     for (i = 0; i < ts_cfg.concurrency; i++) {
@@ -826,6 +1015,9 @@ int     main(int argc, char **argv)
         t.hs_failed += slots[i].stats.hs_failed;
         t.hs_full_sec += slots[i].stats.hs_full_sec;
         t.hs_resumed_sec += slots[i].stats.hs_resumed_sec;
+        t.auth_ok += slots[i].stats.auth_ok;
+        t.auth_failed += slots[i].stats.auth_failed;
+        t.auth_sec += slots[i].stats.auth_sec;
         if (slots[i].protocol[0]) {
             protocol = slots[i].protocol;
             cipher = slots[i].cipher;
@@ -835,6 +1027,7 @@ int     main(int argc, char **argv)
     cpu = ts_cpu() - cpu0;
     full_ms = t.hs_full ? t.hs_full_sec * 1000 / t.hs_full : 0;
     resumed_ms = t.hs_resumed ? t.hs_resumed_sec * 1000 / t.hs_resumed : 0;
+    auth_ms = t.auth_ok ? t.auth_sec * 1000 / t.auth_ok : 0;
     if (ts_cfg.json) {
         printf("{\"elapsed\": %.6f, \"cpu\": %.6f, \"sessions\": %ld, "
                "\"sessions_failed\": %ld, "
@@ -845,11 +1038,14 @@ int     main(int argc, char **argv)
                "\"handshake_ms_full\": %.4f, \"handshake_ms_resumed\": %.4f, "
                "\"protocol\": \"%s\", \"cipher\": \"%s\", "
                "\"concurrency\": %d, \"messages_per_session\": %d, \"size\": %ld, "
-               "\"rcpts\": %d, \"resume\": %d, \"plaintext\": %d}\n",
+               "\"rcpts\": %d, \"resume\": %d, \"plaintext\": %d, "
+               "\"auth\": %d, \"auth_ok\": %ld, \"auth_failed\": %ld, "
+               "\"auths_per_sec\": %.3f, \"auth_ms\": %.4f}\n",
                elapsed, cpu, t.sessions_ok, t.sessions_failed, t.messages_ok, t.messages_failed,
                t.sessions_ok / elapsed, t.messages_ok / elapsed, t.hs_full, t.hs_resumed,
                t.hs_failed, full_ms, resumed_ms, protocol, cipher, ts_cfg.concurrency,
-               ts_cfg.messages, ts_cfg.size, ts_cfg.rcpts, ts_cfg.resume, ts_cfg.plaintext);
+               ts_cfg.messages, ts_cfg.size, ts_cfg.rcpts, ts_cfg.resume, ts_cfg.plaintext,
+               ts_cfg.auth_user != 0, t.auth_ok, t.auth_failed, t.auth_ok / elapsed, auth_ms);
     } else {
         printf("target          %s, %d at once, %d message%s of %ld bytes per session, "
                "%d recipient%s, %s\n",
@@ -858,6 +1054,8 @@ int     main(int argc, char **argv)
                ts_cfg.rcpts == 1 ? "" : "s",
                ts_cfg.plaintext ? "no STARTTLS"
                : ts_cfg.resume ? "resumption on" : "resumption off");
+        if (ts_cfg.auth_user)
+            printf("                AUTH PLAIN as %s in every session\n", ts_cfg.auth_user);
         printf("elapsed         %.3f s\n", elapsed);
         printf("cpu             %.3f s, user and system, of this client\n", cpu);
         printf("sessions        %ld ok, %ld failed, %.1f/s\n", t.sessions_ok,
@@ -871,6 +1069,11 @@ int     main(int argc, char **argv)
         printf("\n");
         printf("handshake time  full %.3f ms, resumed %.3f ms (mean, client side)\n",
                full_ms, resumed_ms);
+        if (ts_cfg.auth_user) {
+            printf("auth            %ld ok, %ld failed, %.1f/s\n", t.auth_ok, t.auth_failed,
+                   t.auth_ok / elapsed);
+            printf("auth time       %.3f ms (mean, AUTH to 235, client side)\n", auth_ms);
+        }
     }
     for (i = 0; i < ts_cfg.concurrency; i++)
         if (slots[i].session)
@@ -878,5 +1081,9 @@ int     main(int argc, char **argv)
     free(slots);
     SSL_CTX_free(ts_cfg.ctx);
     free(ts_cfg.message);
+    if (ts_cfg.auth_cmd) {
+        OPENSSL_cleanse(ts_cfg.auth_cmd, strlen(ts_cfg.auth_cmd));
+        free(ts_cfg.auth_cmd);
+    }
     return t.sessions_failed ? 1 : 0;
 }
