@@ -243,9 +243,13 @@ dc_answer_rdata(const unsigned char *rd, unsigned rdlen,
         dc_answer_add(answer, text, ttl);
         return 0;
     case DC_RESOLVE_PTR:
-        if (ares_expand_name(rd, buf, len, &name, &enclen) != ARES_SUCCESS
-            || (unsigned long) enclen > rdlen)
+        if (ares_expand_name(rd, buf, len, &name, &enclen) != ARES_SUCCESS)
             return -1;
+        /* A name that runs past its record is refused, and freed. */
+        if ((unsigned long) enclen > rdlen) {
+            ares_free_string(name);
+            return -1;
+        }
         dc_answer_add(answer, name, ttl);
         ares_free_string(name);
         return 0;
@@ -279,7 +283,7 @@ dc_answer_parse(const unsigned char *buf, int len, int type,
     memset(answer, 0, sizeof(*answer));
     answer->status = DC_RESOLVE_OK;
     if (len < 12)
-        return -1;
+        goto bad;
     qd = dc_get16(buf + 4);
     an = dc_get16(buf + 6);
     p = buf + 12;

@@ -273,13 +273,32 @@ START_TEST(test_answer_parse)
     ck_assert_int_eq(dc_answer_parse(ptr_reply, sizeof(ptr_reply),
                                      DC_RESOLVE_A, &a), 0);
     ck_assert_int_eq(a.status, DC_RESOLVE_NONE);
-    /* every truncation is refused, never read past */
-    for (n = 12; n < sizeof(ptr_reply); n++) {
+    /* every truncation is refused, never read past, and is temporary,
+     * the header's too (found by fuzz_dc_answer) */
+    for (n = 0; n < sizeof(ptr_reply); n++) {
         memcpy(cut, ptr_reply, n);
         ck_assert_msg(dc_answer_parse(cut, (int) n, DC_RESOLVE_PTR, &a) < 0,
                       "accepted %zu bytes", n);
         ck_assert_int_eq(a.count, 0);
+        ck_assert_int_eq(a.status, DC_RESOLVE_TEMP);
     }
+}
+END_TEST
+
+/* A PTR record whose name runs past its rdata length: refused, and the
+ * name that c-ares expanded is freed (a leak under check-asan; found by
+ * fuzz_dc_answer). */
+START_TEST(test_answer_name_past_rdata)
+{
+    unsigned char reply[sizeof(ptr_reply)];
+    DC_ANSWER a;
+
+    memcpy(reply, ptr_reply, sizeof(reply));
+    reply[51] = 5;                      /* answer 1's rdlength: 12 -> 5 */
+    ck_assert_int_lt(dc_answer_parse(reply, sizeof(reply), DC_RESOLVE_PTR,
+                                     &a), 0);
+    ck_assert_int_eq(a.count, 0);
+    ck_assert_int_eq(a.status, DC_RESOLVE_TEMP);
 }
 END_TEST
 
@@ -303,6 +322,7 @@ dc_cache_suite(void)
     tcase_add_test(tn, test_addr_equal);
     tcase_add_test(tn, test_reverse_name);
     tcase_add_test(tn, test_answer_parse);
+    tcase_add_test(tn, test_answer_name_past_rdata);
     suite_add_tcase(s, tn);
     return s;
 }
