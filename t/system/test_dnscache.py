@@ -301,6 +301,21 @@ class DnscacheDnsblTest(AlligateTestCase):
         self.assertEqual(self.dns.queries("10.2.0.192.bl1.bl.test"), 0)
         c.close()
 
+    def test_concurrent_requests_share_queries(self):
+        # two sessions ask for one address at once: one query per zone
+        a, b = DnscacheClient(self.inst), DnscacheClient(self.inst)
+        a.send(request="client", addr="192.0.2.10", dnsbl="1")
+        b.send(request="client", addr="192.0.2.10", dnsbl="1")
+        for c in (a, b):
+            reply = c.message()
+            self.assertEqual(reply["status"], "0", reply)
+            self.assertEqual(reply["score"], "4")
+            self.assertEqual(reply["sites"], "bl1.bl.test,bl2.bl.test")
+            c.close()
+        for zone in ("bl1", "bl2", "bl3", "wl"):
+            self.assertEqual(self.dns.queries("10.2.0.192.%s.bl.test" % zone),
+                             1, zone)
+
     def test_cached(self):
         c = DnscacheClient(self.inst)
         first = self.ask(c, "192.0.2.10")
