@@ -4,7 +4,8 @@
  *                              when it holds nothing), or with --fresh
  *                              what DNS says now
  *   dns flush [ADDR]           forgets ADDR, or everything
- *   dns stats                  entries, hits, misses, lookups in flight */
+ *   dns stats                  entries, hits, misses, lookups in flight,
+ *                              background refreshes */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
@@ -108,6 +109,7 @@ ctl_dns_stats(void)
     else
         printf("hit ratio: -\n");
     printf("inflight: %ld\n", st.inflight);
+    printf("refreshes: %ld\n", st.refreshes);
     dc_clnt_free(clnt);
     return 0;
 }

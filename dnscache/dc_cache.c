@@ -40,6 +40,22 @@ dc_cache_ttl(const DC_TTLS *ttls, int result, long long dns_ttl)
     }
 }
 
+int
+dc_cache_refresh_due(const DC_TTLS *ttls, const DC_ENTRY *e, long long now)
+{
+    long long window;
+
+    if (e->result == DC_RESULT_OK)
+        window = ttls->min_ttl / 2;
+    else if (e->result == DC_RESULT_NONE)
+        window = ttls->negative_ttl / 2;
+    else
+        return 0;
+    if (window > DC_CACHE_REFRESH)
+        window = DC_CACHE_REFRESH;
+    return e->expires - now < window;
+}
+
 static const char *dc_cache_results[] = {"ok", "none", "temp"};
 
 void

@@ -26,6 +26,7 @@
 #define DC_RESULT_TEMP      2       /* SERVFAIL, timeout: ask again soon */
 
 #define DC_CACHE_TEMP_TTL   30      /* seconds a temporary failure stays */
+#define DC_CACHE_REFRESH    30      /* seconds before expiry: refresh */
 
 typedef struct DC_ENTRY {
     int     result;
@@ -47,6 +48,16 @@ typedef struct DC_CACHE DC_CACHE;
 /* How long an answer is kept: dns_ttl clamped to min..max for a positive
  * answer, negative_ttl for "none", DC_CACHE_TEMP_TTL for "temp". */
 long long dc_cache_ttl(const DC_TTLS *ttls, int result, long long dns_ttl);
+
+/* 1 when a hit at now on e should start a lookup that renews it in the
+ * background, so that the next client still finds it: an answer (not a
+ * temporary failure) with less than DC_CACHE_REFRESH seconds left, and
+ * less than half the shortest life such an answer gets (min_ttl or
+ * negative_ttl), so that an entry just stored is never refreshed.  An
+ * entry still asked for in its last seconds is a popular one; one not
+ * asked for then simply expires. */
+int     dc_cache_refresh_due(const DC_TTLS *ttls, const DC_ENTRY *e,
+                             long long now);
 
 /* Record text <-> entry; decode returns -1 on anything malformed. */
 void    dc_cache_encode(VBUF *out, const DC_ENTRY *e);

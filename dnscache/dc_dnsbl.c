@@ -1,5 +1,7 @@
 /* The blocklist lookups of a client address (see dc_dnsbl.h), on
- * dc_resolve.  The sites are shared, counted, between the configuration
+ * dc_resolve.  Concurrent lookups of one address share each zone's query:
+ * a table of the queries under way, keyed like the cache ("ADDR bl
+ * ZONE"), holds those waiting for each answer.  The sites are shared, counted, between the configuration
  * and the lookups that started under it, so that a reload does not pull
  * them from under a lookup still waiting for its answers. */
 #include <arpa/inet.h>
@@ -8,6 +10,7 @@
 
 #include "dc_dnsbl.h"
 #include "dc_resolve.h"
+#include "htable.h"
 #include "msg.h"
 #include "mymalloc.h"
 
@@ -35,15 +38,23 @@ struct DC_DNSBL {
     void   *context;
 };
 
-typedef struct DC_DNSBL_QUERY {
+/* One lookup waiting for a zone's answer. */
+typedef struct DC_DNSBL_WAITER {
     DC_DNSBL *bl;
-    int     zone;
+    int     zone;                       /* the index in bl's zones */
+    struct DC_DNSBL_WAITER *next;
+} DC_DNSBL_WAITER;
+
+/* One query under way, shared by its waiters. */
+typedef struct DC_DNSBL_QUERY {
+    char   *key;                        /* ADDR bl ZONE */
+    DC_DNSBL_WAITER *waiters;
 } DC_DNSBL_QUERY;
 
 static DC_DNSBL_CONF *dc_dnsbl_conf;
 static DC_DNSBL_GET_FN dc_dnsbl_get;
 static DC_FCRDNS_FN dc_dnsbl_put;
-static long dc_dnsbl_out;               /* queries under way */
+static HTABLE *dc_dnsbl_table;          /* queries under way */
 
 static void
 dc_dnsbl_conf_release(DC_DNSBL_CONF *conf)
@@ -76,7 +87,7 @@ dc_dnsbl_configure(DNSBL_SITES *sites)
 long
 dc_dnsbl_inflight(void)
 {
-    return dc_dnsbl_out;
+    return dc_dnsbl_table ? (long) htable_used(dc_dnsbl_table) : 0;
 }
 
 int
@@ -123,46 +134,79 @@ dc_dnsbl_finish(DC_DNSBL *bl)
         bl->fn(bl, bl->context);
 }
 
+/* One waiter's zone from the answer. */
+static void
+dc_dnsbl_fill(DC_DNSBL_ZONE *z, const DC_ANSWER *answer, int result)
+{
+    int     i;
+
+    for (i = 0; i < answer->count && z->count < DC_RESOLVE_MAX_ANSWERS; i++)
+        z->items[z->count++] = mystrdup(answer->items[i]);
+    z->items[z->count] = NULL;
+    z->state = result;
+}
+
+/* The answer goes to the cache once, then to every waiter. */
 static void
 dc_dnsbl_answered(const DC_ANSWER *answer, void *context)
 {
     DC_DNSBL_QUERY *q = context;
-    DC_DNSBL *bl = q->bl;
-    DC_DNSBL_ZONE *z = bl->zones + q->zone;
+    DC_DNSBL_WAITER *w, *next;
     DC_ENTRY e;
-    VBUF   *key;
     int     i;
 
     memset(&e, 0, sizeof(e));
     e.result = answer->status == DC_RESOLVE_OK ? DC_RESULT_OK
         : answer->status == DC_RESOLVE_NONE ? DC_RESULT_NONE : DC_RESULT_TEMP;
-    for (i = 0; i < answer->count && z->count < DC_RESOLVE_MAX_ANSWERS; i++) {
+    for (i = 0; i < answer->count && i < DC_RESOLVE_MAX_ANSWERS; i++) {
         if (strlen(e.ptr) + strlen(answer->items[i]) + 2 > sizeof(e.ptr))
             break;
         if (e.ptr[0])
             strcat(e.ptr, ",");
         strcat(e.ptr, answer->items[i]);
-        z->items[z->count++] = mystrdup(answer->items[i]);
     }
-    z->items[z->count] = NULL;
-    z->state = e.result;
-    if (dc_dnsbl_put) {
-        key = vbuf_create(100);
-        dc_dnsbl_key(key, bl->addr,
-                     dnsbl_zone(bl->conf->sites, q->zone));
-        dc_dnsbl_put(vbuf_str(key), &e, answer->ttl, NULL);
-        vbuf_free(key);
+    htable_delete(dc_dnsbl_table, q->key);
+    if (dc_dnsbl_put)
+        dc_dnsbl_put(q->key, &e, answer->ttl, NULL);
+    for (w = q->waiters; w; w = next) {
+        next = w->next;
+        dc_dnsbl_fill(w->bl->zones + w->zone, answer, e.result);
+        dc_dnsbl_finish(w->bl);
+        myfree(w);
     }
+    myfree(q->key);
     myfree(q);
-    dc_dnsbl_out--;
-    dc_dnsbl_finish(bl);
+}
+
+/* Joins the query for key, or starts it. */
+static void
+dc_dnsbl_ask(DC_DNSBL *bl, int zone, const char *key, const char *name)
+{
+    DC_DNSBL_WAITER *w = mymalloc(sizeof(*w));
+    DC_DNSBL_QUERY *q;
+
+    if (dc_dnsbl_table == NULL)
+        dc_dnsbl_table = htable_create(64);
+    w->bl = bl;
+    w->zone = zone;
+    bl->pending++;
+    if ((q = htable_find(dc_dnsbl_table, key)) != NULL) {
+        w->next = q->waiters;
+        q->waiters = w;
+        return;
+    }
+    q = mymalloc(sizeof(*q));
+    q->key = mystrdup(key);
+    w->next = NULL;
+    q->waiters = w;
+    htable_enter(dc_dnsbl_table, q->key, q);
+    dc_resolve_query(name, DC_RESOLVE_A, dc_dnsbl_answered, q);
 }
 
 DC_DNSBL *
 dc_dnsbl_start(const char *addr, int fresh, DC_DNSBL_FN fn, void *context)
 {
     DC_DNSBL *bl = mycalloc(1, sizeof(*bl));
-    DC_DNSBL_QUERY *q;
     DC_DNSBL_ZONE *z;
     DC_ENTRY e;
     VBUF   *key = vbuf_create(100);
@@ -193,13 +237,7 @@ dc_dnsbl_start(const char *addr, int fresh, DC_DNSBL_FN fn, void *context)
             z->state = DC_RESULT_NONE;
         } else {
             z->state = DC_DNSBL_LATE;
-            q = mymalloc(sizeof(*q));
-            q->bl = bl;
-            q->zone = i;
-            bl->pending++;
-            dc_dnsbl_out++;
-            dc_resolve_query(vbuf_str(name), DC_RESOLVE_A,
-                             dc_dnsbl_answered, q);
+            dc_dnsbl_ask(bl, i, vbuf_str(key), vbuf_str(name));
         }
     }
     vbuf_free(key);

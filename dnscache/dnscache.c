@@ -7,6 +7,8 @@
  * in dc_cache.c.  A client request runs its PTR lookup and its blocklist
  * queries side by side; the reply goes when both are done, or at the
  * deadline with what has come in (the rest goes on, for the cache).
+ * A hit on a reverse lookup that is about to expire also starts a new
+ * lookup in the background, for the cache (dc_cache_refresh_due).
  *
  *   dnscache -c CONFIG_DIR [-m] [-f] [-v]     (started by master) */
 #include <arpa/inet.h>
@@ -59,7 +61,7 @@ static int dc_sock_fd = -1;
 static int dc_resolving;                /* resolve_remote_hosts */
 static int dc_stopping;
 static DC_TTLS dc_ttls;
-static long dc_hits, dc_misses;
+static long dc_hits, dc_misses, dc_refreshes;
 
 static void
 dc_configure(void)
@@ -251,6 +253,17 @@ dc_cache_lookup(const char *key, DC_ENTRY *e)
     return 0;
 }
 
+/* A refresh has nobody waiting: dc_store has its answer. */
+static void
+dc_refresh_done(const char *addr, const DC_ENTRY *e, long long dns_ttl,
+                void *context)
+{
+    (void) context;
+    (void) dns_ttl;
+    if (msg_verbose)
+        msg_info("%s: refreshed: %s", addr, dc_result_name(e->result));
+}
+
 /* A client or lookup request for addr. */
 static void
 dc_serve_client(const char *addr, int want_ptr, int want_dnsbl, int admin,
@@ -270,6 +283,10 @@ dc_serve_client(const char *addr, int want_ptr, int want_dnsbl, int admin,
             p->ptr = 2;
             p->ptr_cached = 1;
             p->ptr_ttl = p->e.expires - now;
+            if (dc_cache_refresh_due(&dc_ttls, &p->e, now)) {
+                dc_refreshes++;
+                dc_fcrdns_start(addr, dc_refresh_done, NULL);
+            }
         } else {
             dc_misses++;
             p->ptr = 1;
@@ -342,6 +359,7 @@ dc_serve(const ATTR *request, ATTR *reply, void *context)
         attr_set_long(reply, "entries", dc_cache_count(dc_cache));
         attr_set_long(reply, "hits", dc_hits);
         attr_set_long(reply, "misses", dc_misses);
+        attr_set_long(reply, "refreshes", dc_refreshes);
         attr_set_long(reply, "inflight", dc_fcrdns_inflight()
                       + dc_dnsbl_inflight());
     } else {

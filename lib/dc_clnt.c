@@ -226,5 +226,6 @@ dc_clnt_stats(DC_CLNT *clnt, DC_CLNT_STATS *out)
     out->hits = dc_clnt_long(clnt->reply, "hits", 0);
     out->misses = dc_clnt_long(clnt->reply, "misses", 0);
     out->inflight = dc_clnt_long(clnt->reply, "inflight", 0);
+    out->refreshes = dc_clnt_long(clnt->reply, "refreshes", 0);
     return DC_CLNT_OK;
 }

@@ -17,7 +17,8 @@
  *                                  the cache)
  *   request=flush [addr=A]         status=0 removed=N
  *   request=stats                  status=0 entries=N hits=H misses=M
- *                                  inflight=F
+ *                                  inflight=F refreshes=R (hits that
+ *                                  renewed an entry about to expire)
  *
  * Any request may be answered status=-1 reason=TEXT. */
 #ifndef ALLIGATE_DC_CLNT_H
@@ -82,6 +83,7 @@ typedef struct DC_CLNT_STATS {
     long    hits;
     long    misses;
     long    inflight;
+    long    refreshes;
 } DC_CLNT_STATS;
 
 int     dc_clnt_lookup(DC_CLNT *clnt, const char *addr, int fresh,

@@ -238,6 +238,59 @@ DNSBL_SITES = ("bl1.bl.test, bl2.bl.test=127.0.0.[4..5]*3 "
                "bl3.bl.test=127.0.0.9*10, wl.bl.test*-5")
 
 
+class DnscacheRefreshTest(AlligateTestCase):
+    """A popular entry is renewed before it expires: with every entry
+    living 6 seconds, a hit in its last 3 seconds starts a lookup in the
+    background, so that the address is never asked again as a miss."""
+    start = False
+
+    def setUp(self):
+        super().setUp()
+        self.dns = Dnsmasq(RECORDS)
+        self.inst.write_conf("resolve_remote_hosts = yes\n"
+                             "dns_cache_min_ttl = 6s\n"
+                             "dns_cache_max_ttl = 6s\n"
+                             "dns_servers = 127.0.0.1:%d\n" % self.dns.port)
+        self.inst.start()
+
+    def tearDown(self):
+        self.dns.stop()
+        super().tearDown()
+
+    def stats(self):
+        return dict(line.split(": ", 1) for line in
+                    self.inst.ctl("dns", "stats", check=True)
+                    .stdout.splitlines())
+
+    def test_popular_entry_refreshed_before_expiry(self):
+        name = "10.2.0.192.in-addr.arpa"
+        c = DnscacheClient(self.inst)
+
+        def ask():
+            c.send(request="client", addr="192.0.2.10", ptr="1")
+            reply = c.message()
+            self.assertEqual(reply["name"], "good.test.example", reply)
+            self.assertEqual(reply["temp"], "0", reply)
+            return reply
+
+        ask()
+        self.assertEqual(self.dns.queries(name), 1)
+        # a session every 0.1s: hits, until one comes in the last seconds
+        self.assertTrue(wait_for(lambda: ask() and
+                                 self.dns.queries(name) >= 2,
+                                 timeout=15, interval=0.1))
+        c.close()
+        stats = self.stats()
+        # the second query was the refresh, not a miss after expiry
+        self.assertEqual(stats["misses"], "1")
+        self.assertGreaterEqual(int(stats["refreshes"]), 1)
+        out = lookup(self.inst, "192.0.2.10")
+        self.assertEqual(out["source"], "cache")
+        self.assertEqual(out["verified"], "good.test.example")
+        self.assertGreaterEqual(int(out["ttl"].rstrip("s")), 4, out)
+        self.assertEqual(self.dns.queries(name), 2)
+
+
 class DnscacheDnsblTest(AlligateTestCase):
     start = False
 
@@ -300,6 +353,21 @@ class DnscacheDnsblTest(AlligateTestCase):
         self.assertEqual(reply["name"], "good.test.example")
         self.assertEqual(self.dns.queries("10.2.0.192.bl1.bl.test"), 0)
         c.close()
+
+    def test_concurrent_requests_share_queries(self):
+        # two sessions ask for one address at once: one query per zone
+        a, b = DnscacheClient(self.inst), DnscacheClient(self.inst)
+        a.send(request="client", addr="192.0.2.10", dnsbl="1")
+        b.send(request="client", addr="192.0.2.10", dnsbl="1")
+        for c in (a, b):
+            reply = c.message()
+            self.assertEqual(reply["status"], "0", reply)
+            self.assertEqual(reply["score"], "4")
+            self.assertEqual(reply["sites"], "bl1.bl.test,bl2.bl.test")
+            c.close()
+        for zone in ("bl1", "bl2", "bl3", "wl"):
+            self.assertEqual(self.dns.queries("10.2.0.192.%s.bl.test" % zone),
+                             1, zone)
 
     def test_cached(self):
         c = DnscacheClient(self.inst)

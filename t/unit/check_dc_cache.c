@@ -70,6 +70,37 @@ START_TEST(test_ttl_clamped)
 }
 END_TEST
 
+/* A fake clock: the entry expires at 1000; min_ttl 60 gives a window of
+ * 30 seconds, negative_ttl 600 the 30-second cap. */
+START_TEST(test_refresh_due)
+{
+    static const DC_TTLS short_ttls = {.min_ttl = 4, .max_ttl = 4,
+                                       .negative_ttl = 1};
+    DC_ENTRY e;
+
+    memset(&e, 0, sizeof(e));
+    e.expires = 1000;
+    e.result = DC_RESULT_OK;
+    ck_assert_int_eq(dc_cache_refresh_due(&ttls, &e, 900), 0);
+    ck_assert_int_eq(dc_cache_refresh_due(&ttls, &e, 970), 0);
+    ck_assert_int_eq(dc_cache_refresh_due(&ttls, &e, 971), 1);
+    ck_assert_int_eq(dc_cache_refresh_due(&ttls, &e, 999), 1);
+    e.result = DC_RESULT_NONE;
+    ck_assert_int_eq(dc_cache_refresh_due(&ttls, &e, 970), 0);
+    ck_assert_int_eq(dc_cache_refresh_due(&ttls, &e, 971), 1);
+    /* a temporary failure is asked again when it expires */
+    e.result = DC_RESULT_TEMP;
+    ck_assert_int_eq(dc_cache_refresh_due(&ttls, &e, 999), 0);
+    /* short lifetimes: never at once, half of the shortest life */
+    e.result = DC_RESULT_OK;
+    ck_assert_int_eq(dc_cache_refresh_due(&short_ttls, &e, 996), 0);
+    ck_assert_int_eq(dc_cache_refresh_due(&short_ttls, &e, 998), 0);
+    ck_assert_int_eq(dc_cache_refresh_due(&short_ttls, &e, 999), 1);
+    e.result = DC_RESULT_NONE;
+    ck_assert_int_eq(dc_cache_refresh_due(&short_ttls, &e, 999), 0);
+}
+END_TEST
+
 START_TEST(test_record_format)
 {
     DC_ENTRY e = entry(DC_RESULT_OK, T0, "mx.example.com"), d;
@@ -311,6 +342,7 @@ dc_cache_suite(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_ttl_clamped);
+    tcase_add_test(tc, test_refresh_due);
     tcase_add_test(tc, test_record_format);
     tcase_add_test(tc, test_expiry_on_get);
     tcase_add_test(tc, test_expiry_incremental);

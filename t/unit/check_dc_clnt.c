@@ -61,6 +61,7 @@ handle(const ATTR *request, ATTR *reply, void *context)
         attr_set(reply, "hits", "3");
         attr_set(reply, "misses", "2");
         attr_set(reply, "inflight", "1");
+        attr_set(reply, "refreshes", "3");
     } else {
         attr_set(reply, "status", "-1");
         attr_set(reply, "reason", "unknown request");
@@ -180,6 +181,7 @@ START_TEST(test_admin_requests)
     ck_assert_int_eq(st.hits, 3);
     ck_assert_int_eq(st.misses, 2);
     ck_assert_int_eq(st.inflight, 1);
+    ck_assert_int_eq(st.refreshes, 3);
     /* an address that cannot be sent */
     ck_assert_int_eq(dc_clnt_lookup(clnt, "a\nb", 0, &out), DC_CLNT_NOANSWER);
     dc_clnt_free(clnt);
