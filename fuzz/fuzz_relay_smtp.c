@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fuzz_tmpdir.h"
 #include "fuzz_peer.h"
 #include "msg.h"
 #include "queue_read.h"
@@ -45,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_BIG        (70 * 1024)
 #define FUZZ_SMALL      300
 
-static char fuzz_dir[64];
+static const char *fuzz_dir;
 static int fuzz_listen_fd = -1;
 static int fuzz_msg_fd = -1;
 static FUZZ_PEER fuzz_backend;          /* plays the backend */
@@ -56,16 +57,6 @@ static FUZZ_PEER fuzz_backend;          /* plays the backend */
             abort(); \
         } \
     } while (0)
-
-static void
-fuzz_cleanup(void)
-{
-    char cmd[128];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", fuzz_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", fuzz_dir);
-}
 
 static void
 fuzz_write_file(const char *name, const char *text, size_t len)
@@ -92,10 +83,7 @@ fuzz_init(void)
     CONFIG *conf;
     size_t i;
 
-    strcpy(fuzz_dir, "/tmp/fuzz_relay_smtp.XXXXXX");
-    if (mkdtemp(fuzz_dir) == NULL)
-        abort();
-    atexit(fuzz_cleanup);
+    fuzz_dir = fuzz_tmpdir_make("fuzz_relay_smtp");
 
     if ((fuzz_listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
         abort();

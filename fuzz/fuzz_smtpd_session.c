@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fuzz_tmpdir.h"
 #include "fuzz_client.h"
 #include "msg.h"
 #include "queue_dir.h"
@@ -39,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_MAX_INPUT  (64 * 1024)
 
-static char fuzz_dir[64];
+static const char *fuzz_dir;
 
 typedef struct FUZZ_CLIENT {
     int fd;
@@ -91,16 +92,6 @@ fuzz_clean_queue(void)
 }
 
 static void
-fuzz_cleanup(void)
-{
-    char cmd[128];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", fuzz_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", fuzz_dir);
-}
-
-static void
 fuzz_init(void)
 {
     VBUF *text = vbuf_create(1024);
@@ -108,12 +99,7 @@ fuzz_init(void)
     char path[128];
     CONFIG *conf;
 
-    strcpy(fuzz_dir, "/tmp/fuzz_smtpd_session.XXXXXX");
-    if (mkdtemp(fuzz_dir) == NULL) {
-        perror("mkdtemp");
-        abort();
-    }
-    atexit(fuzz_cleanup);
+    fuzz_dir = fuzz_tmpdir_make("fuzz_smtpd_session");
     snprintf(path, sizeof(path), "%s/queue", fuzz_dir);
     if (mkdir(path, 0700) < 0 || queue_dir_init(path, errors) < 0) {
         fprintf(stderr, "%s: %s\n", path, vbuf_str(errors));

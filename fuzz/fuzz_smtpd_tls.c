@@ -30,6 +30,7 @@
 #include <openssl/x509.h>
 
 #include "conf.h"
+#include "fuzz_tmpdir.h"
 #include "fuzz_client.h"
 #include "msg.h"
 #include "queue_dir.h"
@@ -41,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_MAX_INPUT  (64 * 1024)
 
-static char fuzz_dir[64];
+static const char *fuzz_dir;
 
 typedef struct FUZZ_CLIENT {
     int fd;
@@ -89,16 +90,6 @@ fuzz_make_cert(void)
 }
 
 static void
-fuzz_cleanup(void)
-{
-    char cmd[128];
-
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", fuzz_dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cannot remove %s\n", fuzz_dir);
-}
-
-static void
 fuzz_init(void)
 {
     VBUF *text = vbuf_create(1024);
@@ -107,12 +98,7 @@ fuzz_init(void)
     CONFIG *conf;
     FILE *fp;
 
-    snprintf(fuzz_dir, sizeof(fuzz_dir), "/tmp/fuzz_smtpd_tls.XXXXXX");
-    if (mkdtemp(fuzz_dir) == NULL) {
-        perror("mkdtemp");
-        abort();
-    }
-    atexit(fuzz_cleanup);
+    fuzz_dir = fuzz_tmpdir_make("fuzz_smtpd_tls");
     fuzz_path(path, sizeof(path), "queue");
     if (mkdir(path, 0700) < 0 || queue_dir_init(path, errors) < 0) {
         fprintf(stderr, "%s: %s\n", path, vbuf_str(errors));
