@@ -16,14 +16,15 @@ CPPFLAGS  = -I. -Ilib -D_GNU_SOURCE \
             -DALLIGATE_DAEMON_DIR='"$(prefix)/lib/alligate"' \
             -DALLIGATE_CONFIG_DIR='"/etc/alligate"'
 CFLAGS    = -std=c11 -O2 -g $(WARN) $(SAN) $(OPENSSL_CFLAGS) $(PCRE2_CFLAGS) \
-            $(CARES_CFLAGS)
+            $(CARES_CFLAGS) $(ZSTD_CFLAGS) $(HIREDIS_CFLAGS)
 LDFLAGS   = $(SAN) -Wl,--as-needed
-LIBS      = $(OPENSSL_LIBS) $(PCRE2_LIBS) $(CARES_LIBS) $(DB_LIBS) $(CRYPT_LIBS)
+LIBS      = $(OPENSSL_LIBS) $(PCRE2_LIBS) $(CARES_LIBS) $(DB_LIBS) $(CRYPT_LIBS) \
+            $(ZSTD_LIBS) $(HIREDIS_LIBS)
 
 FUZZ_SECONDS ?= 60
 
 # The programs: one folder each, main() in FOLDER/FOLDER.c.
-PROGDIRS  = master smtpd tarpit ratekeeper dnscache authd archiver relay alligatectl
+PROGDIRS  = master smtpd tarpit ratekeeper dnscache authd archiver metrics relay alligatectl
 PROGS     = $(foreach d,$(PROGDIRS),$(if $(wildcard $(d)/$(d).c),$(d)))
 
 LIB_SRCS  = $(wildcard lib/*.c)
@@ -133,7 +134,8 @@ FUZZ_CC   = clang
 FUZZ_SAN  = address,undefined
 FUZZ_FLAGS = -std=c11 -g -O1 -fno-omit-frame-pointer -fno-sanitize-recover=all \
              -pthread $(CPPFLAGS) \
-             $(OPENSSL_CFLAGS) $(PCRE2_CFLAGS) $(CARES_CFLAGS)
+             $(OPENSSL_CFLAGS) $(PCRE2_CFLAGS) $(CARES_CFLAGS) $(ZSTD_CFLAGS) \
+             $(HIREDIS_CFLAGS)
 FUZZ_LIBSRC = $(LIB_SRCS) $(foreach p,$(PROGS),$(filter-out $(p)/$(p).c,$(wildcard $(p)/*.c)))
 FUZZ_OBJS = $(FUZZ_LIBSRC:%.c=build-fuzz/obj/%.o)
 FUZZ_LIBA = build-fuzz/libfuzz.a
