@@ -325,7 +325,9 @@ tp_handoff(const char *buf, size_t len, int fd)
         return;
     }
     tp_make_room(tp_max);
-    hold = tp_holds_add(tp_holds, fd, &msg, event_now_ms());
+    /* The clock read now, not the loop's: a batch of hand-offs takes a
+     * while, and a client must never be answered before its delay. */
+    hold = tp_holds_add(tp_holds, fd, &msg, event_time_refresh());
     event_enable_read(fd, tp_client_read, hold);
     msg_info("tarpit: hold %s[%s] for %s; rule=%s; command=%s", hold->name,
              hold->addr, tp_delay_str(msg.delay_ms, delay, sizeof(delay)),
