@@ -67,7 +67,7 @@ class Client:
         try:
             self.sock.recv(1, socket.MSG_PEEK)
             return False
-        except socket.timeout:
+        except (socket.timeout, BlockingIOError):
             return True
         except ConnectionResetError:
             return False
@@ -186,12 +186,13 @@ class TestHold(TarpitTestCase):
         self.assertTrue(slow.silent(0.5))
         data, _ = slow.read_all()
         self.assertEqual(data, b"550 5.1.1 Go away\r\n")
+        # The line comes once the connection is closed.
+        self.wait_log(r"tarpit: release slow\.example\.net\[127\.0\.0\.22\] "
+                      r"after 3s: 550 5\.1\.1 Go away$", mark)
         log = self.inst.log_since(mark)
         self.assertIn("tarpit: hold slow.example.net[127.0.0.22] for 3s; "
                       "rule=max_invalid_recipients; command=RCPT", log)
         self.assertIn("tarpit: hold unknown[127.0.0.23] for 0.5s;", log)
-        self.assertIn("tarpit: release slow.example.net[127.0.0.22] after 3s: "
-                      "550 5.1.1 Go away", log)
 
     def test_ipv6_address(self):
         c = self.handoff("127.0.0.24", 200,
@@ -383,6 +384,34 @@ class TestFull(TarpitTestCase):
         self.wait_log(r"tarpit\[\d+\]: reloaded the configuration: holding up "
                       r"to 1 connections", mark)
         self.assertIn("held 1 (max 1)", self.status())
+
+
+class TestMany(TarpitTestCase):
+    """2000 clients at once: all held, a clean SMTP session served
+    meanwhile, then each answered exactly once its delay is over."""
+
+    conf = "tarpit = yes\ntarpit_max_connections = 2500\n"
+
+    def test_two_thousand(self):
+        n = 2000
+        clients = [self.handoff("127.0.1.%d" % (1 + i % 200), 5000)
+                   for i in range(n)]
+        self.assertTrue(wait_for(lambda: "held %d " % n in self.status(),
+                                 timeout=20), self.status())
+        s = self.inst.smtp()
+        try:
+            s.ehlo("clean.test.example")
+            self.assertEqual(s.mail("someone@clean.example")[0], 250)
+            self.assertEqual(s.rcpt("user@example.com")[0], 250)
+            self.assertEqual(s.data(b"Subject: clean\r\n\r\nHello.\r\n")[0], 250)
+        finally:
+            s.quit()
+        self.assertTrue(all(c.silent(0) for c in clients[-10:]))
+        for c in clients:
+            data, _ = c.read_all(timeout=30)
+            self.assertEqual(data, (REPLY + "\r\n").encode())
+        self.assertEqual(self.status(), "held 0 (max 2500), released %d, "
+                         "disconnects 0, early 0" % n)
 
 
 class TestRestart(TarpitTestCase):
