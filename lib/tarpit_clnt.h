@@ -24,7 +24,15 @@
  *                   Refused"); it must start with a 4xx or 5xx code
  *
  * tarpit_msg_decode() refuses anything else: a missing, repeated,
- * unknown or out-of-order name, a bad value, a message too long. */
+ * unknown or out-of-order name, a bad value, a message too long.
+ *
+ * What makes a value good (tarpit_msg.c; the encoder refuses the same):
+ * none is empty or longer than its TARPIT_HOLD field; addr is what
+ * inet_pton() takes; name has no space or bracket (it is logged as
+ * name[addr]); delay is decimal without sign or leading zero, at most
+ * TARPIT_DELAY_MAX_MS; rule is [a-z0-9_]+, command [A-Z]+; reply is one
+ * final reply line, "550" or "550 text" ("550-text", a continuation,
+ * would leave the client waiting for a last line that never comes). */
 #ifndef ALLIGATE_TARPIT_CLNT_H
 #define ALLIGATE_TARPIT_CLNT_H
 
