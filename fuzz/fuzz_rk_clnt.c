@@ -100,6 +100,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     RK_CLNT *clnt;
     RK_CLNT_COUNT *list;
+    RK_CLNT_CONNECT info;
     VBUF *canon;
     long count;
     int order, i, n, status;
@@ -116,6 +117,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (i = 0; i < 4; i++) {
         switch ((order >> (2 * i)) & 3) {
         case 0:                         /* smtpd sessions, back to back */
+            if (rk_clnt_connect_send(clnt, "192.0.2.1") == RK_CLNT_OK) {
+                status = rk_clnt_connect_collect_info(clnt, &info);
+                fuzz_result(clnt, status);
+                /* smtpd's facts: counts or -1, never anything else. */
+                fuzz_check(status == RK_CLNT_OK ? info.count >= 0
+                           && info.overlimit >= -1 && info.tarpit_disconnect >= -1
+                           : info.count == -1 && info.overlimit == -1
+                           && info.tarpit_disconnect == -1);
+            }
             if (rk_clnt_connect_send(clnt, "192.0.2.1") == RK_CLNT_OK)
                 fuzz_result(clnt, rk_clnt_connect_collect(clnt, &count));
             fuzz_result(clnt, rk_clnt_mail(clnt, "addr:192.0.2.1", 600000, &count));
