@@ -35,6 +35,8 @@
 #define TARPIT_SOCKET_NAME  "tarpit.sock"
 #define TARPIT_MSG_VERSION  1
 #define TARPIT_MSG_MAX      2048
+/* The largest delay a message may ask for: tarpit_delay's upper bound. */
+#define TARPIT_DELAY_MAX_MS 3600000LL
 
 typedef struct TARPIT_HOLD {
     char    addr[64];
@@ -71,5 +73,38 @@ const char *tarpit_clnt_default_path(void);
 int     tarpit_clnt_handoff(TARPIT_CLNT *clnt, int client_fd,
                             const TARPIT_HOLD *hold);
 const char *tarpit_clnt_error(const TARPIT_CLNT *clnt);
+
+/* The tarpit's control socket, for alligatectl: run_directory/
+ * tarpit-ctl.sock (mode 0600), a stream socket in the framing of every
+ * local socket (attr.h), greeting with proto=tarpit, version=1.
+ *
+ *   request=status   status=0 held=N max=N released=N disconnects=N
+ *                    early=N: the connections held now, how many it can
+ *                    hold, and since it started the connections answered
+ *                    at their time, those that left first (tarpit
+ *                    disconnects) and those answered early to make room
+ *
+ * Any request may be answered status=-1 reason=TEXT.  Unknown attributes
+ * are ignored. */
+#define TARPIT_CTL_SOCKET_NAME  "tarpit-ctl.sock"
+#define TARPIT_CTL_PROTO        "tarpit"
+#define TARPIT_CTL_VERSION      1
+#define TARPIT_CTL_TIMEOUT_MS   5000
+
+typedef struct TARPIT_STATUS {
+    long held;
+    long max;
+    long released;
+    long disconnects;
+    long early;
+} TARPIT_STATUS;
+
+/* run_directory/tarpit-ctl.sock of the active configuration. */
+const char *tarpit_clnt_default_ctl_path(void);
+
+/* Asks the tarpit at ctl_path for its counts, within timeout_ms: 0, or
+ * -1 with the reason in why (not running, or it refused). */
+int     tarpit_clnt_status(const char *ctl_path, int timeout_ms,
+                           TARPIT_STATUS *st, VBUF *why);
 
 #endif

@@ -1,5 +1,6 @@
 /* Unix-domain stream sockets: listening at a path, connecting within a
- * deadline. */
+ * deadline; and listening sockets of the other types (the tarpit's
+ * SOCK_SEQPACKET). */
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
@@ -42,9 +43,9 @@ unix_sock_fail(VBUF *why, const char *what, const char *path, int fd)
 
 /* Returns 1 when a process accepts connections at the socket. */
 static int
-unix_sock_live(const struct sockaddr_un *sun)
+unix_sock_live(const struct sockaddr_un *sun, int type)
 {
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int live;
 
     if (fd < 0)
@@ -57,6 +58,13 @@ unix_sock_live(const struct sockaddr_un *sun)
 
 int
 unix_sock_listen(const char *path, int mode, int backlog, VBUF *why)
+{
+    return unix_sock_listen_type(path, SOCK_STREAM, mode, backlog, why);
+}
+
+int
+unix_sock_listen_type(const char *path, int type, int mode, int backlog,
+                      VBUF *why)
 {
     struct sockaddr_un sun;
     struct stat st;
@@ -71,7 +79,7 @@ unix_sock_listen(const char *path, int mode, int backlog, VBUF *why)
             vbuf_printf(why, "%s: exists and is not a socket", path);
             return -1;
         }
-        if (unix_sock_live(&sun)) {
+        if (unix_sock_live(&sun, type)) {
             vbuf_set(why, "");
             vbuf_printf(why, "%s: another process is listening", path);
             return -1;
@@ -81,7 +89,7 @@ unix_sock_listen(const char *path, int mode, int backlog, VBUF *why)
     } else if (errno != ENOENT) {
         return unix_sock_fail(why, "lstat", path, -1);
     }
-    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+    if ((fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0)) < 0)
         return unix_sock_fail(why, "socket for", path, -1);
     /* The umask closes the window between bind() and chmod(). */
     old_umask = umask(~(mode_t) mode & 0777);

@@ -11,6 +11,10 @@
  * Returns the descriptor, or -1 with the reason in why. */
 int unix_sock_listen(const char *path, int mode, int backlog, VBUF *why);
 
+/* The same for a socket of another type (SOCK_SEQPACKET, SOCK_STREAM). */
+int unix_sock_listen_type(const char *path, int type, int mode, int backlog,
+                          VBUF *why);
+
 /* Connects to the socket at path, giving up after timeout_ms. Returns a
  * connected non-blocking, close-on-exec descriptor, or -1 with why. */
 int unix_sock_connect(const char *path, int timeout_ms, VBUF *why);
