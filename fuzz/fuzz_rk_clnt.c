@@ -3,8 +3,8 @@
  * lib/attr_clnt.c).  A thread plays ratekeeper on a Unix socket with the
  * fuzz input: the greeting, then the replies, in any shape and any split,
  * and a socket that may close anywhere.  The client makes the requests of
- * a session (connect, mail, disconnect) and of alligatectl rate (show,
- * top, lookup, reset).  Nothing may crash, leak or hang; a request either
+ * a session (connect with its counts, mail, disconnect) and of
+ * alligatectl rate (show, top, lookup, reset).  Nothing may crash, leak or hang; a request either
  * succeeds with what it asked for or fails with a reason.
  *
  * Input: the first byte chooses the order of the requests; the rest is
