@@ -19,6 +19,7 @@
 #include "master_proto.h"
 #include "msg.h"
 #include "path.h"
+#include "tarpit_clnt.h"
 #include "vbuf.h"
 
 #define CTL_START_TIMEOUT_MS    60000
@@ -291,6 +292,24 @@ ctl_status_procs(const MASTER_CLNT_SERVICE *serv)
                serv->procs[i].state ? serv->procs[i].state : "?");
 }
 
+/* The tarpit's line: its counts after the state, or why they are not
+ * known. */
+static void
+ctl_status_tarpit(const MASTER_CLNT_SERVICE *serv)
+{
+    TARPIT_STATUS st;
+    VBUF *why = vbuf_create(64);
+
+    printf("%-12s %-8s %-9s ", serv->name, serv->program, serv->state);
+    if (tarpit_clnt_status(tarpit_clnt_default_ctl_path(), TARPIT_CTL_TIMEOUT_MS,
+                           &st, why) == 0)
+        printf("held %ld (max %ld), released %ld, disconnects %ld, early %ld\n",
+               st.held, st.max, st.released, st.disconnects, st.early);
+    else
+        printf("held ? (%s)\n", vbuf_str(why));
+    vbuf_free(why);
+}
+
 int
 ctl_status(int argc, char **argv)
 {
@@ -323,6 +342,8 @@ ctl_status(int argc, char **argv)
             printf("%-12s %-8s %-9s listen %s, workers %ld (busy %ld, idle %ld, max %ld)\n",
                    serv->name, serv->program, serv->state, serv->listen,
                    serv->total, serv->busy, serv->idle, serv->max);
+        else if (strcmp(serv->program, "tarpit") == 0)
+            ctl_status_tarpit(serv);
         else
             printf("%-12s %-8s %-9s\n", serv->name, serv->program, serv->state);
         ctl_status_procs(serv);

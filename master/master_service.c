@@ -28,6 +28,17 @@ master_dnscache_wanted(void)
     return conf_bool(P_resolve_remote_hosts) || *conf_str(P_dnsbl_sites) != 0;
 }
 
+/* tarpit holds the clients smtpd tarpits: with tarpit = yes (the rules'
+ * tarpit), or when the blocklists' action is to tarpit, which needs no
+ * tarpit = yes (and does nothing without blocklists). */
+static int
+master_tarpit_wanted(void)
+{
+    return conf_bool(P_tarpit)
+        || (strcmp(conf_str(P_dnsbl_action), "tarpit") == 0
+            && *conf_str(P_dnsbl_sites) != 0);
+}
+
 MASTER_SERV master_services[] = {
     {.name = "ratekeeper", .program = "ratekeeper", .kind = MASTER_SINGLE,
      .listen_param = -1},
@@ -35,6 +46,8 @@ MASTER_SERV master_services[] = {
      .listen_param = -1, .wanted = master_authd_wanted},
     {.name = "dnscache", .program = "dnscache", .kind = MASTER_SINGLE,
      .listen_param = -1, .wanted = master_dnscache_wanted},
+    {.name = "tarpit", .program = "tarpit", .kind = MASTER_SINGLE,
+     .listen_param = -1, .wanted = master_tarpit_wanted},
     {.name = "smtp", .program = "smtpd", .kind = MASTER_POOL,
      .listen_param = P_smtp_listen, .tls_tickets = 1},
     {.name = "submission", .program = "smtpd", .kind = MASTER_POOL,
