@@ -140,13 +140,13 @@ ctl_rate_tarpit(const char *text, const RK_CLNT_COUNT *list, int n)
 
     printf("  tarpit disconnects: %ld in %s", disconnects,
            ctl_rate_duration(window, win, sizeof(win)));
+    /* Not the parameter's name: "tarpit_disconnect" is the counter's. */
     if (limit == 0)
-        printf(" (tarpit_disconnect_limit = 0: off)\n");
+        printf(" (no limit)\n");
     else if (disconnects >= limit && trusted == NULL)
-        printf(" (tarpit_disconnect_limit = %lld: refused at connect)\n",
-               limit);
+        printf(" (limit %lld: refused at connect)\n", limit);
     else
-        printf(" (tarpit_disconnect_limit = %lld)\n", limit);
+        printf(" (limit %lld)\n", limit);
     if (trusted)
         printf("  tarpitted now: no (in %s)\n", trusted);
     else if (over == 0 && !mail_over)

@@ -62,8 +62,7 @@ class TarpitRules(TarpitMixin, SharedInstanceTestCase):
         show = self.rate_show("127.0.0.11")
         self.assertRegex(show, r"(?m)^  tarpitted now: yes \(overlimit 1, "
                                r"mail 3 > sender_rate_limit 2\)$")
-        self.assertRegex(show, r"(?m)^  tarpit disconnects: 0 in 10m "
-                               r"\(tarpit_disconnect_limit = 0: off\)$")
+        self.assertRegex(show, r"(?m)^  tarpit disconnects: 0 in 10m \(no limit\)$")
         # Another address is not affected.
         c = self.client("127.0.0.19")
         self.assertEqual(c.ehlo()[0], 250)
@@ -161,7 +160,7 @@ class DisconnectLimit(TarpitMixin, SharedInstanceTestCase):
         self.wait_disconnects("127.0.0.15", 2)
         self.assertRegex(self.rate_show("127.0.0.15"),
                          r"(?m)^  tarpit disconnects: 2 in 10m "
-                         r"\(tarpit_disconnect_limit = 2: refused at connect\)$")
+                         r"\(limit 2: refused at connect\)$")
         # The third: 550 instead of the greeting, at once, and closed.
         start = time.monotonic()
         c = self.client("127.0.0.15", greet=False)
@@ -179,5 +178,7 @@ class DisconnectLimit(TarpitMixin, SharedInstanceTestCase):
         c = self.hand_over_rcpt("127.0.0.17")
         c.close()
         self.wait_disconnects("127.0.0.17", 1)
+        self.assertRegex(self.rate_show("127.0.0.17"),
+                         r"(?m)^  tarpit disconnects: 1 in 10m \(limit 2\)$")
         c = self.client("127.0.0.17")
         self.assertHeld(c, "EHLO client.test.example")
