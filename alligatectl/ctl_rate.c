@@ -1,6 +1,8 @@
 /* alligatectl rate: what ratekeeper counts, through its typed client.
  *
- *   rate show KEY      counts and windows of an address, sender or user
+ *   rate show KEY      counts and windows of an address, sender or user;
+ *                      for an address, its tarpit disconnects and whether
+ *                      smtpd tarpits it now
  *   rate top [N]       the busiest counters now (default 10, at most 80)
  *   rate reset KEY     forgets a key's counts (not its open connections)
  *
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cidr_list.h"
 #include "conf.h"
 #include "ctl.h"
 #include "msg.h"
@@ -86,6 +89,80 @@ ctl_rate_key(const char *text, VBUF *key)
     return status;
 }
 
+/* The count of counter in a show list, 0 when it has none; *window_ms
+ * (may be NULL) gets its window. */
+static long
+ctl_rate_count_of(const RK_CLNT_COUNT *list, int n, const char *counter,
+                  long long *window_ms)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(list[i].counter, counter) == 0) {
+            if (window_ms)
+                *window_ms = list[i].window_ms;
+            return list[i].count;
+        }
+    }
+    return 0;
+}
+
+static int
+ctl_rate_listed(CONF_ID id, const char *addr)
+{
+    const CIDR_LIST *list = conf_cidr(id);
+
+    return list != NULL && cidr_list_match_str(list, addr);
+}
+
+/* What the tarpit makes of an address, as smtpd would decide it at
+ * connect on port 25: its tarpit disconnects against
+ * tarpit_disconnect_limit, and whether it is over a limit now (an
+ * overlimit penalty running, or more mail than sender_rate_limit in the
+ * window). */
+static void
+ctl_rate_tarpit(const char *text, const RK_CLNT_COUNT *list, int n)
+{
+    /* As typed: an IPv6 key is a /64, the lists hold addresses. */
+    const char *addr = strncmp(text, RK_KEY_ADDR_PREFIX,
+                               strlen(RK_KEY_ADDR_PREFIX)) == 0
+        ? text + strlen(RK_KEY_ADDR_PREFIX) : text;
+    long long window = conf_time_ms(P_tarpit_disconnect_window);
+    long long limit = conf_int(P_tarpit_disconnect_limit);
+    long long rate_limit = conf_int(P_sender_rate_limit);
+    long disconnects = ctl_rate_count_of(list, n, RK_COUNTER_TARPIT, &window);
+    long over = ctl_rate_count_of(list, n, RK_COUNTER_OVERLIMIT, NULL);
+    long mail = ctl_rate_count_of(list, n, RK_COUNTER_MAIL, NULL);
+    int mail_over = rate_limit > 0 && mail > rate_limit;
+    const char *trusted = ctl_rate_listed(P_whitelist, addr) ? "whitelist"
+        : ctl_rate_listed(P_relay_networks, addr) ? "relay_networks" : NULL;
+    char win[32];
+
+    printf("  tarpit disconnects: %ld in %s", disconnects,
+           ctl_rate_duration(window, win, sizeof(win)));
+    /* Not the parameter's name: "tarpit_disconnect" is the counter's. */
+    if (limit == 0)
+        printf(" (no limit)\n");
+    else if (disconnects >= limit && trusted == NULL)
+        printf(" (limit %lld: refused at connect)\n", limit);
+    else
+        printf(" (limit %lld)\n", limit);
+    if (trusted)
+        printf("  tarpitted now: no (in %s)\n", trusted);
+    else if (over == 0 && !mail_over)
+        printf("  tarpitted now: no\n");
+    else if (!conf_bool(P_tarpit))
+        printf("  tarpitted now: no (over a limit, but tarpit = no)\n");
+    else if (over > 0 && mail_over)
+        printf("  tarpitted now: yes (overlimit %ld, mail %ld > sender_rate_limit %lld)\n",
+               over, mail, rate_limit);
+    else if (over > 0)
+        printf("  tarpitted now: yes (overlimit %ld)\n", over);
+    else
+        printf("  tarpitted now: yes (mail %ld > sender_rate_limit %lld)\n",
+               mail, rate_limit);
+}
+
 static int
 ctl_rate_show(const char *text)
 {
@@ -120,6 +197,8 @@ ctl_rate_show(const char *text)
             printf("  %-18s %8ld open\n", printable_str(list[i].counter),
                    list[i].count);
     }
+    if (rk_key_is_address(vbuf_str(canon)))
+        ctl_rate_tarpit(text, list, n);
     rk_clnt_counts_free(list, n);
     rk_clnt_free(clnt);
     vbuf_free(canon);

@@ -3,8 +3,8 @@
  * lib/attr_clnt.c).  A thread plays ratekeeper on a Unix socket with the
  * fuzz input: the greeting, then the replies, in any shape and any split,
  * and a socket that may close anywhere.  The client makes the requests of
- * a session (connect, mail, disconnect) and of alligatectl rate (show,
- * top, lookup, reset).  Nothing may crash, leak or hang; a request either
+ * a session (connect with its counts, mail, disconnect) and of
+ * alligatectl rate (show, top, lookup, reset).  Nothing may crash, leak or hang; a request either
  * succeeds with what it asked for or fails with a reason.
  *
  * Input: the first byte chooses the order of the requests; the rest is
@@ -100,6 +100,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     RK_CLNT *clnt;
     RK_CLNT_COUNT *list;
+    RK_CLNT_CONNECT info;
     VBUF *canon;
     long count;
     int order, i, n, status;
@@ -116,6 +117,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (i = 0; i < 4; i++) {
         switch ((order >> (2 * i)) & 3) {
         case 0:                         /* smtpd sessions, back to back */
+            if (rk_clnt_connect_send(clnt, "192.0.2.1") == RK_CLNT_OK) {
+                status = rk_clnt_connect_collect_info(clnt, &info);
+                fuzz_result(clnt, status);
+                /* smtpd's facts: counts or -1, never anything else. */
+                fuzz_check(status == RK_CLNT_OK ? info.count >= 0
+                           && info.overlimit >= -1 && info.tarpit_disconnect >= -1
+                           : info.count == -1 && info.overlimit == -1
+                           && info.tarpit_disconnect == -1);
+            }
             if (rk_clnt_connect_send(clnt, "192.0.2.1") == RK_CLNT_OK)
                 fuzz_result(clnt, rk_clnt_connect_collect(clnt, &count));
             fuzz_result(clnt, rk_clnt_mail(clnt, "addr:192.0.2.1", 600000, &count));

@@ -224,14 +224,44 @@ rk_clnt_connect_send(RK_CLNT *clnt, const char *addr)
     return RK_CLNT_OK;
 }
 
+/* An optional count of the reply: -1 when it is absent; a bad one is a
+ * failure like a bad count. */
+static int
+rk_clnt_get_optional(RK_CLNT *clnt, const char *name, long *count)
+{
+    if (attr_get(clnt->reply, name) == NULL) {
+        *count = -1;
+        return RK_CLNT_OK;
+    }
+    return rk_clnt_get_count(clnt, name, count);
+}
+
+int
+rk_clnt_connect_collect_info(RK_CLNT *clnt, RK_CLNT_CONNECT *info)
+{
+    info->count = info->overlimit = info->tarpit_disconnect = -1;
+    if (attr_clnt_collect(clnt->attr, clnt->reply, clnt->why) < 0)
+        return rk_clnt_fail(clnt);
+    if (rk_clnt_check(clnt) != RK_CLNT_OK
+        || rk_clnt_get_count(clnt, "count", &info->count) != RK_CLNT_OK
+        || rk_clnt_get_optional(clnt, RK_COUNTER_OVERLIMIT,
+                                &info->overlimit) != RK_CLNT_OK
+        || rk_clnt_get_optional(clnt, RK_COUNTER_TARPIT,
+                                &info->tarpit_disconnect) != RK_CLNT_OK) {
+        info->count = info->overlimit = info->tarpit_disconnect = -1;
+        return RK_CLNT_NOANSWER;
+    }
+    return RK_CLNT_OK;
+}
+
 int
 rk_clnt_connect_collect(RK_CLNT *clnt, long *count)
 {
-    if (attr_clnt_collect(clnt->attr, clnt->reply, clnt->why) < 0)
-        return rk_clnt_fail(clnt);
-    if (rk_clnt_check(clnt) != RK_CLNT_OK)
-        return RK_CLNT_NOANSWER;
-    return rk_clnt_get_count(clnt, "count", count);
+    RK_CLNT_CONNECT info;
+    int status = rk_clnt_connect_collect_info(clnt, &info);
+
+    *count = info.count;
+    return status;
 }
 
 int

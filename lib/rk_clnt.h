@@ -6,10 +6,14 @@
  *
  *   request=connect key=addr:A     registers one connection of A on this
  *                                  socket: status=0 count=N (A's
- *                                  connections, this one included); it
- *                                  is released by disconnect, or when
- *                                  the socket closes (a crashed smtpd
- *                                  leaks nothing)
+ *                                  connections, this one included)
+ *                                  overlimit=N tarpit_disconnect=N (A's
+ *                                  counts in their windows, as lookup
+ *                                  gives them: smtpd's facts at connect
+ *                                  without another round trip); it is
+ *                                  released by disconnect, or when the
+ *                                  socket closes (a crashed smtpd leaks
+ *                                  nothing)
  *   request=disconnect key=addr:A  status=0 count=N, or status=1 when
  *                                  this socket held no connection of A
  *   request=mail key=K window=MS   counts one message: status=0 count=N,
@@ -55,6 +59,13 @@
 
 typedef struct RK_CLNT RK_CLNT;
 
+/* What connect answers. */
+typedef struct RK_CLNT_CONNECT {
+    long count;                         /* connections, this one included */
+    long overlimit;                     /* -1: the reply had none (a */
+    long tarpit_disconnect;             /* ratekeeper older than these) */
+} RK_CLNT_CONNECT;
+
 /* One counter of one key, from show or top. */
 typedef struct RK_CLNT_COUNT {
     char *key;
@@ -97,6 +108,8 @@ int rk_clnt_flush(RK_CLNT *clnt);
  * the count. */
 int rk_clnt_connect_send(RK_CLNT *clnt, const char *addr);
 int rk_clnt_connect_collect(RK_CLNT *clnt, long *count);
+/* The same with the whole answer; without one, every field is -1. */
+int rk_clnt_connect_collect_info(RK_CLNT *clnt, RK_CLNT_CONNECT *info);
 int rk_clnt_mail(RK_CLNT *clnt, const char *key, long long window_ms,
                  long *count);
 /* counter: RK_COUNTER_OVERLIMIT, _TARPIT or _AUTH. */

@@ -91,6 +91,14 @@ rk_request_connect(RK_REQUEST *req)
                              vbuf_str(req->key));
     rk_request_ok(req, 0);
     attr_set_long(req->out, "count", (long) count);
+    /* What smtpd decides by at connect (the tarpit, the tarpit
+     * disconnect limit), in the same round trip. */
+    attr_set_long(req->out, RK_COUNTER_OVERLIMIT,
+                  (long) rk_state_lookup(req->state, RK_COUNTER_OVERLIMIT,
+                                         vbuf_str(req->key), req->now));
+    attr_set_long(req->out, RK_COUNTER_TARPIT,
+                  (long) rk_state_lookup(req->state, RK_COUNTER_TARPIT,
+                                         vbuf_str(req->key), req->now));
 }
 
 static void

@@ -212,10 +212,26 @@ void    smtpd_log_reject_detail(SMTPD_STATE *state, const char *cmd,
                                 const char *reply, const char *rcpt,
                                 const char *rule, const char *detail);
 
+/* "ID: tarpit: CMD from host[addr]: REPLY; rule=RULE ...": the same line
+ * for a client handed to the tarpit, which gives it REPLY later. */
+void    smtpd_log_tarpit(SMTPD_STATE *state, const char *cmd,
+                         const char *reply, const char *rcpt,
+                         const char *rule, const char *detail);
+
+/* smtpd_tarpit.c */
+/* Hands the client to the tarpit with reply (the whole "550 ..." line)
+ * for the command cmd, after what is queued for it has gone out, and
+ * ends the session: 0.  Where it cannot (TLS, the tarpit down or full),
+ * queues reply, to go at once, and ends the session: -1.  Logs either. */
+int     smtpd_tarpit(SMTPD_STATE *state, const char *cmd,
+                     const SMTPD_DECISION *d, const char *reply,
+                     const char *rcpt);
+
 /* smtpd_session.c */
 void    smtpd_session(SMTPD_STATE *state);
 /* Applies a refusal: logs it, queues the reply, and closes, drops the
- * transaction or records the client as over a limit as d says.  Returns
+ * transaction or records the client as over a limit as d says, or
+ * hands the client to the tarpit (smtpd_tarpit()).  Returns
  * SMTPD_CMD_ERROR, for handlers to return. */
 int     smtpd_apply(SMTPD_STATE *state, const char *cmd,
                     const SMTPD_DECISION *d, const char *rcpt);

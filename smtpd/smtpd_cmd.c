@@ -95,7 +95,10 @@ smtpd_helo_common(SMTPD_STATE *state, const char *cmd, const char *arg,
 {
     SMTPD_DECISION d;
 
-    if (smtpd_policy_helo(&state->policy, &state->facts, arg, &d) < 0) {
+    /* A client over a limit, or listed with dnsbl_action = tarpit, goes
+     * to the tarpit, whatever name it gives. */
+    if (smtpd_policy_tarpit_helo(&state->policy, &state->facts, &d) < 0
+        || smtpd_policy_helo(&state->policy, &state->facts, arg, &d) < 0) {
         /* Refused and closed: the name is kept for the log line. */
         myfree(state->helo);
         state->helo = mystrdup(arg);

@@ -20,14 +20,16 @@ smtpd_log_reject(SMTPD_STATE *state, const char *cmd, const char *reply,
     smtpd_log_reject_detail(state, cmd, reply, rcpt, rule, NULL);
 }
 
-void
-smtpd_log_reject_detail(SMTPD_STATE *state, const char *cmd, const char *reply,
-                        const char *rcpt, const char *rule, const char *detail)
+/* what: reject, or tarpit for a refusal the tarpit is to give. */
+static void
+smtpd_log_decision(SMTPD_STATE *state, const char *what, const char *cmd,
+                   const char *reply, const char *rcpt, const char *rule,
+                   const char *detail)
 {
     VBUF   *line = vbuf_create(256);
 
-    vbuf_printf(line, "%s: reject: %s from %s: ",
-                state->queue_id[0] ? state->queue_id : "NOQUEUE", cmd,
+    vbuf_printf(line, "%s: %s: %s from %s: ",
+                state->queue_id[0] ? state->queue_id : "NOQUEUE", what, cmd,
                 state->namaddr);
     smtpd_log_text(line, reply);
     /* What the session knows by now: nothing more at CONNECT. */
@@ -51,6 +53,20 @@ smtpd_log_reject_detail(SMTPD_STATE *state, const char *cmd, const char *reply,
     }
     msg_info("%s", vbuf_str(line));
     vbuf_free(line);
+}
+
+void
+smtpd_log_reject_detail(SMTPD_STATE *state, const char *cmd, const char *reply,
+                        const char *rcpt, const char *rule, const char *detail)
+{
+    smtpd_log_decision(state, "reject", cmd, reply, rcpt, rule, detail);
+}
+
+void
+smtpd_log_tarpit(SMTPD_STATE *state, const char *cmd, const char *reply,
+                 const char *rcpt, const char *rule, const char *detail)
+{
+    smtpd_log_decision(state, "tarpit", cmd, reply, rcpt, rule, detail);
 }
 
 /* "disconnect from host[addr] ehlo=1 mail=1 rcpt=1/2 data=1 quit=1

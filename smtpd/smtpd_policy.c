@@ -13,7 +13,17 @@
  * the users in local_recipients when that is set); mail for anywhere else
  * only from relay clients.  Addresses that try to smuggle a relay through
  * a local domain (user%remote@local, remote!user@local, source routes,
- * "user@remote"@local, address literals) are relay attempts. */
+ * "user@remote"@local, address literals) are relay attempts.
+ *
+ * The tarpit: with tarpit = yes the rules the manual lists above its
+ * option (sender_rate_limit and the recipient counts) hand the client to
+ * the tarpit instead of refusing it at once, and so does its HELO/EHLO
+ * in later sessions while ratekeeper has it over a limit.  The tarpit
+ * holds clients nobody trusts: never whitelisted, relay_networks or
+ * allowlisted ones, and authenticated sessions only when
+ * rate_limit_exclude_authenticated = no.  On the AUTH ONLY ports, where
+ * a client authenticates before it may send, an excluded one is left
+ * alone at HELO/EHLO. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -66,9 +76,6 @@ smtpd_policy_refuse(const SMTPD_POLICY *policy, SMTPD_DECISION *d,
     smtpd_policy_reject(d, action, 550, "5.7.1", rule);
 }
 
-/* The anti-spam rules pass over whitelisted clients, AUTH ONLY ports,
- * and authenticated sessions unless rate_limit_exclude_authenticated =
- * no puts those under the rules (and the tarpit) again. */
 /* lib/dnsbl's verdict: a client no site listed is neither listed nor
  * allowlisted, whatever the thresholds. */
 static DNSBL_VERDICT
@@ -87,6 +94,9 @@ smtpd_policy_dnsbl_allowlisted(const SMTPD_POLICY *policy, const SMTPD_FACTS *fa
     return smtpd_policy_dnsbl_verdict(policy, facts) == DNSBL_ALLOWLISTED;
 }
 
+/* The anti-spam rules pass over whitelisted clients, AUTH ONLY ports,
+ * and authenticated sessions unless rate_limit_exclude_authenticated =
+ * no puts those under the rules (and the tarpit) again. */
 static int
 smtpd_policy_spam_exempt(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts)
 {
@@ -108,6 +118,92 @@ int
 smtpd_policy_trusted(const SMTPD_FACTS *facts)
 {
     return facts->relay_client || facts->whitelisted;
+}
+
+int
+smtpd_policy_tarpit_applies(const SMTPD_POLICY *policy,
+                            const SMTPD_FACTS *facts)
+{
+    if (smtpd_policy_trusted(facts)
+        || smtpd_policy_dnsbl_allowlisted(policy, facts))
+        return 0;
+    if (facts->authenticated || facts->submission)
+        return !policy->rate_limit_exclude_authenticated;
+    return 1;
+}
+
+/* What a rule that the tarpit follows does with its refusal. */
+static int
+smtpd_policy_tarpit_or(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts,
+                       int action)
+{
+    return policy->tarpit && smtpd_policy_tarpit_applies(policy, facts)
+        ? SMTPD_POLICY_TARPIT : action;
+}
+
+int
+smtpd_policy_tarpit_facts_wanted(const SMTPD_POLICY *policy,
+                                 const SMTPD_FACTS *facts)
+{
+    return (policy->tarpit || policy->tarpit_disconnect_limit > 0)
+        && smtpd_policy_tarpit_applies(policy, facts);
+}
+
+int
+smtpd_policy_tarpit_disconnects(const SMTPD_POLICY *policy,
+                                const SMTPD_FACTS *facts, SMTPD_DECISION *d)
+{
+    smtpd_policy_accept(d);
+    /* Only where the tarpit would take the client before it could
+     * authenticate: a client it would not hold has nothing to run away
+     * from. */
+    if (policy->tarpit_disconnect_limit <= 0
+        || facts->tarpit_disconnects < policy->tarpit_disconnect_limit
+        || !smtpd_policy_tarpit_applies(policy, facts))
+        return 0;
+    smtpd_policy_refuse(policy, d, SMTPD_POLICY_CLOSE,
+                        "tarpit_disconnect_limit");
+    snprintf(d->detail, sizeof(d->detail), "tarpit_disconnects=%ld",
+             facts->tarpit_disconnects);
+    return -1;
+}
+
+/* Listed on the blocklists, and not exempt from them. */
+static int
+smtpd_policy_dnsbl_listed(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts)
+{
+    return smtpd_policy_dnsbl_verdict(policy, facts) == DNSBL_LISTED
+        && !smtpd_policy_spam_exempt(policy, facts)
+        && !facts->relay_client && !facts->authenticated;
+}
+
+static void
+smtpd_policy_dnsbl_detail(const SMTPD_FACTS *facts, SMTPD_DECISION *d)
+{
+    snprintf(d->detail, sizeof(d->detail), "score=%ld sites=%s",
+             facts->dnsbl_score, facts->dnsbl_sites ? facts->dnsbl_sites : "");
+}
+
+int
+smtpd_policy_tarpit_helo(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts,
+                         SMTPD_DECISION *d)
+{
+    smtpd_policy_accept(d);
+    if (policy->dnsbl_action == SMTPD_DNSBL_TARPIT
+        && smtpd_policy_dnsbl_listed(policy, facts)) {
+        smtpd_policy_refuse(policy, d, SMTPD_POLICY_TARPIT, "dnsbl");
+        smtpd_policy_dnsbl_detail(facts, d);
+        return -1;
+    }
+    /* The count is of the penalties still running, not of messages. */
+    if (policy->tarpit && facts->overlimit > 0
+        && smtpd_policy_tarpit_applies(policy, facts)) {
+        smtpd_policy_refuse(policy, d, SMTPD_POLICY_TARPIT, "overlimit");
+        snprintf(d->detail, sizeof(d->detail), "overlimit=%ld",
+                 facts->overlimit);
+        return -1;
+    }
+    return 0;
 }
 
 int
@@ -220,7 +316,10 @@ smtpd_policy_rate(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts,
     if (!smtpd_policy_rate_applies(policy, facts) || count < 0
         || count <= policy->sender_rate_limit)
         return 0;
-    smtpd_policy_refuse(policy, d, SMTPD_POLICY_REJECT, "sender_rate_limit");
+    smtpd_policy_refuse(policy, d,
+                        smtpd_policy_tarpit_or(policy, facts,
+                                               SMTPD_POLICY_REJECT),
+                        "sender_rate_limit");
     d->flags |= SMTPD_POLICY_FLAG_OVERLIMIT;
     d->penalty_ms = policy->sender_rate_window;
     return -1;
@@ -307,7 +406,9 @@ smtpd_policy_rcpt(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts,
         return status;
     if (status < 0 && policy->max_invalid_recipients > 0
         && invalid >= policy->max_invalid_recipients) {
-        smtpd_policy_refuse(policy, d, SMTPD_POLICY_CLOSE,
+        smtpd_policy_refuse(policy, d,
+                            smtpd_policy_tarpit_or(policy, facts,
+                                                   SMTPD_POLICY_CLOSE),
                             "max_invalid_recipients");
         d->flags |= SMTPD_POLICY_FLAG_OVERLIMIT | SMTPD_POLICY_FLAG_DROP_TXN
             | SMTPD_POLICY_FLAG_INVALID;
@@ -319,7 +420,9 @@ smtpd_policy_rcpt(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts,
      * refused from then on, so the condition is met only once. */
     if (max_valid > 0 && valid >= max_valid
         && (min_invalid == 0 || invalid >= min_invalid)) {
-        smtpd_policy_refuse(policy, d, SMTPD_POLICY_REJECT,
+        smtpd_policy_refuse(policy, d,
+                            smtpd_policy_tarpit_or(policy, facts,
+                                                   SMTPD_POLICY_REJECT),
                             "max_valid_recipients");
         d->flags |= SMTPD_POLICY_FLAG_OVERLIMIT | SMTPD_POLICY_FLAG_DROP_TXN
             | (status < 0 ? SMTPD_POLICY_FLAG_INVALID : 0);
@@ -334,31 +437,27 @@ smtpd_policy_dnsbl(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts,
                    int at_connect, SMTPD_DECISION *d)
 {
     smtpd_policy_accept(d);
-    if (smtpd_policy_dnsbl_verdict(policy, facts) != DNSBL_LISTED
-        || smtpd_policy_spam_exempt(policy, facts)
-        || facts->relay_client || facts->authenticated)
-        return 0;
-    if (policy->dnsbl_action == SMTPD_DNSBL_REJECT
-        && at_connect != policy->dnsbl_at_connect)
+    if (!smtpd_policy_dnsbl_listed(policy, facts))
         return 0;
     switch (policy->dnsbl_action) {
     case SMTPD_DNSBL_IGNORE:
         /* Logged by the caller, nothing more. */
         d->rule = "dnsbl";
-        snprintf(d->detail, sizeof(d->detail), "score=%ld sites=%s",
-                 facts->dnsbl_score, facts->dnsbl_sites ? facts->dnsbl_sites : "");
+        smtpd_policy_dnsbl_detail(facts, d);
         return 0;
     case SMTPD_DNSBL_TARPIT:
-        /* Until the tarpit daemon takes such clients over, they are
-         * refused at once and the connection closes. */
-        smtpd_policy_refuse(policy, d, SMTPD_POLICY_CLOSE, "dnsbl");
+        /* The banner first: the tarpit answers the HELO/EHLO. */
+        if (at_connect)
+            return 0;
+        smtpd_policy_refuse(policy, d, SMTPD_POLICY_TARPIT, "dnsbl");
         break;
     default:
+        if (at_connect != policy->dnsbl_at_connect)
+            return 0;
         smtpd_policy_refuse(policy, d, at_connect ? SMTPD_POLICY_CLOSE
                             : SMTPD_POLICY_REJECT, "dnsbl");
         break;
     }
-    snprintf(d->detail, sizeof(d->detail), "score=%ld sites=%s",
-             facts->dnsbl_score, facts->dnsbl_sites ? facts->dnsbl_sites : "");
+    smtpd_policy_dnsbl_detail(facts, d);
     return -1;
 }

@@ -30,6 +30,8 @@ typedef struct SMTPD_POLICY {
     long long tarpit_penalty_time;      /* ms over the limit after a
                                          * recipient rule */
     long long connection_count_limit;   /* 0: off */
+    int     tarpit;                     /* tarpit the rule breakers */
+    long long tarpit_disconnect_limit;  /* 0: off */
     int     submission_killlist;
     int     rate_limit_exclude_authenticated;
     int     require_auth_for_outgoing;  /* relaying and local senders
@@ -61,6 +63,10 @@ typedef struct SMTPD_FACTS {
     const char *sender;                 /* MAIL FROM address, NULL before */
     long    rcpt_valid;                 /* in this transaction */
     long    rcpt_invalid;               /* in this session */
+    long    overlimit;                  /* ratekeeper's overlimit and */
+    long    tarpit_disconnects;         /* tarpit_disconnect counts of the
+                                         * address at connect; <= 0: none
+                                         * or not known */
 } SMTPD_FACTS;
 
 /* dnsbl_action, in conf_params.def's order. */
@@ -109,6 +115,32 @@ int     smtpd_policy_conn_count(const SMTPD_POLICY *policy,
 /* 1 when the client skips smtpd_greet_wait (relay_networks, whitelist). */
 int     smtpd_policy_trusted(const SMTPD_FACTS *facts);
 
+/* The tarpit.  A client that breaks sender_rate_limit,
+ * max_invalid_recipients or max_valid_recipients with tarpit = yes gets
+ * SMTPD_POLICY_TARPIT from smtpd_policy_rate() and smtpd_policy_rcpt()
+ * instead of its refusal; in later sessions, while ratekeeper has it
+ * over a limit (facts->overlimit), smtpd_policy_tarpit_helo() tarpits
+ * its HELO/EHLO, as it does for a client on the blocklists with
+ * dnsbl_action = tarpit.  Whitelisted, relay_networks and allowlisted
+ * clients are never tarpitted; authenticated sessions only with
+ * rate_limit_exclude_authenticated = no. */
+/* 1 when this client may be tarpitted at this point of its session. */
+int     smtpd_policy_tarpit_applies(const SMTPD_POLICY *policy,
+                                    const SMTPD_FACTS *facts);
+/* 1 when the session needs facts->overlimit and tarpit_disconnects
+ * from ratekeeper at connect. */
+int     smtpd_policy_tarpit_facts_wanted(const SMTPD_POLICY *policy,
+                                         const SMTPD_FACTS *facts);
+/* At connect: tarpit_disconnect_limit against facts->tarpit_disconnects;
+ * the refusal closes at once. */
+int     smtpd_policy_tarpit_disconnects(const SMTPD_POLICY *policy,
+                                        const SMTPD_FACTS *facts,
+                                        SMTPD_DECISION *d);
+/* At HELO/EHLO, before the name is looked at: a client over a limit
+ * (rule=overlimit) or listed with dnsbl_action = tarpit (rule=dnsbl). */
+int     smtpd_policy_tarpit_helo(const SMTPD_POLICY *policy,
+                                 const SMTPD_FACTS *facts, SMTPD_DECISION *d);
+
 /* HELO/EHLO name (deny_invalid_helo); name may be empty. */
 int     smtpd_policy_helo(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts,
                           const char *name, SMTPD_DECISION *d);
@@ -136,8 +168,10 @@ int     smtpd_policy_local_domain(const SMTPD_POLICY *policy,
 
 /* The DNS blocklists' score: at connect (at_connect) or at RCPT,
  * whichever dnsbl_reject_at names.  A client over dnsbl_threshold is
- * refused, tarpitted, or only logged (d->code 0, d->rule set, return
- * 0) as dnsbl_action says. */
+ * refused, or only logged (d->code 0, d->rule set, return 0) as
+ * dnsbl_action says; with dnsbl_action = tarpit it passes connect and
+ * smtpd_policy_tarpit_helo() takes it at HELO/EHLO (at RCPT, where it
+ * cannot be without having said HELO, it is tarpitted there). */
 int     smtpd_policy_dnsbl(const SMTPD_POLICY *policy, const SMTPD_FACTS *facts,
                            int at_connect, SMTPD_DECISION *d);
 /* 1 when the score puts the client on an allowlist (dnsbl_allowlist_

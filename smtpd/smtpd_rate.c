@@ -1,5 +1,5 @@
-/* sender_rate_limit and smtpd_client_connection_count_limit, asked of
- * ratekeeper through rk_clnt.
+/* sender_rate_limit, smtpd_client_connection_count_limit and the
+ * tarpit's counts, asked of ratekeeper through rk_clnt.
  *
  * The worker keeps one ratekeeper connection for as long as it lives; a
  * session's connection is registered on it and released at the end of
@@ -68,7 +68,8 @@ smtpd_rate_connect_send(SMTPD_STATE *state)
 {
     smtpd_rate_asked = smtpd_rate_registered = 0;
     /* A client without a numeric address cannot be counted. */
-    if (!smtpd_policy_conn_count_applies(&state->policy, &state->facts)
+    if ((!smtpd_policy_conn_count_applies(&state->policy, &state->facts)
+         && !smtpd_policy_tarpit_facts_wanted(&state->policy, &state->facts))
         || rk_key_address(smtpd_rate_scratch(), state->addr) < 0) {
         /* The last session's disconnect must not wait for this one. */
         smtpd_rate_flush();
@@ -81,16 +82,17 @@ smtpd_rate_connect_send(SMTPD_STATE *state)
 long
 smtpd_rate_connect(SMTPD_STATE *state)
 {
-    long    count;
+    RK_CLNT_CONNECT info;
 
-    (void) state;
     if (!smtpd_rate_asked)
         return -1;
     smtpd_rate_asked = 0;
-    if (rk_clnt_connect_collect(smtpd_rate_client(), &count) != RK_CLNT_OK)
+    if (rk_clnt_connect_collect_info(smtpd_rate_client(), &info) != RK_CLNT_OK)
         return -1;
     smtpd_rate_registered = 1;
-    return count;
+    state->facts.overlimit = info.overlimit;
+    state->facts.tarpit_disconnects = info.tarpit_disconnect;
+    return info.count;
 }
 
 void

@@ -1,7 +1,7 @@
 /* The counts that ratekeeper keeps for smtpd: messages per sender for
  * sender_rate_limit at MAIL FROM, connections per client for
- * smtpd_client_connection_count_limit at connect, and the clients
- * recorded as over a limit.  Only the I/O is here; smtpd_policy decides
+ * smtpd_client_connection_count_limit at connect, the clients recorded
+ * as over a limit and their tarpit disconnects (learnt at connect).  Only the I/O is here; smtpd_policy decides
  * who is counted and what a count means.  When ratekeeper does not
  * answer within ratekeeper_timeout the count is -1 and the session goes
  * on without the limits (fail open; rk_clnt warns at most once a
@@ -21,7 +21,8 @@
 void    smtpd_rate_connect_send(SMTPD_STATE *state);
 
 /* Then, before the greeting: the client's connections, this one
- * included, or -1 when there is no count. */
+ * included, or -1 when there is no count; sets facts.overlimit and
+ * facts.tarpit_disconnects (-1 when not known). */
 long    smtpd_rate_connect(SMTPD_STATE *state);
 
 /* At MAIL FROM, once the sender is parsed: counts the message and

@@ -55,11 +55,18 @@ smtpd_apply(SMTPD_STATE *state, const char *cmd, const SMTPD_DECISION *d,
 {
     VBUF   *reply = vbuf_create(128);
 
+    /* Recorded before the client may leave for the tarpit. */
+    if (d->flags & SMTPD_POLICY_FLAG_OVERLIMIT)
+        smtpd_rate_overlimit(state, d->penalty_ms);
     if (d->code) {
         vbuf_printf(reply, "%d ", d->code);
         if (d->status && *d->status)
             vbuf_printf(reply, "%s ", d->status);
         vbuf_append_str(reply, d->text);
+    }
+    if (d->code && d->action == SMTPD_POLICY_TARPIT) {
+        smtpd_tarpit(state, cmd, d, vbuf_str(reply), rcpt);
+    } else if (d->code) {
         smtpd_log_reject_detail(state, cmd, vbuf_str(reply), rcpt, d->rule,
                                 d->detail);
         smtpd_reply(state, "%s", vbuf_str(reply));
@@ -68,8 +75,6 @@ smtpd_apply(SMTPD_STATE *state, const char *cmd, const SMTPD_DECISION *d,
         smtpd_log_reject_detail(state, cmd, d->text, rcpt, d->rule, d->detail);
     }
     vbuf_free(reply);
-    if (d->flags & SMTPD_POLICY_FLAG_OVERLIMIT)
-        smtpd_rate_overlimit(state, d->penalty_ms);
     if (d->flags & SMTPD_POLICY_FLAG_DROP_TXN) {
         /* Keep the transaction open, refused: DATA gets 554, and every
          * further RCPT the same refusal, until RSET or a new MAIL. */
@@ -249,7 +254,8 @@ smtpd_session_namaddr(SMTPD_STATE *state)
 }
 
 /* Before the greeting: the killlist, the pause that catches clients
- * that talk first, and the connection count. */
+ * that talk first, the connection count, tarpit_disconnect_limit and
+ * the blocklists. */
 static void
 smtpd_connect(SMTPD_STATE *state)
 {
@@ -273,6 +279,8 @@ smtpd_connect(SMTPD_STATE *state)
     smtpd_session_namaddr(state);
     msg_info("connect from %s", state->namaddr);
     if (smtpd_policy_conn_count(&state->policy, &state->facts, count, &d) < 0
+        || smtpd_policy_tarpit_disconnects(&state->policy, &state->facts,
+                                           &d) < 0
         || smtpd_policy_dnsbl(&state->policy, &state->facts, 1, &d) < 0) {
         smtpd_apply(state, "CONNECT", &d, NULL);
         state->quit = 1;

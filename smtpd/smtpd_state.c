@@ -70,6 +70,8 @@ smtpd_state_facts(SMTPD_STATE *state)
     p->sender_rate_window = conf_time_ms(P_sender_rate_window);
     p->tarpit_penalty_time = conf_time_ms(P_tarpit_penalty_time);
     p->connection_count_limit = conf_int(P_smtpd_client_connection_count_limit);
+    p->tarpit = conf_bool(P_tarpit);
+    p->tarpit_disconnect_limit = conf_int(P_tarpit_disconnect_limit);
     p->submission_killlist = conf_bool(P_submission_killlist);
     p->rate_limit_exclude_authenticated =
         conf_bool(P_rate_limit_exclude_authenticated);
@@ -89,6 +91,7 @@ smtpd_state_facts(SMTPD_STATE *state)
     f->relay_client = smtpd_state_listed(P_relay_networks, state->addr);
     f->limit_exempt =
         smtpd_state_listed(P_smtpd_client_event_limit_exceptions, state->addr);
+    f->overlimit = f->tarpit_disconnects = -1;    /* ratekeeper's, later */
 }
 
 void

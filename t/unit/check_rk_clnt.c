@@ -67,6 +67,31 @@ serve_requests(int listen_fd, void *context)
     fixture_serv_loop();
 }
 
+/* A canned server: answers every request with the "name=value" lines
+ * of context, as a ratekeeper older or stranger than this one would. */
+static void
+handle_canned(const ATTR *request, ATTR *reply, void *context)
+{
+    char *lines = mystrdup(context), *line, *save, *eq;
+
+    (void) request;
+    for (line = strtok_r(lines, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        eq = strchr(line, '=');
+        *eq = 0;
+        attr_set(reply, line, eq + 1);
+    }
+    myfree(lines);
+}
+
+static void
+serve_canned(int listen_fd, void *context)
+{
+    serv = attr_serv_create(listen_fd, RK_PROTO, RK_VERSION, handle_canned,
+                            context);
+    fixture_serv_loop();
+}
+
 /* silent: greets and never answers. */
 static void
 start_server(int idle_ms, int silent)
@@ -186,6 +211,78 @@ START_TEST(test_requests)
     ck_assert_int_eq(rk_clnt_connect(c, "unknown", &count), RK_CLNT_NOANSWER);
     rk_clnt_free(c);
     vbuf_free(canon);
+}
+END_TEST
+
+/* connect's answer in full: the address's overlimit and tarpit
+ * disconnect counts come with its connection count. */
+START_TEST(test_connect_info)
+{
+    RK_CLNT *c;
+    RK_CLNT_CONNECT info;
+    long count;
+
+    start_server(60000, 0);
+    c = rk_clnt_create(path, 2000, RK_CLNT_FLAG_WARN);
+    ck_assert_int_eq(rk_clnt_connect_send(c, "192.0.2.5"), RK_CLNT_OK);
+    ck_assert_int_eq(rk_clnt_connect_collect_info(c, &info), RK_CLNT_OK);
+    ck_assert_int_eq(info.count, 1);
+    ck_assert_int_eq(info.overlimit, 0);
+    ck_assert_int_eq(info.tarpit_disconnect, 0);
+    ck_assert_int_eq(rk_clnt_count(c, RK_COUNTER_OVERLIMIT, "addr:192.0.2.5",
+                                   60000, &count), RK_CLNT_OK);
+    ck_assert_int_eq(rk_clnt_count(c, RK_COUNTER_TARPIT, "addr:192.0.2.5",
+                                   60000, &count), RK_CLNT_OK);
+    ck_assert_int_eq(rk_clnt_count(c, RK_COUNTER_TARPIT, "addr:192.0.2.5",
+                                   60000, &count), RK_CLNT_OK);
+    ck_assert_int_eq(rk_clnt_connect_send(c, "192.0.2.5"), RK_CLNT_OK);
+    ck_assert_int_eq(rk_clnt_connect_collect_info(c, &info), RK_CLNT_OK);
+    ck_assert_int_eq(info.count, 2);
+    ck_assert_int_eq(info.overlimit, 1);
+    ck_assert_int_eq(info.tarpit_disconnect, 2);
+    /* The old call gives the count alone. */
+    ck_assert_int_eq(rk_clnt_connect_send(c, "192.0.2.6"), RK_CLNT_OK);
+    ck_assert_int_eq(rk_clnt_connect_collect(c, &count), RK_CLNT_OK);
+    ck_assert_int_eq(count, 1);
+    rk_clnt_free(c);
+}
+END_TEST
+
+/* A ratekeeper that does not send the counts: -1, "unknown", and the
+ * connection count still counts; one that sends a bad count: no answer. */
+START_TEST(test_connect_info_old_or_bad)
+{
+    RK_CLNT *c;
+    RK_CLNT_CONNECT info;
+    long count;
+
+    fixture_serv_start(path, serve_canned, (void *) "status=0\ncount=4");
+    c = rk_clnt_create(path, 2000, RK_CLNT_FLAG_NONE);
+    ck_assert_int_eq(rk_clnt_connect_send(c, "192.0.2.5"), RK_CLNT_OK);
+    ck_assert_int_eq(rk_clnt_connect_collect_info(c, &info), RK_CLNT_OK);
+    ck_assert_int_eq(info.count, 4);
+    ck_assert_int_eq(info.overlimit, -1);
+    ck_assert_int_eq(info.tarpit_disconnect, -1);
+    rk_clnt_free(c);
+    fixture_serv_stop();
+
+    fixture_serv_start(path, serve_canned,
+                       (void *) "status=0\ncount=1\novercount=2\noverlimit=-3");
+    c = rk_clnt_create(path, 2000, RK_CLNT_FLAG_NONE);
+    ck_assert_int_eq(rk_clnt_connect_send(c, "192.0.2.5"), RK_CLNT_OK);
+    ck_assert_int_eq(rk_clnt_connect_collect_info(c, &info), RK_CLNT_NOANSWER);
+    ck_assert_str_eq(rk_clnt_error(c), "reply without a valid overlimit");
+    ck_assert_int_eq(info.overlimit, -1);
+    rk_clnt_free(c);
+    fixture_serv_stop();
+
+    fixture_serv_start(path, serve_canned,
+                       (void *) "status=0\ncount=1\noverlimit=0\ntarpit_disconnect=many");
+    c = rk_clnt_create(path, 2000, RK_CLNT_FLAG_NONE);
+    ck_assert_int_eq(rk_clnt_connect_send(c, "192.0.2.5"), RK_CLNT_OK);
+    ck_assert_int_eq(rk_clnt_connect_collect(c, &count), RK_CLNT_NOANSWER);
+    ck_assert_str_eq(rk_clnt_error(c), "reply without a valid tarpit_disconnect");
+    rk_clnt_free(c);
 }
 END_TEST
 
@@ -389,6 +486,8 @@ rk_clnt_suite(void)
     tcase_add_test(tc, test_registrations_follow_socket);
     tcase_add_test(tc, test_disconnect_nowait);
     tcase_add_test(tc, test_connect_split_and_deferred_disconnect);
+    tcase_add_test(tc, test_connect_info);
+    tcase_add_test(tc, test_connect_info_old_or_bad);
     tcase_add_test(tc, test_deferred_disconnect_after_restart);
     tcase_add_test(tc, test_down_warns_once);
     tcase_add_test(tc, test_silent_server);

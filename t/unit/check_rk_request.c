@@ -157,6 +157,55 @@ START_TEST(test_connections)
 }
 END_TEST
 
+/* connect also answers the address's overlimit and tarpit_disconnect
+ * counts in their windows (smtpd's tarpit decisions at connect). */
+START_TEST(test_connect_reports_counts)
+{
+    ck_assert_int_eq(call(7, T0, "request", "connect", "key", "192.0.2.1",
+                          NULL), 0);
+    ck_assert_int_eq(got("count"), 1);
+    ck_assert_int_eq(got("overlimit"), 0);
+    ck_assert_int_eq(got("tarpit_disconnect"), 0);
+    call(1, T0, "request", "overlimit", "key", "addr:192.0.2.1", "window",
+         "60000", NULL);
+    call(1, T0, "request", "tarpit_disconnect", "key", "addr:192.0.2.1",
+         "window", "600000", NULL);
+    call(1, T0 + 10, "request", "tarpit_disconnect", "key", "addr:192.0.2.1",
+         "window", "600000", NULL);
+    /* Another address's counts, and the mail counter, are not its. */
+    call(1, T0, "request", "overlimit", "key", "addr:192.0.2.2", "window",
+         "60000", NULL);
+    call(1, T0, "request", "mail", "key", "addr:192.0.2.1", "window",
+         "60000", NULL);
+    ck_assert_int_eq(call(8, T0 + 1000, "request", "connect", "key",
+                          "addr:192.0.2.1", NULL), 0);
+    ck_assert_int_eq(got("count"), 2);
+    ck_assert_int_eq(got("overlimit"), 1);
+    ck_assert_int_eq(got("tarpit_disconnect"), 2);
+    /* Each in its own window: the overlimit is gone after a minute (and
+     * a bucket), the disconnects stay for ten. */
+    ck_assert_int_eq(call(9, T0 + 62000, "request", "connect", "key",
+                          "addr:192.0.2.1", NULL), 0);
+    ck_assert_int_eq(got("count"), 3);
+    ck_assert_int_eq(got("overlimit"), 0);
+    ck_assert_int_eq(got("tarpit_disconnect"), 2);
+    ck_assert_int_eq(call(9, T0 + 612000, "request", "connect", "key",
+                          "addr:192.0.2.1", NULL), 0);
+    ck_assert_int_eq(got("tarpit_disconnect"), 0);
+    /* IPv6 by its /64, as the counters are kept. */
+    call(1, T0, "request", "overlimit", "key", "addr:2001:db8::1", "window",
+         "60000", NULL);
+    ck_assert_int_eq(call(7, T0 + 1, "request", "connect", "key",
+                          "2001:db8::2", NULL), 0);
+    ck_assert_int_eq(got("overlimit"), 1);
+    /* A refused connect says nothing more. */
+    ck_assert_int_eq(call(0, T0, "request", "connect", "key", "192.0.2.1",
+                          NULL), -1);
+    ck_assert_ptr_null(attr_get(out, "overlimit"));
+    ck_assert_ptr_null(attr_get(out, "tarpit_disconnect"));
+}
+END_TEST
+
 START_TEST(test_show_top_reset)
 {
     int i;
@@ -307,6 +356,7 @@ rk_request_suite(void)
     tcase_add_test(tc, test_mail_window);
     tcase_add_test(tc, test_other_counters);
     tcase_add_test(tc, test_connections);
+    tcase_add_test(tc, test_connect_reports_counts);
     tcase_add_test(tc, test_show_top_reset);
     tcase_add_test(tc, test_many_keys_top_expire);
     tcase_add_test(tc, test_bad_requests);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@
 #include "queue_id.h"
 #include "queue_read.h"
 #include "smtpd/smtpd.h"
+#include "tarpit_clnt.h"
 #include "vbuf.h"
 
 #define CLIENT_ADDR     "192.0.2.10"        /* not in relay_networks */
@@ -848,6 +850,149 @@ START_TEST(test_http_client)
 }
 END_TEST
 
+/* The tarpit's side of a hand-off, played by the test -------------------- */
+
+#define TARPIT_CF \
+    "tarpit = yes\n" \
+    "tarpit_delay = 7s\n" \
+    "max_invalid_recipients = 1\n"
+
+/* A SOCK_SEQPACKET listener where smtpd looks for the tarpit. */
+static int
+fake_tarpit_listen(void)
+{
+    struct sockaddr_un sun;
+    char path[128];
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/run", dir);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/run/" TARPIT_SOCKET_NAME,
+             dir);
+    ck_assert_int_ge(fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0), 0);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *) &sun, sizeof(sun)), 0);
+    ck_assert_int_eq(listen(fd, 8), 0);
+    return fd;
+}
+
+/* Accepts smtpd's connection and takes one hand-off: the client's
+ * descriptor, returned, and the message, decoded into hold. */
+static int
+fake_tarpit_take(int listen_fd, TARPIT_HOLD *hold)
+{
+    char buf[TARPIT_MSG_MAX + 1];
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {buf, sizeof(buf)};
+    struct msghdr msg;
+    struct cmsghdr *cmsg;
+    VBUF *why = vbuf_create(64);
+    ssize_t n;
+    int conn, fd;
+
+    ck_assert_int_ge(conn = accept(listen_fd, NULL, NULL), 0);
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf;
+    msg.msg_controllen = sizeof(cbuf);
+    ck_assert_int_gt(n = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC), 0);
+    ck_assert(!(msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)));
+    ck_assert_ptr_nonnull(cmsg = CMSG_FIRSTHDR(&msg));
+    ck_assert_int_eq(cmsg->cmsg_level, SOL_SOCKET);
+    ck_assert_int_eq(cmsg->cmsg_type, SCM_RIGHTS);
+    memcpy(&fd, CMSG_DATA(cmsg), sizeof(fd));
+    ck_assert_msg(tarpit_msg_decode(buf, (size_t) n, hold, why) == 0, "%s",
+                  vbuf_str(why));
+    vbuf_free(why);
+    close(conn);
+    return fd;
+}
+
+/* The session ends well, the client's connection still open. */
+static void
+expect_session_gone_connection_open(void)
+{
+    struct pollfd pfd = {.fd = -1,.events = POLLIN };
+    int status;
+
+    ck_assert_int_eq(waitpid(server, &status, 0), server);
+    server = -1;
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "smtpd_session child: status 0x%x", status);
+    pfd.fd = client;
+    ck_assert_int_eq(poll(&pfd, 1, 200), 0);
+}
+
+/* The refusal goes to the tarpit with the socket; what was answered
+ * before it (pipelined with it) has gone out first, what came after it
+ * is not answered, and the worker is done. */
+START_TEST(test_tarpit_handoff)
+{
+    TARPIT_HOLD hold;
+    int listen_fd = fake_tarpit_listen();
+    int fd;
+
+    start_ehlo(TARPIT_CF);
+    say("MAIL FROM:<a@example.org>\r\nRCPT TO:<x@example.org>\r\nNOOP\r\n");
+    expect("250 2.1.0 Ok\r\n");
+    expect_session_gone_connection_open();
+    fd = fake_tarpit_take(listen_fd, &hold);
+    ck_assert_str_eq(hold.addr, CLIENT_ADDR);
+    ck_assert_str_eq(hold.name, "unknown");
+    ck_assert_int_eq(hold.delay_ms, 7000);
+    ck_assert_str_eq(hold.rule, "max_invalid_recipients");
+    ck_assert_str_eq(hold.command, "RCPT");
+    ck_assert_str_eq(hold.reply, "550 5.7.1 Refused");
+    /* The descriptor is the client's connection. */
+    ck_assert_int_eq(write(fd, "550 5.7.1 Refused\r\n", 19), 19);
+    close(fd);
+    expect("550 5.7.1 Refused\r\n");
+    ck_assert_int_eq(receive(), 0);
+    log_has("NOQUEUE: tarpit: RCPT from unknown[192.0.2.10]: 550 5.7.1 Refused; "
+            "rule=max_invalid_recipients from=<a@example.org> "
+            "to=<x@example.org> helo=<client.example.org>\n");
+    log_has("disconnect from unknown[192.0.2.10] ehlo=1 mail=1 rcpt=0/1 "
+            "commands=2/3\n");
+    close(listen_fd);
+}
+END_TEST
+
+/* No tarpit to take the client: the refusal at once, and close. */
+START_TEST(test_tarpit_down)
+{
+    char *text;
+
+    start_ehlo(TARPIT_CF "reject_text = Not here\n");
+    say("MAIL FROM:<a@example.org>\r\nRCPT TO:<x@example.org>\r\nNOOP\r\n");
+    expect("250 2.1.0 Ok\r\n550 5.7.1 Not here\r\n");
+    expect_eof();
+    log_has("NOQUEUE: reject: RCPT from unknown[192.0.2.10]: 550 5.7.1 Not here; "
+            "rule=max_invalid_recipients tarpit=unavailable from=<a@example.org> "
+            "to=<x@example.org> helo=<client.example.org>\n");
+    log_has("warning: tarpit: cannot hand unknown[192.0.2.10] over: ");
+    text = read_log();
+    ck_assert_ptr_null(strstr(text, "tarpit: RCPT"));
+    myfree(text);
+}
+END_TEST
+
+/* tarpit = no: the rule closes as it always did, no tarpit asked. */
+START_TEST(test_tarpit_off)
+{
+    int listen_fd = fake_tarpit_listen();
+    struct pollfd pfd = {.fd = listen_fd,.events = POLLIN };
+
+    start_ehlo("max_invalid_recipients = 1\n");
+    say("MAIL FROM:<a@example.org>\r\nRCPT TO:<x@example.org>\r\n");
+    expect("250 2.1.0 Ok\r\n550 5.7.1 Refused\r\n");
+    expect_eof();
+    ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+    close(listen_fd);
+}
+END_TEST
+
 static Suite *
 smtpd_session_suite(void)
 {
@@ -881,6 +1026,9 @@ smtpd_session_suite(void)
     tcase_add_test(tc, test_lost_in_data);
     tcase_add_test(tc, test_pregreet);
     tcase_add_test(tc, test_http_client);
+    tcase_add_test(tc, test_tarpit_handoff);
+    tcase_add_test(tc, test_tarpit_down);
+    tcase_add_test(tc, test_tarpit_off);
     suite_add_tcase(s, tc);
     return s;
 }

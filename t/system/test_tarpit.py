@@ -1,0 +1,184 @@
+"""The tarpit against the real service, on port 25 (issue 14): with
+tarpit = yes the client that breaks sender_rate_limit or
+max_invalid_recipients gets its refusal only after tarpit_delay, and so
+does the HELO/EHLO of its next connections while it is over the limit;
+what it pipelined after that command is never answered; whitelisted and
+relay_networks clients are never tarpitted; alligatectl rate show tells
+who is; a client that keeps leaving the tarpit is refused at connect
+once tarpit_disconnect_limit is reached.  The AUTH ONLY ports, TLS and
+the blocklists are in test_tarpit_ports.py, the load, the tarpit killed
+and the tarpit missing in test_tarpit_load.py."""
+
+import re
+import time
+
+from alligate_test import SharedInstanceTestCase
+from tarpit_util import (AT_ONCE, OK_MAIL, REFUSED, TarpitMixin, ratekeeper_ready,
+                         relay_denied)
+
+# Loopback clients stand for the Internet: relay_networks is elsewhere.
+BASE = ("relay_networks = 192.0.2.0/24, 127.0.0.14/32\n"
+        "tarpit = yes\n"
+        "tarpit_delay = 3s\n")
+
+
+class TarpitRules(TarpitMixin, SharedInstanceTestCase):
+    """Each test is its own client address: the counts are per address."""
+
+    conf = BASE + ("sender_rate_limit = 2\n"
+                   "sender_rate_window = 10m\n"
+                   "max_invalid_recipients = 2\n"
+                   "whitelist = white\n")
+    files = {"white": "127.0.0.13\n"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        assert ratekeeper_ready(cls.inst)
+
+    def test_rate_breaker_tarpitted_then_its_next_connection(self):
+        c = self.client("127.0.0.11")
+        self.assertEqual(c.ehlo()[0], 250)
+        self.send_message(c)
+        self.send_message(c)
+        # The third message: its MAIL gets the 550 after the delay.
+        self.assertTarpitted(c, "MAIL FROM:<bulk@remote.test>")
+        self.assertLogged(r"NOQUEUE: tarpit: MAIL from unknown\[127\.0\.0\.11\]: "
+                          r"550 5\.7\.1 Refused; rule=sender_rate_limit "
+                          r"from=<bulk@remote\.test> helo=<client\.test\.example>$")
+        # The worker ended the session when it handed the client over.
+        self.assertLogged(r"disconnect from unknown\[127\.0\.0\.11\] ehlo=1 mail=2/3 "
+                          r"rcpt=2 data=2 commands=7/8$")
+        # Its next connection is greeted at once; its EHLO waits.
+        c = self.client("127.0.0.11")
+        self.assertTarpitted(c, "EHLO client.test.example")
+        self.assertLogged(r"NOQUEUE: tarpit: EHLO from unknown\[127\.0\.0\.11\]: "
+                          r"550 5\.7\.1 Refused; rule=overlimit overlimit=1 "
+                          r"helo=<client\.test\.example>$")
+        # HELO as well.
+        c = self.client("127.0.0.11")
+        self.assertTarpitted(c, "HELO client.test.example")
+        self.assertEqual(len(self.new_queue_files()), 2)
+        show = self.rate_show("127.0.0.11")
+        self.assertRegex(show, r"(?m)^  tarpitted now: yes \(overlimit 1, "
+                               r"mail 3 > sender_rate_limit 2\)$")
+        self.assertRegex(show, r"(?m)^  tarpit disconnects: 0 in 10m \(no limit\)$")
+        # Another address is not affected.
+        c = self.client("127.0.0.19")
+        self.assertEqual(c.ehlo()[0], 250)
+        self.assertEqual(c.cmd("MAIL FROM:<bulk@remote.test>"), OK_MAIL)
+
+    def test_invalid_recipients_tarpitted_pipelining_dropped(self):
+        c = self.client("127.0.0.12")
+        self.assertEqual(c.ehlo()[0], 250)
+        self.assertEqual(c.cmd("MAIL FROM:<x@remote.test>"), OK_MAIL)
+        self.assertEqual(c.cmd("RCPT TO:<a@elsewhere.test>"),
+                         relay_denied("a@elsewhere.test"))
+        # The second invalid recipient, with more pipelined after it:
+        # one reply, after the delay, and the end.
+        start = time.monotonic()
+        c.send("RCPT TO:<b@elsewhere.test>\r\nRCPT TO:<someone@example.com>\r\n"
+               "DATA\r\nQUIT\r\n")
+        replies, closed = c.replies_until_close(timeout=self.DELAY + 2)
+        elapsed = time.monotonic() - start
+        self.assertEqual(replies, [REFUSED])
+        self.assertTrue(closed)
+        self.assertGreaterEqual(elapsed, self.DELAY)
+        self.assertLess(elapsed, self.DELAY + 2)
+        self.assertLogged(r"NOQUEUE: tarpit: RCPT from unknown\[127\.0\.0\.12\]: "
+                          r"550 5\.7\.1 Refused; rule=max_invalid_recipients "
+                          r"from=<x@remote\.test> to=<b@elsewhere\.test>")
+        self.assertEqual(self.new_queue_files(), [])
+        # Over the limit for tarpit_penalty_time: the next EHLO waits.
+        c = self.client("127.0.0.12")
+        self.assertTarpitted(c, "EHLO client.test.example")
+        self.assertRegex(self.rate_show("127.0.0.12"),
+                         r"(?m)^  tarpitted now: yes \(overlimit 1\)$")
+
+    def test_trusted_clients_never_tarpitted(self):
+        # The whitelist: no rate limit at all.
+        c = self.client("127.0.0.13")
+        self.assertEqual(c.ehlo()[0], 250)
+        for _ in range(4):
+            self.send_message(c)
+        # relay_networks: the limit holds, refused at once, the session
+        # goes on, and the next connection is served.
+        c = self.client("127.0.0.14")
+        self.assertEqual(c.ehlo()[0], 250)
+        self.send_message(c)
+        self.send_message(c)
+        reply, elapsed = self.timed(c, "MAIL FROM:<bulk@remote.test>")
+        self.assertEqual(reply, REFUSED)
+        self.assertLess(elapsed, AT_ONCE)
+        self.assertEqual(c.cmd("NOOP")[0], 250)
+        self.assertLogged(r"NOQUEUE: reject: MAIL from unknown\[127\.0\.0\.14\]: "
+                          r"550 5\.7\.1 Refused; rule=sender_rate_limit ")
+        c = self.client("127.0.0.14")
+        reply, elapsed = self.timed(c, "EHLO client.test.example")
+        self.assertEqual(reply[0], 250)
+        self.assertLess(elapsed, AT_ONCE)
+        self.assertNotRegex(self.inst.log_since(self.mark),
+                            r"tarpit: \S+ from \S+\[127\.0\.0\.1[34]\]")
+        self.assertRegex(self.rate_show("127.0.0.14"),
+                         r"(?m)^  tarpitted now: no \(in relay_networks\)$")
+        self.assertRegex(self.rate_show("127.0.0.13"),
+                         r"(?m)^  tarpitted now: no \(in whitelist\)$")
+
+    def test_rate_show_of_a_clean_address(self):
+        out = self.rate_show("127.0.0.18")
+        self.assertRegex(out, r"(?m)^  tarpitted now: no$")
+        self.assertRegex(out, r"(?m)^  tarpit disconnects: 0 in 10m ")
+        # Not for senders: the tarpit holds addresses.
+        self.assertNotIn("tarpit", self.rate_show("bulk@remote.test"))
+
+
+class DisconnectLimit(TarpitMixin, SharedInstanceTestCase):
+    """tarpit_disconnect_limit = 2: a client that left the tarpit twice is
+    refused at connect."""
+
+    DELAY = 20
+    conf = BASE.replace("tarpit_delay = 3s", "tarpit_delay = 20s") + (
+        "max_invalid_recipients = 1\n"
+        "tarpit_disconnect_limit = 2\n"
+        "tarpit_disconnect_window = 10m\n")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        assert ratekeeper_ready(cls.inst)
+
+    def test_third_connection_refused_at_connect(self):
+        # The rule breaker leaves while held: one tarpit disconnect.
+        c = self.hand_over_rcpt("127.0.0.15")
+        c.close()
+        self.wait_disconnects("127.0.0.15", 1)
+        # Its next connection is held at EHLO, and leaves too.
+        c = self.client("127.0.0.15")
+        self.assertHeld(c, "EHLO client.test.example")
+        self.assertLogged(r"NOQUEUE: tarpit: EHLO from unknown\[127\.0\.0\.15\]: ")
+        c.close()
+        self.wait_disconnects("127.0.0.15", 2)
+        self.assertRegex(self.rate_show("127.0.0.15"),
+                         r"(?m)^  tarpit disconnects: 2 in 10m "
+                         r"\(limit 2: refused at connect\)$")
+        # The third: 550 instead of the greeting, at once, and closed.
+        start = time.monotonic()
+        c = self.client("127.0.0.15", greet=False)
+        self.assertEqual(c.line(), "550 5.7.1 Refused")
+        self.assertLess(time.monotonic() - start, AT_ONCE)
+        self.assertTrue(c.closed(timeout=2))
+        self.assertLogged(r"NOQUEUE: reject: CONNECT from unknown\[127\.0\.0\.15\]: "
+                          r"550 5\.7\.1 Refused; rule=tarpit_disconnect_limit "
+                          r"tarpit_disconnects=2$")
+        # Others are served.
+        c = self.client("127.0.0.16")
+        self.assertEqual(c.ehlo()[0], 250)
+
+    def test_one_disconnect_is_not_enough(self):
+        c = self.hand_over_rcpt("127.0.0.17")
+        c.close()
+        self.wait_disconnects("127.0.0.17", 1)
+        self.assertRegex(self.rate_show("127.0.0.17"),
+                         r"(?m)^  tarpit disconnects: 1 in 10m \(limit 2\)$")
+        c = self.client("127.0.0.17")
+        self.assertHeld(c, "EHLO client.test.example")
