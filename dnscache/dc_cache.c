@@ -325,6 +325,31 @@ dc_cache_flush(DC_CACHE *cache, const char *addr)
 }
 
 long
+dc_cache_flush_temp(DC_CACHE *cache)
+{
+    DBC    *cur;
+    DBT     k, v;
+    DC_ENTRY e;
+    long    removed = 0;
+    int     ret;
+
+    if (cache->db->cursor(cache->db, NULL, &cur, 0) != 0)
+        return 0;
+    dc_cache_dbt(&k, NULL, 0);
+    dc_cache_dbt(&v, NULL, 0);
+    for (ret = cur->get(cur, &k, &v, DB_FIRST); ret == 0;
+         ret = cur->get(cur, &k, &v, DB_NEXT)) {
+        if (dc_cache_decode(&e, v.data, v.size) == 0
+            && e.result == DC_RESULT_TEMP && cur->del(cur, 0) == 0)
+            removed++;
+    }
+    cur->close(cur);
+    if (removed)
+        cache->dirty = 1;
+    return removed;
+}
+
+long
 dc_cache_expire(DC_CACHE *cache, long long now, int max)
 {
     DBC    *cur;

@@ -84,6 +84,9 @@ int     dc_cache_put(DC_CACHE *cache, const char *key, const DC_ENTRY *e,
 /* Removes the entries of addr (the key addr and the keys "addr ..."), or
  * every entry when addr is NULL; returns how many. */
 long    dc_cache_flush(DC_CACHE *cache, const char *addr);
+/* Removes every temporary failure (new DNS servers may do better);
+ * returns how many. */
+long    dc_cache_flush_temp(DC_CACHE *cache);
 /* Looks at up to max entries after where the last call stopped (from
  * the start again after the end) and removes the expired ones; returns
  * how many it removed. */

@@ -7,6 +7,7 @@
  * dc_resolve.c (c-ares), the cache in dc_cache.c.
  *
  *   dnscache -c CONFIG_DIR [-m] [-f] [-v]     (started by master) */
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +36,7 @@ static DC_CACHE *dc_cache;
 static char *dc_dir;
 static char *dc_sock_path;
 static int dc_sock_fd = -1;
+static char *dc_servers;                /* dns_servers as they were */
 
 static void
 dc_configure(void)
@@ -112,6 +114,7 @@ dc_init(void)
     if (dc_resolve_init(conf_list(P_dns_servers), why) < 0)
         msg_fatal("%s", vbuf_str(why));
     dc_request_init(dc_cache, &io, dc_now);
+    dc_servers = mystrdup(conf_str(P_dns_servers));
     dc_sock_path = path_join(conf_str(P_run_directory), DC_SOCKET_NAME);
     if ((dc_sock_fd = unix_sock_listen(dc_sock_path, DC_SOCKET_MODE,
                                        DC_BACKLOG, why)) < 0)
@@ -131,6 +134,7 @@ static void
 dc_reload(void)
 {
     VBUF   *why = vbuf_create(100);
+    long    removed = 0;
 
     dc_configure();
     /* New servers for the lookups from now on; those under way end,
@@ -140,8 +144,18 @@ dc_reload(void)
     dc_request_store_stop(0);
     if (dc_resolve_init(conf_list(P_dns_servers), why) < 0)
         msg_warn("%s; no DNS until the next reload", vbuf_str(why));
-    msg_info("reloaded the configuration: resolve_remote_hosts = %s",
-             conf_bool(P_resolve_remote_hosts) ? "yes" : "no");
+    /* The old servers' failures say nothing of the new ones. */
+    if (strcmp(dc_servers, conf_str(P_dns_servers)) != 0) {
+        removed = dc_cache_flush_temp(dc_cache);
+        dc_cache_sync(dc_cache);
+        myfree(dc_servers);
+        dc_servers = mystrdup(conf_str(P_dns_servers));
+    }
+    msg_info("reloaded the configuration: resolve_remote_hosts = %s, "
+             "dns_servers = %s%s",
+             conf_bool(P_resolve_remote_hosts) ? "yes" : "no",
+             *dc_servers ? dc_servers : "/etc/resolv.conf",
+             removed ? " (temporary failures forgotten)" : "");
     vbuf_free(why);
 }
 
@@ -157,6 +171,7 @@ dc_exit(void)
     dc_sock_path = myfree(dc_sock_path);
     dc_cache = dc_cache_close(dc_cache);
     dc_dir = myfree(dc_dir);
+    dc_servers = myfree(dc_servers);
 }
 
 int

@@ -242,6 +242,25 @@ START_TEST(test_flush)
 }
 END_TEST
 
+/* A reload with new DNS servers forgets the old servers' failures. */
+START_TEST(test_flush_temp)
+{
+    DC_ENTRY e;
+
+    put("192.0.2.1", entry(DC_RESULT_TEMP, T0 + 30, ""));
+    put("192.0.2.1 bl zen.example", entry(DC_RESULT_TEMP, T0 + 30, ""));
+    put("192.0.2.2", entry(DC_RESULT_OK, T0 + 60, "b.example"));
+    put("192.0.2.2 bl zen.example", entry(DC_RESULT_NONE, T0 + 60, ""));
+    put("192.0.2.3", entry(DC_RESULT_TEMP, T0 - 30, ""));
+    ck_assert_int_eq(dc_cache_flush_temp(cache), 3);
+    ck_assert_int_eq(dc_cache_count(cache), 2);
+    ck_assert_int_eq(dc_cache_get(cache, "192.0.2.2", T0, &e), 1);
+    ck_assert_int_eq(dc_cache_get(cache, "192.0.2.2 bl zen.example", T0, &e), 1);
+    ck_assert_int_eq(dc_cache_get(cache, "192.0.2.1", T0, &e), 0);
+    ck_assert_int_eq(dc_cache_flush_temp(cache), 0);
+}
+END_TEST
+
 START_TEST(test_survives_close)
 {
     DC_ENTRY e;
@@ -400,6 +419,7 @@ dc_cache_suite(void)
     tcase_add_test(tc, test_expiry_on_get);
     tcase_add_test(tc, test_expiry_incremental);
     tcase_add_test(tc, test_flush);
+    tcase_add_test(tc, test_flush_temp);
     tcase_add_test(tc, test_survives_close);
     tcase_add_test(tc, test_broken_file_replaced);
     suite_add_tcase(s, tc);
