@@ -26,6 +26,7 @@ smtpd_log_reject_detail(SMTPD_STATE *state, const char *cmd, const char *reply,
 {
     VBUF   *line = vbuf_create(256);
 
+    smtpd_dns_name(state, 1);
     vbuf_printf(line, "%s: reject: %s from %s: ",
                 state->queue_id[0] ? state->queue_id : "NOQUEUE", cmd,
                 state->namaddr);
@@ -62,6 +63,7 @@ smtpd_log_disconnect(SMTPD_STATE *state)
     int     ok = 0, total = 0;
     int     i;
 
+    smtpd_dns_name(state, 1);
     /* Up to and with the table's last entry, "unknown". */
     for (i = 0;; i++) {
         SMTPD_COUNT *c = &state->counts[i];
