@@ -156,6 +156,10 @@ smtpd_dns_score(SMTPD_STATE *state)
 void
 smtpd_dns_name(SMTPD_STATE *state, int wait)
 {
+    /* The replies already decided (a 221 before the disconnect line)
+     * need not wait for the name. */
+    if (state->dns_name_pending && wait)
+        (void) smtpd_flush(state);
     /* Each round takes a reply or gives up; the score's reply can leave
      * the name's question out, hence two. */
     if (state->dns_name_pending)

@@ -467,8 +467,9 @@ def dns_question(packet):
 class DelayProxy(threading.Thread):
     """A UDP relay in front of a DNS server (dnsmasq) that holds each
     answer for delay seconds: a DNS server that far away.  released maps
-    (name, qtype) to the time.monotonic() at which its first answer went
-    out, so that a test can tell what smtpd did before which answer."""
+    (name, qtype) to the time.monotonic() just before its first answer
+    went out, so that a test can tell what smtpd did before which answer
+    (what it did after the answer comes after that time)."""
 
     def __init__(self, upstream_port, delay):
         super().__init__(daemon=True)
@@ -506,8 +507,10 @@ class DelayProxy(threading.Thread):
                                              data, self.clients.pop(key)))
             while pending and pending[0][0] <= time.monotonic():
                 _, data, addr = heapq.heappop(pending)
-                self.sock.sendto(data, addr)
+                # Noted before it goes: whatever the answer causes comes
+                # after this time.
                 self.released.setdefault(dns_question(data), time.monotonic())
+                self.sock.sendto(data, addr)
 
     def stop(self):
         self.running = False

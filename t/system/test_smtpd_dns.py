@@ -287,6 +287,23 @@ class SlowDns(SmtpdDnsTest):
         self.assertRegex(lines[1], r"^NOQUEUE: reject: MAIL from "
                          r"client\.test\.example\[127\.0\.0\.1\]: 550 ")
 
+    def test_quit_not_held_for_the_name(self):
+        # The 221 goes before the session waits for the name that its
+        # disconnect line shows.
+        c = self.session("127.0.0.1")
+        self.assertEqual(c.cmd("EHLO helo.test.example")[0], 250)
+        self.assertEqual(c.cmd("QUIT")[0], 221)
+        quit_ = time.monotonic()
+        forward = self.released("client.test.example", 1)
+        self.assertLess(quit_, forward)
+        self.assertTrue(self.inst.wait_log(
+            r"smtpd\[\d+\]: disconnect from client\.test\.example\[127\.0\.0\.1\] "
+            r"ehlo=1 quit=1 commands=2$"))
+        lines = self.smtpd_lines(r"^disconnect from ")
+        self.assertEqual(lines, ["connect from client.test.example[127.0.0.1]",
+                                 "disconnect from client.test.example[127.0.0.1] "
+                                 "ehlo=1 quit=1 commands=2"])
+
     def test_listed_client_refused_at_rcpt(self):
         c = self.session("127.0.0.4")
         self.assertEqual(c.cmd("EHLO x.test.example")[0], 250)
