@@ -318,7 +318,9 @@ smtpd_session(SMTPD_STATE *state)
         if (status == SMTPD_IO_OK && vbuf_len(line) > SMTPD_LINE_MAX
             && strncasecmp(vbuf_str(line), "AUTH ", 5) != 0)
             status = SMTPD_IO_TOOLONG;
-        if (status == SMTPD_IO_TIMEOUT || status >= SMTPD_IO_EOF)
+        /* Their lines name the client. */
+        if (status == SMTPD_IO_EOF || status == SMTPD_IO_TIMEOUT
+            || status == SMTPD_IO_ERROR)
             smtpd_dns_name(state, 1);
         switch (status) {
         case SMTPD_IO_OK:
