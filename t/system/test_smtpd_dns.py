@@ -10,7 +10,9 @@ blocklists' answers and not for the forward confirmation of the name,
 which the session takes later, before it logs "connect from" (first) or
 writes Received:.  A reload's new dns_servers and dnsbl_sites apply."""
 
+import os
 import re
+import signal
 import time
 import unittest
 
@@ -314,6 +316,41 @@ class SlowDns(SmtpdDnsTest):
         self.assertTrue(self.inst.wait_log(r"disconnect from unknown\[127\.0\.0\.4\]"))
         lines = self.smtpd_lines(r"^NOQUEUE: reject: RCPT from ")
         self.assertEqual(lines[0], "connect from unknown[127.0.0.4]")
+
+
+class DnscacheHung(SmtpdDnsTest):
+    """dnscache stopped (SIGSTOP: it neither answers nor dies): sessions
+    go on, unknown and unscored, within dnscache_timeout, and smtpd says
+    so, once a minute per process."""
+    extra = "dnscache_timeout = 1s\ndnsbl_sites = bl1.bl.test*5\ndnsbl_threshold = 4\n"
+
+    def test_sessions_go_on(self):
+        pids = wait_for(lambda: self.inst.pids("dnscache"))
+        self.assertEqual(len(pids), 1)
+        os.kill(pids[0], signal.SIGSTOP)
+        try:
+            self.sessions()
+        finally:
+            os.kill(pids[0], signal.SIGCONT)
+
+    def sessions(self):
+        for source in ("127.0.0.1", "127.0.0.4", "127.0.0.1"):
+            start = time.monotonic()
+            c = self.session(source)
+            self.assertLess(time.monotonic() - start, 1.5)
+            self.assertEqual(c.cmd("EHLO x.test.example")[0], 250)
+            self.assertEqual(c.cmd("MAIL FROM:<%s>" % SENDER)[0], 250)
+            # 127.0.0.4 is listed, but nobody can say so
+            self.assertEqual(c.cmd("RCPT TO:<someone@example.com>")[0], 250)
+            self.assertEqual(c.cmd("QUIT")[0], 221)
+            self.assertLess(time.monotonic() - start, 2.5)
+        self.assertTrue(wait_for(lambda: self.inst.log().count("disconnect from ") == 3))
+        log = self.inst.log()
+        self.assertNotIn("client.test.example", log)
+        warnings = re.findall(r"smtpd\[(\d+)\]: warning: dnscache: no answer: .*"
+                              r"going on with an unknown client", log)
+        self.assertTrue(warnings, log[-3000:])
+        self.assertEqual(len(warnings), len(set(warnings)))
 
 
 class Reload(SmtpdDnsTest):
