@@ -97,7 +97,9 @@ smtpd_dns_send(SMTPD_STATE *state)
 static void
 smtpd_dns_take(SMTPD_STATE *state, const DC_CLIENT_INFO *info)
 {
-    if (state->dns_asked == SMTPD_DNS_SCORE) {
+    int     asked = state->dns_asked;
+
+    if (asked == SMTPD_DNS_SCORE) {
         state->facts.dnsbl_scored = 1;
         state->facts.dnsbl_score = info->score;
         myfree(state->dnsbl_sites);
@@ -108,7 +110,9 @@ smtpd_dns_take(SMTPD_STATE *state, const DC_CLIENT_INFO *info)
                      state->addr);
     }
     state->dns_asked = SMTPD_DNS_NONE;
-    if (state->dns_name_pending && !info->pending) {
+    /* The name's own question gets the name, or nothing. */
+    if (state->dns_name_pending
+        && (!info->pending || asked == SMTPD_DNS_NAME)) {
         if (info->name[0])
             smtpd_dns_set_name(state, info->name);
         state->dns_name_pending = 0;
