@@ -13,7 +13,8 @@
 #include "dc_cache.h"
 #include "mymalloc.h"
 
-#define DC_CACHE_VERSION    "1"
+#define DC_CACHE_VERSION    "2"
+#define DC_CACHE_VERSION_1  "1"      /* without LIFETIME: still read */
 
 struct DC_CACHE {
     DB     *db;
@@ -45,12 +46,14 @@ dc_cache_refresh_due(const DC_TTLS *ttls, const DC_ENTRY *e, long long now)
 {
     long long window;
 
-    if (e->result == DC_RESULT_OK)
-        window = ttls->min_ttl / 2;
-    else if (e->result == DC_RESULT_NONE)
-        window = ttls->negative_ttl / 2;
-    else
+    if (e->result == DC_RESULT_TEMP)
         return 0;
+    if (e->lifetime > 0)
+        window = e->lifetime / 2;
+    else if (e->result == DC_RESULT_OK)
+        window = ttls->min_ttl / 2;
+    else
+        window = ttls->negative_ttl / 2;
     if (window > DC_CACHE_REFRESH)
         window = DC_CACHE_REFRESH;
     return e->expires - now < window;
@@ -62,9 +65,9 @@ void
 dc_cache_encode(VBUF *out, const DC_ENTRY *e)
 {
     vbuf_set(out, "");
-    vbuf_printf(out, DC_CACHE_VERSION "|%s|%lld|%s|%s|%s",
-                dc_cache_results[e->result], e->expires, e->ptr,
-                e->unverified, e->name);
+    vbuf_printf(out, DC_CACHE_VERSION "|%s|%lld|%lld|%s|%s|%s",
+                dc_cache_results[e->result], e->expires, e->lifetime,
+                e->ptr, e->unverified, e->name);
 }
 
 /* Copies the field that starts at *p up to '|' or end into dst. */
@@ -90,18 +93,35 @@ dc_cache_field(const char **p, const char *end, char *dst, size_t size,
     return 0;
 }
 
+/* A number of seconds, 0 or more. */
+static int
+dc_cache_seconds(const char *text, long long *value)
+{
+    char   *ep;
+
+    errno = 0;
+    *value = strtoll(text, &ep, 10);
+    if (*text == 0 || *ep != 0 || errno != 0 || *value < 0)
+        return -1;
+    return 0;
+}
+
 int
 dc_cache_decode(DC_ENTRY *e, const char *data, size_t len)
 {
     const char *p = data, *end = data + len;
-    char version[8], result[8], expires[24], *ep;
-    int i;
+    char version[8], result[8], expires[24], lifetime[24] = "0";
+    int i, v1;
 
     memset(e, 0, sizeof(*e));
-    if (dc_cache_field(&p, end, version, sizeof(version), 0) < 0
-        || strcmp(version, DC_CACHE_VERSION) != 0
-        || dc_cache_field(&p, end, result, sizeof(result), 0) < 0
+    if (dc_cache_field(&p, end, version, sizeof(version), 0) < 0)
+        return -1;
+    v1 = strcmp(version, DC_CACHE_VERSION_1) == 0;
+    if (!v1 && strcmp(version, DC_CACHE_VERSION) != 0)
+        return -1;
+    if (dc_cache_field(&p, end, result, sizeof(result), 0) < 0
         || dc_cache_field(&p, end, expires, sizeof(expires), 0) < 0
+        || (!v1 && dc_cache_field(&p, end, lifetime, sizeof(lifetime), 0) < 0)
         || dc_cache_field(&p, end, e->ptr, sizeof(e->ptr), 0) < 0
         || dc_cache_field(&p, end, e->unverified, sizeof(e->unverified), 0) < 0
         || dc_cache_field(&p, end, e->name, sizeof(e->name), 1) < 0)
@@ -112,9 +132,8 @@ dc_cache_decode(DC_ENTRY *e, const char *data, size_t len)
     if (i == 3)
         return -1;
     e->result = i;
-    errno = 0;
-    e->expires = strtoll(expires, &ep, 10);
-    if (*expires == 0 || *ep != 0 || errno != 0 || e->expires < 0)
+    if (dc_cache_seconds(expires, &e->expires) < 0
+        || dc_cache_seconds(lifetime, &e->lifetime) < 0)
         return -1;
     return 0;
 }
@@ -297,6 +316,31 @@ dc_cache_flush(DC_CACHE *cache, const char *addr)
             continue;
         }
         if (cur->del(cur, 0) == 0)
+            removed++;
+    }
+    cur->close(cur);
+    if (removed)
+        cache->dirty = 1;
+    return removed;
+}
+
+long
+dc_cache_flush_temp(DC_CACHE *cache)
+{
+    DBC    *cur;
+    DBT     k, v;
+    DC_ENTRY e;
+    long    removed = 0;
+    int     ret;
+
+    if (cache->db->cursor(cache->db, NULL, &cur, 0) != 0)
+        return 0;
+    dc_cache_dbt(&k, NULL, 0);
+    dc_cache_dbt(&v, NULL, 0);
+    for (ret = cur->get(cur, &k, &v, DB_FIRST); ret == 0;
+         ret = cur->get(cur, &k, &v, DB_NEXT)) {
+        if (dc_cache_decode(&e, v.data, v.size) == 0
+            && e.result == DC_RESULT_TEMP && cur->del(cur, 0) == 0)
             removed++;
     }
     cur->close(cur);

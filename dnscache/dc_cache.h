@@ -8,12 +8,16 @@
  * (the blocklists'), so that flushing an address removes all of them.
  *
  * The record is one line of text, fields separated by '|':
- *   1|RESULT|EXPIRES|PTR|UNVERIFIED|NAME
- * with RESULT ok, none or temp, EXPIRES in seconds since the epoch, PTR
- * the valid PTR names separated by ',', UNVERIFIED a PTR name that did
- * not resolve back, NAME the verified name.  Names are those that
- * dc_name_valid() accepts, so none holds '|' or ','.  A record that does
- * not parse is a miss, and is deleted. */
+ *   2|RESULT|EXPIRES|LIFETIME|PTR|UNVERIFIED|NAME
+ * with RESULT ok, none or temp, EXPIRES in seconds since the epoch,
+ * LIFETIME the seconds the entry was given when it was stored (what
+ * dc_cache_refresh_due() measures its age by), PTR the valid PTR names
+ * separated by ',' (a blocklist's A answers, for its entries),
+ * UNVERIFIED a PTR name that did not resolve back, NAME the verified
+ * name.  Names are those that dc_name_valid() accepts, so none holds
+ * '|' or ','.  Records of version 1, written before the lifetime was
+ * kept, have no LIFETIME field and read as lifetime 0 (unknown).  A
+ * record that does not parse is a miss, and is deleted. */
 #ifndef ALLIGATE_DC_CACHE_H
 #define ALLIGATE_DC_CACHE_H
 
@@ -31,6 +35,7 @@
 typedef struct DC_ENTRY {
     int     result;
     long long expires;              /* seconds since the epoch */
+    long long lifetime;             /* seconds it was stored for; 0 unknown */
     char    ptr[1024];
     char    unverified[256];
     char    name[256];
@@ -52,8 +57,9 @@ long long dc_cache_ttl(const DC_TTLS *ttls, int result, long long dns_ttl);
 /* 1 when a hit at now on e should start a lookup that renews it in the
  * background, so that the next client still finds it: an answer (not a
  * temporary failure) with less than DC_CACHE_REFRESH seconds left, and
- * less than half the shortest life such an answer gets (min_ttl or
- * negative_ttl), so that an entry just stored is never refreshed.  An
+ * less than half of its lifetime, so that an entry just stored is never
+ * refreshed (an entry of unknown lifetime is measured by the shortest
+ * life such an answer gets: min_ttl, or negative_ttl for "none").  An
  * entry still asked for in its last seconds is a popular one; one not
  * asked for then simply expires. */
 int     dc_cache_refresh_due(const DC_TTLS *ttls, const DC_ENTRY *e,
@@ -78,6 +84,9 @@ int     dc_cache_put(DC_CACHE *cache, const char *key, const DC_ENTRY *e,
 /* Removes the entries of addr (the key addr and the keys "addr ..."), or
  * every entry when addr is NULL; returns how many. */
 long    dc_cache_flush(DC_CACHE *cache, const char *addr);
+/* Removes every temporary failure (new DNS servers may do better);
+ * returns how many. */
+long    dc_cache_flush_temp(DC_CACHE *cache);
 /* Looks at up to max entries after where the last call stopped (from
  * the start again after the end) and removes the expired ones; returns
  * how many it removed. */

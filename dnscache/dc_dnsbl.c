@@ -1,12 +1,15 @@
 /* The blocklist lookups of a client address (see dc_dnsbl.h), on
  * dc_resolve.  Concurrent lookups of one address share each zone's query:
  * a table of the queries under way, keyed like the cache ("ADDR bl
- * ZONE"), holds those waiting for each answer.  The sites are shared, counted, between the configuration
- * and the lookups that started under it, so that a reload does not pull
- * them from under a lookup still waiting for its answers. */
+ * ZONE"), holds those waiting for each answer (none, for a query that
+ * renews a cached answer).  The sites are shared, counted, between the
+ * configuration and the lookups that started under it, so that a reload
+ * does not pull them from under a lookup still waiting for its
+ * answers. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "dc_dnsbl.h"
 #include "dc_resolve.h"
@@ -55,6 +58,8 @@ static DC_DNSBL_CONF *dc_dnsbl_conf;
 static DC_DNSBL_GET_FN dc_dnsbl_get;
 static DC_FCRDNS_FN dc_dnsbl_put;
 static HTABLE *dc_dnsbl_table;          /* queries under way */
+static HTABLE *dc_dnsbl_warned;         /* zone -> when its error code
+                                         * was last logged */
 
 static void
 dc_dnsbl_conf_release(DC_DNSBL_CONF *conf)
@@ -146,6 +151,38 @@ dc_dnsbl_fill(DC_DNSBL_ZONE *z, const DC_ANSWER *answer, int result)
     z->state = result;
 }
 
+/* A list that answers with an error code refuses to say (over its
+ * quota, or asked through a public resolver): the administrator must
+ * know, without a line per client. */
+static void
+dc_dnsbl_check_error(const char *key, const DC_ANSWER *answer)
+{
+    const char *zone = strstr(key, DC_DNSBL_KEY_INFIX);
+    long long now = (long long) time(NULL);
+    long long *last;
+    int     i;
+
+    for (i = 0; i < answer->count; i++)
+        if (dnsbl_answer_is_error(answer->items[i]))
+            break;
+    if (i == answer->count || zone == NULL)
+        return;
+    zone += strlen(DC_DNSBL_KEY_INFIX);
+    if (dc_dnsbl_warned == NULL)
+        dc_dnsbl_warned = htable_create(16);
+    if ((last = htable_find(dc_dnsbl_warned, zone)) == NULL) {
+        last = mymalloc(sizeof(*last));
+        htable_enter(dc_dnsbl_warned, zone, last);
+    } else if (now >= *last && now - *last < DC_DNSBL_WARN_SECS) {
+        return;
+    }
+    *last = now;
+    msg_warn("dnsbl: %s answered %s, an error code, not a listing (the "
+             "query was refused: over quota, or through a public resolver?); "
+             "it counts only where a filter names it", zone,
+             answer->items[i]);
+}
+
 /* The answer goes to the cache once, then to every waiter. */
 static void
 dc_dnsbl_answered(const DC_ANSWER *answer, void *context)
@@ -154,6 +191,8 @@ dc_dnsbl_answered(const DC_ANSWER *answer, void *context)
     DC_DNSBL_WAITER *w, *next;
     DC_ENTRY e;
     int     i;
+
+    dc_dnsbl_check_error(q->key, answer);
 
     memset(&e, 0, sizeof(e));
     e.result = answer->status == DC_RESOLVE_OK ? DC_RESULT_OK
@@ -178,26 +217,32 @@ dc_dnsbl_answered(const DC_ANSWER *answer, void *context)
     myfree(q);
 }
 
-/* Joins the query for key, or starts it. */
+/* Joins the query for key, or starts it; without bl, only starts it
+ * (a renewal: its answer goes to the cache alone). */
 static void
 dc_dnsbl_ask(DC_DNSBL *bl, int zone, const char *key, const char *name)
 {
-    DC_DNSBL_WAITER *w = mymalloc(sizeof(*w));
+    DC_DNSBL_WAITER *w = NULL;
     DC_DNSBL_QUERY *q;
 
     if (dc_dnsbl_table == NULL)
         dc_dnsbl_table = htable_create(64);
-    w->bl = bl;
-    w->zone = zone;
-    bl->pending++;
+    if (bl) {
+        w = mymalloc(sizeof(*w));
+        w->bl = bl;
+        w->zone = zone;
+        w->next = NULL;
+        bl->pending++;
+    }
     if ((q = htable_find(dc_dnsbl_table, key)) != NULL) {
-        w->next = q->waiters;
-        q->waiters = w;
+        if (w) {
+            w->next = q->waiters;
+            q->waiters = w;
+        }
         return;
     }
     q = mymalloc(sizeof(*q));
     q->key = mystrdup(key);
-    w->next = NULL;
     q->waiters = w;
     htable_enter(dc_dnsbl_table, q->key, q);
     dc_resolve_query(name, DC_RESOLVE_A, dc_dnsbl_answered, q);
@@ -212,7 +257,7 @@ dc_dnsbl_start(const char *addr, int fresh, DC_DNSBL_FN fn, void *context)
     VBUF   *key = vbuf_create(100);
     VBUF   *name = vbuf_create(100);
     const char *zone;
-    int     i;
+    int     i, hit;
 
     snprintf(bl->addr, sizeof(bl->addr), "%s", addr);
     bl->fn = fn;
@@ -229,10 +274,15 @@ dc_dnsbl_start(const char *addr, int fresh, DC_DNSBL_FN fn, void *context)
         z = bl->zones + i;
         zone = dnsbl_zone(bl->conf->sites, i);
         dc_dnsbl_key(key, addr, zone);
-        if (!fresh && dc_dnsbl_get && dc_dnsbl_get(vbuf_str(key), &e)) {
+        hit = fresh || dc_dnsbl_get == NULL ? DC_DNSBL_MISS
+            : dc_dnsbl_get(vbuf_str(key), &e);
+        if (hit != DC_DNSBL_MISS) {
             z->state = e.result;
             z->cached = 1;
             dc_dnsbl_set_items(z, e.ptr);
+            if (hit == DC_DNSBL_HIT_RENEW
+                && dnsbl_query_name(addr, zone, name) == 0)
+                dc_dnsbl_ask(NULL, i, vbuf_str(key), vbuf_str(name));
         } else if (dnsbl_query_name(addr, zone, name) < 0) {
             z->state = DC_RESULT_NONE;
         } else {

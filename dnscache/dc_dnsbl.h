@@ -16,12 +16,19 @@
 #include "vbuf.h"
 
 #define DC_DNSBL_KEY_INFIX  " bl "
+#define DC_DNSBL_WARN_SECS  60          /* per zone, for error codes */
 
 typedef struct DC_DNSBL DC_DNSBL;
 
-/* The cache, as the glue reaches it: get returns 1 with *e on a hit;
- * put stores a finished answer under key (DC_FCRDNS_FN's shape, with the
- * key in place of the address). */
+/* The cache, as the glue reaches it: get returns DC_DNSBL_MISS, or a
+ * hit with *e: DC_DNSBL_HIT, or DC_DNSBL_HIT_RENEW for an entry near its
+ * end (dc_cache_refresh_due), whose zone is then asked again in the
+ * background so that the entry is renewed before it expires; put stores
+ * a finished answer under key (DC_FCRDNS_FN's shape, with the key in
+ * place of the address). */
+#define DC_DNSBL_MISS       0
+#define DC_DNSBL_HIT        1
+#define DC_DNSBL_HIT_RENEW  2
 typedef int (*DC_DNSBL_GET_FN)(const char *key, DC_ENTRY *e);
 /* Runs once, when every zone has answered, perhaps before
  * dc_dnsbl_start() returns. */
@@ -39,7 +46,9 @@ long    dc_dnsbl_inflight(void);
 void    dc_dnsbl_key(VBUF *out, const char *addr, const char *zone);
 
 /* Asks every zone about addr (numeric, canonical), from the cache
- * unless fresh. */
+ * unless fresh.  A zone that answers with an error code of
+ * 127.255.255.0/24 (dnsbl_answer_is_error: the list refused the query)
+ * is logged, once a minute per zone at most. */
 DC_DNSBL *dc_dnsbl_start(const char *addr, int fresh, DC_DNSBL_FN fn,
                          void *context);
 /* The score of the zones answered so far; sites gets the matched

@@ -92,6 +92,12 @@ dc_fcrdns_inflight(void)
     return dc_fcrdns_table ? (long) htable_used(dc_fcrdns_table) : 0;
 }
 
+int
+dc_fcrdns_under_way(const char *addr)
+{
+    return dc_fcrdns_table && htable_find(dc_fcrdns_table, addr) != NULL;
+}
+
 /* The outcome goes to the store and to every waiter. */
 static void
 dc_fcrdns_finish(DC_FCRDNS *look, int result)

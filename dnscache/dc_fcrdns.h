@@ -28,5 +28,7 @@ void    dc_fcrdns_init(DC_FCRDNS_FN store);
 void    dc_fcrdns_start(const char *addr, DC_FCRDNS_FN fn, void *context);
 /* Lookups under way. */
 long    dc_fcrdns_inflight(void);
+/* 1 when the lookup of addr is under way (dc_fcrdns_start joins it). */
+int     dc_fcrdns_under_way(const char *addr);
 
 #endif

@@ -46,6 +46,7 @@ static int
 fuzz_same_entry(const DC_ENTRY *a, const DC_ENTRY *b)
 {
     return a->result == b->result && a->expires == b->expires
+        && a->lifetime == b->lifetime
         && strcmp(a->ptr, b->ptr) == 0
         && strcmp(a->unverified, b->unverified) == 0
         && strcmp(a->name, b->name) == 0;
@@ -201,6 +202,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (dc_cache_decode(&e, (const char *) data, size) == 0) {
         fuzz_check(e.result >= DC_RESULT_OK && e.result <= DC_RESULT_TEMP);
         fuzz_check(e.expires >= 0);
+        fuzz_check(e.lifetime >= 0);
         fuzz_round_trip(&e);
     }
     return 0;

@@ -51,8 +51,9 @@ naive_match(const char *filter, const unsigned char a[4])
     const char *cp = filter;
     int i;
 
+    /* Without a filter, anything but 127.255.255.0/24 (error codes). */
     if (filter == NULL)
-        return 1;
+        return !(a[0] == 127 && a[1] == 255 && a[2] == 255);
     for (i = 0; i < 4; i++) {
         const char *end = cp;
 

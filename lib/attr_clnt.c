@@ -370,3 +370,48 @@ attr_clnt_collect(ATTR_CLNT *clnt, ATTR *reply, VBUF *why)
         attr_clnt_hold_off(clnt, why);
     return -1;
 }
+
+int
+attr_clnt_ready(ATTR_CLNT *clnt)
+{
+    size_t off, used;
+    ssize_t n;
+    int complete;
+
+    if (clnt->fd < 0 || clnt->pending == 0)
+        return 0;
+    for (;;) {
+        /* The owed replies that are complete in what has come. */
+        for (off = 0, complete = 0; complete < clnt->pending; complete++) {
+            switch (attr_parse(clnt->discard, vbuf_str(clnt->in) + off,
+                               vbuf_len(clnt->in) - off, &used, clnt->tmp)) {
+            case 1:
+                off += used;
+                continue;
+            case -1:
+                return 1;               /* collect says it is malformed */
+            }
+            break;
+        }
+        if (complete == clnt->pending)
+            return 1;
+        vbuf_reserve(clnt->in, ATTR_CLNT_READ_SIZE);
+        n = read(clnt->fd, clnt->in->data + clnt->in->len,
+                 ATTR_CLNT_READ_SIZE);
+        if (n > 0) {
+            clnt->in->len += (size_t) n;
+            clnt->in->data[clnt->in->len] = 0;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else {
+            /* Nothing yet, or an end that collect reports. */
+            return n < 0 && errno == EAGAIN ? 0 : 1;
+        }
+    }
+}
+
+int
+attr_clnt_fd(const ATTR_CLNT *clnt)
+{
+    return clnt->fd;
+}

@@ -46,6 +46,16 @@ int attr_clnt_send(ATTR_CLNT *clnt, const ATTR *request, VBUF *why);
  * is then not sent again (the server may have acted on it). */
 int attr_clnt_collect(ATTR_CLNT *clnt, ATTR *reply, VBUF *why);
 
+/* Whether attr_clnt_collect() would return without waiting: every owed
+ * reply has arrived, or the connection broke (which collect reports).
+ * Reads what has arrived, without waiting; 0 while a reply is still to
+ * come, and when none is owed. */
+int attr_clnt_ready(ATTR_CLNT *clnt);
+/* The connection's descriptor, to poll() for an owed reply beside other
+ * descriptors (readable: call attr_clnt_ready()); -1 when there is no
+ * connection.  Not for reading or writing. */
+int attr_clnt_fd(const ATTR_CLNT *clnt);
+
 /* Queues a request about the connection's own state (smtpd's disconnect)
  * to go out in the same write as the next request or send, or with
  * attr_clnt_flush(); its reply is then owed.  Without a connection, or if

@@ -120,29 +120,46 @@ dc_clnt_get_info(const ATTR *reply, DC_CLIENT_INFO *info)
     if (dc_clnt_long(reply, "verified", 0) == 1)
         dc_clnt_copy(info->name, sizeof(info->name), attr_get(reply, "name"));
     info->temp = dc_clnt_long(reply, "temp", 0) == 1;
+    info->pending = dc_clnt_long(reply, "pending", 0) == 1;
     info->score = (int) dc_clnt_long(reply, "score", 0);
     dc_clnt_copy(info->sites, sizeof(info->sites), attr_get(reply, "sites"));
     dc_clnt_copy(info->late, sizeof(info->late), attr_get(reply, "late"));
 }
 
 int
-dc_clnt_client_send(DC_CLNT *clnt, const char *addr, int want_ptr,
-                    int want_dnsbl)
+dc_clnt_client_send(DC_CLNT *clnt, const char *addr, int flags,
+                    long long deadline_ms)
 {
+    long long wait = deadline_ms - monotime_ms();
+
     attr_reset(clnt->request);
     attr_set(clnt->request, "request", "client");
     if (attr_set(clnt->request, "addr", addr) < 0) {
         vbuf_set(clnt->why, "address cannot be sent");
         return dc_clnt_fail(clnt);
     }
-    if (want_ptr)
-        attr_set(clnt->request, "ptr", "1");
-    if (want_dnsbl)
+    if (flags & DC_CLNT_ASK_NAME)
+        attr_set(clnt->request, "ptr", (flags & DC_CLNT_NAME_LATER)
+                 && (flags & DC_CLNT_ASK_SCORE) ? "start" : "1");
+    if (flags & DC_CLNT_ASK_SCORE)
         attr_set(clnt->request, "dnsbl", "1");
+    attr_setf(clnt->request, "wait", "%lld", wait > 0 ? wait : 1);
     attr_clnt_set_timeout(clnt->attr, DC_CLNT_SEND_MS);
     if (attr_clnt_send(clnt->attr, clnt->request, clnt->why) < 0)
         return dc_clnt_fail(clnt);
     return DC_CLNT_OK;
+}
+
+int
+dc_clnt_client_ready(DC_CLNT *clnt)
+{
+    return attr_clnt_ready(clnt->attr);
+}
+
+int
+dc_clnt_client_fd(const DC_CLNT *clnt)
+{
+    return attr_clnt_fd(clnt->attr);
 }
 
 int

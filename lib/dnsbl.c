@@ -402,6 +402,21 @@ dnsbl_query_name(const char *addr, const char *domain, VBUF *out)
     return 0;
 }
 
+/* 127.255.255.0/24, the lists' error codes. */
+static int
+dnsbl_error_octets(const unsigned char a[4])
+{
+    return a[0] == 127 && a[1] == 255 && a[2] == 255;
+}
+
+int
+dnsbl_answer_is_error(const char *answer_addr)
+{
+    unsigned char a[4];
+
+    return inet_pton(AF_INET, answer_addr, a) == 1 && dnsbl_error_octets(a);
+}
+
 int
 dnsbl_match(const DNSBL_SITE *site, const char *answer_addr)
 {
@@ -411,7 +426,7 @@ dnsbl_match(const DNSBL_SITE *site, const char *answer_addr)
     if (inet_pton(AF_INET, answer_addr, a) != 1)
         return 0;
     if (site->filter == NULL)
-        return 1;
+        return !dnsbl_error_octets(a);
     for (i = 0; i < 4; i++)
         if ((site->octet[i][a[i] / 8] & (1 << (a[i] % 8))) == 0)
             return 0;

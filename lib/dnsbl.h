@@ -57,8 +57,18 @@ const char *dnsbl_zone(const DNSBL_SITES *sites, int z);
 int     dnsbl_query_name(const char *addr, const char *domain, struct VBUF *out);
 
 /* 1 when an A answer (dotted quad text) passes the entry's filter; 0
- * when it does not or is not an IPv4 address. */
+ * when it does not or is not an IPv4 address.  An entry without a
+ * filter takes any answer but an error code (below): what an
+ * administrator who wrote no filter means is "listed", and a list that
+ * refuses the query says nothing about the client.  A filter is taken
+ * as written, error codes included. */
 int     dnsbl_match(const DNSBL_SITE *site, const char *answer_addr);
+
+/* 1 when an A answer is one of the error codes that lists give in
+ * 127.255.255.0/24 instead of an answer (Spamhaus: 127.255.255.252 a
+ * query for a zone that does not exist, .254 through a public
+ * resolver, .255 over the free quota). */
+int     dnsbl_answer_is_error(const char *answer_addr);
 
 /* The score of one client.  answers[z] holds zone z's A answers, a
  * NULL-terminated list of dotted quads, or is NULL when the zone did not

@@ -129,8 +129,10 @@ typedef struct SMTPD_STATE {
     const char *where;                  /* current command, for "lost connection" */
     SMTPD_COUNT *counts;                /* by smtpd_cmds[] index */
 
-    /* dnscache. */
-    int     dns_asked;                  /* a question is out */
+    /* dnscache (smtpd_dns.c). */
+    int     dns_asked;                  /* what the reply owed answers */
+    int     dns_name_pending;           /* the client's name is to come */
+    int     dns_connect_logged;         /* "connect from" is logged */
     long long dns_deadline;             /* monotime ms: the session's wait */
     char   *dnsbl_sites;                /* facts.dnsbl_sites */
 
@@ -180,9 +182,18 @@ void    smtpd_io_request(SMTPD_STATE *state);
 void    smtpd_io_extend(SMTPD_STATE *state, size_t bytes);
 void    smtpd_io_close(SMTPD_STATE *state);
 
-/* smtpd_dns.c */
+/* smtpd_dns.c: send at connect; score before the greeting; then the
+ * name: taken if there (wait = 0) or waited for (1) by smtpd_dns_name(),
+ * which logs "connect from" once it is known, and must run before any
+ * line that names the client; idle while the session waits for a
+ * command (the name, or the client, whichever comes first); command
+ * before each command, waiting for the commands whose lines or header
+ * name the client. */
 void    smtpd_dns_send(SMTPD_STATE *state);
-void    smtpd_dns_collect(SMTPD_STATE *state);
+void    smtpd_dns_score(SMTPD_STATE *state);
+void    smtpd_dns_name(SMTPD_STATE *state, int wait);
+void    smtpd_dns_idle(SMTPD_STATE *state);
+void    smtpd_dns_command(SMTPD_STATE *state, const char *verb);
 
 /* smtpd_auth.c */
 int     smtpd_auth(SMTPD_STATE *state, const char *arg);

@@ -28,6 +28,7 @@ smtpd_log_decision(SMTPD_STATE *state, const char *what, const char *cmd,
 {
     VBUF   *line = vbuf_create(256);
 
+    smtpd_dns_name(state, 1);
     vbuf_printf(line, "%s: %s: %s from %s: ",
                 state->queue_id[0] ? state->queue_id : "NOQUEUE", what, cmd,
                 state->namaddr);
@@ -78,6 +79,7 @@ smtpd_log_disconnect(SMTPD_STATE *state)
     int     ok = 0, total = 0;
     int     i;
 
+    smtpd_dns_name(state, 1);
     /* Up to and with the table's last entry, "unknown". */
     for (i = 0;; i++) {
         SMTPD_COUNT *c = &state->counts[i];

@@ -216,6 +216,7 @@ smtpd_command(SMTPD_STATE *state, VBUF *line)
         if (verb_len == strlen(cmd->name)
             && strncasecmp(vbuf_str(line), cmd->name, verb_len) == 0)
             break;
+    smtpd_dns_command(state, cmd->name);
     /* A rule decided to close: only what finishes the refused
      * transaction is still answered. */
     if (state->closing && !(cmd->flags & F_CLOSING)) {
@@ -265,7 +266,6 @@ smtpd_connect(SMTPD_STATE *state)
 
     smtpd_state_facts(state);
     if (smtpd_policy_connect(&state->policy, &state->facts, &d) < 0) {
-        msg_info("connect from %s", state->namaddr);
         smtpd_apply(state, "CONNECT", &d, NULL);
         state->quit = 1;
         return;
@@ -274,10 +274,10 @@ smtpd_connect(SMTPD_STATE *state)
     smtpd_rate_connect_send(state);
     smtpd_dns_send(state);
     talked = !smtpd_policy_trusted(&state->facts) && smtpd_pregreet(state);
-    smtpd_dns_collect(state);
+    smtpd_dns_score(state);
     count = smtpd_rate_connect(state);
-    smtpd_session_namaddr(state);
-    msg_info("connect from %s", state->namaddr);
+    /* "connect from" now if the name is known; else when it is. */
+    smtpd_dns_name(state, 0);
     if (smtpd_policy_conn_count(&state->policy, &state->facts, count, &d) < 0
         || smtpd_policy_tarpit_disconnects(&state->policy, &state->facts,
                                            &d) < 0
@@ -286,9 +286,11 @@ smtpd_connect(SMTPD_STATE *state)
         state->quit = 1;
         return;
     }
-    if (d.rule)                         /* dnsbl_action = ignore */
+    if (d.rule) {                       /* dnsbl_action = ignore */
+        smtpd_dns_name(state, 1);
         msg_info("NOQUEUE: dnsbl: %s is listed: %s (dnsbl_action = ignore)",
                  state->namaddr, d.detail);
+    }
     if (talked) {
         smtpd_refuse(state, "CONNECT", SMTPD_POLICY_CLOSE, 554, "5.5.1",
                      "Error: SMTP protocol violation: talked before the greeting",
@@ -307,7 +309,7 @@ smtpd_session(SMTPD_STATE *state)
     /* smtps: TLS from the first byte; a client that speaks plaintext
      * there gets no reply it could not read anyway. */
     if (state->tls_level == SMTPD_TLS_WRAPPER && smtpd_tls_wrapper(state) < 0) {
-        msg_info("connect from %s", state->namaddr);
+        smtpd_dns_name(state, 1);
         state->quit = 1;
     } else {
         smtpd_connect(state);
@@ -316,6 +318,7 @@ smtpd_session(SMTPD_STATE *state)
     while (!state->quit) {
         int     status;
 
+        smtpd_dns_idle(state);
         smtpd_io_request(state);
         /* Room for AUTH's initial response; other commands keep the
          * shorter limit. */
@@ -323,6 +326,10 @@ smtpd_session(SMTPD_STATE *state)
         if (status == SMTPD_IO_OK && vbuf_len(line) > SMTPD_LINE_MAX
             && strncasecmp(vbuf_str(line), "AUTH ", 5) != 0)
             status = SMTPD_IO_TOOLONG;
+        /* Their lines name the client. */
+        if (status == SMTPD_IO_EOF || status == SMTPD_IO_TIMEOUT
+            || status == SMTPD_IO_ERROR)
+            smtpd_dns_name(state, 1);
         switch (status) {
         case SMTPD_IO_OK:
             smtpd_command(state, line);
@@ -357,6 +364,7 @@ smtpd_session(SMTPD_STATE *state)
         if (state->closing && !smtpd_io_has_line(state))
             state->quit = 1;
         if (!state->quit && state->error_count >= conf_int(P_smtpd_hard_error_limit)) {
+            smtpd_dns_name(state, 1);
             msg_info("too many errors after %s from %s", state->where,
                      state->namaddr);
             smtpd_reply(state, "421 4.7.0 %s Error: too many errors",

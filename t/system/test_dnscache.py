@@ -6,12 +6,15 @@ name; the cache survives a restart of dnscache (dnsmasq sees no second
 query); master starts dnscache only when it has work and restarts it
 when it is killed."""
 
+import heapq
 import os
+import select
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -291,6 +294,57 @@ class DnscacheRefreshTest(AlligateTestCase):
         self.assertEqual(self.dns.queries(name), 2)
 
 
+class DnscacheDnsblRefreshTest(AlligateTestCase):
+    """Blocklist answers are kept warm too: with every entry living 6
+    seconds, a hit in its last 3 seconds asks the zone again in the
+    background, listings and NXDOMAIN alike, so that the client is never
+    asked about as a miss again and always finds its answer."""
+    start = False
+
+    def setUp(self):
+        super().setUp()
+        self.dns = Dnsmasq(DNSBL_RECORDS)
+        self.inst.write_conf("resolve_remote_hosts = no\n"
+                             "dns_cache_min_ttl = 6s\n"
+                             "dns_cache_max_ttl = 6s\n"
+                             "dns_negative_ttl = 6s\n"
+                             "dnsbl_sites = bl1.bl.test, bl2.bl.test*3\n"
+                             "dns_servers = 127.0.0.1:%d\n" % self.dns.port)
+        self.inst.start()
+
+    def tearDown(self):
+        self.dns.stop()
+        super().tearDown()
+
+    def test_popular_answers_renewed_before_expiry(self):
+        # 192.0.2.14: listed on bl1, NXDOMAIN on bl2
+        listed, absent = "14.2.0.192.bl1.bl.test", "14.2.0.192.bl2.bl.test"
+        c = DnscacheClient(self.inst)
+
+        def ask():
+            c.send(request="client", addr="192.0.2.14", dnsbl="1")
+            reply = c.message()
+            self.assertEqual((reply["score"], reply["sites"], reply["late"]),
+                             ("1", "bl1.bl.test", ""), reply)
+            return reply
+
+        ask()
+        self.assertEqual(self.dns.queries(listed), 1)
+        self.assertEqual(self.dns.queries(absent), 1)
+        self.assertTrue(wait_for(lambda: ask() and self.dns.queries(listed) >= 2
+                                 and self.dns.queries(absent) >= 2,
+                                 timeout=15, interval=0.1))
+        c.close()
+        stats = dict(line.split(": ", 1) for line in
+                     self.inst.ctl("dns", "stats", check=True).stdout.splitlines())
+        # the second queries were renewals, not misses after expiry
+        self.assertEqual(stats["misses"], "2")
+        self.assertGreaterEqual(int(stats["refreshes"]), 2)
+        out = lookup(self.inst, "192.0.2.14")
+        self.assertEqual(out["dnsbl score"], "1")
+        self.assertEqual(out["dnsbl answers"], "bl1.bl.test=127.0.0.2, bl2.bl.test=none")
+
+
 class DnscacheDnsblTest(AlligateTestCase):
     start = False
 
@@ -398,6 +452,71 @@ class DnscacheDnsblTest(AlligateTestCase):
         self.assertEqual(self.dns.queries("10.2.0.192.bl1.bl.test"), 2)
         c.close()
 
+
+
+def dns_question(packet):
+    """(name, qtype) of a DNS message's first question."""
+    labels, i = [], 12
+    while i < len(packet) and packet[i]:
+        labels.append(packet[i + 1:i + 1 + packet[i]].decode(errors="replace"))
+        i += 1 + packet[i]
+    qtype = int.from_bytes(packet[i + 1:i + 3], "big") if i + 3 <= len(packet) else 0
+    return ".".join(labels).lower(), qtype
+
+
+class DelayProxy(threading.Thread):
+    """A UDP relay in front of a DNS server (dnsmasq) that holds each
+    answer for delay seconds: a DNS server that far away.  released maps
+    (name, qtype) to the time.monotonic() just before its first answer
+    went out, so that a test can tell what smtpd did before which answer
+    (what it did after the answer comes after that time)."""
+
+    def __init__(self, upstream_port, delay):
+        super().__init__(daemon=True)
+        self.delay = delay
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.up.connect(("127.0.0.1", upstream_port))
+        self.clients = {}
+        self.released = {}
+        self.running = True
+        self.start()
+
+    def run(self):
+        pending = []
+        while self.running:
+            timeout = (max(pending[0][0] - time.monotonic(), 0) if pending
+                       else 0.1)
+            ready, _, _ = select.select([self.sock, self.up], [], [], timeout)
+            for s in ready:
+                try:
+                    data, addr = s.recvfrom(4096)
+                except OSError:
+                    continue
+                if s is self.sock:
+                    self.clients[data[:2] + data[12:]] = addr
+                    self.up.send(data)
+                    continue
+                key = next((k for k in self.clients
+                            if k[:2] == data[:2] and data[12:].startswith(k[2:])),
+                           None)
+                if key is not None:
+                    heapq.heappush(pending, (time.monotonic() + self.delay,
+                                             data, self.clients.pop(key)))
+            while pending and pending[0][0] <= time.monotonic():
+                _, data, addr = heapq.heappop(pending)
+                # Noted before it goes: whatever the answer causes comes
+                # after this time.
+                self.released.setdefault(dns_question(data), time.monotonic())
+                self.sock.sendto(data, addr)
+
+    def stop(self):
+        self.running = False
+        self.join(2)
+        self.sock.close()
+        self.up.close()
 
 
 class Blackhole:

@@ -530,6 +530,22 @@ START_TEST(test_defer_dropped_with_connection)
 }
 END_TEST
 
+/* Polls until attr_clnt_ready(), for 2 seconds at most. */
+static int
+wait_ready(void)
+{
+    struct pollfd pfd;
+    long long end = monotime_ms() + 2000;
+
+    while (!attr_clnt_ready(clnt) && monotime_ms() < end) {
+        pfd.fd = attr_clnt_fd(clnt);
+        pfd.events = POLLIN;
+        if (pfd.fd < 0 || poll(&pfd, 1, 100) < 0)
+            return 0;
+    }
+    return attr_clnt_ready(clnt);
+}
+
 START_TEST(test_collect)
 {
     start_server(SERVER_GOOD);
@@ -576,6 +592,74 @@ START_TEST(test_collect_server_gone)
     expect_why("%s: reply: connection closed");
     ck_assert_msg(echo("two") == 0, "%s", vbuf_str(why));
     ck_assert_str_eq(attr_get(reply, "echo"), "raw");
+}
+END_TEST
+
+/* ready: whether collect would wait, found without waiting. */
+START_TEST(test_ready)
+{
+    struct pollfd pfd;
+
+    start_server(SERVER_GOOD);
+    /* No connection, nothing owed. */
+    ck_assert_int_eq(attr_clnt_fd(clnt), -1);
+    ck_assert_int_eq(attr_clnt_ready(clnt), 0);
+    ck_assert_msg(echo_send("one") == 0, "%s", vbuf_str(why));
+    ck_assert_msg(echo_send("two") == 0, "%s", vbuf_str(why));
+    ck_assert_int_ge(attr_clnt_fd(clnt), 0);
+    /* Both replies come; ready says so once the second has. */
+    pfd.fd = attr_clnt_fd(clnt);
+    pfd.events = POLLIN;
+    while (!attr_clnt_ready(clnt))
+        ck_assert_int_eq(poll(&pfd, 1, 2000), 1);
+    /* Reading ahead lost nothing: collect takes the last. */
+    ck_assert_int_eq(attr_clnt_ready(clnt), 1);
+    ck_assert_msg(attr_clnt_collect(clnt, reply, why) == 0, "%s",
+                  vbuf_str(why));
+    ck_assert_str_eq(attr_get(reply, "echo"), "two");
+    ck_assert_int_eq(reply_n(), 2);
+    ck_assert_int_eq(attr_clnt_ready(clnt), 0);
+    ck_assert_msg(echo("three") == 0, "%s", vbuf_str(why));
+    ck_assert_int_eq(reply_n(), 3);
+}
+END_TEST
+
+START_TEST(test_ready_silent)
+{
+    long long start;
+
+    /* Nothing comes: ready does not wait, and does not give up on the
+     * connection; collect still can. */
+    start_server(SERVER_SILENT);
+    attr_clnt_set_timeout(clnt, 200);
+    ck_assert_msg(echo_send("one") == 0, "%s", vbuf_str(why));
+    start = monotime_ms();
+    ck_assert_int_eq(attr_clnt_ready(clnt), 0);
+    ck_assert_int_eq(attr_clnt_ready(clnt), 0);
+    ck_assert_int_lt(monotime_ms() - start, 100);
+    ck_assert_int_ge(attr_clnt_fd(clnt), 0);
+    ck_assert_int_eq(attr_clnt_collect(clnt, reply, why), -1);
+    expect_why("%s: reply: timeout");
+    ck_assert_int_eq(attr_clnt_fd(clnt), -1);
+}
+END_TEST
+
+START_TEST(test_ready_broken)
+{
+    /* A connection that ends, or a malformed reply: ready, so that
+     * collect reports it at once. */
+    start_server(SERVER_DROP_FIRST);
+    ck_assert_msg(echo_send("one") == 0, "%s", vbuf_str(why));
+    ck_assert_int_eq(wait_ready(), 1);
+    ck_assert_int_eq(attr_clnt_collect(clnt, reply, why), -1);
+    expect_why("%s: reply: connection closed");
+    fixture_serv_stop();
+    start_server(SERVER_BAD_REPLY);
+    ck_assert_msg(echo_send("one") == 0, "%s", vbuf_str(why));
+    ck_assert_int_eq(wait_ready(), 1);
+    ck_assert_int_eq(attr_clnt_collect(clnt, reply, why), -1);
+    ck_assert_msg(strstr(vbuf_str(why), "malformed reply") != NULL, "%s",
+                  vbuf_str(why));
 }
 END_TEST
 
@@ -896,6 +980,9 @@ attr_clnt_suite(void)
     tcase_add_test(tc, test_collect);
     tcase_add_test(tc, test_collect_timeout);
     tcase_add_test(tc, test_collect_server_gone);
+    tcase_add_test(tc, test_ready);
+    tcase_add_test(tc, test_ready_silent);
+    tcase_add_test(tc, test_ready_broken);
     suite_add_tcase(s, tc);
 
     tcase_add_checked_fixture(ts, setup, teardown);

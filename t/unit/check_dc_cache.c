@@ -101,6 +101,39 @@ START_TEST(test_refresh_due)
 }
 END_TEST
 
+/* With its lifetime stored, an entry is measured by its own: half of
+ * it, 30 seconds at most; a temporary failure never. */
+START_TEST(test_refresh_due_lifetime)
+{
+    DC_ENTRY e;
+
+    memset(&e, 0, sizeof(e));
+    e.expires = 1000;
+    e.result = DC_RESULT_OK;
+    e.lifetime = 3600;                  /* the 30-second cap */
+    ck_assert_int_eq(dc_cache_refresh_due(&ttls, &e, 970), 0);
+    ck_assert_int_eq(dc_cache_refresh_due(&ttls, &e, 971), 1);
+    e.lifetime = 10;                    /* below min_ttl: half of 10 */
+    ck_assert_int_eq(dc_cache_refresh_due(&ttls, &e, 990), 0);
+    ck_assert_int_eq(dc_cache_refresh_due(&ttls, &e, 995), 0);
+    ck_assert_int_eq(dc_cache_refresh_due(&ttls, &e, 996), 1);
+    /* a negative answer (a blocklist's NXDOMAIN) the same way */
+    e.result = DC_RESULT_NONE;
+    e.lifetime = 600;
+    ck_assert_int_eq(dc_cache_refresh_due(&ttls, &e, 970), 0);
+    ck_assert_int_eq(dc_cache_refresh_due(&ttls, &e, 971), 1);
+    e.lifetime = 4;
+    ck_assert_int_eq(dc_cache_refresh_due(&ttls, &e, 998), 0);
+    ck_assert_int_eq(dc_cache_refresh_due(&ttls, &e, 999), 1);
+    /* an entry just stored is never due: lifetime 1 has no window */
+    e.lifetime = 1;
+    ck_assert_int_eq(dc_cache_refresh_due(&ttls, &e, 999), 0);
+    e.result = DC_RESULT_TEMP;
+    e.lifetime = 30;
+    ck_assert_int_eq(dc_cache_refresh_due(&ttls, &e, 999), 0);
+}
+END_TEST
+
 START_TEST(test_record_format)
 {
     DC_ENTRY e = entry(DC_RESULT_OK, T0, "mx.example.com"), d;
@@ -108,23 +141,42 @@ START_TEST(test_record_format)
     static const char *bad[] = {
         "", "1|ok|5|a|b", "2|ok|5|a|b|c", "1|maybe|5|a|b|c",
         "1|ok|-5|a|b|c", "1|ok|5x|a|b|c", "1|ok||a|b|c", "1|ok|5|a|b|c|d",
+        "2|ok|5|60|a|b", "2|ok|5|60|a|b|c|d", "2|ok|5|-60|a|b|c",
+        "2|ok|5|6x|a|b|c", "2|ok|5||a|b|c", "3|ok|5|60|a|b|c",
+        "2|maybe|5|60|a|b|c",
     };
     size_t i;
 
     strcpy(e.unverified, "liar.example.com");
+    e.lifetime = 3600;
     dc_cache_encode(out, &e);
     ck_assert_str_eq(vbuf_str(out),
-                     "1|ok|1700000000|mx.example.com|liar.example.com|mx.example.com");
+                     "2|ok|1700000000|3600|mx.example.com|liar.example.com|mx.example.com");
     ck_assert_int_eq(dc_cache_decode(&d, vbuf_str(out), vbuf_len(out)), 0);
     ck_assert_int_eq(d.result, DC_RESULT_OK);
     ck_assert_int_eq(d.expires, T0);
+    ck_assert_int_eq(d.lifetime, 3600);
     ck_assert_str_eq(d.name, "mx.example.com");
     ck_assert_str_eq(d.unverified, "liar.example.com");
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         ck_assert_msg(dc_cache_decode(&d, bad[i], strlen(bad[i])) < 0,
                       "accepted %s", bad[i]);
+    ck_assert_int_eq(dc_cache_decode(&d, "2|temp|5|30|||", 14), 0);
+    ck_assert_int_eq(d.result, DC_RESULT_TEMP);
+    ck_assert_int_eq(d.lifetime, 30);
+    /* A record of version 1, from before the lifetime was kept: read,
+     * with the lifetime unknown. */
     ck_assert_int_eq(dc_cache_decode(&d, "1|temp|5|||", 11), 0);
     ck_assert_int_eq(d.result, DC_RESULT_TEMP);
+    ck_assert_int_eq(d.lifetime, 0);
+    ck_assert_int_eq(dc_cache_decode(&d, "1|ok|7|a.example|b.example|a.example",
+                                     strlen("1|ok|7|a.example|b.example|a.example")),
+                     0);
+    ck_assert_int_eq(d.expires, 7);
+    ck_assert_int_eq(d.lifetime, 0);
+    ck_assert_str_eq(d.ptr, "a.example");
+    ck_assert_str_eq(d.unverified, "b.example");
+    ck_assert_str_eq(d.name, "a.example");
     vbuf_free(out);
 }
 END_TEST
@@ -187,6 +239,25 @@ START_TEST(test_flush)
     ck_assert_int_eq(dc_cache_flush(cache, "192.0.2.3"), 0);
     ck_assert_int_eq(dc_cache_flush(cache, NULL), 3);
     ck_assert_int_eq(dc_cache_count(cache), 0);
+}
+END_TEST
+
+/* A reload with new DNS servers forgets the old servers' failures. */
+START_TEST(test_flush_temp)
+{
+    DC_ENTRY e;
+
+    put("192.0.2.1", entry(DC_RESULT_TEMP, T0 + 30, ""));
+    put("192.0.2.1 bl zen.example", entry(DC_RESULT_TEMP, T0 + 30, ""));
+    put("192.0.2.2", entry(DC_RESULT_OK, T0 + 60, "b.example"));
+    put("192.0.2.2 bl zen.example", entry(DC_RESULT_NONE, T0 + 60, ""));
+    put("192.0.2.3", entry(DC_RESULT_TEMP, T0 - 30, ""));
+    ck_assert_int_eq(dc_cache_flush_temp(cache), 3);
+    ck_assert_int_eq(dc_cache_count(cache), 2);
+    ck_assert_int_eq(dc_cache_get(cache, "192.0.2.2", T0, &e), 1);
+    ck_assert_int_eq(dc_cache_get(cache, "192.0.2.2 bl zen.example", T0, &e), 1);
+    ck_assert_int_eq(dc_cache_get(cache, "192.0.2.1", T0, &e), 0);
+    ck_assert_int_eq(dc_cache_flush_temp(cache), 0);
 }
 END_TEST
 
@@ -343,10 +414,12 @@ dc_cache_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_ttl_clamped);
     tcase_add_test(tc, test_refresh_due);
+    tcase_add_test(tc, test_refresh_due_lifetime);
     tcase_add_test(tc, test_record_format);
     tcase_add_test(tc, test_expiry_on_get);
     tcase_add_test(tc, test_expiry_incremental);
     tcase_add_test(tc, test_flush);
+    tcase_add_test(tc, test_flush_temp);
     tcase_add_test(tc, test_survives_close);
     tcase_add_test(tc, test_broken_file_replaced);
     suite_add_tcase(s, tc);

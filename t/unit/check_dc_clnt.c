@@ -37,7 +37,11 @@ handle(const ATTR *request, ATTR *reply, void *context)
         attr_setf(reply, "sites", "ptr=%s,dnsbl=%s", ptr ? ptr : "-",
                   bl ? bl : "-");
         attr_set(reply, "score", "7");
-        attr_set(reply, "late", "slow.example");
+        /* how long the client said it waits */
+        attr_set(reply, "late", attr_get(request, "wait")
+                 ? attr_get(request, "wait") : "-");
+        if (ptr && strcmp(ptr, "start") == 0)
+            attr_set(reply, "pending", "1");
         if (strcmp(addr, "192.0.2.1") == 0) {
             attr_set(reply, "name", "mx.example.com");
             attr_set(reply, "verified", "1");
@@ -94,23 +98,50 @@ START_TEST(test_client_send_collect)
     DC_CLNT *clnt;
     DC_CLIENT_INFO info;
 
+    long    wait;
+
     fixture_serv_start(path, serve, NULL);
     clnt = dc_clnt_create(path, DC_CLNT_FLAG_NONE);
-    ck_assert_int_eq(dc_clnt_client_send(clnt, "192.0.2.1", 1, 1), DC_CLNT_OK);
+    ck_assert_int_eq(dc_clnt_client_send(clnt, "192.0.2.1", DC_CLNT_ASK_NAME
+                                         | DC_CLNT_ASK_SCORE,
+                                         monotime_ms() + 2000), DC_CLNT_OK);
     ck_assert_int_eq(dc_clnt_client_collect(clnt, monotime_ms() + 2000, &info),
                      DC_CLNT_OK);
     ck_assert_str_eq(info.name, "mx.example.com");
     ck_assert_int_eq(info.temp, 0);
+    ck_assert_int_eq(info.pending, 0);
     ck_assert_int_eq(info.score, 7);
     ck_assert_str_eq(info.sites, "ptr=1,dnsbl=1");
-    ck_assert_str_eq(info.late, "slow.example");
+    /* the time left to the deadline went as wait= */
+    wait = atol(info.late);
+    ck_assert_msg(wait > 1500 && wait <= 2000, "wait=%s", info.late);
     /* an unverified name is never the client's name */
-    ck_assert_int_eq(dc_clnt_client_send(clnt, "192.0.2.2", 0, 0), DC_CLNT_OK);
+    ck_assert_int_eq(dc_clnt_client_send(clnt, "192.0.2.2", 0,
+                                         monotime_ms() - 10), DC_CLNT_OK);
     ck_assert_int_eq(dc_clnt_client_collect(clnt, monotime_ms() + 2000, &info),
                      DC_CLNT_OK);
     ck_assert_str_eq(info.name, "");
     ck_assert_int_eq(info.temp, 1);
     ck_assert_str_eq(info.sites, "ptr=-,dnsbl=-");
+    /* a deadline past still sends a wait dnscache accepts */
+    ck_assert_str_eq(info.late, "1");
+    /* the name later: ptr=start, and the reply says it is to come */
+    ck_assert_int_eq(dc_clnt_client_send(clnt, "192.0.2.1", DC_CLNT_ASK_NAME
+                                         | DC_CLNT_ASK_SCORE
+                                         | DC_CLNT_NAME_LATER,
+                                         monotime_ms() + 2000), DC_CLNT_OK);
+    ck_assert_int_eq(dc_clnt_client_collect(clnt, monotime_ms() + 2000, &info),
+                     DC_CLNT_OK);
+    ck_assert_str_eq(info.sites, "ptr=start,dnsbl=1");
+    ck_assert_int_eq(info.pending, 1);
+    /* NAME_LATER without the score: the name is waited for */
+    ck_assert_int_eq(dc_clnt_client_send(clnt, "192.0.2.1", DC_CLNT_ASK_NAME
+                                         | DC_CLNT_NAME_LATER,
+                                         monotime_ms() + 2000), DC_CLNT_OK);
+    ck_assert_int_eq(dc_clnt_client_collect(clnt, monotime_ms() + 2000, &info),
+                     DC_CLNT_OK);
+    ck_assert_str_eq(info.sites, "ptr=1,dnsbl=-");
+    ck_assert_int_eq(info.pending, 0);
     dc_clnt_free(clnt);
 }
 END_TEST
@@ -123,7 +154,13 @@ START_TEST(test_collect_deadline)
 
     fixture_serv_start(path, serve, NULL);
     clnt = dc_clnt_create(path, DC_CLNT_FLAG_NONE);
-    ck_assert_int_eq(dc_clnt_client_send(clnt, "192.0.2.3", 1, 0), DC_CLNT_OK);
+    ck_assert_int_eq(dc_clnt_client_send(clnt, "192.0.2.3", DC_CLNT_ASK_NAME,
+                                         monotime_ms() + 300), DC_CLNT_OK);
+    /* not there, and ready does not wait for it */
+    t0 = monotime_ms();
+    ck_assert_int_ge(dc_clnt_client_fd(clnt), 0);
+    ck_assert_int_eq(dc_clnt_client_ready(clnt), 0);
+    ck_assert_int_lt(monotime_ms() - t0, 100);
     t0 = monotime_ms();
     ck_assert_int_eq(dc_clnt_client_collect(clnt, t0 + 300, &info),
                      DC_CLNT_NOANSWER);
@@ -144,8 +181,11 @@ START_TEST(test_down_fails_open)
     DC_CLNT *clnt = dc_clnt_create(path, DC_CLNT_FLAG_NONE);
     DC_CLIENT_INFO info;
 
-    ck_assert_int_eq(dc_clnt_client_send(clnt, "192.0.2.1", 1, 0),
+    ck_assert_int_eq(dc_clnt_client_send(clnt, "192.0.2.1", DC_CLNT_ASK_NAME,
+                                         monotime_ms() + 100),
                      DC_CLNT_NOANSWER);
+    ck_assert_int_eq(dc_clnt_client_fd(clnt), -1);
+    ck_assert_int_eq(dc_clnt_client_ready(clnt), 0);
     ck_assert_int_eq(dc_clnt_client_collect(clnt, monotime_ms() + 100, &info),
                      DC_CLNT_NOANSWER);
     ck_assert_str_eq(info.name, "");

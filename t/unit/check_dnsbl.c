@@ -352,9 +352,15 @@ START_TEST(test_filters)
     const DNSBL_SITE *range = dnsbl_site(s, 2), *dnswl = dnsbl_site(s, 3);
     const DNSBL_SITE *list = dnsbl_site(s, 4), *mix = dnsbl_site(s, 5);
 
-    /* No filter: any A answer, but only an A answer. */
+    /* No filter: any A answer, but only an A answer, and not a list's
+     * error code (127.255.255.0/24: refused, over quota). */
     ck_assert_int_eq(dnsbl_match(any, "127.0.0.2"), 1);
-    ck_assert_int_eq(dnsbl_match(any, "127.255.255.254"), 1);
+    ck_assert_int_eq(dnsbl_match(any, "127.255.255.254"), 0);
+    ck_assert_int_eq(dnsbl_match(any, "127.255.255.252"), 0);
+    ck_assert_int_eq(dnsbl_match(any, "127.255.255.255"), 0);
+    ck_assert_int_eq(dnsbl_match(any, "127.255.255.0"), 0);
+    ck_assert_int_eq(dnsbl_match(any, "127.255.254.255"), 1);
+    ck_assert_int_eq(dnsbl_match(any, "127.254.255.255"), 1);
     ck_assert_int_eq(dnsbl_match(any, "10.1.2.3"), 1);
     ck_assert_int_eq(dnsbl_match(any, ""), 0);
     ck_assert_int_eq(dnsbl_match(any, "::1"), 0);
@@ -480,6 +486,53 @@ START_TEST(test_score)
 }
 END_TEST
 
+/* A list's error codes (127.255.255.0/24, Spamhaus's answer to a
+ * refused query) never list a client through an entry without a filter;
+ * a filter that names them is taken as written. */
+START_TEST(test_error_codes)
+{
+    DNSBL_SITES *s = sites_ok("zen.example*5, strict.example=127.255.255.[252..255]*2");
+    const char *refused[] = {"127.255.255.254", NULL};
+    const char *mixed[] = {"127.255.255.255", "127.0.0.4", NULL};
+    const char *const *answers[2];
+    VBUF *matched = vbuf_create(10);
+    int matches = -1;
+
+    ck_assert_int_eq(dnsbl_answer_is_error("127.255.255.252"), 1);
+    ck_assert_int_eq(dnsbl_answer_is_error("127.255.255.254"), 1);
+    ck_assert_int_eq(dnsbl_answer_is_error("127.255.255.255"), 1);
+    ck_assert_int_eq(dnsbl_answer_is_error("127.255.255.0"), 1);
+    ck_assert_int_eq(dnsbl_answer_is_error("127.0.0.2"), 0);
+    ck_assert_int_eq(dnsbl_answer_is_error("127.255.254.255"), 0);
+    ck_assert_int_eq(dnsbl_answer_is_error("128.255.255.255"), 0);
+    ck_assert_int_eq(dnsbl_answer_is_error("127.255.255"), 0);
+    ck_assert_int_eq(dnsbl_answer_is_error("::ffff:127.255.255.254"), 0);
+    ck_assert_int_eq(dnsbl_answer_is_error(""), 0);
+
+    /* Only the error code: zen does not count, the filter that asks for
+     * it does. */
+    answers[0] = refused;
+    answers[1] = NULL;
+    ck_assert_int_eq(dnsbl_score(s, answers, &matches, matched), 0);
+    ck_assert_int_eq(matches, 0);
+    ck_assert_str_eq(vbuf_str(matched), "");
+    answers[0] = NULL;
+    answers[1] = refused;
+    ck_assert_int_eq(dnsbl_score(s, answers, &matches, matched), 2);
+    ck_assert_int_eq(matches, 1);
+    ck_assert_str_eq(vbuf_str(matched), "strict.example");
+    /* An error code beside a real answer: the real answer counts. */
+    vbuf_reset(matched);
+    answers[0] = mixed;
+    answers[1] = NULL;
+    ck_assert_int_eq(dnsbl_score(s, answers, &matches, matched), 5);
+    ck_assert_int_eq(matches, 1);
+    ck_assert_str_eq(vbuf_str(matched), "zen.example");
+    vbuf_free(matched);
+    dnsbl_free(s);
+}
+END_TEST
+
 /* The extremes add up without overflow. */
 START_TEST(test_score_bounds)
 {
@@ -598,6 +651,7 @@ main(void)
     tcase_add_test(tc, test_query_names);
     tcase_add_test(tc, test_filters);
     tcase_add_test(tc, test_score);
+    tcase_add_test(tc, test_error_codes);
     tcase_add_test(tc, test_score_bounds);
     tcase_add_test(tc, test_verdict);
     tcase_add_test(tc, test_conf_type);
