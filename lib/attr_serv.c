@@ -319,6 +319,20 @@ attr_serv_client_hold(ATTR_SERV *serv, int hold)
     serv->current->held = hold;
 }
 
+int
+attr_serv_hold(ATTR_SERV *serv, unsigned long client_id, int hold)
+{
+    ATTR_SERV_CLIENT *client;
+
+    for (client = serv->clients; client; client = client->next) {
+        if (client->id == client_id) {
+            client->held = hold;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 unsigned long
 attr_serv_defer(ATTR_SERV *serv)
 {

@@ -31,6 +31,10 @@ unsigned long attr_serv_client_id(const ATTR_SERV *serv);
 /* Inside the handler: keeps the client's connection open however long it
  * stays idle (hold = 1), or lets the idle timeout apply again (0). */
 void attr_serv_client_hold(ATTR_SERV *serv, int hold);
+/* The same for a client named by its id, outside the handler (a reply
+ * given later with attr_serv_answer).  Returns 0, or -1 when the client
+ * is gone. */
+int attr_serv_hold(ATTR_SERV *serv, unsigned long client_id, int hold);
 /* fn runs with a client's id whenever its connection closes, for
  * whatever reason: EOF, error, idleness, a bad request, attr_serv_free. */
 typedef void (*ATTR_SERV_CLOSE_FN)(unsigned long client_id, void *context);
