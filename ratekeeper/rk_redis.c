@@ -979,6 +979,7 @@ rk_redis_open(RK_REDIS *r, const char *host, int port)
         return;
     }
     ac->data = r;
+    rk_redis_reply_limit(ac->c.reader);
     rk_redis_ev_attach(ac);
     redisAsyncSetConnectCallback(ac, rk_redis_on_connect);
     redisAsyncSetDisconnectCallback(ac, rk_redis_on_disconnect);
@@ -1098,6 +1099,7 @@ rk_redis_ask_sentinel(RK_REDIS *r)
             continue;
         }
         ac->data = r;
+        rk_redis_reply_limit(ac->c.reader);
         rk_redis_ev_attach(ac);
         redisAsyncSetConnectCallback(ac, rk_redis_sentinel_connected);
         r->sentinel_ac = ac;

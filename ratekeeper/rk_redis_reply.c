@@ -10,6 +10,28 @@
 #include "rk_key.h"
 #include "rk_redis_reply.h"
 
+static redisReplyObjectFunctions rk_redis_reply_fns;
+static void *(*rk_redis_reply_array_fn) (const redisReadTask *, int);
+
+static void *
+rk_redis_reply_create_array(const redisReadTask *task, int elements)
+{
+    if (elements < 0 || elements > RK_REDIS_REPLY_ARRAY_MAX)
+        return NULL;
+    return rk_redis_reply_array_fn(task, elements);
+}
+
+void
+rk_redis_reply_limit(redisReader *reader)
+{
+    if (rk_redis_reply_array_fn == NULL) {
+        rk_redis_reply_fns = *reader->fn;
+        rk_redis_reply_array_fn = rk_redis_reply_fns.createArray;
+        rk_redis_reply_fns.createArray = rk_redis_reply_create_array;
+    }
+    reader->fn = &rk_redis_reply_fns;
+}
+
 static int
 rk_redis_reply_is(const redisReply *r, int type)
 {
@@ -249,16 +271,20 @@ rk_redis_reply_counts_entry(const redisReply *r, int i, int n,
                             RK_STATE_ENTRY *entry)
 {
     RK_STATE_ENTRY e = *entry;
+    int conn = strcmp(entry->counter, RK_COUNTER_CONNECTIONS) == 0;
+    long long w, cl;
 
     if (i < 0 || n < 1 || i >= n || !rk_redis_reply_array(r, (size_t) n * 3))
         return -1;
-    if (rk_redis_reply_entry(&e, entry->counter, entry->key,
-                             r->element[3 * i], r->element[3 * i + 1],
-                             r->element[3 * i + 2]) < 0)
+    /* Connections have no window (0, 0); windows have one. */
+    if (conn && (rk_redis_reply_number(r->element[3 * i + 1], &w) < 0
+                 || rk_redis_reply_number(r->element[3 * i + 2], &cl) < 0
+                 || w != 0 || cl != 0))
         return -1;
-    /* Connections have no window; windows have one. */
-    if ((strcmp(e.counter, RK_COUNTER_CONNECTIONS) == 0) != (e.window_ms == 0)
-        && e.count > 0)
+    if (rk_redis_reply_entry(&e, entry->counter, entry->key,
+                             r->element[3 * i],
+                             conn ? NULL : r->element[3 * i + 1],
+                             conn ? NULL : r->element[3 * i + 2]) < 0)
         return -1;
     *entry = e;
     return 0;
@@ -291,7 +317,8 @@ rk_redis_reply_master(const redisReply *r, char *host, size_t host_size,
         || hlen == 0 || hlen >= host_size || plen == 0 || plen > 5)
         return -1;
     for (i = 0; i < hlen; i++)
-        if (!isalnum((unsigned char) h[i]) && strchr(".-_:%", h[i]) == NULL)
+        if (!isalnum((unsigned char) h[i])
+            && (h[i] == 0 || strchr(".-_:%", h[i]) == NULL))
             return -1;
     for (i = 0; i < plen; i++) {
         if (!isdigit((unsigned char) p[i]))

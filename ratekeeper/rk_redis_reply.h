@@ -15,6 +15,14 @@
 /* Largest count believed: far beyond any real one, and below 2^53. */
 #define RK_REDIS_REPLY_COUNT_MAX    (1LL << 52)
 
+/* Most elements of an array believed (a SCAN step has about 1000). */
+#define RK_REDIS_REPLY_ARRAY_MAX    100000
+
+/* Makes reader refuse arrays of more than RK_REDIS_REPLY_ARRAY_MAX
+ * elements (a reader error, as out of memory), which hiredis 0.14 would
+ * otherwise allocate as announced, before a single element came. */
+void rk_redis_reply_limit(redisReader *reader);
+
 typedef enum RK_REDIS_ERROR {
     RK_REDIS_ERROR_NONE,                /* not an error reply */
     RK_REDIS_ERROR_NOSCRIPT,            /* script cache lost: load again */
