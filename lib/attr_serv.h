@@ -42,8 +42,9 @@ void attr_serv_set_close_hook(ATTR_SERV *serv, ATTR_SERV_CLOSE_FN fn);
 /* Inside the handler: the reply is not known yet (authd's delayed
  * answer to a failed check).  What the handler put in reply is dropped;
  * the reply is given later with attr_serv_answer() and the client id
- * returned here.  Until then the client's further requests wait unread,
- * so that its replies stay in order, and its idle timeout does not run. */
+ * returned here.  Until then the client's further requests wait (read,
+ * up to 16 KiB, but not answered), so that its replies stay in order,
+ * and its idle timeout does not run. */
 unsigned long attr_serv_defer(ATTR_SERV *serv);
 /* The reply to the client's deferred request; it is written, and the
  * client's next requests are read, from the event loop (so this may be
