@@ -110,7 +110,7 @@ rk_serve(const ATTR *request, ATTR *reply, void *context)
         rk_request_handle(context, request, reply, client, now);
     } else if ((plan = rk_gather(request, reply, client, now)) == NULL) {
         /* Nothing asked of the state (an error, status): answered. */
-    } else if (rk_redis_ready(rk_redis)) {
+    } else if (rk_redis_ready(rk_redis) && !rk_plan_releases_only(plan)) {
         p = mymalloc(sizeof(*p));
         p->id = attr_serv_defer(rk_serv);
         p->request = attr_create();
@@ -121,8 +121,10 @@ rk_serve(const ATTR *request, ATTR *reply, void *context)
         rk_redis_submit(rk_redis, plan, rk_answer, p);
         return;
     } else {
-        /* Redis is slow: the answer comes from here at once, and Redis
-         * still learns what happened. */
+        /* Redis is slow, or the request only releases (a disconnect, whose
+         * count smtpd drops: waiting for Redis would hold up the
+         * session's next connect behind it): the answer comes from here
+         * at once, and Redis still learns what happened. */
         attr_reset(reply);
         rk_request_handle(context, request, reply, client, now);
         rk_redis_send(rk_redis, plan);

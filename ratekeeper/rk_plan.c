@@ -104,3 +104,14 @@ rk_plan_set_entries(RK_PLAN_OP *op, RK_STATE_ENTRY *entries, int n)
     op->nentries = n;
     op->answered = 1;
 }
+
+int
+rk_plan_releases_only(const RK_PLAN *plan)
+{
+    int i;
+
+    for (i = 0; i < plan->nops; i++)
+        if (plan->ops[i].kind != RK_PLAN_CONN || plan->ops[i].delta >= 0)
+            return 0;
+    return plan->nops > 0;
+}

@@ -84,6 +84,10 @@ unsigned long rk_plan_count(RK_PLAN *plan, RK_PLAN_KIND kind,
                             const char *counter, const char *key,
                             unsigned long local);
 
+/* 1 when every operation releases connections: nobody needs the
+ * cluster's count afterwards (smtpd drops disconnect's answer). */
+int rk_plan_releases_only(const RK_PLAN *plan);
+
 /* The result's entries are the op's to free (rk_plan_free does). */
 void rk_plan_set_entries(RK_PLAN_OP *op, struct RK_STATE_ENTRY *entries,
                          int n);
