@@ -1,17 +1,20 @@
-/* The Lua scripts of rk_lua.h.  Each is the common part (the window
- * arithmetic of rk_window.c, in Lua) followed by its own body.  Lua 5.1,
- * as Redis runs it, has only doubles: every integer here stays below
- * 2^53, where doubles are exact, and divisions are floored exactly
- * (fdiv corrects the rounded quotient), so the results are rk_window's
- * to the unit.  Numbers are written with %d, never tostring() (which
- * keeps 14 digits). */
+/* The Lua scripts of rk_lua.h.  Each is the parts it needs of the common
+ * code (the window arithmetic of rk_window.c, in Lua; the connections of
+ * live gateways) followed by its own body: Redis runs a script's whole
+ * text at every call, and every function defined costs a closure each
+ * time, so a script carries only what it uses.  Lua 5.1, as Redis runs
+ * it, has only doubles: every integer here stays below 2^53, where
+ * doubles are exact, and divisions are floored exactly (fdiv corrects the
+ * rounded quotient), so the results are rk_window's to the unit.
+ * Numbers are written with %d, never tostring() (which keeps 14
+ * digits). */
 #include <stddef.h>
 
 #include "msg.h"
 #include "rk_lua.h"
 
-/* The window arithmetic: rk_window.c's functions of the same names. */
-#define RK_LUA_COMMON \
+/* Constants, exact floored division, integer arguments, the clock. */
+#define RK_LUA_BASE \
     "local BUCKETS = 60\n" \
     "local TIME_MAX = 4503599627370496\n" \
     "local WINDOW_MAX = 34560000000\n" \
@@ -44,8 +47,11 @@
     "    end\n" \
     "    local t = redis.call('TIME')\n" \
     "    return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n" \
-    "end\n" \
-    "\n" \
+    "end\n"
+
+/* The window arithmetic: rk_window.c's functions of the same names, the
+ * stored form, and a window's count, length and end for show. */
+#define RK_LUA_WINDOW \
     "local function clear_time(w)\n" \
     "    local n = #w.ids\n" \
     "    if n == 0 then return nil end\n" \
@@ -164,8 +170,11 @@
     "    local c = count(w, now)\n" \
     "    if c == 0 then return {0, 0, 0} end\n" \
     "    return {c, w.window, clear_time(w) - now}\n" \
-    "end\n" \
-    "\n" \
+    "end\n"
+
+/* The connections of the gateways whose heartbeat lives; extend: an
+ * expiry that only grows. */
+#define RK_LUA_LIVE \
     "local function live(key, prefix, me)\n" \
     "    local t = redis.call('HGETALL', key)\n" \
     "    local total = 0\n" \
@@ -193,7 +202,7 @@ typedef struct RK_LUA_SCRIPT {
 } RK_LUA_SCRIPT;
 
 static const RK_LUA_SCRIPT rk_lua_scripts[RK_LUA_NSCRIPTS] = {
-    [RK_LUA_ADD] = {"add", RK_LUA_COMMON
+    [RK_LUA_ADD] = {"add", RK_LUA_BASE RK_LUA_WINDOW
     "local now = clock(ARGV[1])\n"
     "local window, n = int(ARGV[2]), int(ARGV[3])\n"
     "if window == nil or window < 1 or window > WINDOW_MAX\n"
@@ -204,9 +213,9 @@ static const RK_LUA_SCRIPT rk_lua_scripts[RK_LUA_NSCRIPTS] = {
     "local c = add(w, now, window, n)\n"
     "save(KEYS[1], w, now)\n"
     "return c\n"},
-    [RK_LUA_COUNT] = {"count", RK_LUA_COMMON
+    [RK_LUA_COUNT] = {"count", RK_LUA_BASE RK_LUA_WINDOW
     "return show(KEYS[1], clock(ARGV[1]))\n"},
-    [RK_LUA_CONN] = {"conn", RK_LUA_COMMON
+    [RK_LUA_CONN] = {"conn", RK_LUA_BASE RK_LUA_LIVE
     "clock(ARGV[1])\n"
     "local prefix, me, inc = ARGV[2], ARGV[3], ARGV[4]\n"
     "local delta, hb, ttl, key = int(ARGV[5]), int(ARGV[6]), int(ARGV[7]), ARGV[8]\n"
@@ -227,7 +236,7 @@ static const RK_LUA_SCRIPT rk_lua_scripts[RK_LUA_NSCRIPTS] = {
     "extend(KEYS[1], ttl)\n"
     "extend(KEYS[2], ttl)\n"
     "return total\n"},
-    [RK_LUA_SHOW] = {"show", RK_LUA_COMMON
+    [RK_LUA_SHOW] = {"show", RK_LUA_BASE RK_LUA_WINDOW RK_LUA_LIVE
     "local now = clock(ARGV[1])\n"
     "local out = {live(KEYS[5], ARGV[2], nil)}\n"
     "for i = 1, 4 do\n"
@@ -237,9 +246,9 @@ static const RK_LUA_SCRIPT rk_lua_scripts[RK_LUA_NSCRIPTS] = {
     "    out[#out + 1] = r[3]\n"
     "end\n"
     "return out\n"},
-    [RK_LUA_RESET] = {"reset", RK_LUA_COMMON
+    [RK_LUA_RESET] = {"reset", 
     "return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])\n"},
-    [RK_LUA_SYNC] = {"sync", RK_LUA_COMMON
+    [RK_LUA_SYNC] = {"sync", RK_LUA_BASE RK_LUA_LIVE
     "clock(ARGV[1])\n"
     "local prefix, me, inc = ARGV[2], ARGV[3], ARGV[4]\n"
     "local hb, ttl = int(ARGV[5]), int(ARGV[6])\n"
@@ -275,7 +284,7 @@ static const RK_LUA_SCRIPT rk_lua_scripts[RK_LUA_NSCRIPTS] = {
     "    redis.call('PEXPIRE', KEYS[1], ttl)\n"
     "end\n"
     "return {n, other}\n"},
-    [RK_LUA_COUNTS] = {"counts", RK_LUA_COMMON
+    [RK_LUA_COUNTS] = {"counts", RK_LUA_BASE RK_LUA_WINDOW RK_LUA_LIVE
     "local now = clock(ARGV[1])\n"
     "local prefix = ARGV[2]\n"
     "local wp, cp = prefix .. 'w:', prefix .. 'c:'\n"
