@@ -59,39 +59,40 @@
     "end\n" \
     "\n" \
     "local function encode(w)\n" \
-    "    local parts = {string.format('1 %d', w.window)}\n" \
+    "    local s = string.format('1 %d', w.window)\n" \
     "    for i = 1, #w.ids do\n" \
-    "        parts[#parts + 1] = string.format('%d:%d', w.ids[i], w.counts[i])\n" \
+    "        s = s .. string.format(' %d:%d', w.ids[i], w.counts[i])\n" \
     "    end\n" \
-    "    return table.concat(parts, ' ')\n" \
+    "    return s\n" \
     "end\n" \
     "\n" \
     "local function decode(s, now)\n" \
-    "    local w = {window = 0, width = 0, ids = {}, counts = {}}\n" \
-    "    if not s then return w end\n" \
-    "    local window = int(string.match(s, '^1 (%-?%d+)'))\n" \
-    "    if window == nil or window < 1 or window > WINDOW_MAX then return w end\n" \
+    "    local empty = {window = 0, width = 0, ids = {}, counts = {}}\n" \
+    "    if not s then return empty end\n" \
+    "    local wtext = string.match(s, '^1 (%-?%d+)')\n" \
+    "    local window = int(wtext)\n" \
+    "    if window == nil or window < 1 or window > WINDOW_MAX then return empty end\n" \
     "    local width = width_of(window)\n" \
     "    local id_max = fdiv(TIME_MAX, width)\n" \
     "    local ids, counts = {}, {}\n" \
-    "    local rest = string.sub(s, 3 + string.len(string.format('%d', window)))\n" \
-    "    for id, count in string.gmatch(rest, ' (%-?%d+):(%d+)') do\n" \
-    "        id, count = int(id), int(count)\n" \
-    "        if id == nil or count == nil or count < 1 or count > UINT_MAX\n" \
+    "    local used = 2 + #wtext\n" \
+    "    for itext, ctext in string.gmatch(string.sub(s, used + 1), ' (%-?%d+):(%d+)') do\n" \
+    "        local id, c = int(itext), int(ctext)\n" \
+    "        if id == nil or c == nil or c < 1 or c > UINT_MAX\n" \
     "            or id < -id_max or id > id_max\n" \
     "            or (#ids > 0 and id <= ids[#ids]) or #ids > BUCKETS then\n" \
-    "            return {window = 0, width = 0, ids = {}, counts = {}}\n" \
+    "            return empty\n" \
     "        end\n" \
     "        ids[#ids + 1] = id\n" \
-    "        counts[#counts + 1] = count\n" \
+    "        counts[#counts + 1] = c\n" \
+    "        used = used + 2 + #itext + #ctext\n" \
     "    end\n" \
-    "    w.window, w.width, w.ids, w.counts = window, width, ids, counts\n" \
-    "    if #ids == 0 or s ~= encode(w) or now >= clear_time(w) then\n" \
-    "        return {window = 0, width = 0, ids = {}, counts = {}}\n" \
-    "    end\n" \
+    "    -- Nothing but the buckets: the lengths of what was read add up.\n" \
+    "    if #ids == 0 or used ~= #s then return empty end\n" \
+    "    local w = {window = window, width = width, ids = ids, counts = counts}\n" \
+    "    if now >= clear_time(w) then return empty end\n" \
     "    return w\n" \
     "end\n" \
-    "\n" \
     "\n" \
     "local function count(w, now)\n" \
     "    local n = #w.ids\n" \
@@ -107,14 +108,19 @@
     "\n" \
     "local function prune(w, now)\n" \
     "    local oldest = fdiv(now - w.window, w.width)\n" \
-    "    local ids, counts = {}, {}\n" \
-    "    for i = 1, #w.ids do\n" \
-    "        if w.ids[i] >= oldest then\n" \
-    "            ids[#ids + 1] = w.ids[i]\n" \
-    "            counts[#counts + 1] = w.counts[i]\n" \
+    "    local ids, counts, n = w.ids, w.counts, #w.ids\n" \
+    "    local k = 1\n" \
+    "    while k <= n and ids[k] < oldest do k = k + 1 end\n" \
+    "    if k > 1 then\n" \
+    "        local j = 0\n" \
+    "        for i = k, n do\n" \
+    "            j = j + 1\n" \
+    "            ids[j], counts[j] = ids[i], counts[i]\n" \
+    "        end\n" \
+    "        for i = j + 1, n do\n" \
+    "            ids[i], counts[i] = nil, nil\n" \
     "        end\n" \
     "    end\n" \
-    "    w.ids, w.counts = ids, counts\n" \
     "end\n" \
     "\n" \
     "local function rebucket(w, window, now)\n" \
