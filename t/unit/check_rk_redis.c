@@ -32,12 +32,15 @@ regs(RK_REDIS_WALK_FN fn, void *fn_context, void *context)
     fn("addr:192.0.2.7", 2, fn_context);
 }
 
+static int database;
+
 static RK_REDIS *
 make(int timeout_ms, const char *password)
 {
     RK_REDIS_CONF conf;
 
     memset(&conf, 0, sizeof(conf));
+    conf.database = database;
     conf.servers = servers;
     conf.sentinels = no_sentinels;
     conf.sentinel_master = "mymaster";
@@ -264,6 +267,23 @@ START_TEST(test_password)
 }
 END_TEST
 
+/* redis_database: everything goes to that database (SELECT). */
+START_TEST(test_database)
+{
+    long count = 0;
+
+    database = 3;
+    r = make(500, NULL);
+    ck_assert(loop_until(ready, 5000));
+    rk_redis_submit(r, mail_plan("sender:db@x.test"), done, &count);
+    target = 1;
+    ck_assert(loop_until(all_done, 3000));
+    ck_assert_int_eq(count, 1);
+    /* Nothing in database 0, where fixture_redis_int looks. */
+    ck_assert_int_eq(fixture_redis_int("DBSIZE"), 0);
+}
+END_TEST
+
 static Suite *
 rk_redis_suite(void)
 {
@@ -278,6 +298,7 @@ rk_redis_suite(void)
     tcase_add_test(tc, test_restarted_empty);
     tcase_add_test(tc, test_top);
     tcase_add_test(tc, test_password);
+    tcase_add_test(tc, test_database);
     suite_add_tcase(s, tc);
     return s;
 }
