@@ -7,7 +7,9 @@ where the counts go on."""
 
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 import unittest
 
 from alligate_test import Instance, free_port, wait_for
@@ -18,7 +20,7 @@ from test_redis import send_message
 class Sentinel:
     def __init__(self, master_port):
         self.port = free_port()
-        self.dir = RedisServer().dir
+        self.dir = tempfile.mkdtemp(prefix="alligate-sentinel-")
         self.conf = os.path.join(self.dir, "sentinel.conf")
         with open(self.conf, "w") as f:
             f.write("port %d\nbind 127.0.0.1\ndir %s\n"
@@ -41,6 +43,7 @@ class Sentinel:
         self.proc.kill()
         self.proc.wait()
         self.client.cleanup()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class FollowsAFailover(unittest.TestCase):
