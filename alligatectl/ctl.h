@@ -33,5 +33,7 @@ int ctl_dns(int argc, char **argv);
 
 /* ctl_queue.c: one line for status, the number of queued messages. */
 void ctl_queue_status(void);
+/* alligatectl status: ratekeeper's backend and whether it answers. */
+void ctl_rate_status(void);
 
 #endif

@@ -25,6 +25,7 @@
 #define CTL_RATE_TIMEOUT_MS     10000
 #define CTL_RATE_TOP_DEFAULT    10
 #define CTL_RATE_TOP_MAX        80
+#define CTL_RATE_STATUS_MS      3000
 
 /* "250ms", "45s", "9m58s", "2h5m", "3d4h": the two largest units. */
 static const char *
@@ -260,6 +261,37 @@ ctl_rate_reset(const char *text)
     rk_clnt_free(clnt);
     vbuf_free(key);
     return 0;
+}
+
+/* For alligatectl status: where the counters are, and whether that
+ * answers. */
+void
+ctl_rate_status(void)
+{
+    RK_CLNT *clnt = rk_clnt_create(rk_clnt_default_path(), CTL_RATE_STATUS_MS,
+                                   RK_CLNT_FLAG_NONE);
+    RK_CLNT_STATUS *st;
+    VBUF *buf = vbuf_create(64);
+    char since[32];
+
+    if (rk_clnt_status(clnt, &st) != RK_CLNT_OK) {
+        printf("ratekeeper: no answer: %s\n", rk_clnt_error(clnt));
+    } else if (strcmp(st->backend, "redis") == 0) {
+        printf("ratekeeper: backend redis %s, %s for %s%s%s, gateway %s, "
+               "%ld key%s here\n", printable_vbuf(buf, st->server),
+               st->reachable ? "reachable" : "unreachable",
+               ctl_rate_duration(st->since_ms, since, sizeof(since)),
+               st->reachable || !*st->error ? "" : ": ",
+               st->reachable ? "" : printable_str(st->error),
+               st->gateway, st->keys, st->keys == 1 ? "" : "s");
+    } else {
+        printf("ratekeeper: backend %s, %ld key%s\n",
+               printable_vbuf(buf, st->backend), st->keys,
+               st->keys == 1 ? "" : "s");
+    }
+    rk_clnt_status_free(st);
+    rk_clnt_free(clnt);
+    vbuf_free(buf);
 }
 
 int

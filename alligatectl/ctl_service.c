@@ -348,6 +348,7 @@ ctl_status(int argc, char **argv)
             printf("%-12s %-8s %-9s\n", serv->name, serv->program, serv->state);
         ctl_status_procs(serv);
     }
+    ctl_rate_status();
     ctl_queue_status();
     master_clnt_status_free(status);
     master_clnt_free(clnt);

@@ -3,10 +3,14 @@
  * parsed with attr_parse() and answered by rk_request_handle() on a fresh
  * in-memory state, as ratekeeper would answer them on its socket.
  *
- * Three attributes that ratekeeper ignores drive the harness, so that
+ * Four attributes that ratekeeper ignores drive the harness, so that
  * seeds stay readable: fuzz_client=N (the socket the request comes from,
- * 0 to 7; default 1), fuzz_gone=1 (that socket closes first), and
- * fuzz_advance=MS (the clock moves on first).
+ * 0 to 7; default 1), fuzz_gone=1 (that socket closes first),
+ * fuzz_advance=MS (the clock moves on first), and fuzz_plan=N (the
+ * request is handled as with the Redis backend: gathered, then answered
+ * with a plan whose operations have N as their result when N > 0, none
+ * otherwise; the answering run must ask for exactly what the gathering
+ * run noted).
  *
  * Checked: every reply has a status, prints and parses back to itself;
  * the connections of the sockets add up to the per-address counts; once
@@ -83,6 +87,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     while (attr_parse(request, (const char *) data + off, size - off, &used,
                       NULL) == 1) {
+        size_t windows = rk_window_table_size(state->windows);
+
         off += used;
         client = 1;
         if (attr_get_long(request, "fuzz_client", &v) == 0)
@@ -94,7 +100,30 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             && v < FUZZ_CENTURY_MS && now + v < FUZZ_T0 + FUZZ_CENTURY_MS)
             now += v;
         attr_reset(reply);
-        rk_request_handle(state, request, reply, (unsigned long) client, now);
+        if (attr_get_long(request, "fuzz_plan", &v) == 0) {
+            RK_PLAN *plan = rk_plan_create();
+            int j;
+
+            state->plan = plan;
+            rk_request_handle(state, request, reply, (unsigned long) client,
+                              now);
+            fuzz_check(rk_window_table_size(state->windows) == windows);
+            for (j = 0; v > 0 && j < plan->nops; j++) {
+                plan->ops[j].answered = 1;
+                plan->ops[j].count = (unsigned long) (v & 0xffff);
+            }
+            rk_plan_answer(plan);
+            attr_reset(reply);
+            rk_request_handle(state, request, reply, (unsigned long) client,
+                              now);
+            state->plan = NULL;
+            fuzz_check(plan->mismatches == 0);
+            fuzz_check(plan->next == plan->nops);
+            rk_plan_free(plan);
+        } else {
+            rk_request_handle(state, request, reply, (unsigned long) client,
+                              now);
+        }
         fuzz_check_reply(reply);
     }
 

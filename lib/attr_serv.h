@@ -31,6 +31,10 @@ unsigned long attr_serv_client_id(const ATTR_SERV *serv);
 /* Inside the handler: keeps the client's connection open however long it
  * stays idle (hold = 1), or lets the idle timeout apply again (0). */
 void attr_serv_client_hold(ATTR_SERV *serv, int hold);
+/* The same for a client named by its id, outside the handler (a reply
+ * given later with attr_serv_answer).  Returns 0, or -1 when the client
+ * is gone. */
+int attr_serv_hold(ATTR_SERV *serv, unsigned long client_id, int hold);
 /* fn runs with a client's id whenever its connection closes, for
  * whatever reason: EOF, error, idleness, a bad request, attr_serv_free. */
 typedef void (*ATTR_SERV_CLOSE_FN)(unsigned long client_id, void *context);
@@ -38,8 +42,9 @@ void attr_serv_set_close_hook(ATTR_SERV *serv, ATTR_SERV_CLOSE_FN fn);
 /* Inside the handler: the reply is not known yet (authd's delayed
  * answer to a failed check).  What the handler put in reply is dropped;
  * the reply is given later with attr_serv_answer() and the client id
- * returned here.  Until then the client's further requests wait unread,
- * so that its replies stay in order, and its idle timeout does not run. */
+ * returned here.  Until then the client's further requests wait (read,
+ * up to 16 KiB, but not answered), so that its replies stay in order,
+ * and its idle timeout does not run. */
 unsigned long attr_serv_defer(ATTR_SERV *serv);
 /* The reply to the client's deferred request; it is written, and the
  * client's next requests are read, from the event loop (so this may be

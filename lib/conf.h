@@ -29,6 +29,7 @@ typedef enum CONF_TYPE {
     CONF_CHARS,                 /* a character set with a-z ranges */
     CONF_TLSPROTO,              /* TLS versions, Postfix's syntax */
     CONF_DNSBL,                 /* postscreen_dnsbl_sites syntax */
+    CONF_SERVERS,               /* list of host[:port] or unix:/path */
     CONF_NTYPES                 /* a new type: also its entry in conf_type.c */
 } CONF_TYPE;
 

@@ -21,6 +21,9 @@
 #include "units.h"
 #include "vbuf.h"
 
+/* sizeof(((struct sockaddr_un *) 0)->sun_path) on Linux. */
+#define CONF_TYPE_SUN_PATH_MAX  108
+
 /* Checks conf->value[id] (v); why is scratch space shared by all calls of
  * one check.  Reports every problem with conf_error() and returns -1 if
  * there was one. */
@@ -174,6 +177,40 @@ conf_type_hostport_item(const char *item, VBUF *why)
     HOSTPORT hp;
 
     return hostport_parse(&hp, item, NULL, why);
+}
+
+/* A server to connect to: host[:port], [ipv6]:port, or unix:/path (an
+ * absolute path that fits a socket address). */
+static int
+conf_type_server_item(const char *item, VBUF *why)
+{
+    HOSTPORT hp;
+
+    vbuf_reset(why);
+    if (strncmp(item, "unix:", 5) == 0) {
+        if (item[5] != '/') {
+            vbuf_printf(why, "bad server \"%s\": unix: needs an absolute path",
+                        printable_str(item));
+            return -1;
+        }
+        if (strlen(item + 5) >= CONF_TYPE_SUN_PATH_MAX) {
+            vbuf_printf(why, "bad server \"%s\": socket path too long",
+                        printable_str(item));
+            return -1;
+        }
+        return 0;
+    }
+    if (hostport_parse(&hp, item, NULL, why) < 0) {
+        VBUF *reason = vbuf_create(64);
+
+        vbuf_set(reason, vbuf_str(why));
+        vbuf_reset(why);
+        vbuf_printf(why, "bad server \"%s\": %s (use host:port, [ipv6]:port or unix:/path)",
+                    printable_str(item), vbuf_str(reason));
+        vbuf_free(reason);
+        return -1;
+    }
+    return 0;
 }
 
 /* Parses "a-zA-Z0-9._-" into a table; '-' first or last is literal; an
@@ -442,6 +479,19 @@ conf_type_dnsbl(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
     return 0;
 }
 
+/* Servers to connect to, in order; at least one. */
+static int
+conf_type_servers(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
+{
+    if (conf_type_list(conf, id, v, why, errors, conf_type_server_item) < 0)
+        return -1;
+    if (conf->list[id][0] == NULL) {
+        conf_error(conf, errors, id, "no server given");
+        return -1;
+    }
+    return 0;
+}
+
 /* The table ----------------------------------------------------------------*/
 
 static const CONF_TYPE_INFO conf_type_table[] = {
@@ -464,6 +514,7 @@ static const CONF_TYPE_INFO conf_type_table[] = {
     [CONF_CHARS] = {"characters", 0, conf_type_chars},
     [CONF_TLSPROTO] = {"TLS protocols", 0, conf_type_tlsproto},
     [CONF_DNSBL] = {"DNS blocklists", 0, conf_type_dnsbl},
+    [CONF_SERVERS] = {"host[:port] or unix:/path list", 0, conf_type_servers},
 };
 
 _Static_assert(sizeof(conf_type_table) / sizeof(conf_type_table[0]) == CONF_NTYPES,

@@ -382,3 +382,44 @@ rk_clnt_reset(RK_CLNT *clnt, const char *key, long *removed)
         return RK_CLNT_NOANSWER;
     return rk_clnt_get_count(clnt, "removed", removed);
 }
+
+RK_CLNT_STATUS *
+rk_clnt_status_free(RK_CLNT_STATUS *status)
+{
+    if (status) {
+        myfree(status->backend);
+        myfree(status->server);
+        myfree(status->error);
+        myfree(status->gateway);
+        myfree(status);
+    }
+    return NULL;
+}
+
+int
+rk_clnt_status(RK_CLNT *clnt, RK_CLNT_STATUS **status)
+{
+    RK_CLNT_STATUS *st;
+    const char *s;
+    long v;
+
+    *status = NULL;
+    rk_clnt_begin(clnt, "status", NULL);
+    if (rk_clnt_call(clnt) != RK_CLNT_OK)
+        return RK_CLNT_NOANSWER;
+    st = mycalloc(1, sizeof(*st));
+    s = attr_get(clnt->reply, "backend");
+    st->backend = mystrdup(s ? s : "bdb");
+    s = attr_get(clnt->reply, "redis_server");
+    st->server = mystrdup(s ? s : "");
+    s = attr_get(clnt->reply, "redis_error");
+    st->error = mystrdup(s ? s : "");
+    s = attr_get(clnt->reply, "gateway");
+    st->gateway = mystrdup(s ? s : "");
+    s = attr_get(clnt->reply, "redis");
+    st->reachable = s && strcmp(s, "reachable") == 0;
+    st->since_ms = attr_get_long(clnt->reply, "redis_since", &v) == 0 ? v : 0;
+    st->keys = attr_get_long(clnt->reply, "keys", &v) == 0 ? v : 0;
+    *status = st;
+    return RK_CLNT_OK;
+}

@@ -28,6 +28,11 @@
  *   request=top [limit=N]          status=0 entries=N and key_I
  *                                  counter_I count_I, busiest first
  *   request=reset key=K            status=0 removed=N
+ *   request=status                 status=0 backend=bdb|redis keys=N
+ *                                  (in memory here) and, with redis,
+ *                                  redis=reachable|unreachable
+ *                                  redis_server=ADDR redis_error=TEXT
+ *                                  redis_since=MS gateway=ID
  *
  * Any request may be answered status=-1 reason=TEXT.  Unknown attributes
  * are ignored.  The connections are counted under the counter name
@@ -125,6 +130,20 @@ int rk_clnt_show(RK_CLNT *clnt, const char *key, VBUF *canon,
                  RK_CLNT_COUNT **list, int *n);
 int rk_clnt_top(RK_CLNT *clnt, int limit, RK_CLNT_COUNT **list, int *n);
 RK_CLNT_COUNT *rk_clnt_counts_free(RK_CLNT_COUNT *list, int n);
+
+/* For alligatectl status: where ratekeeper keeps its counters. */
+typedef struct RK_CLNT_STATUS {
+    char *backend;                      /* "bdb" or "redis" */
+    int reachable;                      /* redis: answering in time */
+    char *server;                       /* redis: in use or tried last */
+    char *error;                        /* redis: why not reachable */
+    char *gateway;                      /* redis: this gateway's id */
+    long long since_ms;                 /* redis: in this state so long */
+    long keys;                          /* counters in ratekeeper's memory */
+} RK_CLNT_STATUS;
+
+int rk_clnt_status(RK_CLNT *clnt, RK_CLNT_STATUS **status);
+RK_CLNT_STATUS *rk_clnt_status_free(RK_CLNT_STATUS *status);
 int rk_clnt_reset(RK_CLNT *clnt, const char *key, long *removed);
 
 #endif

@@ -168,6 +168,33 @@ rk_conn_release_client(RK_CONN *conn, unsigned long client)
     return released;
 }
 
+unsigned long
+rk_conn_held(const RK_CONN *conn, unsigned long client, const char *key)
+{
+    RK_CONN_REG *reg;
+    char name[32];
+
+    rk_conn_client_name(name, sizeof(name), client);
+    for (reg = htable_find(conn->clients, name); reg; reg = reg->next)
+        if (strcmp(reg->key, key) == 0)
+            return reg->n;
+    return 0;
+}
+
+void
+rk_conn_client_walk(const RK_CONN *conn, unsigned long client,
+                    void (*fn)(const char *key, unsigned long n,
+                               void *context),
+                    void *context)
+{
+    RK_CONN_REG *reg;
+    char name[32];
+
+    rk_conn_client_name(name, sizeof(name), client);
+    for (reg = htable_find(conn->clients, name); reg; reg = reg->next)
+        fn(reg->key, reg->n, context);
+}
+
 int
 rk_conn_holds(const RK_CONN *conn, unsigned long client)
 {

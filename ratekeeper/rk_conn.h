@@ -25,6 +25,16 @@ int rk_conn_release(RK_CONN *conn, unsigned long client, const char *key,
 unsigned long rk_conn_release_client(RK_CONN *conn, unsigned long client);
 
 unsigned long rk_conn_count(const RK_CONN *conn, const char *key);
+/* How many of key's connections client holds. */
+unsigned long rk_conn_held(const RK_CONN *conn, unsigned long client,
+                           const char *key);
+/* Calls fn on every key client holds connections of, with how many;
+ * fn must not change conn. */
+void rk_conn_client_walk(const RK_CONN *conn, unsigned long client,
+                         void (*fn)(const char *key, unsigned long n,
+                                    void *context),
+                         void *context);
+
 /* 1 when client holds at least one registration. */
 int rk_conn_holds(const RK_CONN *conn, unsigned long client);
 /* Keys with connections, and clients holding some. */

@@ -87,8 +87,7 @@ rk_request_connect(RK_REQUEST *req)
         rk_request_error(req, "connect needs a connection to belong to");
         return;
     }
-    count = rk_conn_register(req->state->conns, req->client,
-                             vbuf_str(req->key));
+    count = rk_state_register(req->state, req->client, vbuf_str(req->key));
     rk_request_ok(req, 0);
     attr_set_long(req->out, "count", (long) count);
     /* What smtpd decides by at connect (the tarpit, the tarpit
@@ -110,10 +109,11 @@ rk_request_disconnect(RK_REQUEST *req)
     if (rk_request_key(req, 1) < 0)
         return;
     if (req->client != 0)
-        status = rk_conn_release(req->state->conns, req->client,
-                                 vbuf_str(req->key), &count) < 0 ? 1 : 0;
+        status = rk_state_release(req->state, req->client,
+                                  vbuf_str(req->key), &count) < 0 ? 1 : 0;
     else
-        count = rk_conn_count(req->state->conns, vbuf_str(req->key));
+        count = rk_state_lookup(req->state, RK_COUNTER_CONNECTIONS,
+                                vbuf_str(req->key), req->now);
     rk_request_ok(req, status);
     attr_set_long(req->out, "count", (long) count);
 }
@@ -223,11 +223,16 @@ rk_request_reset(RK_REQUEST *req)
     if (rk_request_key(req, 0) < 0)
         return;
     n = rk_state_reset(req->state, vbuf_str(req->key), req->now);
-    msg_info("reset %s: %d counter%s removed",
-             printable_str(vbuf_str(req->key)), n, n == 1 ? "" : "s");
     rk_request_ok(req, 0);
     attr_set(req->out, "key", vbuf_str(req->key));
     attr_set_long(req->out, "removed", n);
+}
+
+static void
+rk_request_status(RK_REQUEST *req)
+{
+    rk_request_ok(req, 0);
+    rk_state_status(req->state, req->out);
 }
 
 static const RK_REQUEST_VERB rk_request_verbs[] = {
@@ -241,6 +246,7 @@ static const RK_REQUEST_VERB rk_request_verbs[] = {
     {"show", rk_request_show},
     {"top", rk_request_top},
     {"reset", rk_request_reset},
+    {"status", rk_request_status},
     {NULL, NULL},
 };
 
@@ -281,5 +287,5 @@ void
 rk_request_client_gone(RK_STATE *state, unsigned long client)
 {
     if (client != 0)
-        rk_conn_release_client(state->conns, client);
+        rk_state_client_gone(state, client);
 }

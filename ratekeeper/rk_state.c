@@ -9,6 +9,7 @@
 
 #include "msg.h"
 #include "mymalloc.h"
+#include "printable.h"
 #include "rk_clnt.h"
 #include "rk_state.h"
 
@@ -39,6 +40,9 @@ rk_state_create(RK_STORE *store)
     state->windows = rk_window_table_create();
     state->conns = rk_conn_create();
     state->store = store;
+    state->plan = NULL;
+    state->describe = NULL;
+    state->describe_context = NULL;
     state->name = vbuf_create(128);
     state->why = vbuf_create(128);
     state->warned = 0;
@@ -93,15 +97,32 @@ rk_state_save(RK_STATE *state, const char *name, const RK_WINDOW *w,
         rk_state_store_failed(state, now);
 }
 
+/* 1 while a plan gathers: nothing may change. */
+static int
+rk_state_gathering(const RK_STATE *state)
+{
+    return state->plan && state->plan->phase == RK_PLAN_GATHER;
+}
+
 unsigned long
 rk_state_add(RK_STATE *state, const char *counter, const char *key,
              long long window_ms, long long now)
 {
-    const char *name = rk_state_name(state, counter, key);
-    RK_WINDOW *w = rk_window_table_enter(state->windows, name);
-    unsigned long count = rk_window_add(w, now, window_ms, 1);
+    const char *name;
+    RK_WINDOW *w;
+    unsigned long count;
 
+    if (rk_state_gathering(state)) {
+        rk_plan_note(state->plan, RK_PLAN_ADD, counter, key)->window_ms =
+            window_ms;
+        return 0;
+    }
+    name = rk_state_name(state, counter, key);
+    w = rk_window_table_enter(state->windows, name);
+    count = rk_window_add(w, now, window_ms, 1);
     rk_state_save(state, name, w, now);
+    if (state->plan)
+        count = rk_plan_count(state->plan, RK_PLAN_ADD, counter, key, count);
     return count;
 }
 
@@ -110,12 +131,79 @@ rk_state_lookup(RK_STATE *state, const char *counter, const char *key,
                 long long now)
 {
     RK_WINDOW *w;
+    unsigned long count;
 
-    if (strcmp(counter, RK_COUNTER_CONNECTIONS) == 0)
-        return rk_conn_count(state->conns, key);
+    if (strcmp(counter, RK_COUNTER_CONNECTIONS) == 0) {
+        if (rk_state_gathering(state)) {
+            rk_plan_note(state->plan, RK_PLAN_CONN, NULL, key)->delta = 0;
+            return 0;
+        }
+        count = rk_conn_count(state->conns, key);
+        return state->plan ? rk_plan_count(state->plan, RK_PLAN_CONN, NULL,
+                                           key, count) : count;
+    }
+    if (rk_state_gathering(state)) {
+        rk_plan_note(state->plan, RK_PLAN_LOOKUP, counter, key);
+        return 0;
+    }
     w = rk_window_table_find(state->windows,
                              rk_state_name(state, counter, key));
-    return w ? rk_window_count(w, now) : 0;
+    count = w ? rk_window_count(w, now) : 0;
+    return state->plan ? rk_plan_count(state->plan, RK_PLAN_LOOKUP, counter,
+                                       key, count) : count;
+}
+
+unsigned long
+rk_state_register(RK_STATE *state, unsigned long client, const char *key)
+{
+    unsigned long count;
+
+    if (rk_state_gathering(state)) {
+        rk_plan_note(state->plan, RK_PLAN_CONN, NULL, key)->delta = 1;
+        return 0;
+    }
+    count = rk_conn_register(state->conns, client, key);
+    return state->plan ? rk_plan_count(state->plan, RK_PLAN_CONN, NULL, key,
+                                       count) : count;
+}
+
+int
+rk_state_release(RK_STATE *state, unsigned long client, const char *key,
+                 unsigned long *count)
+{
+    int status;
+
+    /* A socket that holds none of key's connections releases nothing,
+     * here or in the cluster: its request only counts. */
+    if (rk_state_gathering(state)) {
+        rk_plan_note(state->plan, RK_PLAN_CONN, NULL, key)->delta =
+            rk_conn_held(state->conns, client, key) > 0 ? -1 : 0;
+        *count = 0;
+        return 0;
+    }
+    status = rk_conn_release(state->conns, client, key, count);
+    if (state->plan)
+        *count = rk_plan_count(state->plan, RK_PLAN_CONN, NULL, key, *count);
+    return status;
+}
+
+static void
+rk_state_note_gone(const char *key, unsigned long n, void *context)
+{
+    RK_STATE *state = context;
+
+    rk_plan_note(state->plan, RK_PLAN_CONN, NULL, key)->delta = -(long) n;
+}
+
+void
+rk_state_client_gone(RK_STATE *state, unsigned long client)
+{
+    if (rk_state_gathering(state)) {
+        rk_conn_client_walk(state->conns, client, rk_state_note_gone, state);
+        return;
+    }
+    /* Nothing to answer: the cluster's results are not needed. */
+    rk_conn_release_client(state->conns, client);
 }
 
 static void
@@ -131,6 +219,22 @@ rk_state_entry(RK_STATE_ENTRY *e, const char *counter, const char *key,
         e->clear_ms = 0;
 }
 
+/* Answering: entries from the plan's op, when it has them. */
+static int
+rk_state_planned_entries(RK_STATE *state, RK_PLAN_KIND kind, const char *key,
+                         RK_STATE_ENTRY *entries, int max)
+{
+    RK_PLAN_OP *op = rk_plan_take(state->plan, kind, NULL, key);
+    int n;
+
+    if (op == NULL)
+        return -1;
+    n = op->nentries < max ? op->nentries : max;
+    if (n > 0)
+        memcpy(entries, op->entries, (size_t) n * sizeof(*entries));
+    return n;
+}
+
 int
 rk_state_show(RK_STATE *state, const char *key, long long now,
               RK_STATE_ENTRY *entries, int max)
@@ -139,6 +243,16 @@ rk_state_show(RK_STATE *state, const char *key, long long now,
     unsigned long count;
     RK_WINDOW *w;
     int n = 0;
+
+    if (rk_state_gathering(state)) {
+        rk_plan_note(state->plan, RK_PLAN_SHOW, NULL, key);
+        return 0;
+    }
+    if (state->plan
+        && (n = rk_state_planned_entries(state, RK_PLAN_SHOW, key, entries,
+                                         max)) >= 0)
+        return n;
+    n = 0;
 
     if (n < max && (count = rk_conn_count(state->conns, key)) > 0)
         rk_state_entry(&entries[n++], RK_COUNTER_CONNECTIONS, key, count,
@@ -159,6 +273,11 @@ rk_state_reset(RK_STATE *state, const char *key, long long now)
     const char *name;
     int n = 0;
 
+    if (rk_state_gathering(state)) {
+        rk_plan_note(state->plan, RK_PLAN_RESET, NULL, key);
+        return 0;
+    }
+
     for (cpp = rk_state_counters; *cpp; cpp++) {
         name = rk_state_name(state, *cpp, key);
         if (rk_window_table_delete(state->windows, name) == 0) {
@@ -168,17 +287,15 @@ rk_state_reset(RK_STATE *state, const char *key, long long now)
                 rk_state_store_failed(state, now);
         }
     }
+    if (state->plan)
+        n = (int) rk_plan_count(state->plan, RK_PLAN_RESET, NULL, key,
+                                (unsigned long) n);
+    msg_info("reset %s: %d counter%s removed", printable_str(key), n,
+             n == 1 ? "" : "s");
     return n;
 }
 
 /* Top: a min-heap of the best `limit` candidates seen so far. */
-
-typedef struct RK_STATE_TOP {
-    RK_STATE_ENTRY *heap;
-    int n;
-    int limit;
-    long long now;
-} RK_STATE_TOP;
 
 /* 1 when a ranks below b: smaller count, then later key. */
 static int
@@ -277,21 +394,58 @@ rk_state_top_cmp(const void *a, const void *b)
     return rk_state_below(b, a) ? -1 : 0;
 }
 
+void
+rk_state_top_init(RK_STATE_TOP *top, RK_STATE_ENTRY *entries, int limit,
+                  long long now)
+{
+    top->heap = entries;
+    top->n = 0;
+    top->limit = limit < 0 ? 0 : limit > RK_STATE_TOP_MAX ? RK_STATE_TOP_MAX
+        : limit;
+    top->now = now;
+}
+
+void
+rk_state_top_offer_entry(RK_STATE_TOP *top, const RK_STATE_ENTRY *cand)
+{
+    if (cand->count == 0 || top->limit == 0)
+        return;
+    if (top->n < top->limit) {
+        top->heap[top->n] = *cand;
+        rk_state_sift_up(top->heap, top->n++);
+    } else if (rk_state_below(&top->heap[0], cand)) {
+        top->heap[0] = *cand;
+        rk_state_sift_down(top->heap, top->n, 0);
+    }
+}
+
+int
+rk_state_top_finish(RK_STATE_TOP *top)
+{
+    qsort(top->heap, (size_t) top->n, sizeof(*top->heap), rk_state_top_cmp);
+    return top->n;
+}
+
 int
 rk_state_top(RK_STATE *state, long long now, int limit,
              RK_STATE_ENTRY *entries)
 {
     RK_STATE_TOP top;
+    int n;
 
-    top.heap = entries;
-    top.n = 0;
-    top.limit = limit < 0 ? 0 : limit > RK_STATE_TOP_MAX ? RK_STATE_TOP_MAX
-        : limit;
-    top.now = now;
+    if (rk_state_gathering(state)) {
+        rk_plan_note(state->plan, RK_PLAN_TOP, NULL, NULL)->limit = limit;
+        return 0;
+    }
+    limit = limit < 0 ? 0 : limit > RK_STATE_TOP_MAX ? RK_STATE_TOP_MAX : limit;
+    if (state->plan
+        && (n = rk_state_planned_entries(state, RK_PLAN_TOP, NULL, entries,
+                                         limit)) >= 0)
+        return n;
+    rk_state_top_init(&top, entries, limit, now);
     rk_conn_walk(state->conns, rk_state_top_conn, &top);
     rk_window_table_walk(state->windows, rk_state_top_window, &top);
-    qsort(entries, (size_t) top.n, sizeof(*entries), rk_state_top_cmp);
-    return top.n;
+    return rk_state_top_finish(&top);
 }
 
 /* Expiry: the keys that go are deleted from the store in one
@@ -320,6 +474,16 @@ rk_state_gone(const char *name, void *context)
     }
     if (rk_store_delete(state->store, name, state->why) < 0)
         ex->failed = 1;
+}
+
+void
+rk_state_status(RK_STATE *state, ATTR *out)
+{
+    attr_set_long(out, "keys", (long) rk_window_table_size(state->windows));
+    if (state->describe)
+        state->describe(out, state->describe_context);
+    else
+        attr_set(out, "backend", "bdb");
 }
 
 void

@@ -1,12 +1,20 @@
 /* Everything ratekeeper knows: the windows of every counter and key in
  * memory (answers come from there), written through to the store (when
  * there is one) so that they survive; and the connection registrations,
- * in memory only.  Time comes in as an argument. */
+ * in memory only.  Time comes in as an argument.
+ *
+ * With a plan (rk_plan.h, the Redis backend) the same functions first
+ * only note what they would do (gathering), then do it and take their
+ * results from the plan where the cluster gave one (answering): the
+ * memory and the store always count too, so that they can answer alone
+ * whenever Redis does not. */
 #ifndef ALLIGATE_RK_STATE_H
 #define ALLIGATE_RK_STATE_H
 
+#include "attr.h"
 #include "rk_conn.h"
 #include "rk_key.h"
+#include "rk_plan.h"
 #include "rk_store.h"
 #include "rk_window.h"
 #include "vbuf.h"
@@ -18,8 +26,12 @@ typedef struct RK_STATE {
     RK_WINDOW_TABLE *windows;           /* "COUNTER KEY" -> window */
     RK_CONN *conns;
     RK_STORE *store;                    /* NULL: memory only */
+    RK_PLAN *plan;                      /* NULL: memory answers */
     VBUF *name;                         /* scratch: "COUNTER KEY" */
     VBUF *why;
+    /* Adds the backend's attributes to status (NULL: bdb alone). */
+    void (*describe)(ATTR *out, void *context);
+    void *describe_context;
     long long warned;                   /* time of the last store warning */
     unsigned long store_errors;         /* since the last warning */
 } RK_STATE;
@@ -58,9 +70,37 @@ int rk_state_show(RK_STATE *state, const char *key, long long now,
  * entries, highest count first; returns how many.  Walks every key. */
 int rk_state_top(RK_STATE *state, long long now, int limit,
                  RK_STATE_ENTRY *entries);
+/* The selection of top, for other sources of entries (Redis). */
+typedef struct RK_STATE_TOP {
+    RK_STATE_ENTRY *heap;
+    int n;
+    int limit;
+    long long now;
+} RK_STATE_TOP;
+
+void rk_state_top_init(RK_STATE_TOP *top, RK_STATE_ENTRY *entries, int limit,
+                       long long now);
+void rk_state_top_offer_entry(RK_STATE_TOP *top, const RK_STATE_ENTRY *e);
+/* Sorts, busiest first; returns how many. */
+int rk_state_top_finish(RK_STATE_TOP *top);
+
 /* Removes every windowed counter of key (not its open connections, which
- * their sockets own); returns how many. */
+ * their sockets own), and logs it; returns how many. */
 int rk_state_reset(RK_STATE *state, const char *key, long long now);
+
+/* Connection registrations (rk_conn.h), through the plan when there is
+ * one.  register returns key's connections, this one included; release
+ * returns 0, or -1 when client held none of key, with key's connections
+ * in *count. */
+unsigned long rk_state_register(RK_STATE *state, unsigned long client,
+                                const char *key);
+int rk_state_release(RK_STATE *state, unsigned long client, const char *key,
+                     unsigned long *count);
+/* client's socket closed: everything it holds goes. */
+void rk_state_client_gone(RK_STATE *state, unsigned long client);
+
+/* status: the backend (describe, or bdb) and the keys in memory. */
+void rk_state_status(RK_STATE *state, ATTR *out);
 
 /* Logs what the store's writer thread reported, if anything (at most
  * once a minute). */

@@ -1,11 +1,13 @@
 /* rk_bench: a load generator for ratekeeper's socket (run by hand, never
  * part of make check).  See README.md next to it.
  *
- *   rk_bench [-r RATEKEEPER | -s SOCKET] [-c CONNS] [-p PROCS] [-d SECS]
- *            [-R RATE] [-k KEYS] [-m mail|session] [-w WINDOW_MS]
+ *   rk_bench [-r RATEKEEPER [-e MAIN_CF_LINES] | -s SOCKET] [-c CONNS]
+ *            [-p PROCS] [-d SECS] [-R RATE] [-k KEYS] [-m mail|session]
+ *            [-w WINDOW_MS]
  *
  * -r starts the given ratekeeper binary in a temporary directory (and
- * stops it afterwards); -s uses one that runs.  CONNS connections (in
+ * stops it afterwards), its main.cf ending with -e's text (e.g.
+ * "ratekeeper_backend = redis"); -s uses one that runs.  CONNS connections (in
  * PROCS processes, each an epoll loop) send requests with one in flight
  * each.  Without -R the load is closed-loop: as fast as replies come, for
  * the maximum throughput.  With -R the requests are due at RATE per second
@@ -66,6 +68,7 @@ static double opt_rate;
 static unsigned opt_keys = 10000;
 static int opt_session;
 static long opt_window = 600000;
+static const char *opt_extra = "";
 
 static long long
 now_ns(void)
@@ -329,6 +332,7 @@ start_ratekeeper(const char *binary, char *dir, size_t size)
             "queue_directory = %s/queue\nlog_file = %s/log\n", dir, dir, dir, dir);
     if (geteuid() == 0)
         fprintf(fp, "daemon_user = nobody\n");
+    fprintf(fp, "%s\n", opt_extra);
     fclose(fp);
     for (i = 0; i < 2; i++) {
         snprintf(sub, sizeof(sub), "%s/%s", dir, i ? "run" : "data");
@@ -353,6 +357,10 @@ start_ratekeeper(const char *binary, char *dir, size_t size)
         if (fd >= 0) {
             close(fd);
             opt_socket = sock;
+            /* With the Redis backend: until it is connected, requests are
+             * answered locally; give it a moment. */
+            if (strstr(opt_extra, "redis"))
+                sleep(1);
             return pid;
         }
         usleep(50000);
@@ -365,7 +373,7 @@ start_ratekeeper(const char *binary, char *dir, size_t size)
 static void
 usage(void)
 {
-    fprintf(stderr, "usage: rk_bench [-r RATEKEEPER | -s SOCKET] [-c CONNS] [-p PROCS] "
+    fprintf(stderr, "usage: rk_bench [-r RATEKEEPER [-e MAIN_CF] | -s SOCKET] [-c CONNS] [-p PROCS] "
             "[-d SECS] [-R RATE] [-k KEYS] [-m mail|session] [-w WINDOW_MS]\n");
     exit(2);
 }
@@ -382,9 +390,10 @@ main(int argc, char **argv)
     int pipefd[2], ch, i, j, status;
     double secs;
 
-    while ((ch = getopt(argc, argv, "c:d:k:m:p:r:R:s:w:")) != -1) {
+    while ((ch = getopt(argc, argv, "c:d:e:k:m:p:r:R:s:w:")) != -1) {
         switch (ch) {
         case 'c': opt_conns = atoi(optarg); break;
+        case 'e': opt_extra = optarg; break;
         case 'd': opt_secs = atoi(optarg); break;
         case 'k': opt_keys = (unsigned) atoi(optarg); break;
         case 'm': opt_session = strcmp(optarg, "session") == 0; break;

@@ -263,6 +263,33 @@ START_TEST(test_hostport)
 }
 END_TEST
 
+/* redis_servers: host[:port], [ipv6]:port, unix:/path; at least one. */
+START_TEST(test_servers)
+{
+    CONFIG *conf = load("redis_servers = redis.example.com, 192.0.2.6:6380,"
+                        " [2001:db8::6]:6379 unix:/run/redis/redis.sock\n");
+
+    ck_assert_msg(conf != NULL, "%s", vbuf_str(errors));
+    conf_activate(conf);
+    ck_assert_str_eq(conf_list(P_redis_servers)[0], "redis.example.com");
+    ck_assert_str_eq(conf_list(P_redis_servers)[3], "unix:/run/redis/redis.sock");
+    ck_assert_ptr_null(conf_list(P_redis_servers)[4]);
+    conf_free(conf);
+    load_fails("\n\nredis_servers = 192.0.2.6:0 unix:run/redis.sock\n",
+               "%s:3: redis_servers: bad server \"192.0.2.6:0\": bad port in "
+               "\"192.0.2.6:0\" (use host:port, [ipv6]:port or unix:/path)\n"
+               "%s:3: redis_servers: bad server \"unix:run/redis.sock\": unix: "
+               "needs an absolute path\n");
+    load_fails("redis_servers = ,\n", "%s:1: redis_servers: no server given\n");
+    ck_assert_ptr_null(load("redis_servers = unix:/"
+                            "0123456789012345678901234567890123456789"
+                            "0123456789012345678901234567890123456789"
+                            "0123456789012345678901234567890123456789\n"));
+    ck_assert_ptr_nonnull(strstr(vbuf_str(errors), ":1: redis_servers: bad server "));
+    ck_assert_ptr_nonnull(strstr(vbuf_str(errors), "\": socket path too long\n"));
+}
+END_TEST
+
 START_TEST(test_file)
 {
     CONFIG *conf;
@@ -486,6 +513,7 @@ main(void)
     tcase_add_test(tc, test_bad_list_file);
     tcase_add_test(tc, test_bad_listen);
     tcase_add_test(tc, test_hostport);
+    tcase_add_test(tc, test_servers);
     tcase_add_test(tc, test_file);
     tcase_add_test(tc, test_bad_rcpt_file);
     tcase_add_test(tc, test_bad_chars);

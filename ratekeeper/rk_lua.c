@@ -1,0 +1,327 @@
+/* The Lua scripts of rk_lua.h.  Each is the parts it needs of the common
+ * code (the window arithmetic of rk_window.c, in Lua; the connections of
+ * live gateways) followed by its own body: Redis runs a script's whole
+ * text at every call, and every function defined costs a closure each
+ * time, so a script carries only what it uses.  Lua 5.1, as Redis runs
+ * it, has only doubles: every integer here stays below 2^53, where
+ * doubles are exact, and divisions are floored exactly (fdiv corrects the
+ * rounded quotient), so the results are rk_window's to the unit.
+ * Numbers are written with %d, never tostring() (which keeps 14
+ * digits). */
+#include <stddef.h>
+
+#include "msg.h"
+#include "rk_lua.h"
+
+/* Constants, exact floored division, integer arguments, the clock. */
+#define RK_LUA_BASE \
+    "local BUCKETS = 60\n" \
+    "local TIME_MAX = 4503599627370496\n" \
+    "local WINDOW_MAX = 34560000000\n" \
+    "local UINT_MAX = 4294967295\n" \
+    "\n" \
+    "local function fdiv(a, b)\n" \
+    "    local q = math.floor(a / b)\n" \
+    "    local r = a - q * b\n" \
+    "    if r < 0 then q = q - 1 elseif r >= b then q = q + 1 end\n" \
+    "    return q\n" \
+    "end\n" \
+    "\n" \
+    "local function width_of(window)\n" \
+    "    return fdiv(window + BUCKETS - 1, BUCKETS)\n" \
+    "end\n" \
+    "\n" \
+    "local function int(s)\n" \
+    "    local v = tonumber(s)\n" \
+    "    if v == nil or v ~= v or v ~= math.floor(v) then return nil end\n" \
+    "    return v\n" \
+    "end\n" \
+    "\n" \
+    "local function clock(arg)\n" \
+    "    if arg ~= nil and arg ~= '' then\n" \
+    "        local v = int(arg)\n" \
+    "        if v == nil or v < -TIME_MAX or v > TIME_MAX then\n" \
+    "            error('bad time')\n" \
+    "        end\n" \
+    "        return v\n" \
+    "    end\n" \
+    "    local t = redis.call('TIME')\n" \
+    "    return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n" \
+    "end\n"
+
+/* The window arithmetic: rk_window.c's functions of the same names, the
+ * stored form, and a window's count, length and end for show. */
+#define RK_LUA_WINDOW \
+    "local function clear_time(w)\n" \
+    "    local n = #w.ids\n" \
+    "    if n == 0 then return nil end\n" \
+    "    return (w.ids[n] + 1) * w.width + w.window\n" \
+    "end\n" \
+    "\n" \
+    "local function encode(w)\n" \
+    "    local s = string.format('1 %d', w.window)\n" \
+    "    for i = 1, #w.ids do\n" \
+    "        s = s .. string.format(' %d:%d', w.ids[i], w.counts[i])\n" \
+    "    end\n" \
+    "    return s\n" \
+    "end\n" \
+    "\n" \
+    "local function decode(s, now)\n" \
+    "    local empty = {window = 0, width = 0, ids = {}, counts = {}}\n" \
+    "    if not s then return empty end\n" \
+    "    local wtext = string.match(s, '^1 (%-?%d+)')\n" \
+    "    local window = int(wtext)\n" \
+    "    if window == nil or window < 1 or window > WINDOW_MAX then return empty end\n" \
+    "    local width = width_of(window)\n" \
+    "    local id_max = fdiv(TIME_MAX, width)\n" \
+    "    local ids, counts = {}, {}\n" \
+    "    local used = 2 + #wtext\n" \
+    "    for itext, ctext in string.gmatch(string.sub(s, used + 1), ' (%-?%d+):(%d+)') do\n" \
+    "        local id, c = int(itext), int(ctext)\n" \
+    "        if id == nil or c == nil or c < 1 or c > UINT_MAX\n" \
+    "            or id < -id_max or id > id_max\n" \
+    "            or (#ids > 0 and id <= ids[#ids]) or #ids > BUCKETS then\n" \
+    "            return empty\n" \
+    "        end\n" \
+    "        ids[#ids + 1] = id\n" \
+    "        counts[#counts + 1] = c\n" \
+    "        used = used + 2 + #itext + #ctext\n" \
+    "    end\n" \
+    "    -- Nothing but the buckets: the lengths of what was read add up.\n" \
+    "    if #ids == 0 or used ~= #s then return empty end\n" \
+    "    local w = {window = window, width = width, ids = ids, counts = counts}\n" \
+    "    if now >= clear_time(w) then return empty end\n" \
+    "    return w\n" \
+    "end\n" \
+    "\n" \
+    "local function count(w, now)\n" \
+    "    local n = #w.ids\n" \
+    "    if n == 0 then return 0 end\n" \
+    "    local oldest = fdiv(now - w.window, w.width)\n" \
+    "    local total = 0\n" \
+    "    for i = n, 1, -1 do\n" \
+    "        if w.ids[i] < oldest then break end\n" \
+    "        total = total + w.counts[i]\n" \
+    "    end\n" \
+    "    return total\n" \
+    "end\n" \
+    "\n" \
+    "local function prune(w, now)\n" \
+    "    local oldest = fdiv(now - w.window, w.width)\n" \
+    "    local ids, counts, n = w.ids, w.counts, #w.ids\n" \
+    "    local k = 1\n" \
+    "    while k <= n and ids[k] < oldest do k = k + 1 end\n" \
+    "    if k > 1 then\n" \
+    "        local j = 0\n" \
+    "        for i = k, n do\n" \
+    "            j = j + 1\n" \
+    "            ids[j], counts[j] = ids[i], counts[i]\n" \
+    "        end\n" \
+    "        for i = j + 1, n do\n" \
+    "            ids[i], counts[i] = nil, nil\n" \
+    "        end\n" \
+    "    end\n" \
+    "end\n" \
+    "\n" \
+    "local function rebucket(w, window, now)\n" \
+    "    local width = width_of(window)\n" \
+    "    local now_id = fdiv(now, width)\n" \
+    "    local old_now_id = fdiv(now, w.width)\n" \
+    "    local id_max = fdiv(TIME_MAX, width)\n" \
+    "    local ids, counts = {}, {}\n" \
+    "    for i = 1, #w.ids do\n" \
+    "        local id = fdiv((w.ids[i] + 1) * w.width - 1, width)\n" \
+    "        if id > now_id and w.ids[i] <= old_now_id then id = now_id end\n" \
+    "        if id > id_max then id = id_max elseif id < -id_max then id = -id_max end\n" \
+    "        local n = #ids\n" \
+    "        if n > 0 and ids[n] == id then\n" \
+    "            counts[n] = math.min(counts[n] + w.counts[i], UINT_MAX)\n" \
+    "        else\n" \
+    "            ids[n + 1] = id\n" \
+    "            counts[n + 1] = w.counts[i]\n" \
+    "        end\n" \
+    "    end\n" \
+    "    w.ids, w.counts, w.window, w.width = ids, counts, window, width\n" \
+    "end\n" \
+    "\n" \
+    "local function add(w, now, window, n)\n" \
+    "    if #w.ids == 0 then\n" \
+    "        w.window, w.width = window, width_of(window)\n" \
+    "    elseif w.window ~= window then\n" \
+    "        rebucket(w, window, now)\n" \
+    "    end\n" \
+    "    prune(w, now)\n" \
+    "    local id = fdiv(now, w.width)\n" \
+    "    local last = #w.ids\n" \
+    "    if last > 0 and (w.ids[last] >= id or last > BUCKETS) then\n" \
+    "        w.counts[last] = math.min(w.counts[last] + n, UINT_MAX)\n" \
+    "    elseif n > 0 then\n" \
+    "        w.ids[last + 1] = id\n" \
+    "        w.counts[last + 1] = n\n" \
+    "    end\n" \
+    "    return count(w, now)\n" \
+    "end\n" \
+    "\n" \
+    "local function save(key, w, now)\n" \
+    "    local clear = clear_time(w)\n" \
+    "    if clear == nil or clear <= now then\n" \
+    "        redis.call('DEL', key)\n" \
+    "    else\n" \
+    "        redis.call('SET', key, encode(w), 'PX', string.format('%d', clear - now))\n" \
+    "    end\n" \
+    "end\n" \
+    "\n" \
+    "local function show(key, now)\n" \
+    "    local w = decode(redis.call('GET', key), now)\n" \
+    "    local c = count(w, now)\n" \
+    "    if c == 0 then return {0, 0, 0} end\n" \
+    "    return {c, w.window, clear_time(w) - now}\n" \
+    "end\n"
+
+/* The connections of the gateways whose heartbeat lives; extend: an
+ * expiry that only grows. */
+#define RK_LUA_LIVE \
+    "local function live(key, prefix, me)\n" \
+    "    local t = redis.call('HGETALL', key)\n" \
+    "    local total = 0\n" \
+    "    for i = 1, #t, 2 do\n" \
+    "        local n = tonumber(t[i + 1]) or 0\n" \
+    "        if n > 0 and (t[i] == me\n" \
+    "                      or redis.call('EXISTS', prefix .. 'g:' .. t[i]) == 1) then\n" \
+    "            total = total + n\n" \
+    "        else\n" \
+    "            redis.call('HDEL', key, t[i])\n" \
+    "        end\n" \
+    "    end\n" \
+    "    return total\n" \
+    "end\n" \
+    "\n" \
+    "local function extend(key, ttl)\n" \
+    "    if redis.call('PTTL', key) < ttl then\n" \
+    "        redis.call('PEXPIRE', key, ttl)\n" \
+    "    end\n" \
+    "end\n"
+
+typedef struct RK_LUA_SCRIPT {
+    const char *name;
+    const char *source;
+} RK_LUA_SCRIPT;
+
+static const RK_LUA_SCRIPT rk_lua_scripts[RK_LUA_NSCRIPTS] = {
+    [RK_LUA_ADD] = {"add", RK_LUA_BASE RK_LUA_WINDOW
+    "local now = clock(ARGV[1])\n"
+    "local window, n = int(ARGV[2]), int(ARGV[3])\n"
+    "if window == nil or window < 1 or window > WINDOW_MAX\n"
+    "    or n == nil or n < 0 or n > UINT_MAX then\n"
+    "    error('bad window or count')\n"
+    "end\n"
+    "local w = decode(redis.call('GET', KEYS[1]), now)\n"
+    "local c = add(w, now, window, n)\n"
+    "save(KEYS[1], w, now)\n"
+    "return c\n"},
+    [RK_LUA_COUNT] = {"count", RK_LUA_BASE RK_LUA_WINDOW
+    "return show(KEYS[1], clock(ARGV[1]))\n"},
+    [RK_LUA_CONN] = {"conn", RK_LUA_BASE RK_LUA_LIVE
+    "clock(ARGV[1])\n"
+    "local prefix, me, inc = ARGV[2], ARGV[3], ARGV[4]\n"
+    "local delta, hb, ttl, key = int(ARGV[5]), int(ARGV[6]), int(ARGV[7]), ARGV[8]\n"
+    "if delta == nil or hb == nil or hb < 1 or ttl == nil or ttl < 1 then\n"
+    "    error('bad arguments')\n"
+    "end\n"
+    "redis.call('SET', KEYS[3], inc, 'PX', hb)\n"
+    "if delta ~= 0 then\n"
+    "    local n = redis.call('HINCRBY', KEYS[1], me, delta)\n"
+    "    if n <= 0 then\n"
+    "        redis.call('HDEL', KEYS[1], me)\n"
+    "        redis.call('SREM', KEYS[2], key)\n"
+    "    else\n"
+    "        redis.call('SADD', KEYS[2], key)\n"
+    "    end\n"
+    "end\n"
+    "local total = live(KEYS[1], prefix, me)\n"
+    "extend(KEYS[1], ttl)\n"
+    "extend(KEYS[2], ttl)\n"
+    "return total\n"},
+    [RK_LUA_SHOW] = {"show", RK_LUA_BASE RK_LUA_WINDOW RK_LUA_LIVE
+    "local now = clock(ARGV[1])\n"
+    "local out = {live(KEYS[5], ARGV[2], nil)}\n"
+    "for i = 1, 4 do\n"
+    "    local r = show(KEYS[i], now)\n"
+    "    out[#out + 1] = r[1]\n"
+    "    out[#out + 1] = r[2]\n"
+    "    out[#out + 1] = r[3]\n"
+    "end\n"
+    "return out\n"},
+    [RK_LUA_RESET] = {"reset", 
+    "return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])\n"},
+    [RK_LUA_SYNC] = {"sync", RK_LUA_BASE RK_LUA_LIVE
+    "clock(ARGV[1])\n"
+    "local prefix, me, inc = ARGV[2], ARGV[3], ARGV[4]\n"
+    "local hb, ttl = int(ARGV[5]), int(ARGV[6])\n"
+    "if hb == nil or hb < 1 or ttl == nil or ttl < 1 or #ARGV % 2 ~= 0 then\n"
+    "    error('bad arguments')\n"
+    "end\n"
+    "local held = redis.call('GET', KEYS[2])\n"
+    "local other = 0\n"
+    "if held and held ~= inc then other = 1 end\n"
+    "redis.call('SET', KEYS[2], inc, 'PX', hb)\n"
+    "local keep = {}\n"
+    "for i = 7, #ARGV, 2 do\n"
+    "    keep[ARGV[i]] = true\n"
+    "end\n"
+    "for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+    "    if not keep[key] then\n"
+    "        redis.call('HDEL', prefix .. 'c:' .. key, me)\n"
+    "    end\n"
+    "end\n"
+    "redis.call('DEL', KEYS[1])\n"
+    "local n = 0\n"
+    "for i = 7, #ARGV, 2 do\n"
+    "    local v = int(ARGV[i + 1])\n"
+    "    if v ~= nil and v > 0 then\n"
+    "        local ck = prefix .. 'c:' .. ARGV[i]\n"
+    "        redis.call('HSET', ck, me, string.format('%d', v))\n"
+    "        extend(ck, ttl)\n"
+    "        redis.call('SADD', KEYS[1], ARGV[i])\n"
+    "        n = n + 1\n"
+    "    end\n"
+    "end\n"
+    "if n > 0 then\n"
+    "    redis.call('PEXPIRE', KEYS[1], ttl)\n"
+    "end\n"
+    "return {n, other}\n"},
+    [RK_LUA_COUNTS] = {"counts", RK_LUA_BASE RK_LUA_WINDOW RK_LUA_LIVE
+    "local now = clock(ARGV[1])\n"
+    "local prefix = ARGV[2]\n"
+    "local wp, cp = prefix .. 'w:', prefix .. 'c:'\n"
+    "local out = {}\n"
+    "for i = 3, #ARGV do\n"
+    "    local k = ARGV[i]\n"
+    "    local r = {0, 0, 0}\n"
+    "    if string.sub(k, 1, #wp) == wp then\n"
+    "        r = show(k, now)\n"
+    "    elseif string.sub(k, 1, #cp) == cp then\n"
+    "        r = {live(k, prefix, nil), 0, 0}\n"
+    "    end\n"
+    "    out[#out + 1] = r[1]\n"
+    "    out[#out + 1] = r[2]\n"
+    "    out[#out + 1] = r[3]\n"
+    "end\n"
+    "return out\n"},
+};
+
+const char *
+rk_lua_source(RK_LUA_ID id)
+{
+    if ((int) id < 0 || id >= RK_LUA_NSCRIPTS)
+        msg_panic("rk_lua_source: bad script %d", (int) id);
+    return rk_lua_scripts[id].source;
+}
+
+const char *
+rk_lua_name(RK_LUA_ID id)
+{
+    if ((int) id < 0 || id >= RK_LUA_NSCRIPTS)
+        msg_panic("rk_lua_name: bad script %d", (int) id);
+    return rk_lua_scripts[id].name;
+}

@@ -1,0 +1,69 @@
+/* The Lua scripts that keep ratekeeper's counters in Redis: every update
+ * and every read is one script, run atomically by the server (no read
+ * then write from a client), and every key a script writes gets its
+ * expiry in the same script.  The window arithmetic is rk_window.c's,
+ * written again in Lua; t/unit/check_rk_lua.c runs one table of cases
+ * through both.
+ *
+ * Keys (PREFIX is redis_key_prefix):
+ *
+ *   PREFIX w:COUNTER:KEY   a sliding window, "1 WINDOW_MS ID:COUNT ...":
+ *                          the non-empty buckets, oldest first, as
+ *                          rk_window.c keeps them; expires when its
+ *                          count falls to 0
+ *   PREFIX c:KEY           open connections of KEY: a hash, gateway id
+ *                          -> connections it registered
+ *   PREFIX gk:GATEWAY      the KEYs the gateway holds connections of
+ *   PREFIX g:GATEWAY       the gateway's heartbeat: its incarnation (a
+ *                          random id per start of ratekeeper), expiring
+ *                          after redis_heartbeat_time
+ *
+ * A gateway's connections count only while its heartbeat lives; a script
+ * that meets those of a dead gateway removes them.
+ *
+ * Time: every script takes now (ms) as its first argument; empty means
+ * the server's clock (TIME), which is what ratekeeper passes, so that the
+ * gateways of a cluster agree on time whatever their clocks say.  The
+ * tests pass their own. */
+#ifndef ALLIGATE_RK_LUA_H
+#define ALLIGATE_RK_LUA_H
+
+typedef enum RK_LUA_ID {
+    /* KEYS: window.  ARGV: now, window_ms, n.  Counts n events (n may be
+     * 0: the window is only re-bucketed and pruned).  -> count */
+    RK_LUA_ADD,
+    /* KEYS: window.  ARGV: now.  -> {count, window_ms, clear_ms} (clear_ms:
+     * from now until the count is 0), all 0 when there is nothing */
+    RK_LUA_COUNT,
+    /* KEYS: connections, the gateway's index, the gateway's heartbeat.
+     * ARGV: now, prefix, gateway, incarnation, delta (1, -1 or 0),
+     * heartbeat_ms, ttl_ms.  Registers (1) or releases (-1) one of the
+     * gateway's connections; -> the live total */
+    RK_LUA_CONN,
+    /* KEYS: the windows of the counters (RK_LUA_COUNTERS of them), then
+     * the connections.  ARGV: now, prefix.  -> {connections, then count,
+     * window_ms, clear_ms per counter} */
+    RK_LUA_SHOW,
+    /* KEYS: the windows of the counters.  -> how many there were */
+    RK_LUA_RESET,
+    /* KEYS: the gateway's index, its heartbeat.  ARGV: now, prefix,
+     * gateway, incarnation, heartbeat_ms, ttl_ms, then KEY, N pairs: the
+     * gateway's registrations as they are (replacing what Redis had),
+     * heartbeat renewed.  -> {keys, 1 when another incarnation held the
+     * heartbeat} */
+    RK_LUA_SYNC,
+    /* ARGV: now, prefix, then full key names of windows and connections
+     * (as SCAN finds them).  -> {count, window_ms, clear_ms} per name */
+    RK_LUA_COUNTS,
+    RK_LUA_NSCRIPTS
+} RK_LUA_ID;
+
+/* Counters RK_LUA_SHOW and RK_LUA_RESET take, in rk_state_counters'
+ * order. */
+#define RK_LUA_COUNTERS     4
+
+/* The script's source, and a name for messages. */
+const char *rk_lua_source(RK_LUA_ID id);
+const char *rk_lua_name(RK_LUA_ID id);
+
+#endif
