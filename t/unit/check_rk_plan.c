@@ -122,8 +122,12 @@ START_TEST(test_connections)
 
     request("request", "connect", "key", "addr:192.0.2.1", NULL);
     plan = gather(5);
-    ck_assert_int_eq(plan->nops, 1);
+    /* The registration, then the counts smtpd's tarpit decision reads
+     * (overlimit, tarpit_disconnect), from the cluster like the rest. */
+    ck_assert_int_eq(plan->nops, 3);
     ck_assert_int_eq(plan->ops[0].kind, RK_PLAN_CONN);
+    ck_assert_int_eq(plan->ops[1].kind, RK_PLAN_LOOKUP);
+    ck_assert_int_eq(plan->ops[2].kind, RK_PLAN_LOOKUP);
     ck_assert_int_eq(plan->ops[0].delta, 1);
     ck_assert(!rk_conn_holds(state->conns, 5));
     plan->ops[0].count = 3;
