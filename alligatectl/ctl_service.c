@@ -328,6 +328,7 @@ ctl_status(int argc, char **argv)
         ctl_status_procs(serv);
     }
     ctl_queue_status();
+    ctl_archive_status();
     master_clnt_status_free(status);
     master_clnt_free(clnt);
     return 0;
