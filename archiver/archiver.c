@@ -211,8 +211,9 @@ arc_work_event(int event, void *context)
     }
     if (arc_ready_head)
         event_request_timer(arc_work_event, NULL, 0);
-    /* New copies may have pushed the archive over archive_max_size. */
-    if (arc_limits.max_size > 0)
+    /* New copies may have pushed the archive over archive_max_size, or
+     * be the first whose age is to be watched. */
+    if (arc_limits.max_size > 0 || arc_limits.max_age > 0)
         event_request_timer(arc_retain_event, NULL, 0);
 }
 
