@@ -25,6 +25,7 @@ struct ARC_STORE {
     int     tmp_fd;                     /* archive_directory/tmp */
     int     link_fd;                    /* queue_directory/archive */
     ARC_INDEX *index;
+    char    day[16];                    /* "YYYY/MM/DD" known to exist */
 };
 
 /* The directories of one batch that need an fsync. */
@@ -183,7 +184,9 @@ arc_store_fail(ARC_STORE_ITEM *item, int status, const char *fmt, ...)
 }
 
 /* Makes the directories of rel ("YYYY/MM/DD/file") that are missing,
- * noting each parent that got a new entry; -1 with errno. */
+ * noting each parent that got a new entry, and the day's directory,
+ * which is about to get one; -1 with errno.  The last day made is
+ * remembered: most messages of a batch go to the same day. */
 static int
 arc_store_make_dirs(ARC_STORE *store, const char *rel, ARC_STORE_SYNC *sync)
 {
@@ -191,6 +194,9 @@ arc_store_make_dirs(ARC_STORE *store, const char *rel, ARC_STORE_SYNC *sync)
     char    dir[16];
     size_t  i;
 
+    arc_store_sync_note(sync, rel, ends[2]);
+    if (strncmp(store->day, rel, ends[2]) == 0 && store->day[ends[2]] == 0)
+        return 0;
     for (i = 0; i < 3; i++) {
         memcpy(dir, rel, ends[i]);
         dir[ends[i]] = 0;
@@ -199,25 +205,33 @@ arc_store_make_dirs(ARC_STORE *store, const char *rel, ARC_STORE_SYNC *sync)
         else if (errno != EEXIST)
             return -1;
     }
-    arc_store_sync_note(sync, rel, ends[2]);
+    memcpy(store->day, rel, ends[2]);
+    store->day[ends[2]] = 0;
     return 0;
 }
 
-/* Step 1 for one link: the archive file, and its index record into
- * record; the item's status says how it went. */
+/* What step 1 keeps of one link between its phases. */
+typedef struct ARC_STORE_WORK {
+    int     out;                        /* the file in tmp/, written */
+    VBUF   *rel;                        /* its place */
+    VBUF   *record;                     /* its index record */
+} ARC_STORE_WORK;
+
+/* Step 1, first phase, for one link: the archive file written in tmp/
+ * (not yet synced) and its index record; the item's status says how it
+ * went. */
 static void
-arc_store_one(ARC_STORE *store, ARC_STORE_ITEM *item, ARC_STORE_SYNC *sync, VBUF *record)
+arc_store_write(ARC_STORE *store, ARC_STORE_ITEM *item, ARC_STORE_WORK *work)
 {
     QUEUE_ENVELOPE qenv;
     ARC_ENVELOPE aenv;
-    VBUF   *rel = vbuf_create(64), *env = vbuf_create(512), *head = vbuf_create(4096);
-    VBUF   *why = vbuf_create(100), *path = vbuf_create(100);
+    VBUF   *env = vbuf_create(512), *head = vbuf_create(4096), *why = vbuf_create(100);
     struct stat st;
     off_t   stored = 0;
     int     fd, out = -1, rc;
 
     item->status = ARC_STORE_DONE;
-    if (arc_file_rel_path(rel, item->id) < 0) {
+    if (arc_file_rel_path(work->rel, item->id) < 0) {
         arc_store_fail(item, ARC_STORE_CORRUPT, "not a queue id");
         goto done;
     }
@@ -240,12 +254,12 @@ arc_store_one(ARC_STORE *store, ARC_STORE_ITEM *item, ARC_STORE_SYNC *sync, VBUF
         explicit_bzero(qenv.auth_sealed, strlen(qenv.auth_sealed));
     item->size = qenv.message_length;
     /* Archived before a restart: the file and its record are there. */
-    if ((rc = arc_index_get(store->index, item->id, record, why)) < 0) {
+    if ((rc = arc_index_get(store->index, item->id, work->record, why)) < 0) {
         arc_store_fail(item, ARC_STORE_RETRY, "index: %s", vbuf_str(why));
-    } else if (rc == 1 && fstatat(store->archive_fd, vbuf_str(rel), &st, 0) == 0) {
+    } else if (rc == 1 && fstatat(store->archive_fd, vbuf_str(work->rel), &st, 0) == 0) {
         item->status = ARC_STORE_ALREADY;
         item->stored = st.st_size;
-        vbuf_reset(record);
+        vbuf_reset(work->record);
     } else {
         arc_file_envelope_encode(env, item->id, &qenv, (long long) qenv.message_length);
         if (arc_file_envelope_parse(vbuf_str(env), vbuf_len(env), &aenv, why) < 0) {
@@ -258,20 +272,12 @@ arc_store_one(ARC_STORE *store, ARC_STORE_ITEM *item, ARC_STORE_SYNC *sync, VBUF
             else if (arc_file_write(out, env, fd, qenv.message_offset, qenv.message_length,
                                     ARC_STORE_LEVEL, head, ARC_HEADER_MAX, &stored, why) < 0)
                 arc_store_fail(item, ARC_STORE_RETRY, "%s", vbuf_str(why));
-            else if (fsync(out) < 0)
-                arc_store_fail(item, ARC_STORE_RETRY, "fsync: %s", strerror(errno));
-            else if (arc_store_make_dirs(store, vbuf_str(rel), sync) < 0)
-                arc_store_fail(item, ARC_STORE_RETRY, "mkdir %s/%s: %s", store->archive_dir,
-                               vbuf_str(rel), strerror(errno));
-            else if (renameat(store->tmp_fd, item->id, store->archive_fd, vbuf_str(rel)) < 0)
-                arc_store_fail(item, ARC_STORE_RETRY, "rename to %s: %s",
-                               arc_store_path(store, path, vbuf_str(rel)), strerror(errno));
-            if (out >= 0)
-                close(out);
             if (item->status == ARC_STORE_DONE) {
                 item->stored = stored;
-                arc_record_make(record, &aenv, vbuf_str(head), vbuf_len(head), stored);
-            } else {
+                work->out = out;
+                arc_record_make(work->record, &aenv, vbuf_str(head), vbuf_len(head), stored);
+            } else if (out >= 0) {
+                close(out);
                 (void) unlinkat(store->tmp_fd, item->id, 0);
             }
             arc_envelope_free(&aenv);
@@ -281,18 +287,48 @@ arc_store_one(ARC_STORE *store, ARC_STORE_ITEM *item, ARC_STORE_SYNC *sync, VBUF
     queue_read_free(&qenv);
 
 done:
-    vbuf_free(rel);
     vbuf_free(env);
     vbuf_free(head);
     vbuf_free(why);
-    vbuf_free(path);
+}
+
+/* Step 1, second phase: the written file synced, then put in its place.
+ * All files of a batch are written, and their writeback started, before
+ * the first is synced, so that their writes overlap (and on a journalled
+ * file system one commit takes most of them). */
+static void
+arc_store_place(ARC_STORE *store, ARC_STORE_ITEM *item, ARC_STORE_WORK *work,
+                ARC_STORE_SYNC *sync)
+{
+    VBUF   *path;
+
+    if (fsync(work->out) < 0) {
+        arc_store_fail(item, ARC_STORE_RETRY, "fsync: %s", strerror(errno));
+    } else if (arc_store_make_dirs(store, vbuf_str(work->rel), sync) < 0) {
+        arc_store_fail(item, ARC_STORE_RETRY, "mkdir %s/%s: %s", store->archive_dir,
+                       vbuf_str(work->rel), strerror(errno));
+    } else if (renameat(store->tmp_fd, item->id, store->archive_fd, vbuf_str(work->rel)) < 0
+               /* The day's directory went meanwhile (retention): again. */
+               && (errno != ENOENT || (store->day[0] = 0,
+                                       arc_store_make_dirs(store, vbuf_str(work->rel), sync)) < 0
+                   || renameat(store->tmp_fd, item->id, store->archive_fd,
+                               vbuf_str(work->rel)) < 0)) {
+        path = vbuf_create(100);
+        arc_store_fail(item, ARC_STORE_RETRY, "rename to %s: %s",
+                       arc_store_path(store, path, vbuf_str(work->rel)), strerror(errno));
+        vbuf_free(path);
+    }
+    close(work->out);
+    work->out = -1;
+    if (item->status != ARC_STORE_DONE)
+        (void) unlinkat(store->tmp_fd, item->id, 0);
 }
 
 void
 arc_store_batch(ARC_STORE *store, ARC_STORE_ITEM *items, int n)
 {
     ARC_STORE_SYNC sync;
-    VBUF   *records[ARC_STORE_BATCH];
+    ARC_STORE_WORK work[ARC_STORE_BATCH];
     VBUF   *why = vbuf_create(100);
     int     i, failed = 0, indexed = 0;
 
@@ -300,9 +336,19 @@ arc_store_batch(ARC_STORE *store, ARC_STORE_ITEM *items, int n)
         n = ARC_STORE_BATCH;
     sync.count = 0;
     for (i = 0; i < n; i++) {
-        records[i] = vbuf_create(512);
-        arc_store_one(store, items + i, &sync, records[i]);
+        work[i].out = -1;
+        work[i].rel = vbuf_create(64);
+        work[i].record = vbuf_create(512);
+        arc_store_write(store, items + i, work + i);
     }
+    /* Every file's writeback under way before the first fsync waits: the
+     * waits overlap instead of following one another. */
+    for (i = 0; i < n; i++)
+        if (items[i].status == ARC_STORE_DONE)
+            (void) sync_file_range(work[i].out, 0, 0, SYNC_FILE_RANGE_WRITE);
+    for (i = 0; i < n; i++)
+        if (items[i].status == ARC_STORE_DONE)
+            arc_store_place(store, items + i, work + i, &sync);
     /* The new names, before anything depends on them. */
     for (i = 0; i < sync.count && !failed; i++) {
         if (arc_store_sync_dir(store, sync.dirs[i]) < 0) {
@@ -323,7 +369,7 @@ arc_store_batch(ARC_STORE *store, ARC_STORE_ITEM *items, int n)
             } else {
                 for (i = 0; i < n && !failed; i++)
                     if (items[i].status == ARC_STORE_DONE
-                        && arc_index_put(store->index, records[i], why) < 0)
+                        && arc_index_put(store->index, work[i].record, why) < 0)
                         failed = 1;
                 if (failed)
                     arc_index_abort(store->index);
@@ -339,7 +385,8 @@ arc_store_batch(ARC_STORE *store, ARC_STORE_ITEM *items, int n)
         if ((items[i].status == ARC_STORE_DONE || items[i].status == ARC_STORE_ALREADY)
             && unlinkat(store->link_fd, items[i].id, 0) < 0 && errno != ENOENT)
             arc_store_fail(items + i, ARC_STORE_RETRY, "remove link: %s", strerror(errno));
-        vbuf_free(records[i]);
+        vbuf_free(work[i].rel);
+        vbuf_free(work[i].record);
     }
     vbuf_free(why);
 }
@@ -376,6 +423,7 @@ arc_store_remove(ARC_STORE *store, const char *id, VBUF *why)
         vbuf_truncate(rel, (size_t) (slash - vbuf_str(rel)));
         if (unlinkat(store->archive_fd, vbuf_str(rel), AT_REMOVEDIR) < 0)
             break;
+        store->day[0] = 0;
     }
     vbuf_free(rel);
     return 0;

@@ -3,9 +3,11 @@
  * A batch of links (queue_directory/archive/ID, queue_dir.h) is archived
  * in three steps, each durable before the next begins:
  *
- *   1. each message is compressed into archive_directory/tmp/ID, which
- *      is fsynced and renamed to its place (arc_file.h); then every
- *      directory that got a new entry is fsynced;
+ *   1. each message is compressed into archive_directory/tmp/ID; then
+ *      each file is fsynced (once all are written and their writeback
+ *      started, so that the writes overlap) and renamed to its place
+ *      (arc_file.h);
+ *      then every directory that got a new entry is fsynced;
  *   2. the index records of the batch are committed in one transaction;
  *   3. the links are removed.
  *
@@ -24,7 +26,7 @@
 #include "vbuf.h"
 
 #define ARC_STORE_BATCH     32          /* links per batch, at most */
-#define ARC_STORE_LEVEL     9           /* zstd compression level */
+#define ARC_STORE_LEVEL     3           /* zstd's default level */
 
 /* What became of one link. */
 #define ARC_STORE_DONE      0           /* archived */

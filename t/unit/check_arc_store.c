@@ -264,6 +264,18 @@ START_TEST(test_remove)
     ck_assert_int_eq(access(archive_dir, F_OK), 0);
     ck_assert_int_eq(count(), 0);
     ck_assert_int_eq(arc_store_remove(store, "../../x", why), -1);
+    /* The next one makes its directories again; so it does when they
+     * went behind the archiver's back. */
+    strcpy(ids[0], queue_msg("three", 0));
+    ck_assert_str_eq(batch(ids, 1), "0");
+    ck_assert_int_eq(access(archive_path(ids[0]), F_OK), 0);
+    snprintf(day, sizeof(day), "%s", archive_path(ids[0]) + strlen(dir) + 1);
+    *(slash = strchr(strchr(day, '/') + 1, '/')) = 0;
+    ck_assert_uint_eq(strlen(strrchr(day, '/') + 1), 4);     /* the year */
+    fixture_remove(day);
+    strcpy(ids[1], queue_msg("four", 0));
+    ck_assert_str_eq(batch(ids + 1, 1), "0");
+    ck_assert_int_eq(access(archive_path(ids[1]), F_OK), 0);
     vbuf_free(rec);
 }
 END_TEST
