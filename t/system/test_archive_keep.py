@@ -7,9 +7,10 @@ show and reindex."""
 import os
 import re
 import signal
+import subprocess
 import unittest
 
-from alligate_test import AlligateTestCase, wait_for
+from alligate_test import CTL, AlligateTestCase, wait_for
 from archive_util import (archive, archive_files, links, search_ids, send, stats,
                           wait_archived)
 
@@ -154,6 +155,56 @@ class DamagedFile(AlligateTestCase):
         self.assertTrue(archiver_pid(self.inst))
         new = send(self.inst, "a@remote.test", ["b@example.com"], msg(9))
         self.assertTrue(wait_archived(self.inst, [new]))
+
+
+class RelayDeletes(AlligateTestCase):
+    """relay delivers and removes the queue file: the link keeps it."""
+
+    conf = "archive = yes\ndefer_delivery = no\n"
+
+    def test_delivered_before_archived(self):
+        pid = archiver_pid(self.inst)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            body = msg(1, 300)
+            qid = send(self.inst, "a@remote.test", ["b@example.com"], body)
+            new = os.path.join(self.inst.dir, "data", "maildir", "new")
+            self.assertTrue(wait_for(lambda: os.path.isdir(new) and len(os.listdir(new)) == 1,
+                                     timeout=15), self.inst.log()[-2000:])
+            self.assertTrue(wait_for(lambda: self.inst.queue_files() == [], timeout=10))
+            # The queue file is gone; its link is whole, and alone.
+            self.assertEqual(links(self.inst), [qid])
+            st = os.stat(os.path.join(self.inst.queue, "archive", qid))
+            self.assertEqual(st.st_nlink, 1)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        self.assertTrue(wait_archived(self.inst, [qid]))
+        shown = subprocess.run([CTL, "-c", self.inst.dir, "archive", "show", qid],
+                               capture_output=True, check=True).stdout
+        self.assertTrue(shown.endswith(body), shown[-200:])
+        self.assertEqual(search_ids(self.inst, "--sender", "a@remote.test"), [qid])
+
+
+class TurnedOn(AlligateTestCase):
+    """archive = yes by reload: the archiver starts, and takes what is
+    accepted from then on."""
+
+    def test_reload_turns_the_archive_on(self):
+        before = send(self.inst, "a@remote.test", ["b@example.com"], msg(1))
+        self.assertEqual(links(self.inst), [])
+        self.inst.write_conf("archive = yes\n")
+        self.inst.ctl("reload", check=True)
+        self.assertTrue(wait_for(lambda: archiver_pid(self.inst), timeout=15))
+        self.assertTrue(wait_for(lambda: self.inst.ctl("archive", "stats").returncode == 0,
+                                 timeout=15))
+        # smtpd workers of the new configuration link what they accept.
+        after = wait_for(lambda: (lambda q: q if links(self.inst) or archive_files(self.inst)
+                                  else None)(send(self.inst, "a@remote.test",
+                                                  ["b@example.com"], msg(2))), timeout=15)
+        self.assertTrue(after)
+        self.assertTrue(wait_archived(self.inst, [after]))
+        self.assertNotIn(before, archive_files(self.inst))
+        self.assertEqual(search_ids(self.inst, "--message-id", "m2@remote.test")[-1:], [after])
 
 
 if __name__ == "__main__":
