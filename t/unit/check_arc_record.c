@@ -173,7 +173,7 @@ START_TEST(test_decode_refused)
     refused(FIELDS "x\0" "r@x", sizeof(FIELDS "x\0" "r@x"));
     refused(FIELDS "99999999999\0", sizeof(FIELDS "99999999999\0"));
     refused("1\0" "not-an-id\0" "5\0" "6\0" "7\0" "c\0" "n\0" "h\0" "p\0" "u\0" "s\0" "m\0"
-            "t\0" "0", 1 + sizeof("1\0" "not-an-id\0" "5\0" "6\0" "7\0" "c\0" "n\0" "h\0" "p\0"
+            "t\0" "0", sizeof("1\0" "not-an-id\0" "5\0" "6\0" "7\0" "c\0" "n\0" "h\0" "p\0"
                                   "u\0" "s\0" "m\0" "t\0" "0"));
     refused("1\0" ID "\0" "-5\0" "6\0" "7\0" "c\0" "n\0" "h\0" "p\0" "u\0" "s\0" "m\0" "t\0"
             "0", sizeof("1\0" ID "\0" "-5\0" "6\0" "7\0" "c\0" "n\0" "h\0" "p\0" "u\0" "s\0"
