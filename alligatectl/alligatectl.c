@@ -47,6 +47,18 @@ static const char ctl_usage_text[] =
     "                    name, blocklist score, TTL (--fresh: ask DNS again)\n"
     "  dns flush [ADDR]  forget an address, or the whole DNS cache\n"
     "  dns stats         cache entries, hit ratio, lookups in flight\n"
+    "  archive search [FILTERS] [--json] [--limit N]\n"
+    "                    archived messages, one a line: id, date, sender,\n"
+    "                    recipients, size, subject; FILTERS (combined with AND):\n"
+    "                    --sender A  --rcpt A  --client ADDR  --subject WORDS\n"
+    "                    --message-id ID  --since DATE  --until DATE\n"
+    "                    (A: an address or @domain; DATE: 2026-12-01 or 7d)\n"
+    "  archive show ID [--envelope]\n"
+    "                    a message as received (the envelope as headers first)\n"
+    "  archive export [FILTERS] [--mbox FILE]\n"
+    "                    the messages in mboxrd format (mutt, Thunderbird)\n"
+    "  archive reindex   rebuild the archive index from the stored files\n"
+    "  archive stats     messages, sizes, compression, retention\n"
     "  user add NAME [--password-stdin | --hash HASH]\n"
     "  user passwd NAME [--password-stdin]\n"
     "                    a user of auth_backend = local: the password is the\n"
@@ -94,6 +106,7 @@ static const struct {
     {"queue", ctl_queue},
     {"user", ctl_user},
     {"dns", ctl_dns},
+    {"archive", ctl_archive},
 };
 
 int

@@ -36,4 +36,13 @@ void ctl_queue_status(void);
 /* alligatectl status: ratekeeper's backend and whether it answers. */
 void ctl_rate_status(void);
 
+/* ctl_queue.c: prints a JSON string (NULL: null); valid UTF-8 is kept,
+ * other bytes become U+FFFD. */
+void ctl_json_str(const char *s);
+
+/* ctl_archive.c */
+int ctl_archive(int argc, char **argv);
+/* One line for status: links waiting for the archiver. */
+void ctl_archive_status(void);
+
 #endif

@@ -175,8 +175,7 @@ ctl_time(char *buf, size_t size, time_t when, const char *fmt)
 
 /* JSON ---------------------------------------------------------------- */
 
-/* A JSON string: valid UTF-8 is kept, other bytes become U+FFFD. */
-static void
+void
 ctl_json_str(const char *s)
 {
     const unsigned char *cp = (const unsigned char *) (s ? s : "");

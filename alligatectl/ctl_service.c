@@ -350,6 +350,7 @@ ctl_status(int argc, char **argv)
     }
     ctl_rate_status();
     ctl_queue_status();
+    ctl_archive_status();
     master_clnt_status_free(status);
     master_clnt_free(clnt);
     return 0;

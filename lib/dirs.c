@@ -60,7 +60,7 @@ dirs_ensure(VBUF *why)
 {
     static const char *queue_subdirs[] = {
         QUEUE_DIR_TMP, QUEUE_DIR_INCOMING, QUEUE_DIR_DEFERRED, QUEUE_DIR_HOLD,
-        QUEUE_DIR_CORRUPT,
+        QUEUE_DIR_CORRUPT, QUEUE_DIR_ARCHIVE,
     };
     struct {
         CONF_ID id;

@@ -64,7 +64,7 @@ queue_dir_init(const char *queue_dir, VBUF *why)
 {
     static const char *subdirs[] = {
         QUEUE_DIR_TMP, QUEUE_DIR_INCOMING, QUEUE_DIR_DEFERRED,
-        QUEUE_DIR_HOLD, QUEUE_DIR_CORRUPT, NULL,
+        QUEUE_DIR_HOLD, QUEUE_DIR_CORRUPT, QUEUE_DIR_ARCHIVE, NULL,
     };
     const char **sub;
     VBUF   *path = vbuf_create(100);

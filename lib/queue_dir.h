@@ -10,6 +10,11 @@
  *   corrupt/    files the reader refused, kept for inspection
  *   status/     why a deferred message waits (queue_status.h); not queue
  *               files, made by relay when first needed
+ *   archive/    with archive = yes, a second hard link of every committed
+ *               file, for the archiver, which removes it once its copy is
+ *               safe; relay never looks here, so delivering, deferring
+ *               or deleting a message leaves the link alone (the inode
+ *               outlives the other name)
  *
  * relay flock()s a file while it delivers it.
  *
@@ -30,6 +35,7 @@
 #define QUEUE_DIR_DEFERRED  "deferred"
 #define QUEUE_DIR_HOLD      "hold"
 #define QUEUE_DIR_CORRUPT   "corrupt"
+#define QUEUE_DIR_ARCHIVE   "archive"
 
 /* Makes the subdirectories that are missing; -1 with why. */
 int     queue_dir_init(const char *queue_dir, VBUF *why);

@@ -33,6 +33,7 @@ struct QUEUE_WRITER {
     int     err;                /* errno of the first write error */
     unsigned seen;              /* singleton records written */
     size_t  nrcpt;
+    int     archive;            /* commit also links archive/ID */
     VBUF   *scratch;            /* for queue_write_recf */
 };
 
@@ -45,7 +46,8 @@ static struct {
     char   *queue_dir;
     int     tmp_fd;
     int     incoming_fd;
-} queue_write_dirs = {NULL, -1, -1};
+    int     archive_fd;         /* opened when first needed */
+} queue_write_dirs = {NULL, -1, -1, -1};
 
 static void
 queue_write_dirs_close(void)
@@ -54,8 +56,27 @@ queue_write_dirs_close(void)
         close(queue_write_dirs.tmp_fd);
     if (queue_write_dirs.incoming_fd >= 0)
         close(queue_write_dirs.incoming_fd);
+    if (queue_write_dirs.archive_fd >= 0)
+        close(queue_write_dirs.archive_fd);
     queue_write_dirs.tmp_fd = queue_write_dirs.incoming_fd = -1;
+    queue_write_dirs.archive_fd = -1;
     queue_write_dirs.queue_dir = myfree(queue_write_dirs.queue_dir);
+}
+
+/* archive/ of the open queue; -1 with errno. */
+static int
+queue_write_archive_fd(void)
+{
+    VBUF   *path;
+
+    if (queue_write_dirs.archive_fd < 0) {
+        path = vbuf_create(100);
+        queue_write_dirs.archive_fd =
+            open(queue_dir_path(path, queue_write_dirs.queue_dir, QUEUE_DIR_ARCHIVE, NULL),
+                 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        vbuf_free(path);
+    }
+    return queue_write_dirs.archive_fd;
 }
 
 /* 0 when the descriptors of queue_dir are at hand (opened again with
@@ -210,6 +231,12 @@ queue_write_id(QUEUE_WRITER *qf)
     return qf->id;
 }
 
+void
+queue_write_archive(QUEUE_WRITER *qf)
+{
+    qf->archive = 1;
+}
+
 int
 queue_write_rec(QUEUE_WRITER *qf, int type, const char *value)
 {
@@ -320,15 +347,28 @@ queue_write_rename(const char *id)
     return 0;
 }
 
-/* Moves the complete, fsynced file into incoming/ and fsyncs incoming/;
- * -1 with why. The file is closed first, which releases its lock: once
- * complete it needs no protection from queue_dir_cleanup_tmp() (that
- * only takes files a minute old), and relay, woken by the rename, finds
- * it unlocked instead of trying again later. */
+/* archive = yes: links tmp/ID to archive/ID while the file is still in
+ * tmp/, where nobody else takes it; -1 with errno. */
+static int
+queue_write_link(const char *id)
+{
+    int     afd;
+
+    if ((afd = queue_write_archive_fd()) < 0)
+        return -1;
+    return linkat(queue_write_dirs.tmp_fd, id, afd, id, 0);
+}
+
+/* Moves the complete, fsynced file into incoming/ (linking it into
+ * archive/ first when asked) and fsyncs the directories; -1 with why.
+ * The file is closed first, which releases its lock: once complete it
+ * needs no protection from queue_dir_cleanup_tmp() (that only takes
+ * files a minute old), and relay, woken by the rename, finds it unlocked
+ * instead of trying again later. */
 static int
 queue_write_move(QUEUE_WRITER *qf, VBUF *why)
 {
-    int     rc;
+    int     rc, linked = 0;
 
     if (close(qf->fd) < 0) {
         qf->fd = -1;
@@ -336,6 +376,18 @@ queue_write_move(QUEUE_WRITER *qf, VBUF *why)
         return -1;
     }
     qf->fd = -1;
+    if (qf->archive) {
+        if ((rc = queue_write_dirs_open(qf->queue_dir, 0)) == 0
+            && (rc = queue_write_link(qf->id)) < 0 && errno == ENOENT
+            && queue_write_dirs_open(qf->queue_dir, 1) == 0)
+            rc = queue_write_link(qf->id);
+        if (rc < 0) {
+            queue_record_why(why, "link %s to %s/%s: %s", vbuf_str(qf->tmp_path),
+                             qf->queue_dir, QUEUE_DIR_ARCHIVE, strerror(errno));
+            return -1;
+        }
+        linked = 1;
+    }
     if ((rc = queue_write_dirs_open(qf->queue_dir, 0)) == 0
         && (rc = queue_write_rename(qf->id)) < 0 && errno == ENOENT
         && queue_write_dirs_open(qf->queue_dir, 1) == 0)
@@ -343,17 +395,27 @@ queue_write_move(QUEUE_WRITER *qf, VBUF *why)
     if (rc < 0) {
         queue_record_why(why, "rename %s to %s: %s", vbuf_str(qf->tmp_path),
                          vbuf_str(qf->final_path), strerror(errno));
+        if (linked && queue_write_archive_fd() >= 0)
+            (void) unlinkat(queue_write_dirs.archive_fd, qf->id, 0);
         return -1;
     }
     qf->in_tmp = 0;
-    if (fsync(queue_write_dirs.incoming_fd) < 0) {
+    /* The link first: once incoming/ is synced the message is accepted,
+     * and its archive copy must be as safe by then. */
+    if (linked && (queue_write_archive_fd() < 0 || fsync(queue_write_dirs.archive_fd) < 0)) {
+        queue_record_why(why, "fsync %s/%s: %s", qf->queue_dir, QUEUE_DIR_ARCHIVE,
+                         strerror(errno));
+    } else if (fsync(queue_write_dirs.incoming_fd) < 0) {
         queue_record_why(why, "fsync %s/%s: %s", qf->queue_dir, QUEUE_DIR_INCOMING,
                          strerror(errno));
-        /* Not durable, so not accepted: the client will send it again. */
-        (void) unlinkat(queue_write_dirs.incoming_fd, qf->id, 0);
-        return -1;
+    } else {
+        return 0;
     }
-    return 0;
+    /* Not durable, so not accepted: the client will send it again. */
+    (void) unlinkat(queue_write_dirs.incoming_fd, qf->id, 0);
+    if (linked && queue_write_archive_fd() >= 0)
+        (void) unlinkat(queue_write_dirs.archive_fd, qf->id, 0);
+    return -1;
 }
 
 int

@@ -16,6 +16,9 @@ typedef struct QUEUE_WRITER QUEUE_WRITER;
  * queue_write_abort(). Both free the handle: copy the id first. */
 QUEUE_WRITER *queue_write_create(const char *queue_dir, VBUF *why);
 const char *queue_write_id(QUEUE_WRITER *qf);
+/* archive = yes: the commit also links the file into archive/ (see
+ * queue_dir.h), and fails, leaving no file anywhere, when it cannot. */
+void    queue_write_archive(QUEUE_WRITER *qf);
 /* -1 with errno EINVAL, nothing written, when the value is unfit for its
  * type (CR, LF, too long, not a number, ...) or a once-only record is
  * repeated; -1 with the errno of a write error. Types other than the

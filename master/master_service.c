@@ -39,6 +39,14 @@ master_tarpit_wanted(void)
             && *conf_str(P_dnsbl_sites) != 0);
 }
 
+/* archiver keeps the copies: only with archive = yes.  Links made while
+ * it is off wait in the queue for the next time it runs. */
+static int
+master_archiver_wanted(void)
+{
+    return conf_bool(P_archive);
+}
+
 MASTER_SERV master_services[] = {
     {.name = "ratekeeper", .program = "ratekeeper", .kind = MASTER_SINGLE,
      .listen_param = -1},
@@ -54,6 +62,8 @@ MASTER_SERV master_services[] = {
      .listen_param = P_submission_listen, .tls_tickets = 1},
     {.name = "smtps", .program = "smtpd", .kind = MASTER_POOL,
      .listen_param = P_smtps_listen, .tls_tickets = 1},
+    {.name = "archiver", .program = "archiver", .kind = MASTER_SINGLE,
+     .listen_param = -1, .wanted = master_archiver_wanted},
     {.name = "relay", .program = "relay", .kind = MASTER_SINGLE,
      .listen_param = -1},
 };

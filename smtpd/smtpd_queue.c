@@ -124,6 +124,8 @@ smtpd_queue_open(SMTPD_STATE *state)
         return NULL;
     }
     vbuf_free(why);
+    if (conf_bool(P_archive))
+        queue_write_archive(qf);
     snprintf(state->queue_id, sizeof(state->queue_id), "%s", queue_write_id(qf));
     if (state->facts.authenticated)
         msg_info("%s: client=%s, sasl_method=%s, sasl_username=%s", state->queue_id,

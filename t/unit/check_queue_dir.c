@@ -12,7 +12,7 @@
 
 START_TEST(test_dir_init)
 {
-    static const char *subs[] = {"tmp", "incoming", "deferred", "hold", "corrupt"};
+    static const char *subs[] = {"tmp", "incoming", "deferred", "hold", "corrupt", "archive"};
     VBUF   *why = vbuf_create(100);
     struct stat st;
     char    sub[256];

@@ -266,6 +266,73 @@ START_TEST(test_dirs_made_again)
 }
 END_TEST
 
+/* Commits a message with the archive link asked for; returns its id
+ * (static) or NULL when the commit failed (why says why). */
+static const char *
+queue_archived(VBUF *why)
+{
+    static char id[QUEUE_ID_LEN + 1];
+    QUEUE_WRITER *qf = queue_write_create(queue_dir, why);
+
+    ck_assert_ptr_nonnull(qf);
+    strcpy(id, queue_write_id(qf));
+    queue_write_archive(qf);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_ARRIVAL, "1700000000"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_SENDER, "a@example.org"), 0);
+    ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_RCPT, "b@example.org"), 0);
+    ck_assert_int_eq(queue_write_begin_message(qf), 0);
+    ck_assert_int_eq(queue_write_message(qf, "hi\r\n", 4), 0);
+    return queue_write_commit(qf, why) == 0 ? id : NULL;
+}
+
+/* archive = yes: the committed file has a second name in archive/, the
+ * same inode, which outlives the queue file's removal. */
+START_TEST(test_archive_link)
+{
+    VBUF   *why = vbuf_create(100);
+    const char *id = queue_archived(why);
+    struct stat q, a;
+    char    link[256];
+
+    ck_assert_msg(id != NULL, "%s", vbuf_str(why));
+    ck_assert_int_eq(stat(qpath("incoming", id), &q), 0);
+    snprintf(link, sizeof(link), "%s", qpath(QUEUE_DIR_ARCHIVE, id));
+    ck_assert_int_eq(stat(link, &a), 0);
+    ck_assert_uint_eq(q.st_ino, a.st_ino);
+    ck_assert_uint_eq(q.st_nlink, 2);
+    ck_assert_int_eq(count_files("tmp"), 0);
+    /* relay delivers and removes the queue file: the link stays whole. */
+    ck_assert_int_eq(unlink(qpath("incoming", id)), 0);
+    ck_assert_int_eq(stat(link, &a), 0);
+    ck_assert_uint_eq(a.st_nlink, 1);
+    /* Without the flag: no link. */
+    id = queue_simple("c@example.org", "x\r\n", 3);
+    ck_assert_int_eq(access(qpath(QUEUE_DIR_ARCHIVE, id), F_OK), -1);
+    ck_assert_int_eq(count_files(QUEUE_DIR_ARCHIVE), 1);
+    vbuf_free(why);
+}
+END_TEST
+
+/* No archive/ to link into: the message is not accepted, and nothing is
+ * left anywhere. */
+START_TEST(test_archive_link_fails)
+{
+    VBUF   *why = vbuf_create(100);
+
+    fixture_remove(QUEUE_DIR_ARCHIVE);
+    ck_assert_ptr_null(queue_archived(why));
+    ck_assert_ptr_nonnull(strstr(vbuf_str(why), "/archive: No such file or directory"));
+    ck_assert_int_eq(count_files("tmp"), 0);
+    ck_assert_int_eq(count_files("incoming"), 0);
+    /* archive/ made again: the writer follows. */
+    fixture_mkdir(QUEUE_DIR_ARCHIVE);
+    ck_assert_ptr_nonnull(queue_archived(why));
+    ck_assert_int_eq(count_files(QUEUE_DIR_ARCHIVE), 1);
+    ck_assert_int_eq(count_files("incoming"), 1);
+    vbuf_free(why);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -285,6 +352,8 @@ main(void)
     tcase_add_test(tc, test_writer_holds_lock);
     tcase_add_test(tc, test_committed_unlocked);
     tcase_add_test(tc, test_dirs_made_again);
+    tcase_add_test(tc, test_archive_link);
+    tcase_add_test(tc, test_archive_link_fails);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
