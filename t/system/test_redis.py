@@ -9,7 +9,8 @@ show, top and reset and status work on the cluster's state; every key in
 Redis has an expiry; alligatectl check refuses bad values.
 
 What happens when a gateway dies or Redis goes away is in
-test_redis_failover.py."""
+test_redis_failover.py; a tarpit runaway on one gateway refused at
+connect on another, through the real tarpit, in test_redis_tarpit.py."""
 
 import re
 import smtplib
@@ -183,8 +184,8 @@ class Cluster(unittest.TestCase):
         self.assertEqual(other.cmd("AUTH PLAIN " + plain("alice", "guess"))[0], 535)
 
     def test_tarpit_disconnects_counted_on_one_seen_on_another(self):
-        # What the tarpit sends ratekeeper when a client leaves it early
-        # (tarpit/ is not merged yet): counted through a, seen on b and c.
+        # What the tarpit sends ratekeeper when a client leaves it early,
+        # straight to the socket: counted through a, seen on b and c.
         a, b, c = self.insts
         for n in (1, 2):
             reply = ratekeeper_request(a, request="tarpit_disconnect",

@@ -174,6 +174,51 @@ START_TEST(test_connections)
 }
 END_TEST
 
+/* smtpd decides at connect whether to tarpit a client or refuse it
+ * (tarpit_disconnect_limit) from connect's overlimit and
+ * tarpit_disconnect: with Redis they are the cluster's counts, so that a
+ * runaway counted by other gateways is refused here; the local ones only
+ * when Redis gave none. */
+START_TEST(test_connect_takes_the_tarpit_counts_from_the_cluster)
+{
+    RK_PLAN *plan;
+    int i;
+
+    request("request", "connect", "key", "192.0.2.7", NULL);
+    plan = gather(5);
+    ck_assert_int_eq(plan->nops, 3);
+    ck_assert_str_eq(plan->ops[1].counter, "overlimit");
+    ck_assert_str_eq(plan->ops[2].counter, "tarpit_disconnect");
+    for (i = 0; i < 3; i++)
+        ck_assert_str_eq(plan->ops[i].key, "addr:192.0.2.7");
+    /* This gateway has seen nothing of the address; the cluster has. */
+    plan->ops[0].count = 1;
+    plan->ops[1].count = 1;
+    plan->ops[2].count = 2;
+    for (i = 0; i < 3; i++)
+        plan->ops[i].answered = 1;
+    answer(plan, 5);
+    ck_assert_int_eq(got("status"), 0);
+    ck_assert_int_eq(got("count"), 1);
+    ck_assert_int_eq(got("overlimit"), 1);
+    ck_assert_int_eq(got("tarpit_disconnect"), 2);
+    ck_assert_int_eq(plan->mismatches, 0);
+    rk_plan_free(plan);
+    ck_assert_uint_eq(rk_state_lookup(state, "tarpit_disconnect",
+                                      "addr:192.0.2.7", T0), 0);
+
+    /* Redis late: what this gateway counted itself. */
+    ck_assert_uint_eq(rk_state_add(state, "tarpit_disconnect",
+                                   "addr:192.0.2.7", 600000, T0), 1);
+    plan = gather(5);
+    answer(plan, 5);
+    ck_assert_int_eq(got("count"), 2);
+    ck_assert_int_eq(got("overlimit"), 0);
+    ck_assert_int_eq(got("tarpit_disconnect"), 1);
+    rk_plan_free(plan);
+}
+END_TEST
+
 START_TEST(test_show_top_reset_status)
 {
     RK_STATE_ENTRY *e = malloc(2 * sizeof(*e));
@@ -257,6 +302,7 @@ rk_plan_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_mail_gathers_then_answers_from_the_plan);
     tcase_add_test(tc, test_connections);
+    tcase_add_test(tc, test_connect_takes_the_tarpit_counts_from_the_cluster);
     tcase_add_test(tc, test_show_top_reset_status);
     tcase_add_test(tc, test_an_operation_not_in_the_plan_is_answered_locally);
     suite_add_tcase(s, tc);
