@@ -160,6 +160,25 @@ master_load(VBUF *errors, VBUF *warnings)
     return conf;
 }
 
+/* On reload (logrotate's postrotate runs alligatectl reload): log_file
+ * of the active configuration opened again, created for daemon_user
+ * before the children are told to open it too. */
+static void
+master_log_reopen(void)
+{
+    VBUF *why;
+
+    if (master_foreground)
+        return;
+    why = vbuf_create(64);
+    if (dirs_log_file(why) < 0)
+        msg_warn("%s", vbuf_str(why));
+    if (msg_open(conf_str(P_log_file)) < 0)
+        msg_warn("cannot open log file %s: %m; still writing to the old one",
+                 conf_str(P_log_file));
+    vbuf_free(why);
+}
+
 /* Re-reads main.cf and applies it (SIGHUP, alligatectl reload).  A bad
  * configuration is refused and the running one kept; returns -1 then, and
  * when a new listener cannot be opened, with the reason in why. */
@@ -172,6 +191,9 @@ master_reload(VBUF *why)
     char *line, *save = NULL;
 
     if (conf == NULL) {
+        /* The log may have been rotated all the same (the children,
+         * told nothing, go on with theirs). */
+        master_log_reopen();
         /* One line per problem, joined for the log and the reply. */
         for (line = strtok_r(errors->data, "\n", &save); line;
              line = strtok_r(NULL, "\n", &save))
@@ -185,8 +207,7 @@ master_reload(VBUF *why)
     }
     vbuf_free(errors);
     conf_free(conf_activate(conf));
-    if (!master_foreground)
-        msg_open(conf_str(P_log_file));
+    master_log_reopen();
     master_warn_lines(warnings);
     vbuf_free(warnings);
     msg_info("reload: configuration %s/main.cf", master_config_dir);
