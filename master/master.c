@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "conf.h"
+#include "daemon_dir.h"
 #include "dirs.h"
 #include "events.h"
 #include "master.h"
@@ -37,6 +38,7 @@ int master_foreground;
 int master_stopping;
 int master_life_pipe[2];
 long long master_started;
+int master_daemon_dir_beside;
 
 static volatile sig_atomic_t master_got_hup;
 static volatile sig_atomic_t master_got_term;
@@ -288,6 +290,8 @@ main(int argc, char **argv)
     int ch;
 
     msg_init("master");
+    /* Started from a build tree: the children are the programs beside. */
+    master_daemon_dir_beside = daemon_dir_beside_self();
     while ((ch = getopt(argc, argv, "c:frv")) != -1) {
         switch (ch) {
         case 'c':
