@@ -5,12 +5,17 @@
  *   conf_doc man   < man/alligate.conf.5.in  > man/alligate.conf.5
  *   conf_doc maincf < etc/main.cf.in         > etc/main.cf
  *
- * The template's line "@PARAMETERS@" is replaced by the generated text. */
+ * The template's line "@PARAMETERS@" is replaced by the generated text.
+ * Text lines of the page are wrapped at DOC_MAN_WIDTH bytes (mandoc
+ * -Tlint's style), between words. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conf.h"
+#include "vbuf.h"
+
+#define DOC_MAN_WIDTH   80
 
 typedef struct DOC_ENTRY {
     const char *section;                /* non-NULL starts a group */
@@ -27,20 +32,52 @@ static const DOC_ENTRY doc_entries[] = {
 
 #define DOC_NENTRIES (sizeof(doc_entries) / sizeof(doc_entries[0]))
 
-/* Escapes roff special characters. */
+/* Escapes roff special characters of text into out. */
+static void
+doc_roff_escape(VBUF *out, const char *text)
+{
+    for (; *text; text++) {
+        if (*text == '\\')
+            vbuf_append_str(out, "\\e");
+        else if (*text == '-')
+            vbuf_append_str(out, "\\-");
+        else
+            vbuf_append_char(out, *text);
+    }
+}
+
+/* Writes text as roff text lines of at most DOC_MAN_WIDTH bytes, broken
+ * between words (a word longer than that gets a line of its own); a line
+ * that would start with a control character is protected with \&. */
 static void
 doc_roff(const char *text)
 {
-    if (*text == '.' || *text == '\'')
-        fputs("\\&", stdout);
-    for (; *text; text++) {
-        if (*text == '\\')
-            fputs("\\e", stdout);
-        else if (*text == '-')
-            fputs("\\-", stdout);
-        else
-            putchar(*text);
+    VBUF *esc = vbuf_create(256);
+    const char *cp, *end;
+    size_t col = 0, len;
+
+    doc_roff_escape(esc, text);
+    for (cp = vbuf_str(esc); *cp; cp = end) {
+        while (*cp == ' ')
+            cp++;
+        if (*cp == 0)
+            break;
+        end = cp + strcspn(cp, " ");
+        len = (size_t) (end - cp) + (*cp == '.' || *cp == '\'' ? 2 : 0);
+        if (col > 0 && col + 1 + len > DOC_MAN_WIDTH) {
+            putchar('\n');
+            col = 0;
+        }
+        if (col > 0) {
+            putchar(' ');
+            col++;
+        }
+        if (*cp == '.' || *cp == '\'')
+            fputs("\\&", stdout);
+        fwrite(cp, 1, (size_t) (end - cp), stdout);
+        col += len;
     }
+    vbuf_free(esc);
 }
 
 /* "int, 1..10000" and the like. */
@@ -70,6 +107,7 @@ doc_man(void)
 {
     size_t i;
     char type[200];
+    char line[1000];
 
     for (i = 0; i < DOC_NENTRIES; i++) {
         const CONF_PARAM *p;
@@ -84,11 +122,10 @@ doc_man(void)
         doc_type(p, type, sizeof(type));
         printf(".TP\n.B ");
         doc_roff(p->name);
-        printf("\n(");
-        doc_roff(type);
-        printf("; default: ");
-        doc_roff(doc_default(p));
-        printf(")\n");
+        putchar('\n');
+        snprintf(line, sizeof(line), "(%s; default: %s)", type, doc_default(p));
+        doc_roff(line);
+        putchar('\n');
         doc_roff(p->help);
         putchar('\n');
     }
