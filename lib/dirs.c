@@ -55,14 +55,26 @@ dirs_own(const char *path, const struct passwd *pw, VBUF *why)
     return 0;
 }
 
-/* Creates the log file (log_file names one) owned by pw, so that every
- * process can open it again after a rotation, as daemon_user. */
+/* Creates the log file (log_file names one), and its directory (owned by
+ * whoever runs this), the file owned by pw, so that every process can
+ * open it again after a rotation, as daemon_user. */
 static int
 dirs_log_file_own(const struct passwd *pw, VBUF *why)
 {
+    char dir[4096];
+    const char *slash;
     int fd;
 
-    if (pw == NULL || *conf_str(P_log_file) != '/')
+    if (*conf_str(P_log_file) != '/')
+        return 0;
+    slash = strrchr(conf_str(P_log_file), '/');
+    if (slash > conf_str(P_log_file) && (size_t) (slash - conf_str(P_log_file)) < sizeof(dir)) {
+        memcpy(dir, conf_str(P_log_file), (size_t) (slash - conf_str(P_log_file)));
+        dir[slash - conf_str(P_log_file)] = 0;
+        if (dirs_make(dir, 0755, why) < 0)
+            return -1;
+    }
+    if (pw == NULL)
         return 0;
     fd = open(conf_str(P_log_file), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
               0640);

@@ -123,11 +123,11 @@ class LogReopen(AlligateTestCase):
         inst = self.inst
         with open(os.path.join(TOP, "debian", "alligate.logrotate")) as f:
             text = f.read()
-        self.assertIn("/var/log/alligate.log {", text)
+        self.assertIn("/var/log/alligate/alligate.log {", text)
         self.assertIn("create 0640 alligate adm", text)
         user = "nobody" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
         group = "root" if os.geteuid() == 0 else user
-        text = (text.replace("/var/log/alligate.log", inst.log_path)
+        text = (text.replace("/var/log/alligate/alligate.log", inst.log_path)
                 .replace("/usr/sbin/alligatectl", "%s -c %s" % (CTL, inst.dir))
                 .replace("create 0640 alligate adm", "create 0640 %s %s" % (user, group)))
         conf = os.path.join(inst.dir, "logrotate.conf")
