@@ -46,9 +46,30 @@ doc_roff_escape(VBUF *out, const char *text)
     }
 }
 
+/* 1 when text, escaped, has a word longer than DOC_MAN_WIDTH bytes. */
+static int
+doc_long_word(const char *text)
+{
+    VBUF *esc = vbuf_create(256);
+    const char *cp;
+    size_t len;
+    int found = 0;
+
+    doc_roff_escape(esc, text);
+    for (cp = vbuf_str(esc); *cp && !found; cp += len) {
+        cp += strspn(cp, " ");
+        len = strcspn(cp, " ");
+        found = len > DOC_MAN_WIDTH;
+    }
+    vbuf_free(esc);
+    return found;
+}
+
 /* Writes text as roff text lines of at most DOC_MAN_WIDTH bytes, broken
- * between words (a word longer than that gets a line of its own); a line
- * that would start with a control character is protected with \&. */
+ * between words (a word longer than that gets a line of its own, with
+ * places after its colons where the formatter may break it, \:, for
+ * tls_ciphers' default); a line that would start with a control
+ * character is protected with \&. */
 static void
 doc_roff(const char *text)
 {
@@ -74,7 +95,15 @@ doc_roff(const char *text)
         }
         if (*cp == '.' || *cp == '\'')
             fputs("\\&", stdout);
-        fwrite(cp, 1, (size_t) (end - cp), stdout);
+        if (len > DOC_MAN_WIDTH) {
+            for (; cp < end; cp++) {
+                putchar(*cp);
+                if (*cp == ':')
+                    fputs("\\:", stdout);
+            }
+        } else {
+            fwrite(cp, 1, (size_t) (end - cp), stdout);
+        }
         col += len;
     }
     vbuf_free(esc);
@@ -108,6 +137,7 @@ doc_man(void)
     size_t i;
     char type[200];
     char line[1000];
+    int long_word;
 
     for (i = 0; i < DOC_NENTRIES; i++) {
         const CONF_PARAM *p;
@@ -120,14 +150,21 @@ doc_man(void)
         }
         p = &conf_params[doc_entries[i].id];
         doc_type(p, type, sizeof(type));
+        snprintf(line, sizeof(line), "(%s; default: %s)", type, doc_default(p));
+        /* A word wider than the page cannot be justified around: such an
+         * entry is set ragged-right (groff would warn otherwise). */
+        long_word = doc_long_word(line) || doc_long_word(p->help);
+        if (long_word)
+            printf(".ad l\n");
         printf(".TP\n.B ");
         doc_roff(p->name);
         putchar('\n');
-        snprintf(line, sizeof(line), "(%s; default: %s)", type, doc_default(p));
         doc_roff(line);
         putchar('\n');
         doc_roff(p->help);
         putchar('\n');
+        if (long_word)
+            printf(".ad\n");
     }
 }
 
