@@ -14,12 +14,13 @@
 BUILD    ?= build
 SAN      ?=
 WARN      = -Wall -Wextra -Werror
+# EXTRA_*: flags a distribution adds (debian/rules: dpkg-buildflags).
 CPPFLAGS  = -I. -Ilib -D_GNU_SOURCE \
             -DALLIGATE_DAEMON_DIR='"$(prefix)/lib/alligate"' \
-            -DALLIGATE_CONFIG_DIR='"/etc/alligate"'
+            -DALLIGATE_CONFIG_DIR='"/etc/alligate"' $(EXTRA_CPPFLAGS)
 CFLAGS    = -std=c11 -O2 -g $(WARN) $(SAN) $(OPENSSL_CFLAGS) $(PCRE2_CFLAGS) \
-            $(CARES_CFLAGS) $(ZSTD_CFLAGS) $(HIREDIS_CFLAGS)
-LDFLAGS   = $(SAN) -Wl,--as-needed
+            $(CARES_CFLAGS) $(ZSTD_CFLAGS) $(HIREDIS_CFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS   = $(SAN) -Wl,--as-needed $(EXTRA_LDFLAGS)
 LIBS      = $(OPENSSL_LIBS) $(PCRE2_LIBS) $(CARES_LIBS) $(DB_LIBS) $(CRYPT_LIBS) \
             $(ZSTD_LIBS) $(HIREDIS_LIBS)
 
@@ -51,7 +52,7 @@ endif
 .SECONDARY:
 
 .PHONY: all run check unit-check system-check check-asan check-docs docs \
-        fuzz install clean distclean deps format bench
+        fuzz install clean distclean deps format bench check-package
 
 all: $(PROGS:%=$(BUILD)/bin/%) $(TOOLS) $(TEST_TOOLS)
 
@@ -114,6 +115,13 @@ unit-check: $(UNIT_BINS)
 
 system-check: all
 	@BUILD=$(BUILD) t/run-tests --system
+
+# The Debian package: built in a copy of the tree, lintian --pedantic,
+# installed, tried (debian/tests/smoke), purged (scripts/check-package).
+# As root; never part of check.
+check-package:
+	@scripts/install-deps --package
+	scripts/check-package
 
 check-asan:
 	@scripts/install-deps
