@@ -44,7 +44,8 @@ TOOLS     = $(BUILD)/tools/conf_doc
 # Programs only the system tests use (t/tools/NAME.c), never installed.
 TEST_TOOLS = $(patsubst t/tools/%.c,$(BUILD)/t/tools/%,$(wildcard t/tools/*.c))
 
-ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
+# (Not for the targets that build nothing here.)
+ifeq ($(filter clean distclean check-package format,$(MAKECMDGOALS)),)
 include config.mk
 endif
 
