@@ -12,6 +12,7 @@ write, written by hand while the tarpit is being built.
 The jail file is checked by fail2ban-client itself (-t) with every jail
 enabled."""
 
+import base64
 import os
 import re
 import shutil
@@ -21,7 +22,20 @@ import unittest
 
 from alligate_test import (TOP, RawClient, SharedInstanceTestCase, make_cert,
                            wait_for)
-from test_auth import ASK_PASSWORD, ASK_USER, AUTH_FAILED, AUTH_OK, add_user, b64, plain
+
+AUTH_OK = (235, ["2.7.0 Authentication successful"])
+AUTH_FAILED = (535, ["5.7.8 Error: authentication failed"])
+ASK_USER = (334, ["VXNlcm5hbWU6"])
+ASK_PASSWORD = (334, ["UGFzc3dvcmQ6"])
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+def plain(user, password):
+    """AUTH PLAIN's initial response."""
+    return b64("\0%s\0%s" % (user, password))
 
 FILTER = os.path.join(TOP, "etc", "fail2ban", "filter.d", "alligate.conf")
 JAIL = os.path.join(TOP, "etc", "fail2ban", "jail.d", "alligate.conf")
@@ -231,7 +245,8 @@ class Fail2ban(SharedInstanceTestCase):
         try:
             sock = os.path.join(cls.inst.dir, "run", "authd.sock")
             wait_for(lambda: os.path.exists(sock), timeout=10)
-            add_user(cls.inst, "alice", PASSWORD)
+            cls.inst.ctl("user", "add", "alice", "--password-stdin",
+                         input=PASSWORD + "\n", check=True)
             cls.tmp, cls.f2b = fail2ban_config()
             mark = cls.inst.log_mark()
             Clients(cls.inst).run()
