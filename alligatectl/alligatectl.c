@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "daemon_dir.h"
 #include "ctl.h"
 #include "msg.h"
 #include "printable.h"
@@ -121,6 +122,8 @@ main(int argc, char **argv)
     int ch;
 
     msg_init("alligatectl");
+    /* In a build tree, without daemon_directory: the programs beside. */
+    daemon_dir_beside_self();
     /* '+': stop at the verb, whose options are its own. */
     while ((ch = getopt_long(argc, argv, "+c:hv", longopts, NULL)) != -1) {
         switch (ch) {

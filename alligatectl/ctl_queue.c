@@ -3,9 +3,14 @@
  * owner); flush asks relay, over its control socket, to try everything
  * now.
  *
- * Moving a file that relay is delivering at that moment is safe: relay
- * holds it open and locked, finishes the attempt, and then finds the file
- * gone from where it was; the marks it wrote travel with the file. */
+ * delete, hold and release take the lock relay holds on a queue file for
+ * the whole of a delivery attempt (flock, relay/relay_deliver.c), and act
+ * only while they hold it, on the file where it is then.  A message that
+ * relay is delivering is waited for: once the attempt ends it is either
+ * gone (delivered, or bounced: nothing left to hold or delete) or where
+ * relay put it (deferred/), and is moved from there.  Without the lock, a
+ * message put on hold during its delivery would be delivered and still
+ * sit in hold/, to be delivered again on release. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -459,36 +464,123 @@ ctl_queue_show(int argc, char **argv)
 #define CTL_OP_HOLD     2
 #define CTL_OP_RELEASE  3
 
+/* How long to wait for relay to end an attempt (relay_reply_timeout
+ * bounds each of its steps), and how often to try the lock meanwhile. */
+#define CTL_QUEUE_LOCK_WAIT_MS  (10 * 60 * 1000)
+#define CTL_QUEUE_LOCK_TICK_MS  20
+
+/* What ctl_queue_lock() found. */
+#define CTL_LOCK_OK     0
+#define CTL_LOCK_GONE   1               /* delivered or removed meanwhile */
+#define CTL_LOCK_ERROR  2               /* said on stderr */
+
+/* Opens message id, looked for from sub on, and takes relay's lock on
+ * it; when relay is delivering it, waits (saying so once) until the
+ * attempt ends, then looks again where the file is.  Returns
+ * CTL_LOCK_OK with the locked descriptor in *fdp and its directory in
+ * *subp, the file then being where subp says for as long as the lock is
+ * held. */
+static int
+ctl_queue_lock(const char *id, const char **subp, int *fdp)
+{
+    struct timespec tick = {0, CTL_QUEUE_LOCK_TICK_MS * 1000000L};
+    VBUF   *path = vbuf_create(100);
+    struct stat fst, pst;
+    const char *sub = *subp;
+    long    waited = 0;
+    int     said = 0;
+    int     fd;
+
+    for (;;) {
+        if (sub == NULL && (sub = ctl_queue_find(id)) == NULL)
+            break;
+        queue_dir_path(path, conf_str(P_queue_directory), sub, id);
+        if ((fd = open(vbuf_str(path), O_RDWR | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+            if (errno != ENOENT) {
+                fprintf(stderr, "alligatectl: open %s: %s\n", vbuf_str(path),
+                        strerror(errno));
+                vbuf_free(path);
+                return CTL_LOCK_ERROR;
+            }
+            sub = NULL;                 /* moved meanwhile: look again */
+            continue;
+        }
+        while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+            if (errno != EWOULDBLOCK && errno != EINTR) {
+                fprintf(stderr, "alligatectl: lock %s: %s\n", vbuf_str(path),
+                        strerror(errno));
+                close(fd);
+                vbuf_free(path);
+                return CTL_LOCK_ERROR;
+            }
+            if (!said++)
+                fprintf(stderr, "alligatectl: %s: being delivered; waiting for the "
+                        "attempt to end\n", id);
+            if (waited >= CTL_QUEUE_LOCK_WAIT_MS) {
+                fprintf(stderr, "alligatectl: %s: still being delivered after %ds; "
+                        "try again later\n", id, CTL_QUEUE_LOCK_WAIT_MS / 1000);
+                close(fd);
+                vbuf_free(path);
+                return CTL_LOCK_ERROR;
+            }
+            nanosleep(&tick, NULL);
+            waited += CTL_QUEUE_LOCK_TICK_MS;
+        }
+        /* Still the file at that name, as relay left it? */
+        if (fstat(fd, &fst) == 0 && fst.st_nlink > 0 && stat(vbuf_str(path), &pst) == 0
+            && fst.st_ino == pst.st_ino && fst.st_dev == pst.st_dev) {
+            *subp = sub;
+            *fdp = fd;
+            vbuf_free(path);
+            return CTL_LOCK_OK;
+        }
+        close(fd);
+        sub = NULL;
+    }
+    vbuf_free(path);
+    return CTL_LOCK_GONE;
+}
+
 /* Before a message is deleted: its sealed credentials are wiped in place,
  * as relay does, so that the blocks the file leaves do not hold them. */
 static void
-ctl_queue_wipe(const char *path)
+ctl_queue_wipe(int fd, const char *path)
 {
     QUEUE_ENVELOPE env;
-    int     fd;
 
-    if ((fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) < 0)
-        return;
     if (queue_read_fd(fd, &env, NULL) == QUEUE_READ_OK && env.auth_sealed != NULL
         && queue_mark_wipe(fd, env.auth_offset) < 0)
         fprintf(stderr, "alligatectl: cannot wipe the sealed credentials in %s: %s\n",
                 path, strerror(errno));
     queue_read_free(&env);
-    close(fd);
 }
 
-/* Applies op to one message found in sub; 1 when done. */
+/* Applies op to one message, looked for in *subp first, under relay's
+ * lock: 1 when done, 0 when not (*subp: where it is, NULL when it went
+ * meanwhile), -1 on an error said on stderr. */
 static int
-ctl_queue_op_one(int op, const char *id, const char *sub)
+ctl_queue_op_one(int op, const char *id, const char **subp)
 {
     const char *queue_dir = conf_str(P_queue_directory);
-    VBUF *from = vbuf_create(100), *to = vbuf_create(100);
+    VBUF *from, *to;
+    const char *sub;
     int done = 0;
+    int fd;
 
+    switch (ctl_queue_lock(id, subp, &fd)) {
+    case CTL_LOCK_GONE:
+        *subp = NULL;
+        return 0;
+    case CTL_LOCK_ERROR:
+        return -1;
+    }
+    sub = *subp;
+    from = vbuf_create(100);
+    to = vbuf_create(100);
     queue_dir_path(from, queue_dir, sub, id);
     switch (op) {
     case CTL_OP_DELETE:
-        ctl_queue_wipe(vbuf_str(from));
+        ctl_queue_wipe(fd, vbuf_str(from));
         if (unlink(vbuf_str(from)) == 0) {
             queue_status_remove(queue_dir, id);
             done = 1;
@@ -513,6 +605,8 @@ ctl_queue_op_one(int op, const char *id, const char *sub)
             fprintf(stderr, "alligatectl: rename %s to %s: %s\n", vbuf_str(from),
                     vbuf_str(to), strerror(errno));
     }
+    /* Closing releases the lock: relay may have the file now. */
+    close(fd);
     vbuf_free(from);
     vbuf_free(to);
     return done;
@@ -531,8 +625,17 @@ ctl_queue_op(int op, int argc, char **argv)
         ctl_usage();
     if (argc == 2 && strcmp(argv[1], "all") == 0) {
         list = ctl_queue_collect(ctl_queue_subs, &n);
-        for (i = 0; i < n; i++)
-            done += ctl_queue_op_one(op, list[i].id, list[i].sub);
+        for (i = 0; i < n; i++) {
+            sub = list[i].sub;
+            switch (ctl_queue_op_one(op, list[i].id, &sub)) {
+            case 1:
+                done++;
+                break;
+            case -1:
+                rc = 1;
+                break;
+            }
+        }
         myfree(list);
     } else {
         for (a = 1; a < argc; a++) {
@@ -547,13 +650,23 @@ ctl_queue_op(int op, int argc, char **argv)
                 rc = 1;
                 continue;
             }
-            if (!ctl_queue_op_one(op, argv[a], sub)) {
-                fprintf(stderr, "alligatectl: %s: not %s (it is in %s/)\n", argv[a],
-                        verbs[op], sub);
+            switch (ctl_queue_op_one(op, argv[a], &sub)) {
+            case 1:
+                done++;
+                break;
+            case 0:
+                if (sub == NULL)
+                    fprintf(stderr, "alligatectl: %s: not %s: it is gone (delivered "
+                            "or removed meanwhile)\n", argv[a], verbs[op]);
+                else
+                    fprintf(stderr, "alligatectl: %s: not %s (it is in %s/)\n", argv[a],
+                            verbs[op], sub);
                 rc = 1;
-                continue;
+                break;
+            default:
+                rc = 1;
+                break;
             }
-            done++;
         }
     }
     printf("alligatectl: %s %d message%s\n", verbs[op], done, done == 1 ? "" : "s");

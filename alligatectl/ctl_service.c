@@ -83,6 +83,9 @@ ctl_master_status(MASTER_CLNT *clnt)
     return status;
 }
 
+/* daemon_directory/master: the built-in directory, or, when main.cf does
+ * not set daemon_directory and alligatectl sits beside master (a build
+ * tree), that one (lib/daemon_dir.c). */
 static const char *
 ctl_master_path(char *buf, size_t size)
 {
@@ -333,6 +336,9 @@ ctl_status(int argc, char **argv)
     printf("master: pid %s, up %ss, configuration %s\n",
            status->pid > 0 ? pid : "?", status->uptime >= 0 ? uptime : "?",
            status->config_dir ? status->config_dir : "?");
+    if (status->daemon_dir)
+        printf("programs: %s%s\n", status->daemon_dir, status->daemon_dir_beside
+               ? " (beside master, a build tree: daemon_directory is not set)" : "");
     for (i = 0; i < status->nservices; i++) {
         const MASTER_CLNT_SERVICE *serv = status->services + i;
 

@@ -36,6 +36,24 @@ const CONF_PARAM conf_params[CONF_NPARAMS] = {
 
 static CONFIG *conf_current;
 
+/* conf_set_default()'s values; NULL: the table's. */
+static char *conf_defaults_found[CONF_NPARAMS];
+
+void
+conf_set_default(CONF_ID id, const char *value)
+{
+    if ((int) id < 0 || id >= CONF_NPARAMS)
+        msg_panic("bad parameter id %d", (int) id);
+    myfree(conf_defaults_found[id]);
+    conf_defaults_found[id] = value ? mystrdup(value) : NULL;
+}
+
+const char *
+conf_default(CONF_ID id)
+{
+    return conf_defaults_found[id] ? conf_defaults_found[id] : conf_params[id].def;
+}
+
 int
 conf_lookup(const char *name)
 {

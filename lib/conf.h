@@ -103,6 +103,13 @@ void conf_problem(const CONFIG *conf, struct VBUF *out, CONF_ID id,
                   const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* A default found at run time instead of the table's, for every
+ * configuration loaded from now on in this process (daemon_directory in a
+ * build tree: lib/daemon_dir.c).  main.cf still overrides it. */
+void conf_set_default(CONF_ID id, const char *value);
+/* The default in force: conf_set_default()'s, else the table's. */
+const char *conf_default(CONF_ID id);
+
 /* Looks a parameter up by name; -1 when unknown. */
 int conf_lookup(const char *name);
 /* The known name nearest to an unknown one, or NULL. */

@@ -65,7 +65,7 @@ conf_expand_raw_text(CONFIG *conf, int id)
         return conf->raw[id] = conf_expand_default_hostname();
     if (id == P_config_directory)
         return conf->raw[id] = mystrdup(conf->dir);
-    return conf_params[id].def;
+    return conf_default(id);
 }
 
 /* Expands text on behalf of parameter id into out. */

@@ -55,6 +55,52 @@ dirs_own(const char *path, const struct passwd *pw, VBUF *why)
     return 0;
 }
 
+/* Creates the log file (log_file names one), and its directory (owned by
+ * whoever runs this), the file owned by pw, so that every process can
+ * open it again after a rotation, as daemon_user. */
+static int
+dirs_log_file_own(const struct passwd *pw, VBUF *why)
+{
+    char dir[4096];
+    const char *slash;
+    int fd;
+
+    if (*conf_str(P_log_file) != '/')
+        return 0;
+    slash = strrchr(conf_str(P_log_file), '/');
+    if (slash > conf_str(P_log_file) && (size_t) (slash - conf_str(P_log_file)) < sizeof(dir)) {
+        memcpy(dir, conf_str(P_log_file), (size_t) (slash - conf_str(P_log_file)));
+        dir[slash - conf_str(P_log_file)] = 0;
+        if (dirs_make(dir, 0755, why) < 0)
+            return -1;
+    }
+    if (pw == NULL)
+        return 0;
+    fd = open(conf_str(P_log_file), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
+              0640);
+    if (fd < 0 || fchown(fd, pw->pw_uid, pw->pw_gid) < 0) {
+        vbuf_printf(why, "cannot create log file %s: %s", conf_str(P_log_file),
+                    strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+int
+dirs_log_file(VBUF *why)
+{
+    const struct passwd *pw = NULL;
+
+    if (geteuid() == 0 && (pw = getpwnam(conf_str(P_daemon_user))) == NULL) {
+        vbuf_printf(why, "daemon_user \"%s\" does not exist", conf_str(P_daemon_user));
+        return -1;
+    }
+    return dirs_log_file_own(pw, why);
+}
+
 int
 dirs_ensure(VBUF *why)
 {
@@ -89,18 +135,8 @@ dirs_ensure(VBUF *why)
     if (queue_dir_init(conf_str(P_queue_directory), why) < 0)
         return -1;
     /* A log file shared by every process must be writable by all. */
-    if (pw && *conf_str(P_log_file) == '/') {
-        int fd = open(conf_str(P_log_file), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-
-        if (fd < 0 || fchown(fd, pw->pw_uid, pw->pw_gid) < 0) {
-            vbuf_printf(why, "cannot create log file %s: %s", conf_str(P_log_file),
-                        strerror(errno));
-            if (fd >= 0)
-                close(fd);
-            return -1;
-        }
-        close(fd);
-    }
+    if (dirs_log_file_own(pw, why) < 0)
+        return -1;
     path = vbuf_create(100);
     for (i = 0; i < sizeof(queue_subdirs) / sizeof(queue_subdirs[0]) && status == 0; i++)
         status = dirs_own(queue_dir_path(path, conf_str(P_queue_directory), queue_subdirs[i],

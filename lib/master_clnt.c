@@ -113,6 +113,9 @@ master_clnt_status(MASTER_CLNT *clnt, MASTER_CLNT_STATUS **status)
         st->uptime = -1;
     dir = attr_get(reply, "config_directory");
     st->config_dir = dir ? mystrdup(dir) : NULL;
+    dir = attr_get(reply, "daemon_directory");
+    st->daemon_dir = dir ? mystrdup(dir) : NULL;
+    st->daemon_dir_beside = attr_get_long(reply, "daemon_directory_beside", &n) == 0 && n == 1;
     if (attr_get_long(reply, "services", &n) < 0 || n < 0)
         n = 0;
     if (n > ATTR_COUNT_MAX)
@@ -159,5 +162,6 @@ master_clnt_status_free(MASTER_CLNT_STATUS *st)
     }
     myfree(st->services);
     myfree(st->config_dir);
+    myfree(st->daemon_dir);
     return myfree(st);
 }

@@ -4,7 +4,11 @@
  * proto=master, version=1 (the names are in master_proto.h).
  *
  *   request=status   status=0 master_pid=P uptime=SECONDS
- *                    config_directory=DIR services=N and, for I from 0:
+ *                    config_directory=DIR daemon_directory=DIR (where
+ *                    the programs are started from)
+ *                    daemon_directory_beside=0|1 (1: main.cf does not
+ *                    set it, and master found the programs beside itself,
+ *                    in a build tree) services=N and, for I from 0:
  *                    service_I (the name), service_I_program,
  *                    service_I_kind (pool or single), service_I_state
  *                    (running, throttled or disabled), service_I_listen,
@@ -53,6 +57,8 @@ typedef struct MASTER_CLNT_STATUS {
     long pid;                   /* master's; 0: not said */
     long uptime;                /* seconds; -1: not said */
     char *config_dir;           /* NULL: not said */
+    char *daemon_dir;           /* NULL: not said */
+    int daemon_dir_beside;      /* found beside master, not configured */
     MASTER_CLNT_SERVICE *services;
     int nservices;
 } MASTER_CLNT_STATUS;

@@ -1,5 +1,14 @@
-/* Logging to syslog, a file, or stderr. */
+/* Logging to syslog, a file, or stderr.
+ *
+ * A log file is reopened by its path on request (msg_reopen, or a flag
+ * set from a signal handler and acted on at the next line), so that
+ * logrotate can rename it away and `alligatectl reload` moves every
+ * process to the new one.  The new descriptor replaces the old one under
+ * the same number (dup3), so that a thread writing meanwhile writes to
+ * one or the other, never to a closed one. */
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -25,6 +34,8 @@ static int msg_fd = 2;
 static void (*msg_hook)(void);
 static int msg_tee;
 static int msg_in_fatal;
+static char msg_path[PATH_MAX];         /* MSG_DEST_FILE: what to reopen */
+static volatile sig_atomic_t msg_reopen_wanted;
 
 /* For every log line, asked once instead of with a system call per line:
  * the host name when the log is opened, the process id at the first line
@@ -67,38 +78,82 @@ msg_progname(void)
     return msg_name;
 }
 
+static int
+msg_open_file(const char *path)
+{
+    return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+}
+
 int
 msg_open(const char *log_file)
 {
-    int fd;
+    int fd = -1;
 
     /* Here, not at the first line: a thread may log too. */
     if (gethostname(msg_host, sizeof(msg_host)) < 0)
         snprintf(msg_host, sizeof(msg_host), "localhost");
     msg_host[sizeof(msg_host) - 1] = 0;
-    if (msg_dest == MSG_DEST_FILE && msg_fd > 2)
-        close(msg_fd);
+    if (log_file != NULL && *log_file != 0 && strcmp(log_file, "-") != 0) {
+        if (strlen(log_file) >= sizeof(msg_path)) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        if ((fd = msg_open_file(log_file)) < 0)
+            return -1;
+    }
+    msg_reopen_wanted = 0;
     if (msg_dest == MSG_DEST_SYSLOG)
         closelog();
+    if (fd >= 0) {
+        if (msg_dest == MSG_DEST_FILE && msg_fd > 2 && msg_fd != fd
+            && dup3(fd, msg_fd, O_CLOEXEC) >= 0) {
+            close(fd);
+        } else {
+            if (msg_dest == MSG_DEST_FILE && msg_fd > 2)
+                close(msg_fd);
+            msg_fd = fd;
+        }
+        msg_dest = MSG_DEST_FILE;
+        snprintf(msg_path, sizeof(msg_path), "%s", log_file);
+        return 0;
+    }
+    if (msg_dest == MSG_DEST_FILE && msg_fd > 2)
+        close(msg_fd);
+    msg_path[0] = 0;
     if (log_file == NULL || *log_file == 0) {
         openlog(msg_name, LOG_PID | LOG_NDELAY, LOG_MAIL);
         msg_dest = MSG_DEST_SYSLOG;
-        return 0;
-    }
-    if (strcmp(log_file, "-") == 0) {
+    } else {
         msg_dest = MSG_DEST_STDERR;
         msg_fd = 2;
-        return 0;
     }
-    fd = open(log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (fd < 0) {
-        msg_dest = MSG_DEST_STDERR;
-        msg_fd = 2;
-        return -1;
-    }
-    msg_dest = MSG_DEST_FILE;
-    msg_fd = fd;
     return 0;
+}
+
+int
+msg_reopen(void)
+{
+    int fd;
+
+    msg_reopen_wanted = 0;
+    if (msg_dest != MSG_DEST_FILE)
+        return 0;
+    if ((fd = msg_open_file(msg_path)) < 0)
+        return -1;
+    if (msg_fd > 2 && fd != msg_fd && dup3(fd, msg_fd, O_CLOEXEC) >= 0) {
+        close(fd);
+    } else {
+        if (msg_fd > 2)
+            close(msg_fd);
+        msg_fd = fd;
+    }
+    return 0;
+}
+
+void
+msg_reopen_request(void)
+{
+    msg_reopen_wanted = 1;
 }
 
 void
@@ -126,6 +181,12 @@ msg_emit(int prio, const char *level, const char *fmt, va_list ap)
     int saved = errno;
     int n;
 
+    /* Asked from a signal handler: done here, before the line.  Failing,
+     * the old file goes on, and says so (once: the flag is cleared). */
+    if (msg_reopen_wanted && msg_reopen() < 0)
+        msg_warn("cannot reopen log file %s: %m; still writing to the old one",
+                 msg_path);
+    errno = saved;
     vsnprintf(text, sizeof(text), fmt, ap);
     if (msg_tee && msg_dest != MSG_DEST_STDERR) {
         n = snprintf(line, sizeof(line), "%s: %s%s\n", msg_name, level, text);

@@ -13,9 +13,18 @@ extern int msg_verbose;
 
 /* Sets the program name ("smtpd"); logging goes to stderr until msg_open. */
 void msg_init(const char *progname);
-/* Selects the destination: "" syslog, "-" stderr, otherwise a file path.
- * Returns -1 with errno set when the file cannot be opened. */
+/* Selects the destination: "" syslog, "-" stderr, otherwise a file path
+ * (opened again when it is the current one: a rotated log).  Returns -1
+ * with errno set when the file cannot be opened; the destination is
+ * then the one before. */
 int msg_open(const char *log_file);
+/* Opens the log file again, by its path, for a log that was rotated
+ * (renamed) away; no-op for syslog and stderr.  Returns -1 with errno
+ * set when it cannot be opened; the old one is kept then. */
+int msg_reopen(void);
+/* msg_reopen() before the next line; only sets a flag, so that a signal
+ * handler may call it (SIGHUP: alligatectl reload, logrotate). */
+void msg_reopen_request(void);
 const char *msg_progname(void);
 
 void msg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

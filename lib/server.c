@@ -25,10 +25,14 @@ volatile sig_atomic_t server_sighup;
 static void
 server_on_signal(int sig)
 {
-    if (sig == SIGTERM || sig == SIGINT)
+    if (sig == SIGTERM || sig == SIGINT) {
         server_sigterm = 1;
-    else if (sig == SIGHUP)
+    } else if (sig == SIGHUP) {
         server_sighup = 1;
+        /* The log may have been rotated: the next line goes to the new
+         * file, also from a worker in the middle of a session. */
+        msg_reopen_request();
+    }
 }
 
 static void
@@ -149,6 +153,9 @@ server_reload(void)
     CONFIG *conf = conf_load(server.config_dir, errors);
 
     if (conf == NULL) {
+        /* The log was rotated all the same. */
+        if (msg_reopen() < 0)
+            msg_warn("cannot reopen the log file: %m; still writing to the old one");
         msg_warn("reload: bad configuration, keeping the old one: %s",
                  printable_str(vbuf_str(errors)));
         vbuf_free(errors);
@@ -156,7 +163,11 @@ server_reload(void)
     }
     vbuf_free(errors);
     conf_free(conf_activate(conf));
-    server_open_log();
+    /* As daemon_user now: a new file must be writable by it (master
+     * creates it so, logrotate's "create" too). */
+    if (!server.foreground && msg_open(conf_str(P_log_file)) < 0)
+        msg_warn("cannot open log file %s: %m; still writing to the old one",
+                 conf_str(P_log_file));
     return 0;
 }
 

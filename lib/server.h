@@ -37,7 +37,9 @@ typedef struct SERVER {
 extern SERVER server;
 
 extern volatile sig_atomic_t server_sigterm;    /* stop */
-extern volatile sig_atomic_t server_sighup;     /* reload or retire */
+extern volatile sig_atomic_t server_sighup;     /* reload or retire; the
+                                                 * log file is reopened
+                                                 * before the next line */
 
 /* Parses the arguments, loads and activates the configuration (exits with
  * every error otherwise), opens the log, drops privileges to daemon_user
@@ -46,7 +48,8 @@ extern volatile sig_atomic_t server_sighup;     /* reload or retire */
  * daemon started by master must call it. */
 void server_init(int argc, char **argv, const char *name);
 
-/* Re-reads the configuration; on error keeps the old one and returns -1. */
+/* Re-reads the configuration; on error keeps the old one and returns -1.
+ * Either way the log file is opened again (it may have been rotated). */
 int server_reload(void);
 
 /* 1 while master lives (always 1 without -m); never blocks. */

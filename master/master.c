@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "conf.h"
+#include "daemon_dir.h"
 #include "dirs.h"
 #include "events.h"
 #include "master.h"
@@ -37,6 +38,7 @@ int master_foreground;
 int master_stopping;
 int master_life_pipe[2];
 long long master_started;
+int master_daemon_dir_beside;
 
 static volatile sig_atomic_t master_got_hup;
 static volatile sig_atomic_t master_got_term;
@@ -160,6 +162,25 @@ master_load(VBUF *errors, VBUF *warnings)
     return conf;
 }
 
+/* On reload (logrotate's postrotate runs alligatectl reload): log_file
+ * of the active configuration opened again, created for daemon_user
+ * before the children are told to open it too. */
+static void
+master_log_reopen(void)
+{
+    VBUF *why;
+
+    if (master_foreground)
+        return;
+    why = vbuf_create(64);
+    if (dirs_log_file(why) < 0)
+        msg_warn("%s", vbuf_str(why));
+    if (msg_open(conf_str(P_log_file)) < 0)
+        msg_warn("cannot open log file %s: %m; still writing to the old one",
+                 conf_str(P_log_file));
+    vbuf_free(why);
+}
+
 /* Re-reads main.cf and applies it (SIGHUP, alligatectl reload).  A bad
  * configuration is refused and the running one kept; returns -1 then, and
  * when a new listener cannot be opened, with the reason in why. */
@@ -172,6 +193,9 @@ master_reload(VBUF *why)
     char *line, *save = NULL;
 
     if (conf == NULL) {
+        /* The log may have been rotated all the same (the children,
+         * told nothing, go on with theirs). */
+        master_log_reopen();
         /* One line per problem, joined for the log and the reply. */
         for (line = strtok_r(errors->data, "\n", &save); line;
              line = strtok_r(NULL, "\n", &save))
@@ -185,8 +209,7 @@ master_reload(VBUF *why)
     }
     vbuf_free(errors);
     conf_free(conf_activate(conf));
-    if (!master_foreground)
-        msg_open(conf_str(P_log_file));
+    master_log_reopen();
     master_warn_lines(warnings);
     vbuf_free(warnings);
     msg_info("reload: configuration %s/main.cf", master_config_dir);
@@ -267,6 +290,8 @@ main(int argc, char **argv)
     int ch;
 
     msg_init("master");
+    /* Started from a build tree: the children are the programs beside. */
+    master_daemon_dir_beside = daemon_dir_beside_self();
     while ((ch = getopt(argc, argv, "c:frv")) != -1) {
         switch (ch) {
         case 'c':

@@ -54,6 +54,9 @@ extern int master_foreground;
 extern int master_stopping;
 extern int master_life_pipe[2];
 extern long long master_started;
+/* daemon_directory is not set and master's own directory holds the
+ * programs (a build tree): they are started from there. */
+extern int master_daemon_dir_beside;
 
 /* master_listen.c */
 int master_listen_open(MASTER_SERV *serv, struct VBUF *why);

@@ -42,6 +42,9 @@ master_ctl_status(ATTR *reply)
     attr_set_long(reply, "master_pid", (long) getpid());
     attr_set_long(reply, "uptime", (long) ((event_time_refresh() - master_started) / 1000));
     attr_set(reply, "config_directory", conf_str(P_config_directory));
+    attr_set(reply, "daemon_directory", conf_str(P_daemon_directory));
+    attr_set_long(reply, "daemon_directory_beside",
+                  master_daemon_dir_beside && !conf_is_set(conf_active(), P_daemon_directory));
     attr_set_long(reply, "services", master_nservices);
     for (i = 0; i < master_nservices; i++) {
         const MASTER_SERV *serv = &master_services[i];

@@ -212,13 +212,15 @@ int     smtpd_tls_wrapper(SMTPD_STATE *state);
 void    smtpd_tls_close(SMTPD_STATE *state);
 
 /* smtpd_log.c */
-/* "ID: reject: CMD from host[addr]: REPLY; rule=RULE from=<s> to=<r>
- * helo=<h>": the one log line of every refusal (NOQUEUE before DATA;
- * from=, to= and helo= when the session has them). */
+/* "ID: reject: CMD from host[addr]: REPLY; from=<s> to=<r> proto=ESMTP
+ * helo=<h> rule=RULE": the one log line of every refusal, in Postfix's
+ * shape (NOQUEUE before DATA; from=, to= and helo= when the session has
+ * them). */
 void    smtpd_log_reject(SMTPD_STATE *state, const char *cmd, const char *reply,
                          const char *rcpt, const char *rule);
 void    smtpd_log_disconnect(SMTPD_STATE *state);
-/* The same with what the rule adds after rule=NAME ("score=5 sites=a,b"). */
+/* The same with what the rule adds after rule=NAME ("score=5 sites=a,b"),
+ * at the end of the line. */
 void    smtpd_log_reject_detail(SMTPD_STATE *state, const char *cmd,
                                 const char *reply, const char *rcpt,
                                 const char *rule, const char *detail);
@@ -269,7 +271,10 @@ int     smtpd_data(SMTPD_STATE *state, const char *arg);
 /* smtpd_bdat.c */
 int     smtpd_bdat(SMTPD_STATE *state, const char *arg);
 
-/* smtpd_queue.c: the queue file of one message, shared by DATA and BDAT. */
+/* smtpd_queue.c: the queue file of one message, shared by DATA and BDAT.
+ * Once it is closed, the session's "where" (lost connection after ...)
+ * is SMTPD_AFTER_EOM, as in Postfix. */
+#define SMTPD_AFTER_EOM "END-OF-MESSAGE"
 struct QUEUE_WRITER *smtpd_queue_open(SMTPD_STATE *state);
 void    smtpd_queue_out(void *context, const char *data, size_t len);
 int     smtpd_queue_close(SMTPD_STATE *state, struct QUEUE_WRITER *qf,

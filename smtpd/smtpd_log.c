@@ -1,6 +1,16 @@
 /* The log lines of a session that scripts rely on: one line per refusal
  * and the command counts at disconnect.  Client text is made printable
- * piece by piece, so that one line can quote several pieces of it. */
+ * piece by piece, so that one line can quote several pieces of it.
+ *
+ * A refusal keeps Postfix's shape up to helo=<...>, so that tools made
+ * for Postfix's logs (pflogsumm, fail2ban filters, log exporters) read
+ * it; what Alligate adds (rule=NAME and the rule's details) comes last:
+ *
+ *   NOQUEUE: reject: RCPT from host[addr]: 550 5.7.1 Refused;
+ *       from=<s> to=<r> proto=ESMTP helo=<h> rule=NAME [details]
+ *
+ * (one line). from=, to= and helo= appear when the session has them;
+ * proto= always, SMTP until EHLO, as in Postfix. */
 #include <string.h>
 
 #include "msg.h"
@@ -33,10 +43,8 @@ smtpd_log_decision(SMTPD_STATE *state, const char *what, const char *cmd,
                 state->queue_id[0] ? state->queue_id : "NOQUEUE", what, cmd,
                 state->namaddr);
     smtpd_log_text(line, reply);
+    vbuf_append_char(line, ';');
     /* What the session knows by now: nothing more at CONNECT. */
-    vbuf_printf(line, "; rule=%s", rule);
-    if (detail && *detail)
-        vbuf_printf(line, " %s", detail);
     if (state->sender) {
         vbuf_append_str(line, " from=<");
         smtpd_log_text(line, state->sender->addr);
@@ -47,11 +55,15 @@ smtpd_log_decision(SMTPD_STATE *state, const char *what, const char *cmd,
         smtpd_log_text(line, rcpt);
         vbuf_append_str(line, ">");
     }
+    vbuf_printf(line, " proto=%s", state->esmtp ? "ESMTP" : "SMTP");
     if (state->helo) {
         vbuf_append_str(line, " helo=<");
         smtpd_log_text(line, state->helo);
         vbuf_append_str(line, ">");
     }
+    vbuf_printf(line, " rule=%s", rule);
+    if (detail && *detail)
+        vbuf_printf(line, " %s", detail);
     msg_info("%s", vbuf_str(line));
     vbuf_free(line);
 }

@@ -192,5 +192,8 @@ smtpd_queue_close(SMTPD_STATE *state, QUEUE_WRITER *qf, const SMTP_DATA *sd,
     }
     vbuf_free(why);
     smtpd_state_reset(state);
+    /* A client that hangs up now is past its message, and Postfix's
+     * log says so: "lost connection after END-OF-MESSAGE". */
+    state->where = SMTPD_AFTER_EOM;
     return status;
 }

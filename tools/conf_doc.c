@@ -5,12 +5,17 @@
  *   conf_doc man   < man/alligate.conf.5.in  > man/alligate.conf.5
  *   conf_doc maincf < etc/main.cf.in         > etc/main.cf
  *
- * The template's line "@PARAMETERS@" is replaced by the generated text. */
+ * The template's line "@PARAMETERS@" is replaced by the generated text.
+ * Text lines of the page are wrapped at DOC_MAN_WIDTH bytes (mandoc
+ * -Tlint's style), between words. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conf.h"
+#include "vbuf.h"
+
+#define DOC_MAN_WIDTH   80
 
 typedef struct DOC_ENTRY {
     const char *section;                /* non-NULL starts a group */
@@ -27,20 +32,81 @@ static const DOC_ENTRY doc_entries[] = {
 
 #define DOC_NENTRIES (sizeof(doc_entries) / sizeof(doc_entries[0]))
 
-/* Escapes roff special characters. */
+/* Escapes roff special characters of text into out. */
+static void
+doc_roff_escape(VBUF *out, const char *text)
+{
+    for (; *text; text++) {
+        if (*text == '\\')
+            vbuf_append_str(out, "\\e");
+        else if (*text == '-')
+            vbuf_append_str(out, "\\-");
+        else
+            vbuf_append_char(out, *text);
+    }
+}
+
+/* 1 when text, escaped, has a word longer than DOC_MAN_WIDTH bytes. */
+static int
+doc_long_word(const char *text)
+{
+    VBUF *esc = vbuf_create(256);
+    const char *cp;
+    size_t len;
+    int found = 0;
+
+    doc_roff_escape(esc, text);
+    for (cp = vbuf_str(esc); *cp && !found; cp += len) {
+        cp += strspn(cp, " ");
+        len = strcspn(cp, " ");
+        found = len > DOC_MAN_WIDTH;
+    }
+    vbuf_free(esc);
+    return found;
+}
+
+/* Writes text as roff text lines of at most DOC_MAN_WIDTH bytes, broken
+ * between words (a word longer than that gets a line of its own, with
+ * places after its colons where the formatter may break it, \:, for
+ * tls_ciphers' default); a line that would start with a control
+ * character is protected with \&. */
 static void
 doc_roff(const char *text)
 {
-    if (*text == '.' || *text == '\'')
-        fputs("\\&", stdout);
-    for (; *text; text++) {
-        if (*text == '\\')
-            fputs("\\e", stdout);
-        else if (*text == '-')
-            fputs("\\-", stdout);
-        else
-            putchar(*text);
+    VBUF *esc = vbuf_create(256);
+    const char *cp, *end;
+    size_t col = 0, len;
+
+    doc_roff_escape(esc, text);
+    for (cp = vbuf_str(esc); *cp; cp = end) {
+        while (*cp == ' ')
+            cp++;
+        if (*cp == 0)
+            break;
+        end = cp + strcspn(cp, " ");
+        len = (size_t) (end - cp) + (*cp == '.' || *cp == '\'' ? 2 : 0);
+        if (col > 0 && col + 1 + len > DOC_MAN_WIDTH) {
+            putchar('\n');
+            col = 0;
+        }
+        if (col > 0) {
+            putchar(' ');
+            col++;
+        }
+        if (*cp == '.' || *cp == '\'')
+            fputs("\\&", stdout);
+        if (len > DOC_MAN_WIDTH) {
+            for (; cp < end; cp++) {
+                putchar(*cp);
+                if (*cp == ':')
+                    fputs("\\:", stdout);
+            }
+        } else {
+            fwrite(cp, 1, (size_t) (end - cp), stdout);
+        }
+        col += len;
     }
+    vbuf_free(esc);
 }
 
 /* "int, 1..10000" and the like. */
@@ -70,6 +136,8 @@ doc_man(void)
 {
     size_t i;
     char type[200];
+    char line[1000];
+    int long_word;
 
     for (i = 0; i < DOC_NENTRIES; i++) {
         const CONF_PARAM *p;
@@ -82,15 +150,21 @@ doc_man(void)
         }
         p = &conf_params[doc_entries[i].id];
         doc_type(p, type, sizeof(type));
+        snprintf(line, sizeof(line), "(%s; default: %s)", type, doc_default(p));
+        /* A word wider than the page cannot be justified around: such an
+         * entry is set ragged-right (groff would warn otherwise). */
+        long_word = doc_long_word(line) || doc_long_word(p->help);
+        if (long_word)
+            printf(".ad l\n");
         printf(".TP\n.B ");
         doc_roff(p->name);
-        printf("\n(");
-        doc_roff(type);
-        printf("; default: ");
-        doc_roff(doc_default(p));
-        printf(")\n");
+        putchar('\n');
+        doc_roff(line);
+        putchar('\n');
         doc_roff(p->help);
         putchar('\n');
+        if (long_word)
+            printf(".ad\n");
     }
 }
 

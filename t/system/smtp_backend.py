@@ -248,6 +248,12 @@ class _Handler(socketserver.BaseRequestHandler):
                     raw.append(line)
                 if b.data_delay:
                     time.sleep(b.data_delay)
+                gate = b.dot_gate
+                if gate is not None:
+                    with b.cond:
+                        b.stalled += 1
+                        b.cond.notify_all()
+                    gate.wait()
                 with b.cond:
                     if b.close_after_dot > 0:
                         b.close_after_dot -= 1
@@ -296,6 +302,10 @@ class Backend:
       close_after_dot  drop that many connections after the final dot
                      without a reply (the message is in .dropped)
       data_delay     seconds to wait before answering the final dot
+      dot_gate       a threading.Event: the final dot is answered only
+                     once it is set (a delivery stalled mid-way, until
+                     the test lets it go); stalled counts the messages
+                     that came to wait on it
       ehlo_raw       bytes sent instead of the EHLO reply
       auth_users     {user: password} to offer AUTH (None: not offered)
       auth_mechs     the mechanisms offered, of "PLAIN" and "LOGIN"
@@ -335,6 +345,8 @@ class Backend:
         self.mail_replies = []
         self.close_after_dot = 0
         self.data_delay = 0
+        self.dot_gate = None
+        self.stalled = 0
         self.ehlo_raw = None
         self.auth_users = auth_users
         self.auth_mechs = list(auth_mechs)
@@ -377,6 +389,14 @@ class Backend:
             while len(self.messages) < count and time.time() < deadline:
                 self.cond.wait(max(0.01, deadline - time.time()))
             return list(self.messages)
+
+    def wait_stalled(self, count=1, timeout=20):
+        """Waits until count messages wait on dot_gate; True then."""
+        deadline = time.time() + timeout
+        with self.cond:
+            while self.stalled < count and time.time() < deadline:
+                self.cond.wait(max(0.01, deadline - time.time()))
+            return self.stalled >= count
 
     def delivered_to(self, rcpt):
         with self.cond:

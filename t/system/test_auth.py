@@ -894,7 +894,8 @@ class RateCountsAuthenticated(AuthTestCase):
         self.login(c)
         self.assertEqual(session_messages(self, c, 3), [OK_MAIL, OK_MAIL, REFUSED])
         self.assertLogged(r"NOQUEUE: reject: MAIL from unknown\[127\.0\.0\.1\]: "
-                          r"550 5\.7\.1 Refused; rule=sender_rate_limit ")
+                          r"550 5\.7\.1 Refused; from=<[^>]*> proto=ESMTP "
+                          r"helo=<[^>]*> rule=sender_rate_limit$")
         # Another login from the same address has its own count.
         c = self.connect()
         self.login(c, "bob", BOB_PASSWORD)

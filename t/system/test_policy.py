@@ -493,7 +493,7 @@ class KilllistAndSubmission(PolicyTestCase):
         # The whole line, as the brief has it.
         self.assertTrue(self.inst.wait_log(
             r"NOQUEUE: reject: CONNECT from unknown\[127\.0\.0\.1\]: "
-            r"554 5\.7\.1 Refused; rule=killlist$", self.mark))
+            r"554 5\.7\.1 Refused; proto=SMTP rule=killlist$", self.mark))
 
     def test_unlisted_client_meets_the_rules(self):
         c = self.connect("127.0.0.2")

@@ -78,8 +78,8 @@ class SenderRateBySender(AlligateTestCase):
         self.assertEqual(mail_from(self.inst, "bulk@SENDER.test"), "550 5.7.1 Refused")
         self.assertTrue(self.inst.wait_log(
             r"NOQUEUE: reject: MAIL from [^ ]*\[127\.0\.0\.1\]: 550 5\.7\.1 Refused; "
-            r"rule=sender_rate_limit from=<bulk@SENDER\.test> "
-            r"helo=<client\.test\.example>$", mark))
+            r"from=<bulk@SENDER\.test> proto=ESMTP "
+            r"helo=<client\.test\.example> rule=sender_rate_limit$", mark))
         # Another sender from the same address is unaffected.
         self.assertEqual(send_message(self.inst, "other@sender.test"),
                          (250, 250))
@@ -215,7 +215,7 @@ class ConnectionCount(AlligateTestCase):
         self.assertTrue(self.inst.wait_log(
             r"NOQUEUE: reject: CONNECT from [^ ]*\[127\.0\.0\.1\]: 421 4\.7\.0 "
             r"mx\.test\.example Error: too many connections from 127\.0\.0\.1; "
-            r"rule=smtpd_client_connection_count_limit$", mark))
+            r"proto=SMTP rule=smtpd_client_connection_count_limit$", mark))
         # Another address has its own count.
         other = RawClient("127.0.0.1", self.inst.port, source="127.0.0.2")
         self.assertEqual(other.reply()[0], 220)

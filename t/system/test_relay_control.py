@@ -65,8 +65,8 @@ class NotRelayClient(RelayTestCase):
         self.deliver(c, ["alice@example.com"])
         self.assertIn("NOQUEUE: reject: RCPT from unknown[127.0.0.1]: 550 5.1.1 "
                       "<carol@example.com>: Recipient address rejected: User unknown; "
-                      "rule=local_recipients from=<sender@remote.example> "
-                      "to=<carol@example.com> helo=<client.test.example>",
+                      "from=<sender@remote.example> to=<carol@example.com> "
+                      "proto=ESMTP helo=<client.test.example> rule=local_recipients",
                       self.log_since_start())
 
     def test_postmaster_accepted(self):
@@ -85,9 +85,9 @@ class NotRelayClient(RelayTestCase):
         self.assertEqual(self.new_queue_files(), [])
         self.assertTrue(self.inst.wait_log(
             r"^.* NOQUEUE: reject: RCPT from unknown\[127\.0\.0\.1\]: 554 5\.7\.1 "
-            r"<someone@remote\.example>: Relay access denied; rule=relay_access "
+            r"<someone@remote\.example>: Relay access denied; "
             r"from=<sender@remote\.example> to=<someone@remote\.example> "
-            r"helo=<client\.test\.example>$", self.mark))
+            r"proto=ESMTP helo=<client\.test\.example> rule=relay_access$", self.mark))
 
     def test_open_relay_attempts_554(self):
         attempts = [

@@ -211,8 +211,8 @@ class Protocol(SharedInstanceTestCase):
         self.assertEqual(c.cmd("MAIL FROM:<a@remote.example> SIZE=%d" % SIZE_LIMIT),
                          (250, ["2.1.0 Ok"]))
         self.assertIn("NOQUEUE: reject: MAIL from unknown[127.0.0.1]: 552 5.3.4 "
-                      "Message size exceeds fixed limit; rule=message_size_limit "
-                      "from=<a@remote.example> helo=<client.test.example>",
+                      "Message size exceeds fixed limit; from=<a@remote.example> "
+                      "proto=ESMTP helo=<client.test.example> rule=message_size_limit",
                       self.log_since_start())
 
     def test_real_size_over_limit_552_after_end_of_data(self):

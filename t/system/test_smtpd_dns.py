@@ -175,7 +175,8 @@ class BlocklistAtRcpt(SmtpdDnsTest):
                          (550, ["5.7.1 Refused"]))
         line = self.inst.wait_log(
             r"NOQUEUE: reject: RCPT from \S+\[127\.0\.0\.4\]: 550 5\.7\.1 Refused; "
-            r"rule=dnsbl score=5 sites=(\S+)")
+            r"from=<[^>]*> to=<[^>]*> proto=ESMTP helo=<[^>]*> "
+            r"rule=dnsbl score=5 sites=(\S+)$")
         self.assertTrue(line, self.inst.log()[-2000:])
         self.assertEqual(sorted(line.group(1).split(",")), ["bl1.bl.test", "bl2.bl.test"])
 

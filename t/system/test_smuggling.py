@@ -75,7 +75,7 @@ class Smuggling(HostileTestCase):
                 self.assertEqual(replies, [reply])
                 self.assertTrue(closed)
                 self.assertEqual(self.new_queue_files(), [])
-        self.assertIn("; rule=bare_newline", self.log_since_start())
+        self.assertIn(" rule=bare_newline", self.log_since_start())
 
     def test_ending_split_across_reads(self):
         for parts in ([b"Subject: x\r\n\r\nHello\r", b"\n.\n" + SMUGGLED],
@@ -121,7 +121,8 @@ class Smuggling(HostileTestCase):
         self.assertTrue(closed)
         self.assertTrue(self.inst.wait_log(
             r"NOQUEUE: reject: \S+ from unknown\[127\.0\.0\.1\]: 521 5\.5\.2 Error: "
-            r"bare <LF> received; rule=bare_newline", self.mark))
+            r"bare <LF> received; from=<[^>]*> proto=ESMTP helo=<[^>]*> "
+            r"rule=bare_newline$", self.mark))
 
 
 class OutOfTurn(HostileTestCase):

@@ -193,6 +193,43 @@ START_TEST(test_root_log_file)
 }
 END_TEST
 
+/* The log's directory is made too (/var/log/alligate), owned by whoever
+ * runs it; dirs_log_file() alone does the same, for a reload. */
+START_TEST(test_log_file_directory)
+{
+    char extra[256];
+    struct stat st;
+
+    snprintf(extra, sizeof(extra), "log_file = %s/log/alligate/alligate.log\n", dir);
+    configure(extra);
+    ck_assert_int_eq(dirs_ensure(why), 0);
+    assert_dir("log/alligate", 0755);
+    if (geteuid() == 0)
+        ck_assert(exists("log/alligate/alligate.log"));
+    fixture_remove("log");
+    ck_assert_int_eq(dirs_log_file(why), 0);
+    assert_dir("log/alligate", 0755);
+    snprintf(extra, sizeof(extra), "%s/log/alligate/alligate.log", dir);
+    if (geteuid() == 0) {
+        ck_assert_int_eq(stat(extra, &st), 0);
+        ck_assert_uint_eq(st.st_mode & 07777, 0640);
+    }
+}
+END_TEST
+
+/* A log_file whose directory cannot be made: said. */
+START_TEST(test_log_file_directory_fails)
+{
+    char extra[256];
+
+    make_file("log");
+    snprintf(extra, sizeof(extra), "log_file = %s/log/alligate.log\n", dir);
+    configure(extra);
+    ck_assert_int_eq(dirs_log_file(why), -1);
+    ck_assert_ptr_nonnull(strstr(vbuf_str(why), "/log is not a directory"));
+}
+END_TEST
+
 static Suite *
 dirs_suite(void)
 {
@@ -209,6 +246,8 @@ dirs_suite(void)
     tcase_add_test(tc, test_no_permission);
     tcase_add_test(tc, test_root_unknown_user);
     tcase_add_test(tc, test_root_log_file);
+    tcase_add_test(tc, test_log_file_directory);
+    tcase_add_test(tc, test_log_file_directory_fails);
     suite_add_tcase(s, tc);
     return s;
 }

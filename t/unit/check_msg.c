@@ -1,5 +1,6 @@
 /* Unit tests for logging (lib/msg.c): the line format on files and stderr,
- * the level prefixes, msg_fatal's exit and hook, msg_panic's abort. */
+ * the level prefixes, reopening a rotated file, msg_fatal's exit and
+ * hook, msg_panic's abort. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -198,9 +199,111 @@ START_TEST(test_stderr_and_tee)
 }
 END_TEST
 
+/* A file that cannot be opened leaves the destination as it was. */
 START_TEST(test_open_fails)
 {
     ck_assert_int_eq(msg_open("/nonexistent/dir/log"), -1);
+    msg_info("still here");
+    ck_assert_ptr_nonnull(strstr(log_text(), "]: still here\n"));
+}
+END_TEST
+
+/* The text of file path, valid until the next call. */
+static const char *
+file_text(const char *path)
+{
+    static char *text;
+
+    if (text)
+        myfree(text);
+    return text = fixture_read(path, NULL);
+}
+
+/* logrotate renames the file away; reopened, lines go to a new one. */
+START_TEST(test_reopen_after_rename)
+{
+    char old_path[160];
+
+    snprintf(old_path, sizeof(old_path), "%s.1", log_path);
+    msg_info("before");
+    ck_assert_int_eq(rename(log_path, old_path), 0);
+    msg_info("renamed, not yet reopened");
+    ck_assert_int_eq(msg_reopen(), 0);
+    msg_info("after");
+    ck_assert_ptr_nonnull(strstr(file_text(old_path), "]: before\n"));
+    ck_assert_ptr_nonnull(strstr(file_text(old_path), "]: renamed, not yet reopened\n"));
+    ck_assert_ptr_null(strstr(file_text(old_path), "after"));
+    ck_assert_ptr_nonnull(strstr(log_text(), "]: after\n"));
+    ck_assert_ptr_null(strstr(log_text(), "before"));
+    fixture_remove(old_path);
+}
+END_TEST
+
+/* As a signal handler asks it: reopened before the next line. */
+START_TEST(test_reopen_request)
+{
+    char old_path[160];
+
+    snprintf(old_path, sizeof(old_path), "%s.1", log_path);
+    msg_info("before");
+    ck_assert_int_eq(rename(log_path, old_path), 0);
+    msg_reopen_request();
+    msg_info("after");
+    ck_assert_ptr_null(strstr(file_text(old_path), "after"));
+    ck_assert_ptr_nonnull(strstr(log_text(), "]: after\n"));
+    fixture_remove(old_path);
+}
+END_TEST
+
+/* The same file, opened again by msg_open (a reload with the same
+ * log_file): the new file after a rename. */
+START_TEST(test_open_same_path_again)
+{
+    char old_path[160];
+
+    snprintf(old_path, sizeof(old_path), "%s.1", log_path);
+    ck_assert_int_eq(rename(log_path, old_path), 0);
+    ck_assert_int_eq(msg_open(log_path), 0);
+    msg_info("after");
+    ck_assert_ptr_null(strstr(file_text(old_path), "after"));
+    ck_assert_ptr_nonnull(strstr(log_text(), "]: after\n"));
+    fixture_remove(old_path);
+}
+END_TEST
+
+/* When the new file cannot be opened, the old one goes on, and the
+ * first line after a request says so. */
+START_TEST(test_reopen_fails_keeps_old)
+{
+    char dir[160], moved[200], path[200], old_path[240];
+    const char *text;
+
+    snprintf(dir, sizeof(dir), "%s.d", log_path);
+    snprintf(moved, sizeof(moved), "%s.gone", dir);
+    snprintf(path, sizeof(path), "%s/log", dir);
+    snprintf(old_path, sizeof(old_path), "%s/log", moved);
+    fixture_mkdir(dir);
+    ck_assert_int_eq(msg_open(path), 0);
+    msg_info("before");
+    ck_assert_int_eq(rename(dir, moved), 0);
+    ck_assert_int_eq(msg_reopen(), -1);
+    ck_assert_int_eq(errno, ENOENT);
+    msg_reopen_request();
+    msg_info("after");
+    text = file_text(old_path);
+    ck_assert_ptr_nonnull(strstr(text, "]: before\n"));
+    ck_assert_ptr_nonnull(strstr(text, "]: warning: cannot reopen log file "));
+    ck_assert_ptr_nonnull(strstr(text, "; still writing to the old one\n"));
+    ck_assert_ptr_nonnull(strstr(text, "]: after\n"));
+    fixture_remove(moved);
+}
+END_TEST
+
+/* Reopening what is not a file does nothing. */
+START_TEST(test_reopen_stderr_noop)
+{
+    ck_assert_int_eq(msg_open("-"), 0);
+    ck_assert_int_eq(msg_reopen(), 0);
 }
 END_TEST
 
@@ -262,6 +365,11 @@ main(void)
     tcase_add_test(tc, test_pid_after_fork);
     tcase_add_test(tc, test_stderr_and_tee);
     tcase_add_test(tc, test_open_fails);
+    tcase_add_test(tc, test_reopen_after_rename);
+    tcase_add_test(tc, test_reopen_request);
+    tcase_add_test(tc, test_open_same_path_again);
+    tcase_add_test(tc, test_reopen_fails_keeps_old);
+    tcase_add_test(tc, test_reopen_stderr_noop);
     tcase_add_exit_test(tc, test_fatal_exits, 1);
     tcase_add_exit_test(tc, test_fatal_runs_hook, 7);
     tcase_add_exit_test(tc, test_fatal_hook_once, 1);

@@ -494,8 +494,9 @@ START_TEST(test_pipelining)
     queue_read_free(&env);
     vbuf_free(msg);
     log_has("NOQUEUE: reject: RCPT from unknown[" CLIENT_ADDR "]: 554 5.7.1 "
-            "<c@example.org>: Relay access denied; rule=relay_access "
-            "from=<a@example.org> to=<c@example.org> helo=<client.example.org>");
+            "<c@example.org>: Relay access denied; from=<a@example.org> "
+            "to=<c@example.org> proto=ESMTP helo=<client.example.org> "
+            "rule=relay_access");
 }
 END_TEST
 
@@ -826,7 +827,23 @@ START_TEST(test_lost_in_data)
     shutdown(client, SHUT_WR);
     expect_eof();
     ck_assert_int_eq(incoming_count(), 0);
-    log_has("lost connection after DATA");
+    /* Postfix's words, with the bytes received. */
+    log_has("lost connection after DATA (27 bytes) from unknown[" CLIENT_ADDR "]");
+}
+END_TEST
+
+/* A client that hangs up after its message, without QUIT: past the
+ * message, in Postfix's words too. */
+START_TEST(test_lost_after_message)
+{
+    start_ehlo("");
+    begin_data();
+    say("Subject: done\r\n\r\nbody\r\n.\r\n");
+    expect_queued();
+    shutdown(client, SHUT_WR);
+    expect_eof();
+    ck_assert_int_eq(incoming_count(), 1);
+    log_has("lost connection after END-OF-MESSAGE from unknown[" CLIENT_ADDR "]");
 }
 END_TEST
 
@@ -1024,6 +1041,7 @@ smtpd_session_suite(void)
     tcase_add_test(tc, test_timeout);
     tcase_add_test(tc, test_lost_connection);
     tcase_add_test(tc, test_lost_in_data);
+    tcase_add_test(tc, test_lost_after_message);
     tcase_add_test(tc, test_pregreet);
     tcase_add_test(tc, test_http_client);
     tcase_add_test(tc, test_tarpit_handoff);
