@@ -10,7 +10,9 @@
 #define MASTER_LIFE_FD      3   /* read end of a pipe: EOF means master died */
 #define MASTER_STATUS_FD    4   /* write end of the service's status pipe */
 #define MASTER_TICKET_FD    5   /* smtpd: TLS session ticket keys (tls_ticket.h) */
-#define MASTER_LISTEN_FD    6   /* first listening socket (-n N of them) */
+#define MASTER_METRICS_FD   6   /* the counters' segment (metrics_shm.h); the
+                                 * process's slot is given with -i */
+#define MASTER_LISTEN_FD    7   /* first listening socket (-n N of them) */
 #define MASTER_MAX_LISTEN   16  /* most listening sockets per service */
 
 /* A pool worker's report; one write(2) each, well under PIPE_BUF. */

@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "events.h"
 #include "master_proto.h"
+#include "metrics.h"
 #include "msg.h"
 #include "printable.h"
 #include "server.h"
@@ -38,8 +39,8 @@ server_on_signal(int sig)
 static void
 server_usage(void)
 {
-    msg_fatal("usage: %s -c CONFIG_DIR [-m] [-f] [-v] [-s SERVICE] [-n COUNT]",
-              server.name);
+    msg_fatal("usage: %s -c CONFIG_DIR [-m] [-f] [-v] [-s SERVICE] [-n COUNT]"
+              " [-i SLOT]", server.name);
 }
 
 void
@@ -76,19 +77,27 @@ server_init(int argc, char **argv, const char *name)
     sigset_t mask;
     VBUF *errors;
     CONFIG *conf;
+    int metrics_errno = 0;
     int ch;
     int i;
 
     server.name = name;
     server.service = name;
+    server.metrics_slot = -1;
+    server.metrics_fd = -1;
     msg_init(name);
-    while ((ch = getopt(argc, argv, "c:fmn:s:v")) != -1) {
+    while ((ch = getopt(argc, argv, "c:fi:mn:s:v")) != -1) {
         switch (ch) {
         case 'c':
             server.config_dir = optarg;
             break;
         case 'f':
             server.foreground = 1;
+            break;
+        case 'i':
+            server.metrics_slot = atoi(optarg);
+            if (server.metrics_slot < 0)
+                server_usage();
             break;
         case 'm':
             server.by_master = 1;
@@ -115,6 +124,14 @@ server_init(int argc, char **argv, const char *name)
     /* Looked at before anything is opened, which could take the number. */
     server.ticket_fd = server.by_master && fcntl(MASTER_TICKET_FD, F_GETFD) >= 0
         ? MASTER_TICKET_FD : -1;
+    if (server.by_master && server.metrics_slot >= 0) {
+        if (metrics_attach(MASTER_METRICS_FD, server.metrics_slot) < 0)
+            metrics_errno = errno;
+        if (server.metrics_reader)
+            server.metrics_fd = MASTER_METRICS_FD;
+        else
+            close(MASTER_METRICS_FD);
+    }
 
     errors = vbuf_create(100);
     if ((conf = conf_load(server.config_dir, errors)) == NULL) {
@@ -125,6 +142,9 @@ server_init(int argc, char **argv, const char *name)
     vbuf_free(errors);
     conf_activate(conf);
     server_open_log();
+    if (metrics_errno)
+        msg_warn("metrics: cannot map slot %d: %s; not counting",
+                 server.metrics_slot, strerror(metrics_errno));
     server_drop_privileges(conf_str(P_daemon_user));
 
     memset(&sa, 0, sizeof(sa));

@@ -9,8 +9,10 @@
  *                         relay); lib/server_event.c
  *
  *   daemon -c CONFIG_DIR [-m] [-f] [-v] [-s SERVICE] [-n LISTEN_COUNT]
+ *          [-i SLOT]
  *
  * -m: started by master, so MASTER_LIFE_FD and friends are open;
+ * -i: the process's slot in the counters' segment (MASTER_METRICS_FD);
  * -f: log to stderr whatever log_file says (alligatectl start --foreground);
  * -s: the service (listener) name, e.g. smtp, submission, smtps. */
 #ifndef ALLIGATE_SERVER_H
@@ -32,6 +34,13 @@ typedef struct SERVER {
     /* MASTER_TICKET_FD when master handed this process the TLS session
      * ticket keys (smtpd only; for tls_server_ctx), else -1. */
     int ticket_fd;
+    /* The counters' slot master gave (-i), or -1; server_init maps it
+     * (metrics.h) and closes MASTER_METRICS_FD, unless the program set
+     * metrics_reader before: then the segment stays open as metrics_fd
+     * (the exporter reads it all). */
+    int metrics_slot;
+    int metrics_reader;
+    int metrics_fd;
 } SERVER;
 
 extern SERVER server;

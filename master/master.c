@@ -88,6 +88,7 @@ static void
 master_cleanup(void)
 {
     master_ctl_close();
+    master_metrics_cleanup();
     if (master_pid_path) {
         unlink(master_pid_path);
         master_pid_path = NULL;
@@ -340,6 +341,7 @@ main(int argc, char **argv)
     master_started = event_time_refresh();
     master_signals();
     master_ticket_init(conf_time_ms(P_tls_session_ticket_lifetime));
+    master_metrics_init();
     master_services_init();
     master_ctl_open();
     master_services_start();

@@ -21,6 +21,7 @@ typedef struct MASTER_PROC {
     int busy;                   /* last status report */
     int reported;               /* sent at least one report */
     int retiring;               /* told to exit after its session */
+    int metrics_slot;           /* its counters' slot, or -1 */
     long long started;          /* ms */
     struct MASTER_PROC *next;
 } MASTER_PROC;
@@ -85,6 +86,17 @@ extern int master_ticket_fd;
 void master_ticket_init(long long period_ms);
 /* After a reload: the period, maybe changed; the keys stay. */
 void master_ticket_reload(long long period_ms);
+
+/* master_metrics.c: the counters' segment, given as MASTER_METRICS_FD. */
+extern int master_metrics_fd;
+void master_metrics_init(void);
+/* A slot for a child about to be forked, or -1. */
+int master_metrics_take(void);
+/* The child that got it (pid -1: the fork failed, the slot is free). */
+void master_metrics_own(int slot, pid_t pid, const char *program);
+/* The child died. */
+void master_metrics_release(int slot);
+void master_metrics_cleanup(void);
 
 /* master_ctl.c */
 void master_ctl_open(void);

@@ -66,6 +66,10 @@ MASTER_SERV master_services[] = {
      .listen_param = -1, .wanted = master_archiver_wanted},
     {.name = "relay", .program = "relay", .kind = MASTER_SINGLE,
      .listen_param = -1},
+    /* The Prometheus endpoint: master opens metrics_listen, the exporter
+     * serves it as daemon_user. */
+    {.name = "metrics", .program = "metrics", .kind = MASTER_SINGLE,
+     .listen_param = P_metrics_listen},
 };
 int master_nservices = sizeof(master_services) / sizeof(master_services[0]);
 
@@ -246,13 +250,18 @@ master_services_reload(VBUF *why)
         MASTER_SERV *serv = &master_services[i];
         MASTER_PROC *proc;
         int wanted = master_service_wanted(serv);
+        /* A single daemon with listeners holds the ones it was started
+         * with: new ones need a new process. */
+        int relisten = serv->kind == MASTER_SINGLE && serv->listen_param >= 0
+            && (serv->listen_spec == NULL
+                || strcmp(serv->listen_spec, conf_str(serv->listen_param)) != 0);
 
         for (proc = serv->procs; proc; proc = proc->next) {
             if (serv->kind == MASTER_POOL)
                 proc->retiring = 1;
             /* A single daemon the new configuration does without stops;
              * disabled, it is not started again. */
-            kill(proc->pid, serv->kind == MASTER_SINGLE && !wanted
+            kill(proc->pid, serv->kind == MASTER_SINGLE && (!wanted || relisten)
                  ? SIGTERM : SIGHUP);
         }
         if (serv->listen_param >= 0) {

@@ -29,15 +29,17 @@ master_fd_above(int fd, int floor)
 
 /* In the child: descriptors in place, privileges dropped, then exec. */
 static void __attribute__((noreturn))
-master_exec_child(MASTER_SERV *serv)
+master_exec_child(MASTER_SERV *serv, int slot)
 {
     int high = MASTER_LISTEN_FD + MASTER_MAX_LISTEN + 10;
     int life = master_fd_above(master_life_pipe[0], high);
     int status = master_fd_above(serv->status_pipe[1], high);
     int ticket = serv->tls_tickets ? master_fd_above(master_ticket_fd, high) : -1;
+    int metrics = slot >= 0 ? master_fd_above(master_metrics_fd, high) : -1;
     int listen[MASTER_MAX_LISTEN];
     char path[4096];
     char count[16];
+    char slot_arg[16];
     char *argv[16];
     int argc = 0;
     sigset_t mask;
@@ -57,6 +59,10 @@ master_exec_child(MASTER_SERV *serv)
     if (ticket < 0)
         close(MASTER_TICKET_FD);
     else if (dup2(ticket, MASTER_TICKET_FD) < 0)
+        _exit(126);
+    if (metrics < 0)
+        close(MASTER_METRICS_FD);
+    else if (dup2(metrics, MASTER_METRICS_FD) < 0)
         _exit(126);
     for (i = 0; i < serv->listen_count; i++)
         if (dup2(listen[i], MASTER_LISTEN_FD + i) < 0)
@@ -102,6 +108,11 @@ master_exec_child(MASTER_SERV *serv)
     argv[argc++] = (char *) serv->name;
     argv[argc++] = "-n";
     argv[argc++] = count;
+    if (slot >= 0) {
+        snprintf(slot_arg, sizeof(slot_arg), "%d", slot);
+        argv[argc++] = "-i";
+        argv[argc++] = slot_arg;
+    }
     argv[argc] = NULL;
     execv(path, argv);
     msg_error("cannot execute %s: %m", path);
@@ -114,21 +125,25 @@ master_spawn(MASTER_SERV *serv)
     MASTER_PROC *proc;
     sigset_t all, saved;
     pid_t pid;
+    int slot = master_metrics_take();
 
     /* Master's own handlers must not run in the child. */
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, &saved);
     pid = fork();
     if (pid == 0)
-        master_exec_child(serv);
+        master_exec_child(serv, slot);
     sigprocmask(SIG_SETMASK, &saved, NULL);
     switch (pid) {
     case -1:
         msg_warn("fork: %m");
+        master_metrics_own(slot, -1, serv->program);
         return -1;
     default:
+        master_metrics_own(slot, pid, serv->program);
         proc = mycalloc(1, sizeof(*proc));
         proc->pid = pid;
+        proc->metrics_slot = slot;
         proc->serv = serv;
         proc->started = event_time_refresh();
         proc->next = serv->procs;
@@ -203,6 +218,7 @@ master_reap(void)
                 msg_warn("service %s: restarting %s", serv->name, serv->program);
             }
         }
+        master_metrics_release(proc->metrics_slot);
         myfree(proc);
         master_service_adjust(serv);
     }
