@@ -18,6 +18,7 @@
 #include "dc_fcrdns.h"
 #include "dc_request.h"
 #include "events.h"
+#include "metrics.h"
 #include "msg.h"
 #include "mymalloc.h"
 
@@ -62,6 +63,7 @@ dc_result_name(int result)
 static void
 dc_reply_error(ATTR *reply, const char *reason)
 {
+    metrics_inc(METRIC_DC_ERRORS);
     attr_reset(reply);
     attr_set(reply, "status", "-1");
     attr_set(reply, "reason", reason);
@@ -247,11 +249,14 @@ dc_request_cache_get(const char *key, DC_ENTRY *e)
 
     if (!dc_cache_get(dc_request_cache, key, now, e)) {
         dc_misses++;
+        metrics_inc(METRIC_DC_MISSES);
         return DC_DNSBL_MISS;
     }
     dc_hits++;
+    metrics_inc(METRIC_DC_HITS);
     if (dc_cache_refresh_due(&dc_request_conf.ttls, e, now)) {
         dc_refreshes++;
+        metrics_inc(METRIC_DC_REFRESHES);
         return DC_DNSBL_HIT_RENEW;
     }
     return DC_DNSBL_HIT;
@@ -278,18 +283,22 @@ dc_request_ptr(DC_PENDING *p, const char *addr, int fresh, long long now)
 {
     if (!fresh && dc_cache_get(dc_request_cache, addr, now, &p->e)) {
         dc_hits++;
+        metrics_inc(METRIC_DC_HITS);
         p->ptr_have = 1;
         p->ptr_cached = 1;
         p->ptr_ttl = p->e.expires - now;
         if (dc_cache_refresh_due(&dc_request_conf.ttls, &p->e, now)) {
             dc_refreshes++;
+            metrics_inc(METRIC_DC_REFRESHES);
             dc_fcrdns_start(addr, dc_request_background_done, NULL);
         }
         return;
     }
     /* A request that joins a lookup under way is not another miss. */
-    if (!dc_fcrdns_under_way(addr))
+    if (!dc_fcrdns_under_way(addr)) {
         dc_misses++;
+        metrics_inc(METRIC_DC_MISSES);
+    }
     p->refs++;
     if (p->ptr_mode == DC_PTR_WAIT)
         p->needed++;
@@ -417,6 +426,7 @@ dc_request_handle(const ATTR *request, ATTR *reply)
     const char *addr = attr_get(request, "addr");
     char    canon[INET6_ADDRSTRLEN];
 
+    metrics_inc(METRIC_DC_REQUESTS);
     if (verb == NULL) {
         dc_reply_error(reply, "no request");
         return;

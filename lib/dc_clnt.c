@@ -8,6 +8,7 @@
 #include "attr_clnt.h"
 #include "dc_clnt.h"
 #include "monotime.h"
+#include "metrics.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "path.h"
@@ -67,6 +68,7 @@ dc_clnt_fail(DC_CLNT *clnt)
 {
     long long now;
 
+    metrics_inc(METRIC_DC_FAIL_OPEN);
     if (clnt->flags & DC_CLNT_FLAG_WARN) {
         now = monotime_ms();
         if (clnt->warned == 0 || now - clnt->warned >= DC_CLNT_WARN_MS) {
@@ -132,6 +134,7 @@ dc_clnt_client_send(DC_CLNT *clnt, const char *addr, int flags,
 {
     long long wait = deadline_ms - monotime_ms();
 
+    metrics_inc(METRIC_DC_CLIENT_REQUESTS);
     attr_reset(clnt->request);
     attr_set(clnt->request, "request", "client");
     if (attr_set(clnt->request, "addr", addr) < 0) {

@@ -7,6 +7,7 @@
 #include "attr.h"
 #include "attr_clnt.h"
 #include "monotime.h"
+#include "metrics.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "path.h"
@@ -72,6 +73,7 @@ rk_clnt_fail(RK_CLNT *clnt)
     long long now;
 
     if (clnt->flags & RK_CLNT_FLAG_WARN) {
+        metrics_inc(METRIC_RK_FAIL_OPEN);
         now = monotime_ms();
         if (clnt->warned == 0 || now - clnt->warned >= RK_CLNT_WARN_MS) {
             clnt->warned = now;
@@ -117,6 +119,7 @@ rk_clnt_call(RK_CLNT *clnt)
 static int
 rk_clnt_begin(RK_CLNT *clnt, const char *verb, const char *key)
 {
+    metrics_inc(METRIC_RK_CLIENT_REQUESTS);
     attr_reset(clnt->request);
     attr_set(clnt->request, "request", verb);
     if (key && attr_set(clnt->request, "key", key) < 0) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "msg.h"
 #include "printable.h"
 #include "rk_clnt.h"
@@ -29,6 +30,7 @@ typedef struct RK_REQUEST_VERB {
 static void
 rk_request_error(RK_REQUEST *req, const char *reason)
 {
+    metrics_inc(METRIC_RK_ERRORS);
     attr_reset(req->out);
     attr_set(req->out, "status", "-1");
     attr_set(req->out, "reason", reason);
@@ -259,6 +261,7 @@ rk_request_handle(RK_STATE *state, const ATTR *request, ATTR *reply,
     const char *name = attr_get(request, "request");
     RK_REQUEST req;
 
+    metrics_inc(METRIC_RK_REQUESTS);
     if (key == NULL) {
         key = vbuf_create(128);
         why = vbuf_create(64);

@@ -94,6 +94,13 @@ void    relay_rcpt_set(RELAY_RCPT *rcpt, int outcome, const char *dsn,
                        const char *diag, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
+/* relay_metrics.c ----------------------------------------------------- */
+
+/* Counts the recipients' results of one attempt (their outcome, as
+ * finally decided), delay seconds after the message's arrival. */
+void    relay_metrics_attempt(const RELAY_RCPT *rcpt, size_t count,
+                              double delay);
+
 /* relay_bounce.c ------------------------------------------------------ */
 
 typedef struct RELAY_DSN {

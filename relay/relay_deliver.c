@@ -291,6 +291,7 @@ relay_deliver_finish(RELAY_TRY *t, RELAY_JOB_RESULT *res)
         }
     }
     relay_deliver_bounce(t, remote_mta, expired ? vbuf_str(expired) : NULL);
+    relay_metrics_attempt(t->rcpt, t->rcpt_count, t->delay);
 
     deferred = 0;
     first_reason = NULL;

@@ -19,6 +19,7 @@
 #include "printable.h"
 #include "sasl.h"
 #include "smtpd.h"
+#include "smtpd_metrics.h"
 #include "smtpd_rate.h"
 
 /* The mechanisms, as offered in EHLO. */
@@ -130,6 +131,7 @@ static int
 smtpd_auth_failed(SMTPD_STATE *state, const char *mech, const char *reason)
 {
     msg_warn("%s: SASL %s authentication failed: %s", state->namaddr, mech, reason);
+    smtpd_metrics_auth(mech, METRICS_AUTH_RESULT_FAILURE);
     smtpd_rate_auth_failed(state);
     smtpd_reply(state, "535 5.7.8 Error: authentication failed");
     return SMTPD_CMD_ERROR;
@@ -254,6 +256,7 @@ smtpd_auth(SMTPD_STATE *state, const char *arg)
             if (conf_bool(P_relay_auth_replay))
                 state->sasl_password = mystrdup(vbuf_str(pass));
             smtpd_reply(state, "235 2.7.0 Authentication successful");
+            smtpd_metrics_auth(mech, METRICS_AUTH_RESULT_SUCCESS);
             break;
         case AUTH_CLNT_FAIL:
             smtpd_auth_failed(state, mech, vbuf_str(why));
@@ -263,6 +266,7 @@ smtpd_auth(SMTPD_STATE *state, const char *arg)
             msg_warn("%s: SASL %s authentication not checked: %s",
                      state->namaddr, mech, vbuf_str(why));
             smtpd_reply(state, "454 4.7.0 Temporary authentication failure");
+            smtpd_metrics_auth(mech, METRICS_AUTH_RESULT_ERROR);
             status = -1;
             break;
         }

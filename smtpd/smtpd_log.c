@@ -16,6 +16,7 @@
 #include "msg.h"
 #include "printable.h"
 #include "smtpd.h"
+#include "smtpd_metrics.h"
 
 static void
 smtpd_log_text(VBUF *line, const char *text)
@@ -38,6 +39,7 @@ smtpd_log_decision(SMTPD_STATE *state, const char *what, const char *cmd,
 {
     VBUF   *line = vbuf_create(256);
 
+    smtpd_metrics_reject(rule);
     smtpd_dns_name(state, 1);
     vbuf_printf(line, "%s: %s: %s from %s: ",
                 state->queue_id[0] ? state->queue_id : "NOQUEUE", what, cmd,

@@ -14,6 +14,7 @@
 #include "queue_record.h"
 #include "queue_write.h"
 #include "smtpd.h"
+#include "smtpd_metrics.h"
 
 /* RFC 3848's names: S for TLS, A for AUTH. */
 static const char *
@@ -188,6 +189,7 @@ smtpd_queue_close(SMTPD_STATE *state, QUEUE_WRITER *qf, const SMTP_DATA *sd,
                  printable_str(state->sender->addr),
                  (unsigned long long) sd->size, state->rcpt_count);
         smtpd_reply(state, "250 2.0.0 Ok: queued as %s", state->queue_id);
+        smtpd_metrics_accepted(state, sd->size);
         status = SMTPD_CMD_OK;
     }
     vbuf_free(why);

@@ -13,6 +13,7 @@
 #include "printable.h"
 #include "mymalloc.h"
 #include "smtpd.h"
+#include "smtpd_metrics.h"
 #include "smtpd_rate.h"
 
 #define F_LAST      SMTPD_CMD_FLAG_LAST
@@ -305,6 +306,7 @@ smtpd_session(SMTPD_STATE *state)
 {
     VBUF   *line = vbuf_create(SMTPD_LINE_MAX);
 
+    smtpd_metrics_begin(state);
     smtpd_session_namaddr(state);
     /* smtps: TLS from the first byte; a client that speaks plaintext
      * there gets no reply it could not read anyway. */
@@ -372,6 +374,7 @@ smtpd_session(SMTPD_STATE *state)
             state->quit = 1;
         }
     }
+    smtpd_metrics_end(state);
     smtpd_log_disconnect(state);
     if (state->end == SMTPD_END_CLOSE)
         smtpd_io_close(state);

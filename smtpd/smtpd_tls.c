@@ -24,6 +24,7 @@
 #include "printable.h"
 #include "server.h"
 #include "smtpd.h"
+#include "smtpd_metrics.h"
 #include "tls_server.h"
 #include "tls_util.h"
 
@@ -211,6 +212,7 @@ smtpd_tls_handshake(SMTPD_STATE *state)
         fcntl(state->fd, F_SETFL, flags);
     if (vbuf_len(why) > 0) {
         msg_info("SSL_accept error from %s: %s", state->namaddr, vbuf_str(why));
+        smtpd_metrics_tls_failed();
         SSL_free(ssl);
         vbuf_free(why);
         return -1;
@@ -223,6 +225,7 @@ smtpd_tls_handshake(SMTPD_STATE *state)
     tls_info(ssl, state->tls_info);
     msg_info("TLS connection established from %s: %s%s", state->namaddr,
              vbuf_str(state->tls_info), state->tls_resumed ? " (resumed)" : "");
+    smtpd_metrics_tls(state);
     return 0;
 }
 
