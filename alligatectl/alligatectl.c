@@ -67,6 +67,10 @@ static const char ctl_usage_text[] =
     "                    terminal), or an existing crypt(3) hash\n"
     "  user delete NAME\n"
     "  user list         the users, one name a line\n"
+    "  stats [--all] [--json]\n"
+    "                    the counters of GET /metrics: sessions, refusals by\n"
+    "                    rule, TLS, AUTH, deliveries, the queue (--all: the\n"
+    "                    series that are 0 too)\n"
     "  --help            this text\n"
     "\n"
     "See alligatectl(8) and alligate.conf(5).\n";
@@ -108,6 +112,7 @@ static const struct {
     {"user", ctl_user},
     {"dns", ctl_dns},
     {"archive", ctl_archive},
+    {"stats", ctl_stats},
 };
 
 int

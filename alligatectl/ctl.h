@@ -30,6 +30,7 @@ int ctl_rate(int argc, char **argv);
 int ctl_queue(int argc, char **argv);
 int ctl_user(int argc, char **argv);
 int ctl_dns(int argc, char **argv);
+int ctl_stats(int argc, char **argv);
 
 /* ctl_queue.c: one line for status, the number of queued messages. */
 void ctl_queue_status(void);
