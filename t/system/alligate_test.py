@@ -651,7 +651,7 @@ def s_client(port, *args, input="QUIT\n", timeout=30):
 # Processes of an instance (master and alligatectl tests) -------------------
 
 DAEMONS = ("master", "smtpd", "tarpit", "ratekeeper", "dnscache", "authd",
-           "archiver", "relay")
+           "archiver", "relay", "metrics")
 
 
 def instance_pids(inst):
