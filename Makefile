@@ -40,7 +40,7 @@ UNIT_BINS = $(UNIT_SRCS:%.c=$(BUILD)/%)
 # a forked server): an archive linked into each, not suites of their own.
 UNIT_FIXTURE_SRCS = $(wildcard t/unit/fixture*.c)
 UNIT_FIXTURE = $(BUILD)/t/unit/libfixture.a
-TOOLS     = $(BUILD)/tools/conf_doc
+TOOLS     = $(BUILD)/tools/conf_doc $(BUILD)/tools/metrics_doc
 # Programs only the system tests use (t/tools/NAME.c), never installed.
 TEST_TOOLS = $(patsubst t/tools/%.c,$(BUILD)/t/tools/%,$(wildcard t/tools/*.c))
 
@@ -131,10 +131,12 @@ check-asan:
 	    unit-check
 
 # The parameter part of alligate.conf(5) and etc/main.cf come from the
-# parameter table; t/run-tests fails when the committed files differ.
+# parameter table, the list of alligate-metrics(8) from the table of
+# metrics; t/run-tests fails when the committed files differ.
 docs: $(TOOLS)
 	$(BUILD)/tools/conf_doc man < man/alligate.conf.5.in > man/alligate.conf.5
 	$(BUILD)/tools/conf_doc maincf < etc/main.cf.in > etc/main.cf
+	$(BUILD)/tools/metrics_doc < man/alligate-metrics.8.in > man/alligate-metrics.8
 
 # Fuzzing: clang's libFuzzer; never part of `make check`.  The shared
 # sources (lib/ and every program but its main file) are compiled once into
