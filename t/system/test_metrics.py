@@ -759,5 +759,51 @@ class Reload(AlligateTestCase):
                                                port="smtp"), 1)
 
 
+class Dashboard(unittest.TestCase):
+    """etc/grafana/alligate-dashboard.json: JSON that Grafana imports,
+    queries that PromQL parses, and only the metrics above, all of them."""
+
+    PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                        "etc", "grafana", "alligate-dashboard.json")
+
+    def exprs(self):
+        with open(self.PATH) as f:
+            dash = json.load(f)
+        self.assertEqual(dash["uid"], "alligate")
+        out = []
+        for panel in dash["panels"]:
+            for target in panel.get("targets", []):
+                out.append(target["expr"])
+        self.assertGreater(len(out), 20)
+        return out
+
+    def test_only_and_every_metric(self):
+        used = set()
+        for expr in self.exprs():
+            for name in re.findall(r"\b(alligate_[a-z_]+)", expr):
+                family = re.sub(r"_(bucket|sum|count)$", "", name)
+                if family not in FAMILIES or (family != name
+                                              and FAMILIES[family] != "histogram"):
+                    family = name
+                self.assertIn(family, FAMILIES, expr)
+                used.add(family)
+        self.assertEqual(used, set(FAMILIES))
+
+    @unittest.skipUnless(os.path.exists(PROMTOOL), "promtool is not installed")
+    def test_queries_parse(self):
+        rules = ["groups:", "  - name: dashboard", "    rules:"]
+        for i, expr in enumerate(self.exprs()):
+            expr = expr.replace("$__rate_interval", "5m").replace("$instance", ".*")
+            rules += ["      - record: dashboard:expr%d" % i,
+                      "        expr: %s" % json.dumps(expr)]
+        path = os.path.join(os.environ.get("TMPDIR", "/tmp"), "alligate-dash-%d.yml" % os.getpid())
+        with open(path, "w") as f:
+            f.write("\n".join(rules) + "\n")
+        self.addCleanup(os.unlink, path)
+        p = subprocess.run([PROMTOOL, "check", "rules", path], capture_output=True,
+                           text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
