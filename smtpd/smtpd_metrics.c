@@ -14,6 +14,8 @@
 #include "smtpd_metrics.h"
 
 static uint64_t smtpd_metrics_started;  /* monotonic us at connect */
+static int smtpd_metrics_port_index = -1;   /* of the service; -1: unknown */
+static int smtpd_metrics_quit = -1;         /* QUIT's index in smtpd_cmds */
 
 static uint64_t
 smtpd_metrics_now_us(void)
@@ -24,13 +26,18 @@ smtpd_metrics_now_us(void)
     return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
 }
 
-/* The service's port label; a worker run by hand counts as smtp. */
+/* The service's port label (a worker serves one service all its life);
+ * a worker run by hand counts as smtp. */
 static int
 smtpd_metrics_port(const SMTPD_STATE *state)
 {
-    int     port = metrics_value_index(&metrics_label_PORT, state->service);
-
-    return port < 0 ? METRICS_PORT_SMTP : port;
+    if (smtpd_metrics_port_index < 0) {
+        smtpd_metrics_port_index = metrics_value_index(&metrics_label_PORT,
+                                                       state->service);
+        if (smtpd_metrics_port_index < 0)
+            smtpd_metrics_port_index = METRICS_PORT_SMTP;
+    }
+    return smtpd_metrics_port_index;
 }
 
 int
@@ -38,15 +45,18 @@ smtpd_metrics_outcome(const SMTPD_STATE *state)
 {
     const SMTPD_CMD *cmd;
 
+    if (smtpd_metrics_quit < 0)
+        for (cmd = smtpd_cmds; cmd->name; cmd++)
+            if (strcmp(cmd->name, "QUIT") == 0)
+                smtpd_metrics_quit = (int) (cmd - smtpd_cmds);
     if (state->end == SMTPD_END_HANDOFF)
         return METRICS_OUTCOME_TARPITTED;
     /* A rule refused and closed (its reply says so), whatever the
      * client did after. */
     if (state->closing)
         return METRICS_OUTCOME_REJECTED;
-    for (cmd = smtpd_cmds; cmd->name; cmd++)
-        if (strcmp(cmd->name, "QUIT") == 0 && state->counts[cmd - smtpd_cmds].total)
-            return METRICS_OUTCOME_QUIT;
+    if (smtpd_metrics_quit >= 0 && state->counts[smtpd_metrics_quit].total)
+        return METRICS_OUTCOME_QUIT;
     if (state->io_status == SMTPD_IO_TIMEOUT)
         return METRICS_OUTCOME_TIMEOUT;
     if (state->io_status == SMTPD_IO_EOF || state->io_status == SMTPD_IO_ERROR)
