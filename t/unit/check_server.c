@@ -24,6 +24,7 @@
 #include "events.h"
 #include "fixture.h"
 #include "master_proto.h"
+#include "metrics_shm.h"
 #include "monotime.h"
 #include "msg.h"
 #include "server.h"
@@ -309,6 +310,71 @@ START_TEST(test_master_gone)
 {
     write_config("");
     ck_assert_int_eq(run_under_master(1, 0), 0);
+}
+END_TEST
+
+/* -i: the slot master gave, mapped from MASTER_METRICS_FD by server_init
+ * in a child (the descriptor closed after, unless the program reads the
+ * whole segment); what the child counts is in the segment after it
+ * exited.  Without the descriptor the child runs, counting for nobody.
+ * Returns the child's exit status; *counted what the segment holds. */
+static int
+run_with_slot(int give_fd, int reader, uint64_t *counted)
+{
+    const char *args[] = {"-c", dir, "-f", "-m", "-i", "1", NULL};
+    static uint64_t values[METRICS_NCELLS];
+    char path[256];
+    VBUF *why = vbuf_create(64);
+    METRICS_SHM *shm;
+    METRICS_VIEW *view;
+    pid_t pid;
+    int status;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, METRICS_SHM_FILE);
+    ck_assert_ptr_nonnull(shm = metrics_shm_create(path, 1, why));
+    ck_assert_int_eq(metrics_shm_take(shm, why), 0);
+    ck_assert_int_eq(metrics_shm_take(shm, why), 1);
+    ck_assert_int_ge(pid = fork(), 0);
+    if (pid == 0) {
+        int fd = fcntl(metrics_shm_fd(shm), F_DUPFD, 20);
+
+        close(MASTER_METRICS_FD);
+        if (give_fd && dup2(fd, MASTER_METRICS_FD) < 0)
+            _exit(10);
+        close(fd);
+        server.metrics_reader = reader;
+        init(args);
+        if (server.metrics_slot != 1)
+            _exit(11);
+        /* Closed, or kept for the reader. */
+        if ((fcntl(MASTER_METRICS_FD, F_GETFD) >= 0) != (give_fd && reader))
+            _exit(12);
+        if (server.metrics_fd != (give_fd && reader ? MASTER_METRICS_FD : -1))
+            _exit(13);
+        metrics_add(METRIC_DC_HITS, 5);
+        _exit(0);
+    }
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_ptr_nonnull(view = metrics_view_open(path, why));
+    ck_assert_int_eq(metrics_view_read(view, values, why), 0);
+    *counted = values[METRIC_DC_HITS];
+    metrics_view_free(view);
+    metrics_shm_free(shm, 1);
+    vbuf_free(why);
+    return status;
+}
+
+START_TEST(test_metrics_slot)
+{
+    uint64_t counted;
+
+    write_config("");
+    ck_assert_int_eq(run_with_slot(1, 0, &counted), 0);
+    ck_assert_uint_eq(counted, 5);
+    ck_assert_int_eq(run_with_slot(1, 1, &counted), 0);
+    ck_assert_uint_eq(counted, 5);
+    ck_assert_int_eq(run_with_slot(0, 0, &counted), 0);
+    ck_assert_uint_eq(counted, 0);
 }
 END_TEST
 
@@ -855,6 +921,7 @@ server_suite(void)
     tcase_add_test(tc, test_early_signal_kept);
     tcase_add_test(tc, test_master_alive);
     tcase_add_test(tc, test_master_gone);
+    tcase_add_test(tc, test_metrics_slot);
     tcase_add_test(tc, test_log_file);
     tcase_add_test(tc, test_reload);
     tcase_add_test(tc, test_reload_as_daemon_user);
