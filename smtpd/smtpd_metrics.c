@@ -16,6 +16,7 @@
 static uint64_t smtpd_metrics_started;  /* monotonic us at connect */
 static int smtpd_metrics_port_index = -1;   /* of the service; -1: unknown */
 static int smtpd_metrics_quit = -1;         /* QUIT's index in smtpd_cmds */
+static int smtpd_metrics_tls_broke;         /* this session's handshake failed */
 
 static uint64_t
 smtpd_metrics_now_us(void)
@@ -62,8 +63,7 @@ smtpd_metrics_outcome(const SMTPD_STATE *state)
     if (state->io_status == SMTPD_IO_EOF || state->io_status == SMTPD_IO_ERROR)
         return METRICS_OUTCOME_LOST;
     /* The handshake of smtps, or after STARTTLS, did not complete. */
-    if (state->tls == NULL && (state->tls_level == SMTPD_TLS_WRAPPER
-                               || strcmp(state->where, "STARTTLS") == 0))
+    if (smtpd_metrics_tls_broke && state->tls == NULL)
         return METRICS_OUTCOME_TLS_FAILED;
     if (state->error_count > 0)
         return METRICS_OUTCOME_ERRORS;
@@ -74,6 +74,7 @@ void
 smtpd_metrics_begin(SMTPD_STATE *state)
 {
     smtpd_metrics_started = smtpd_metrics_now_us();
+    smtpd_metrics_tls_broke = 0;
     metrics_set(METRICS_AT(SMTPD_SESSIONS, smtpd_metrics_port(state), 0), 1);
 }
 
@@ -120,6 +121,7 @@ void
 smtpd_metrics_tls_failed(void)
 {
     metrics_inc(METRIC_SMTPD_TLS_FAILURES);
+    smtpd_metrics_tls_broke = 1;
 }
 
 void

@@ -63,15 +63,22 @@ END_TEST
 
 START_TEST(test_outcome_tls_errors)
 {
-    /* STARTTLS answered, no TLS after it. */
+    smtpd_metrics_begin(state);
+    /* Errors that reached smtpd_hard_error_limit, the last of them a
+     * STARTTLS refused: not a failed handshake. */
     state->where = "STARTTLS";
-    ck_assert_int_eq(smtpd_metrics_outcome(state), METRICS_OUTCOME_TLS_FAILED);
-    state->where = "MAIL";
     state->error_count = 20;
     ck_assert_int_eq(smtpd_metrics_outcome(state), METRICS_OUTCOME_ERRORS);
-    state->tls_level = SMTPD_TLS_WRAPPER;
-    state->where = "CONNECT";
+    /* The handshake after STARTTLS's 220 (or of smtps) failed. */
+    smtpd_metrics_tls_failed();
     ck_assert_int_eq(smtpd_metrics_outcome(state), METRICS_OUTCOME_TLS_FAILED);
+    /* Gone meanwhile: lost, as a timeout is a timeout. */
+    state->io_status = SMTPD_IO_EOF;
+    ck_assert_int_eq(smtpd_metrics_outcome(state), METRICS_OUTCOME_LOST);
+    /* The next session starts clean. */
+    smtpd_metrics_begin(state);
+    state->io_status = SMTPD_IO_OK;
+    ck_assert_int_eq(smtpd_metrics_outcome(state), METRICS_OUTCOME_ERRORS);
 }
 END_TEST
 
