@@ -20,6 +20,7 @@
 #include "msg.h"
 #include "printable.h"
 #include "smtpd.h"
+#include "smtpd_metrics.h"
 #include "tarpit_clnt.h"
 
 #define SMTPD_TARPIT_WARN_MS    60000
@@ -84,8 +85,10 @@ smtpd_tarpit(SMTPD_STATE *state, const char *cmd, const SMTPD_DECISION *d,
         state->fd = -1;
         state->end = SMTPD_END_HANDOFF;
         state->quit = 1;
+        smtpd_metrics_tarpit(1);
         return 0;
     } else {
+        smtpd_metrics_tarpit(0);
         smtpd_tarpit_warn(state);
         why = "unavailable";
     }

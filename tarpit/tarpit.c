@@ -25,6 +25,7 @@
 #include "conf.h"
 #include "events.h"
 #include "fd_pass.h"
+#include "metrics.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "path.h"
@@ -164,10 +165,11 @@ tp_disconnect_logged(long count, const char *why, void *context)
 
     units_time_str(conf_time_ms(P_tarpit_disconnect_window), window,
                    sizeof(window));
-    if (count < 0)
+    if (count < 0) {
+        metrics_inc(METRIC_RK_FAIL_OPEN);
         msg_info("tarpit: %s (tarpit disconnect; ratekeeper did not answer: %s)",
                  said, printable_str(why));
-    else if (limit > 0)
+    } else if (limit > 0)
         msg_info("tarpit: %s (tarpit disconnect %ld of %lld in %s)", said,
                  count, limit, window);
     else
@@ -187,17 +189,21 @@ tp_disconnect(TP_HOLD *hold)
     event_disable_readwrite(hold->fd);
     close(hold->fd);
     tp_disconnects++;
+    metrics_inc(METRIC_TARPIT_DISCONNECTS);
     vbuf_printf(said, "%s[%s] disconnected after %s", hold->name, hold->addr,
                 tp_elapsed_str(event_now_ms() - hold->since, elapsed,
                                sizeof(elapsed)));
     if (rk_key_address(key, hold->addr) < 0)
         tp_disconnect_logged(-1, "not a numeric address",
                              mystrdup(vbuf_str(said)));
-    else
+    else {
+        metrics_inc(METRIC_RK_CLIENT_REQUESTS);
         tp_report_disconnect(vbuf_str(key),
                              conf_time_ms(P_tarpit_disconnect_window),
                              tp_disconnect_logged, mystrdup(vbuf_str(said)));
+    }
     tp_holds_remove(tp_holds, hold);
+    metrics_set(METRIC_TARPIT_HELD, tp_holds_count(tp_holds));
     vbuf_free(key);
     vbuf_free(said);
 }
@@ -257,16 +263,19 @@ tp_answer(TP_HOLD *hold, int early)
     tp_elapsed_str(event_now_ms() - hold->since, elapsed, sizeof(elapsed));
     if (early) {
         tp_early++;
+        metrics_inc(METRICS_AT(TARPIT_RELEASED, METRICS_RELEASE_FULL, 0));
         msg_info("tarpit: release %s[%s] after %s of %s, early to make room "
                  "(tarpit full: %ld held)%s: %s", hold->name, hold->addr, elapsed,
                  tp_delay_str(hold->due - hold->since, delay, sizeof(delay)),
                  tp_max, note, hold->reply);
     } else {
         tp_released++;
+        metrics_inc(METRICS_AT(TARPIT_RELEASED, METRICS_RELEASE_DELAY, 0));
         msg_info("tarpit: release %s[%s] after %s%s: %s", hold->name,
                  hold->addr, elapsed, note, hold->reply);
     }
     tp_holds_remove(tp_holds, hold);
+    metrics_set(METRIC_TARPIT_HELD, tp_holds_count(tp_holds));
 }
 
 /* Answers the oldest holds early until fewer than limit are held. */
@@ -328,6 +337,7 @@ tp_handoff(const char *buf, size_t len, int fd)
     /* The clock read now, not the loop's: a batch of hand-offs takes a
      * while, and a client must never be answered before its delay. */
     hold = tp_holds_add(tp_holds, fd, &msg, event_time_refresh());
+    metrics_set(METRIC_TARPIT_HELD, tp_holds_count(tp_holds));
     event_enable_read(fd, tp_client_read, hold);
     msg_info("tarpit: hold %s[%s] for %s; rule=%s; command=%s", hold->name,
              hold->addr, tp_delay_str(msg.delay_ms, delay, sizeof(delay)),

@@ -3,8 +3,8 @@ the real service: every family the manual's operators look at, with
 HELP and TYPE, accepted by promtool; the values exact after real SMTP
 sessions (mail, refusals by rule, AUTH by mechanism, TLS full and
 resumed, a failed handshake, ratekeeper and dnscache stopped: fail
-open, dnscache hits and misses, deliveries to a backend that accepts,
-defers and bounces); counters that survive the exit of the workers that
+open, dnscache hits and misses, clients held, released and gone in the
+tarpit, deliveries to a backend that accepts, defers and bounces); counters that survive the exit of the workers that
 counted them (smtpd_max_use = 1) and never go down; the endpoint served
 by the metrics process as the unprivileged user, not by master (stopped,
 nobody answers); 404, 405, 400, 431 and 505; a reload that moves the
@@ -28,6 +28,7 @@ import unittest
 from alligate_test import (AlligateTestCase, RawClient, SharedInstanceTestCase,
                            free_port, make_cert, tls_client_context, wait_for)
 from smtp_backend import Backend
+from tarpit_util import REFUSED, TarpitMixin, ratekeeper_ready
 from test_dnscache import Dnsmasq
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
@@ -689,6 +690,68 @@ class Deliveries(AlligateTestCase):
                     e.get("alligate_queue_messages", state="incoming"))
         self.assertEqual(wait_for(lambda: queue() == (1, 0) and queue()), (1, 0))
         self.assertEqual(len(self.inst.queue_files("deferred")), 1)
+
+
+class Tarpit(TarpitMixin, AlligateTestCase):
+    """The tarpit's figures: held now, released after the delay, clients
+    that left; smtpd's hand-offs."""
+
+    DELAY = 2
+    start = False
+
+    def setUp(self):
+        super().setUp()
+        self.inst.metrics_port = free_port()
+        self.inst.write_conf("metrics_listen = 127.0.0.1:%d\n"
+                             "relay_networks = 192.0.2.0/24\n"
+                             "tarpit = yes\n"
+                             "tarpit_delay = %ds\n"
+                             "max_invalid_recipients = 1\n"
+                             "smtpd_greet_wait = 0\n"
+                             % (self.inst.metrics_port, self.DELAY))
+        self.inst.start()
+        self.mark = self.inst.log_mark()
+        self.assertTrue(ratekeeper_ready(self.inst))
+
+    def wait_scrape(self, **want):
+        """The scrape once each name (labels as a dict) has its value."""
+        def check():
+            e = scrape(self.inst)
+            for name, (labels, value) in want.items():
+                if e.get(name, **labels) != value:
+                    return None
+            return e
+        e = wait_for(check, timeout=10)
+        self.assertTrue(e, {n: scrape(self.inst).get(n, **l) for n, (l, _) in want.items()})
+        return e
+
+    def test_held_released_and_disconnected(self):
+        before = scrape(self.inst)
+        self.assertEqual(before.get("alligate_processes", program="tarpit"), 1)
+        held = self.hand_over_rcpt("127.0.0.21")
+        e = self.wait_scrape(
+            alligate_tarpit_connections=({}, 1),
+            alligate_smtpd_tarpit_handoffs_total=({"result": "ok"}, 1),
+            alligate_smtpd_connections_total=({"port": "smtp", "outcome": "tarpitted"}, 1))
+        # A tarpitted refusal is a refusal by its rule, as its log line.
+        self.assertEqual(e.get("alligate_smtpd_rejects_total", rule="max_invalid_recipients"), 1)
+        # A second client leaves while held: a tarpit disconnect,
+        # reported to ratekeeper.
+        left = self.hand_over_rcpt("127.0.0.22")
+        self.wait_scrape(alligate_tarpit_connections=({}, 2))
+        left.close()
+        e = self.wait_scrape(alligate_tarpit_disconnects_total=({}, 1),
+                             alligate_tarpit_connections=({}, 1))
+        self.assertGreaterEqual(e.get("alligate_ratekeeper_client_requests_total")
+                                - before.get("alligate_ratekeeper_client_requests_total"), 1)
+        # The first gets its refusal after the delay.
+        self.assertEqual(held.reply(), REFUSED)
+        self.assertTrue(held.closed(timeout=5))
+        e = self.wait_scrape(alligate_tarpit_connections=({}, 0),
+                             alligate_tarpit_released_total=({"reason": "delay"}, 1))
+        self.assertEqual(e.get("alligate_tarpit_released_total", reason="full"), 0)
+        self.assertEqual(e.get("alligate_smtpd_tarpit_handoffs_total", result="failed"), 0)
+        self.assertEqual(e.get("alligate_smtpd_tarpit_handoffs_total", result="ok"), 2)
 
 
 class WithoutEndpoint(AlligateTestCase):
