@@ -86,7 +86,7 @@ metrics_scan_queue(const char *queue_dir, time_t now, uint64_t *values)
                              NULL);
     values[METRIC_ARCHIVE_BACKLOG] =
         metrics_scan_dir(queue_dir_path(path, queue_dir,
-                                        METRICS_SCAN_ARCHIVE_DIR, NULL), &oldest);
+                                        QUEUE_DIR_ARCHIVE, NULL), &oldest);
     values[METRIC_ARCHIVE_LAG] = oldest > 0 && oldest < now
         ? (uint64_t) (now - oldest) : 0;
     vbuf_free(path);

@@ -4,7 +4,8 @@ HELP and TYPE, accepted by promtool; the values exact after real SMTP
 sessions (mail, refusals by rule, AUTH by mechanism, TLS full and
 resumed, a failed handshake, ratekeeper and dnscache stopped: fail
 open, dnscache hits and misses, clients held, released and gone in the
-tarpit, deliveries to a backend that accepts, defers and bounces); counters that survive the exit of the workers that
+tarpit, deliveries to a backend that accepts, defers and bounces, the
+archiver's backlog and lag while it is stopped); counters that survive the exit of the workers that
 counted them (smtpd_max_use = 1) and never go down; the endpoint served
 by the metrics process as the unprivileged user, not by master (stopped,
 nobody answers); 404, 405, 400, 431 and 505; a reload that moves the
@@ -752,6 +753,44 @@ class Tarpit(TarpitMixin, AlligateTestCase):
         self.assertEqual(e.get("alligate_tarpit_released_total", reason="full"), 0)
         self.assertEqual(e.get("alligate_smtpd_tarpit_handoffs_total", result="failed"), 0)
         self.assertEqual(e.get("alligate_smtpd_tarpit_handoffs_total", result="ok"), 2)
+
+
+class Archive(AlligateTestCase):
+    """archive = yes: the messages waiting for the archiver and the age of
+    the oldest, counted in queue_directory/archive."""
+
+    def setUp(self):
+        self.port = free_port()
+        self.conf = "metrics_listen = 127.0.0.1:%d\narchive = yes\nsmtpd_greet_wait = 0\n" \
+            % self.port
+        super().setUp()
+        self.inst.metrics_port = self.port
+
+    def backlog(self):
+        e = scrape(self.inst)
+        return (e.get("alligate_archive_backlog_messages"),
+                e.get("alligate_archive_lag_seconds"))
+
+    def test_backlog_and_lag(self):
+        self.assertEqual(scrape(self.inst).get("alligate_processes", program="archiver"), 1)
+        pid = self.inst.pids("archiver")[0]
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            for _ in range(2):
+                s = self.inst.smtp()
+                s.sendmail(SENDER, ["someone@example.com"], "Subject: a\r\n\r\nhi\r\n")
+                s.quit()
+            self.assertEqual(len(self.inst.queue_files("archive")), 2)
+            count, lag = self.backlog()
+            self.assertEqual(count, 2)
+            # The older one's age, from its queue id: a second or two.
+            self.assertTrue(wait_for(lambda: self.backlog()[1] >= 2, timeout=5))
+            self.assertLess(self.backlog()[1], 60)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        # The archiver catches up: nothing waits.
+        self.assertTrue(wait_for(lambda: self.backlog() == (0, 0), timeout=15),
+                        self.backlog())
 
 
 class WithoutEndpoint(AlligateTestCase):

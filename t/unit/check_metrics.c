@@ -17,6 +17,7 @@
 #include "metrics.h"
 #include "metrics_scan.h"
 #include "metrics_shm.h"
+#include "queue_dir.h"
 #include "vbuf.h"
 
 static const char *dir;
@@ -444,9 +445,9 @@ START_TEST(test_scan)
 
     /* Two waiting for the archiver: the lag is the older one's age, from
      * its queue id (0x6B022000 seconds, the second one's 0x6B022010). */
-    fixture_mkdir("queue/" METRICS_SCAN_ARCHIVE_DIR);
-    fixture_write_str("queue/" METRICS_SCAN_ARCHIVE_DIR "/6B0220100000000003E", "x");
-    fixture_write_str("queue/" METRICS_SCAN_ARCHIVE_DIR "/6B0220000000000003E", "x");
+    fixture_mkdir("queue/" QUEUE_DIR_ARCHIVE);
+    fixture_write_str("queue/" QUEUE_DIR_ARCHIVE "/6B0220100000000003E", "x");
+    fixture_write_str("queue/" QUEUE_DIR_ARCHIVE "/6B0220000000000003E", "x");
     metrics_scan_queue(queue_path(), now, values);
     ck_assert_uint_eq(values[METRIC_ARCHIVE_BACKLOG], 2);
     ck_assert_uint_eq(values[METRIC_ARCHIVE_LAG], 100);
