@@ -968,8 +968,8 @@ START_TEST(test_tarpit_handoff)
     expect("550 5.7.1 Refused\r\n");
     ck_assert_int_eq(receive(), 0);
     log_has("NOQUEUE: tarpit: RCPT from unknown[192.0.2.10]: 550 5.7.1 Refused; "
-            "rule=max_invalid_recipients from=<a@example.org> "
-            "to=<x@example.org> helo=<client.example.org>\n");
+            "from=<a@example.org> to=<x@example.org> proto=ESMTP "
+            "helo=<client.example.org> rule=max_invalid_recipients\n");
     log_has("disconnect from unknown[192.0.2.10] ehlo=1 mail=1 rcpt=0/1 "
             "commands=2/3\n");
     close(listen_fd);
@@ -986,8 +986,9 @@ START_TEST(test_tarpit_down)
     expect("250 2.1.0 Ok\r\n550 5.7.1 Not here\r\n");
     expect_eof();
     log_has("NOQUEUE: reject: RCPT from unknown[192.0.2.10]: 550 5.7.1 Not here; "
-            "rule=max_invalid_recipients tarpit=unavailable from=<a@example.org> "
-            "to=<x@example.org> helo=<client.example.org>\n");
+            "from=<a@example.org> to=<x@example.org> proto=ESMTP "
+            "helo=<client.example.org> rule=max_invalid_recipients "
+            "tarpit=unavailable\n");
     log_has("warning: tarpit: cannot hand unknown[192.0.2.10] over: ");
     text = read_log();
     ck_assert_ptr_null(strstr(text, "tarpit: RCPT"));
