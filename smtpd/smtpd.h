@@ -225,8 +225,8 @@ void    smtpd_log_reject_detail(SMTPD_STATE *state, const char *cmd,
                                 const char *reply, const char *rcpt,
                                 const char *rule, const char *detail);
 
-/* "ID: tarpit: CMD from host[addr]: REPLY; rule=RULE ...": the same line
- * for a client handed to the tarpit, which gives it REPLY later. */
+/* "ID: tarpit: CMD from host[addr]: REPLY; ... rule=RULE ...": the same
+ * line for a client handed to the tarpit, which gives it REPLY later. */
 void    smtpd_log_tarpit(SMTPD_STATE *state, const char *cmd,
                          const char *reply, const char *rcpt,
                          const char *rule, const char *detail);

@@ -86,7 +86,9 @@ class TarpitMixin:
         self.assertEqual(c.cmd("MAIL FROM:<x@remote.test>"), OK_MAIL)
         self.assertHeld(c, "RCPT TO:<x@elsewhere.test>")
         self.assertLogged(r"NOQUEUE: tarpit: RCPT from \S+\[%s\]: 550 5\.7\.1 Refused; "
-                          r"rule=max_invalid_recipients " % re.escape(source))
+                          r"from=<x@remote\.test> to=<x@elsewhere\.test> "
+                          r"proto=ESMTP helo=<client\.test\.example> "
+                          r"rule=max_invalid_recipients$" % re.escape(source))
         return c
 
     def rate_show(self, addr):

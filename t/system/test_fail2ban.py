@@ -1,13 +1,15 @@
 """The fail2ban filter and jails (etc/fail2ban/) against the log a real
 instance writes: clients from distinct loopback addresses (127.0.0.x)
-make clean sessions, get recipients refused, fail AUTH and abuse the
-protocol; fail2ban-regex (Debian's fail2ban) then runs each mode of the
-filter over the log, and each mode must match exactly the addresses
-that did what it is for, never a clean one.
+make clean sessions, get recipients refused (one in the tarpit), fail
+AUTH, abuse the protocol and leave the tarpit until refused at connect;
+fail2ban-regex (Debian's fail2ban) then runs each mode of the filter over
+the log, and each mode must match exactly the addresses that did what it
+is for, never a clean one.
 
-The tarpit mode is tried on t/system/fail2ban/tarpit.log instead: lines
-of the shape the tarpit daemon and smtpd's tarpit_disconnect_limit will
-write, written by hand while the tarpit is being built.
+The tarpit mode is also tried on t/system/fail2ban/tarpit.log: lines of
+the shapes the tarpit daemon and smtpd write, with what this test's
+traffic does not make (IPv6, DNS names, another reply text, a release
+early to make room, tarpit lines written by a client into an address).
 
 The jail file is checked by fail2ban-client itself (-t) with every jail
 enabled."""
@@ -68,6 +70,9 @@ ABUSE = {
     "127.0.0.24": "improper command pipelining after STARTTLS",
     "127.0.0.25": "rule=non_smtp_command",
 }
+# Left the tarpit twice (max_invalid_recipients, then over the limit at
+# EHLO), then refused at connect.
+TARPIT = {"127.0.0.50": "rule=tarpit_disconnect_limit tarpit_disconnects=2"}
 TARPIT_FIXTURE = {"198.51.100.7", "2001:db8::7", "198.51.100.8", "203.0.113.9"}
 
 
@@ -215,6 +220,31 @@ class Clients:
         c.send("GET / HTTP/1.0\r\n\r\n")
         self.expect(c.closed(), True)
 
+        # The tarpit: held for its second unknown recipient, the client
+        # leaves; over the limit, its next EHLO is held, and it leaves
+        # again; then it is refused at connect.
+        c = self.client("127.0.0.50")
+        self.expect(c.cmd("MAIL FROM:<sender@remote.example>")[0], 250)
+        self.expect(c.cmd("RCPT TO:<x1@example.com>")[0], 550)
+        c.send("RCPT TO:<x2@example.com>\r\n")
+        self.wait_log(r"NOQUEUE: tarpit: RCPT from unknown\[127\.0\.0\.50\]: ")
+        c.close()
+        self.wait_log(r"tarpit: unknown\[127\.0\.0\.50\] disconnected after "
+                      r"[0-9.]+s \(tarpit disconnect 1 of 2 in 10m\)$")
+        c = self.client("127.0.0.50", ehlo=False)
+        c.send("EHLO %s\r\n" % HELO)
+        self.wait_log(r"NOQUEUE: tarpit: EHLO from unknown\[127\.0\.0\.50\]: ")
+        c.close()
+        self.wait_log(r"tarpit: unknown\[127\.0\.0\.50\] disconnected after "
+                      r"[0-9.]+s \(tarpit disconnect 2 of 2 in 10m\)$")
+        c = self.client("127.0.0.50", greet=False, ehlo=False)
+        self.expect(c.reply(), (550, ["5.7.1 Refused"]))
+        self.expect(c.closed(), True)
+
+    def wait_log(self, regex):
+        if not self.inst.wait_log(regex, timeout=10):
+            raise AssertionError("no %r in:\n%s" % (regex, self.inst.log()[-3000:]))
+
 
 @unittest.skipUnless(shutil.which("fail2ban-regex"),
                      "fail2ban is not installed (scripts/install-deps installs it)")
@@ -232,6 +262,9 @@ class Fail2ban(SharedInstanceTestCase):
             "smtpd_soft_error_limit = 0\n"
             "smtpd_hard_error_limit = 5\n"
             "message_size_limit = 10000\n"
+            "tarpit = yes\n"
+            "tarpit_delay = 3s\n"
+            "tarpit_disconnect_limit = 2\n"
             "tls_cert_file = cert.pem\ntls_key_file = key.pem\n")
     files = {"recipients": RECIPIENTS, "kill": "127.0.0.33\n"}
 
@@ -245,13 +278,17 @@ class Fail2ban(SharedInstanceTestCase):
         try:
             sock = os.path.join(cls.inst.dir, "run", "authd.sock")
             wait_for(lambda: os.path.exists(sock), timeout=10)
+            # The tarpit, and ratekeeper that counts its disconnects.
+            sock = os.path.join(cls.inst.dir, "run", "tarpit.sock")
+            wait_for(lambda: os.path.exists(sock), timeout=10)
+            wait_for(lambda: cls.inst.ctl("rate", "top").returncode == 0, timeout=10)
             cls.inst.ctl("user", "add", "alice", "--password-stdin",
                          input=PASSWORD + "\n", check=True)
             cls.tmp, cls.f2b = fail2ban_config()
             mark = cls.inst.log_mark()
             Clients(cls.inst).run()
             # Every session has ended (and been logged) before the log is read.
-            ends = len(CLEAN) * 2 + len(NORMAL) + len(AUTH) + 3 + len(ABUSE)
+            ends = len(CLEAN) * 2 + len(NORMAL) + len(AUTH) + 3 + len(ABUSE) + 2
             if not wait_for(lambda: cls.inst.log_since(mark).count("disconnect from ")
                             >= ends, timeout=20):
                 raise AssertionError("not %d sessions in the log:\n%s"
@@ -296,11 +333,26 @@ class Fail2ban(SharedInstanceTestCase):
         self.assertIn("lost connection after END-OF-MESSAGE from unknown[%s]" % CLEAN[2], log)
         self.assertIn("rule=message_size_limit", log)
         for ip, rule in NORMAL.items():
-            self.assertRegex(log, r"NOQUEUE: reject: \S+ from unknown\[%s\]: .*; "
-                             r".*rule=%s\b" % (re.escape(ip), rule))
+            self.assertRegex(log, r"NOQUEUE: (?:reject|tarpit): \S+ from unknown\[%s\]: "
+                             r".*; .*rule=%s\b" % (re.escape(ip), rule))
+        # 127.0.0.32's refusal was the tarpit's, and it waited it out.
+        self.assertRegex(log, r"(?m)NOQUEUE: tarpit: RCPT from unknown\[127\.0\.0\.32\]: "
+                         r"550 5\.7\.1 Refused; from=<sender@remote\.example> "
+                         r"to=<x2@example\.com> proto=ESMTP helo=<client\.test\.example> "
+                         r"rule=max_invalid_recipients$")
+        self.assertRegex(log, r"(?m)tarpit: release unknown\[127\.0\.0\.32\] after "
+                         r"[0-9.]+s: 550 5\.7\.1 Refused$")
+        self.assertRegex(log, r"(?m)NOQUEUE: reject: CONNECT from unknown\[127\.0\.0\.50\]: "
+                         r"550 5\.7\.1 Refused; proto=SMTP rule=tarpit_disconnect_limit "
+                         r"tarpit_disconnects=2$")
 
     def test_normal(self):
-        self.assertMode("normal", {ip: "rule=" + rule for ip, rule in NORMAL.items()})
+        expected = {ip: "rule=" + rule for ip, rule in NORMAL.items()}
+        # The tarpit's client broke max_invalid_recipients first.
+        expected["127.0.0.50"] = "rule=max_invalid_recipients"
+        self.assertMode("normal", expected)
+        self.assertTrue(any("NOQUEUE: tarpit: RCPT " in line
+                            for line in self.matched("normal")["127.0.0.32"]))
 
     def test_auth(self):
         self.assertMode("auth", AUTH)
@@ -314,16 +366,24 @@ class Fail2ban(SharedInstanceTestCase):
 
     def test_aggressive_is_all_of_them(self):
         found = self.matched("aggressive")
-        self.assertEqual(sorted(found), sorted(list(NORMAL) + list(AUTH) + list(ABUSE)))
+        self.assertEqual(sorted(found),
+                         sorted(list(NORMAL) + list(AUTH) + list(ABUSE) + list(TARPIT)))
 
-    def test_tarpit_mode_on_the_real_log_matches_nothing(self):
-        self.assertEqual(self.matched("tarpit"), {})
+    def test_tarpit(self):
+        """The client that left the tarpit, on both its disconnects and
+        its refusal at connect; not 127.0.0.32, that waited its refusal
+        out."""
+        self.assertMode("tarpit", TARPIT)
+        lines = self.matched("tarpit")["127.0.0.50"]
+        self.assertEqual(len(lines), 3, lines)
+        self.assertEqual(len([line for line in lines if " disconnected after " in line]), 2,
+                         lines)
 
     def test_tarpit_mode_on_tarpit_lines(self):
-        """Lines in the shape the tarpit will write (a fixture: the tarpit
-        daemon is being built): clients that hung up while tarpitted, and
-        the connect refusal of tarpit_disconnect_limit; not those that
-        waited their refusal out, nor text a client put in an address."""
+        """Lines in the shapes the tarpit and smtpd write: clients that
+        hung up while tarpitted, and the connect refusal of
+        tarpit_disconnect_limit; not holds, releases, nor hand-offs and
+        refusals for other rules, nor text a client put in an address."""
         found = self.matched("tarpit", TARPIT_LOG)
         self.assertEqual(sorted(found), sorted(TARPIT_FIXTURE), found)
         self.assertEqual(len(found["198.51.100.7"]), 2)

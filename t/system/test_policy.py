@@ -149,9 +149,11 @@ class PolicyMixin:
         """One "NOQUEUE: reject: CMD from unknown[SOURCE]: REPLY; ...
         rule=RULE" line since the test began, with from=<sender>,
         to=<rcpt> (none when rcpt is None) and helo=<helo> when given."""
-        regex = (r"(?m)^.*NOQUEUE: reject: %s from unknown\[%s\]: %s;.*"
-                 r"\brule=%s(?=[ ;]|$).*$" % (cmd, re.escape(source), re.escape(reply),
-                                               rule))
+        # Postfix's shape, then the rule and its details last.
+        regex = (r"(?m)^.*NOQUEUE: reject: %s from unknown\[%s\]: %s;"
+                 r"(?: from=<[^>]*>)?(?: to=<[^>]*>)? proto=E?SMTP"
+                 r"(?: helo=<[^>]*>)? rule=%s(?: [^ ]+)*$"
+                 % (cmd, re.escape(source), re.escape(reply), rule))
         m = self.inst.wait_log(regex, self.mark)
         log = self.inst.log_since(self.mark)
         self.assertTrue(m, log[-3000:])

@@ -112,7 +112,8 @@ class Cluster(unittest.TestCase):
         self.assertEqual(send_message(c, "bomber@spread.test"), REFUSED)
         self.assertTrue(b.wait_log(
             r"NOQUEUE: reject: MAIL from [^ ]*\[127\.0\.0\.1\]: 550 5\.7\.1 Refused; "
-            r"rule=sender_rate_limit from=<bomber@spread\.test>", marks[1]))
+            r"from=<bomber@spread\.test> proto=ESMTP helo=<client\.test\.example> "
+            r"rule=sender_rate_limit$", marks[1]))
         self.assertEqual(len(a.queue_files()) >= 2, True)
         # Every instance shows the whole count, refused attempts included.
         for inst in self.insts:
@@ -139,8 +140,9 @@ class Cluster(unittest.TestCase):
                          "connections from 127.0.0.20")
         self.assertTrue(third.closed())
         self.assertTrue(c.wait_log(
-            r"NOQUEUE: reject: CONNECT from [^ ]*\[127\.0\.0\.20\]: 421 4\.7\.0 .*"
-            r"rule=smtpd_client_connection_count_limit$", mark))
+            r"NOQUEUE: reject: CONNECT from [^ ]*\[127\.0\.0\.20\]: 421 4\.7\.0 "
+            r"mx\.test\.example Error: too many connections from 127\.0\.0\.20; "
+            r"proto=SMTP rule=smtpd_client_connection_count_limit$", mark))
         # One ends on a: c accepts one again.
         self.assertEqual(first.cmd("QUIT")[0], 221)
         first.close()

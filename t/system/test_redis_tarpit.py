@@ -83,7 +83,8 @@ class RunawayAcrossGateways(TarpitMixin, unittest.TestCase):
         self.send_message(cl)
         self.assertHeld(cl, "MAIL FROM:<bulk@remote.test>")
         self.logged(0, r"NOQUEUE: tarpit: MAIL from \S+\[%s\]: 550 5\.7\.1 Refused; "
-                       r"rule=sender_rate_limit " % ADDR)
+                       r"from=<bulk@remote\.test> proto=ESMTP "
+                       r"helo=<client\.test\.example> rule=sender_rate_limit$" % ADDR)
         cl.close()
         self.logged(0, r"tarpit: \S+\[%s\] disconnected after [0-9.]+s "
                        r"\(tarpit disconnect 1 of 2 in 10m\)$" % ADDR)
@@ -97,7 +98,8 @@ class RunawayAcrossGateways(TarpitMixin, unittest.TestCase):
         cl = self.client(SOURCE, b.port)
         self.assertHeld(cl, "EHLO client.test.example")
         self.logged(1, r"NOQUEUE: tarpit: EHLO from \S+\[%s\]: 550 5\.7\.1 Refused; "
-                       r"rule=overlimit overlimit=1 helo=<client\.test\.example>$" % ADDR)
+                       r"proto=SMTP helo=<client\.test\.example> "
+                       r"rule=overlimit overlimit=1$" % ADDR)
         cl.close()
         # The second in the cluster, the first on b.
         self.logged(1, r"tarpit: \S+\[%s\] disconnected after [0-9.]+s "
@@ -123,7 +125,8 @@ class RunawayAcrossGateways(TarpitMixin, unittest.TestCase):
         self.assertLess(elapsed, AT_ONCE)
         self.assertEqual(cl.replies_until_close(timeout=2), ([], True))
         self.logged(2, r"NOQUEUE: reject: CONNECT from \S+\[%s\]: 550 5\.7\.1 Refused; "
-                       r"rule=tarpit_disconnect_limit tarpit_disconnects=2$" % ADDR)
+                       r"proto=SMTP rule=tarpit_disconnect_limit "
+                       r"tarpit_disconnects=2$" % ADDR)
         # Refused by c's smtpd at connect: no command read, no hand-off.
         self.assertNotRegex(c.log_since(self.marks[2]),
                             r"(tarpit: hold |NOQUEUE: tarpit: \S+ from )\S+\[%s\]" % ADDR)

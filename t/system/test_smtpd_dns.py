@@ -400,7 +400,9 @@ class Reload(SmtpdDnsTest):
                          (550, ["5.7.1 Refused"]))
         self.assertTrue(self.inst.wait_log(
             r"NOQUEUE: reject: RCPT from unknown\[127\.0\.0\.4\]: 550 5\.7\.1 "
-            r"Refused; rule=dnsbl score=5 sites=bl2\.bl\.test", mark))
+            r"Refused; from=<sender@remote\.test> to=<someone@example\.com> "
+            r"proto=ESMTP helo=<x\.test\.example> "
+            r"rule=dnsbl score=5 sites=bl2\.bl\.test$", mark))
         self.assertEqual(self.dns.queries("4.0.0.127.bl1.bl.test"), 0)
 
 

@@ -44,8 +44,9 @@ class TarpitRules(TarpitMixin, SharedInstanceTestCase):
         # The third message: its MAIL gets the 550 after the delay.
         self.assertTarpitted(c, "MAIL FROM:<bulk@remote.test>")
         self.assertLogged(r"NOQUEUE: tarpit: MAIL from unknown\[127\.0\.0\.11\]: "
-                          r"550 5\.7\.1 Refused; rule=sender_rate_limit "
-                          r"from=<bulk@remote\.test> helo=<client\.test\.example>$")
+                          r"550 5\.7\.1 Refused; from=<bulk@remote\.test> "
+                          r"proto=ESMTP helo=<client\.test\.example> "
+                          r"rule=sender_rate_limit$")
         # The worker ended the session when it handed the client over.
         self.assertLogged(r"disconnect from unknown\[127\.0\.0\.11\] ehlo=1 mail=2/3 "
                           r"rcpt=2 data=2 commands=7/8$")
@@ -53,8 +54,8 @@ class TarpitRules(TarpitMixin, SharedInstanceTestCase):
         c = self.client("127.0.0.11")
         self.assertTarpitted(c, "EHLO client.test.example")
         self.assertLogged(r"NOQUEUE: tarpit: EHLO from unknown\[127\.0\.0\.11\]: "
-                          r"550 5\.7\.1 Refused; rule=overlimit overlimit=1 "
-                          r"helo=<client\.test\.example>$")
+                          r"550 5\.7\.1 Refused; proto=SMTP "
+                          r"helo=<client\.test\.example> rule=overlimit overlimit=1$")
         # HELO as well.
         c = self.client("127.0.0.11")
         self.assertTarpitted(c, "HELO client.test.example")
@@ -86,8 +87,9 @@ class TarpitRules(TarpitMixin, SharedInstanceTestCase):
         self.assertGreaterEqual(elapsed, self.DELAY)
         self.assertLess(elapsed, self.DELAY + 2)
         self.assertLogged(r"NOQUEUE: tarpit: RCPT from unknown\[127\.0\.0\.12\]: "
-                          r"550 5\.7\.1 Refused; rule=max_invalid_recipients "
-                          r"from=<x@remote\.test> to=<b@elsewhere\.test>")
+                          r"550 5\.7\.1 Refused; from=<x@remote\.test> "
+                          r"to=<b@elsewhere\.test> proto=ESMTP "
+                          r"helo=<client\.test\.example> rule=max_invalid_recipients$")
         self.assertEqual(self.new_queue_files(), [])
         # Over the limit for tarpit_penalty_time: the next EHLO waits.
         c = self.client("127.0.0.12")
@@ -112,7 +114,9 @@ class TarpitRules(TarpitMixin, SharedInstanceTestCase):
         self.assertLess(elapsed, AT_ONCE)
         self.assertEqual(c.cmd("NOOP")[0], 250)
         self.assertLogged(r"NOQUEUE: reject: MAIL from unknown\[127\.0\.0\.14\]: "
-                          r"550 5\.7\.1 Refused; rule=sender_rate_limit ")
+                          r"550 5\.7\.1 Refused; from=<bulk@remote\.test> "
+                          r"proto=ESMTP helo=<client\.test\.example> "
+                          r"rule=sender_rate_limit$")
         c = self.client("127.0.0.14")
         reply, elapsed = self.timed(c, "EHLO client.test.example")
         self.assertEqual(reply[0], 250)
@@ -168,8 +172,8 @@ class DisconnectLimit(TarpitMixin, SharedInstanceTestCase):
         self.assertLess(time.monotonic() - start, AT_ONCE)
         self.assertTrue(c.closed(timeout=2))
         self.assertLogged(r"NOQUEUE: reject: CONNECT from unknown\[127\.0\.0\.15\]: "
-                          r"550 5\.7\.1 Refused; rule=tarpit_disconnect_limit "
-                          r"tarpit_disconnects=2$")
+                          r"550 5\.7\.1 Refused; proto=SMTP "
+                          r"rule=tarpit_disconnect_limit tarpit_disconnects=2$")
         # Others are served.
         c = self.client("127.0.0.16")
         self.assertEqual(c.ehlo()[0], 250)

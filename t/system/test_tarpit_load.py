@@ -123,7 +123,9 @@ class ManyHeld(TarpitMixin, SharedInstanceTestCase):
         self.assertEqual(crowd.failed, [])
         self.assertEqual(len(crowd.held), HELD)
         # Every one of them handed over, none answered.
-        pattern = r"NOQUEUE: tarpit: EHLO from unknown\[127\.0\.1\.\d+\]: 550 5\.7\.1 Refused; rule=overlimit "
+        pattern = (r"(?m)NOQUEUE: tarpit: EHLO from unknown\[127\.0\.1\.\d+\]: "
+                   r"550 5\.7\.1 Refused; proto=SMTP helo=<crowd\.test\.example> "
+                   r"rule=overlimit overlimit=1$")
         self.assertTrue(wait_for(lambda: len(re.findall(pattern, self.inst.log_since(self.mark)))
                                  >= HELD, timeout=60),
                         "%d handed over" % len(re.findall(pattern, self.inst.log_since(self.mark))))
@@ -206,16 +208,18 @@ class TarpitMissing(TarpitMixin, SharedInstanceTestCase):
             self.assertEqual(c.cmd("MAIL FROM:<x@remote.test>"), OK_MAIL)
             self.assertRefusedAtOnce(c, "RCPT TO:<x@elsewhere.test>")
             self.assertLogged(r"NOQUEUE: reject: RCPT from unknown\[127\.0\.3\.1\]: "
-                              r"550 5\.7\.1 Refused; rule=max_invalid_recipients "
-                              r"tarpit=unavailable from=<x@remote\.test> "
-                              r"to=<x@elsewhere\.test> ")
+                              r"550 5\.7\.1 Refused; from=<x@remote\.test> "
+                              r"to=<x@elsewhere\.test> proto=ESMTP "
+                              r"helo=<client\.test\.example> "
+                              r"rule=max_invalid_recipients tarpit=unavailable$")
             # Its next connections: their EHLO too.
             for _ in range(6):
                 c = self.client("127.0.3.1")
                 self.assertRefusedAtOnce(c, "EHLO client.test.example")
             self.assertLogged(r"NOQUEUE: reject: EHLO from unknown\[127\.0\.3\.1\]: "
-                              r"550 5\.7\.1 Refused; rule=overlimit overlimit=1 "
-                              r"tarpit=unavailable ")
+                              r"550 5\.7\.1 Refused; proto=SMTP "
+                              r"helo=<client\.test\.example> "
+                              r"rule=overlimit overlimit=1 tarpit=unavailable$")
             log = self.inst.log_since(self.mark)
             refused = re.findall(r"smtpd\[(\d+)\]: NOQUEUE: reject: .*tarpit=unavailable", log)
             warned = re.findall(r"smtpd\[(\d+)\]: warning: tarpit: cannot hand "

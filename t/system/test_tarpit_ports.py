@@ -90,13 +90,15 @@ class AuthCounted(TarpitAuthCase):
         self.send_message(c, "alice@example.com")
         self.assertTarpitted(c, "MAIL FROM:<alice@example.com>")
         self.assertLogged(r"NOQUEUE: tarpit: MAIL from unknown\[127\.0\.0\.31\]: "
-                          r"550 5\.7\.1 Refused; rule=sender_rate_limit "
-                          r"from=<alice@example\.com> ")
+                          r"550 5\.7\.1 Refused; from=<alice@example\.com> "
+                          r"proto=ESMTP helo=<client\.test\.example> "
+                          r"rule=sender_rate_limit$")
         # Over the limit now: the AUTH ONLY port tarpits its EHLO too.
         c = self.client("127.0.0.31", SUBMISSION_PORT2)
         self.assertTarpitted(c, "EHLO client.test.example")
         self.assertLogged(r"NOQUEUE: tarpit: EHLO from unknown\[127\.0\.0\.31\]: "
-                          r"550 5\.7\.1 Refused; rule=overlimit ")
+                          r"550 5\.7\.1 Refused; proto=SMTP "
+                          r"helo=<client\.test\.example> rule=overlimit overlimit=1$")
 
     def test_tls_sessions_refused_at_once(self):
         c = self.client("127.0.0.33")
@@ -109,13 +111,16 @@ class AuthCounted(TarpitAuthCase):
         self.send_message(c, "alice@example.com")
         self.assertRefusedAtOnce(c, "MAIL FROM:<alice@example.com>")
         self.assertLogged(r"NOQUEUE: reject: MAIL from unknown\[127\.0\.0\.33\]: "
-                          r"550 5\.7\.1 Refused; rule=sender_rate_limit tarpit=tls "
-                          r"from=<alice@example\.com> ")
+                          r"550 5\.7\.1 Refused; from=<alice@example\.com> "
+                          r"proto=ESMTP helo=<client\.test\.example> "
+                          r"rule=sender_rate_limit tarpit=tls$")
         # smtps: TLS from the first byte, so its EHLO is refused at once.
         c = self.client("127.0.0.33", SMTPS_PORT, tls=tls_client_context())
         self.assertRefusedAtOnce(c, "EHLO client.test.example")
         self.assertLogged(r"NOQUEUE: reject: EHLO from unknown\[127\.0\.0\.33\]: "
-                          r"550 5\.7\.1 Refused; rule=overlimit overlimit=1 tarpit=tls ")
+                          r"550 5\.7\.1 Refused; proto=SMTP "
+                          r"helo=<client\.test\.example> "
+                          r"rule=overlimit overlimit=1 tarpit=tls$")
         # STARTTLS before EHLO changes nothing.
         c = self.client("127.0.0.33")
         self.assertEqual(c.cmd("STARTTLS"), READY)
@@ -144,8 +149,8 @@ class BlocklistTarpit(TarpitMixin, SmtpdDnsTest):
         c = self.client("127.0.0.4")
         self.assertTarpitted(c, "EHLO x.test.example")
         m = self.assertLogged(r"NOQUEUE: tarpit: EHLO from unknown\[127\.0\.0\.4\]: "
-                              r"550 5\.7\.1 Refused; rule=dnsbl score=5 sites=(\S+) "
-                              r"helo=<x\.test\.example>$")
+                              r"550 5\.7\.1 Refused; proto=SMTP "
+                              r"helo=<x\.test\.example> rule=dnsbl score=5 sites=(\S+)$")
         self.assertEqual(sorted(m.group(1).split(",")), ["bl1.bl.test", "bl2.bl.test"])
         # An unlisted client is served at once.
         c = self.client("127.0.0.3")
