@@ -112,7 +112,9 @@ struct RK_REDIS {
     unsigned long suppressed;           /* warnings since */
     int said_down;                      /* "back" is worth saying */
 
-    RK_REDIS_JOB *jobs;                 /* unfinished, with a deadline */
+    RK_REDIS_JOB *jobs;                 /* unfinished, oldest first */
+    RK_REDIS_JOB *jobs_tail;
+    int deadline_armed;                 /* rk_redis_jobs_deadline */
 
     /* The batch: the operations of the plans since the last flush, one
      * RK_LUA_OPS call for all of them, sent from the event loop once
@@ -134,6 +136,8 @@ struct RK_REDIS_JOB {
     int outstanding;                    /* commands not answered */
     int finished;
     int admin;                          /* longer deadline, not "slow" */
+    int own_timer;                      /* else: rk_redis_jobs_deadline */
+    long long deadline;
     long long sent;
     RK_REDIS_JOB *prev;
     RK_REDIS_JOB *next;
@@ -383,6 +387,7 @@ rk_redis_evalsha(RK_REDIS_ARGS *a, const RK_REDIS *r, RK_LUA_ID script,
 /* Jobs ----------------------------------------------------------------- */
 
 static void rk_redis_job_deadline(int event, void *context);
+static void rk_redis_jobs_deadline(int event, void *context);
 
 static void
 rk_redis_job_free(RK_REDIS_JOB *job)
@@ -404,13 +409,16 @@ rk_redis_job_finish(RK_REDIS_JOB *job)
     if (job->finished)
         return;
     job->finished = 1;
-    event_cancel_timer(rk_redis_job_deadline, job);
+    if (job->own_timer)
+        event_cancel_timer(rk_redis_job_deadline, job);
     if (job->prev)
         job->prev->next = job->next;
     else if (r->jobs == job)
         r->jobs = job->next;
     if (job->next)
         job->next->prev = job->prev;
+    else if (r->jobs_tail == job)
+        r->jobs_tail = job->prev;
     job->prev = job->next = NULL;
     if (job->done) {
         job->done(job->plan, job->context);
@@ -439,13 +447,12 @@ rk_redis_fail_now(int event, void *context)
                       RK_REDIS_DEAD_MS);
 }
 
+/* The job's deadline has passed. */
 static void
-rk_redis_job_deadline(int event, void *context)
+rk_redis_job_expire(RK_REDIS_JOB *job)
 {
-    RK_REDIS_JOB *job = context;
     RK_REDIS *r = job->r;
 
-    (void) event;
     if (!job->admin && !r->slow && r->state == RK_REDIS_READY
         && job->outstanding > 0) {
         r->slow = 1;
@@ -462,6 +469,55 @@ rk_redis_job_deadline(int event, void *context)
     rk_redis_job_finish(job);
     if (job->outstanding == 0)
         rk_redis_job_free(job);
+}
+
+static void
+rk_redis_job_deadline(int event, void *context)
+{
+    (void) event;
+    rk_redis_job_expire(context);
+}
+
+/* The jobs of requests all have the same timeout, and the list is in
+ * the order they came: one timer, for the oldest, serves them all (a
+ * timer per request cost as much as the rest of the job).  The few with
+ * a deadline of their own (admin, nothing in flight) are passed over. */
+static void
+rk_redis_jobs_arm(RK_REDIS *r)
+{
+    RK_REDIS_JOB *job;
+
+    if (r->deadline_armed)
+        return;
+    for (job = r->jobs; job && job->own_timer; job = job->next)
+         /* void */ ;
+    if (job == NULL)
+        return;
+    r->deadline_armed = 1;
+    event_request_timer(rk_redis_jobs_deadline, r,
+                        job->deadline > event_now_ms()
+                        ? job->deadline - event_now_ms() : 0);
+}
+
+static void
+rk_redis_jobs_deadline(int event, void *context)
+{
+    RK_REDIS *r = context;
+    RK_REDIS_JOB *job, *next;
+    long long now = event_now_ms();
+
+    (void) event;
+    r->deadline_armed = 0;
+    for (job = r->jobs; job; job = next) {
+        next = job->next;
+        if (job->own_timer)
+            continue;
+        if (job->deadline > now)
+            break;
+        /* May free job, never another one of the list. */
+        rk_redis_job_expire(job);
+    }
+    rk_redis_jobs_arm(r);
 }
 
 static RK_REDIS_JOB *
@@ -721,15 +777,22 @@ rk_redis_start(RK_REDIS *r, RK_REDIS_JOB *job)
     for (i = 0; i < job->plan->nops && r->ac; i++)
         rk_redis_send_op(job, i);
     if (job->done) {
-        job->next = r->jobs;
-        if (r->jobs)
-            r->jobs->prev = job;
-        r->jobs = job;
+        job->prev = r->jobs_tail;
+        if (r->jobs_tail)
+            r->jobs_tail->next = job;
+        else
+            r->jobs = job;
+        r->jobs_tail = job;
         /* done never runs inside submit: a job with nothing in flight
          * is finished by the loop at once. */
-        event_request_timer(rk_redis_job_deadline, job,
-                            job->outstanding == 1 ? 0 : job->admin
-                            ? RK_REDIS_ADMIN_MS : r->conf.timeout_ms);
+        if (job->outstanding == 1 || job->admin) {
+            job->own_timer = 1;
+            event_request_timer(rk_redis_job_deadline, job,
+                                job->outstanding == 1 ? 0 : RK_REDIS_ADMIN_MS);
+        } else {
+            job->deadline = event_now_ms() + r->conf.timeout_ms;
+            rk_redis_jobs_arm(r);
+        }
         if (--job->outstanding == 0)
             return;
     } else {
@@ -1092,6 +1155,7 @@ rk_redis_fail(RK_REDIS *r, const char *fmt, ...)
                   "gateway)", text);
     r->ac = NULL;
     r->sentinel_ac = NULL;
+    rk_redis_flush(r);
     r->slow = 0;
     r->setup_left = 0;
     r->sync_pending = 0;
@@ -1482,9 +1546,12 @@ rk_redis_free(RK_REDIS *r)
     event_cancel_timer(rk_redis_heartbeat, r);
     event_cancel_timer(rk_redis_fail_now, r);
     event_cancel_timer(rk_redis_connect_deadline, r);
+    event_cancel_timer(rk_redis_jobs_deadline, r);
+    event_cancel_timer(rk_redis_flush_timer, r);
     ac = r->ac;
     sac = r->sentinel_ac;
     r->ac = r->sentinel_ac = NULL;
+    /* What is batched is answered without results. */
     r->state = RK_REDIS_DOWN;
     if (ac) {
         ac->data = NULL;
@@ -1494,6 +1561,7 @@ rk_redis_free(RK_REDIS *r)
         sac->data = NULL;
         redisAsyncFree(sac);
     }
+    rk_redis_flush(r);
     while (r->jobs) {
         RK_REDIS_JOB *job = r->jobs;
 
@@ -1501,6 +1569,12 @@ rk_redis_free(RK_REDIS *r)
         if (job->outstanding == 0)
             rk_redis_job_free(job);
     }
+    if (r->batch_keys.buf)
+        rk_redis_args_free(&r->batch_keys);
+    if (r->batch_argv.buf)
+        rk_redis_args_free(&r->batch_argv);
+    myfree(r->argv);
+    myfree(r->lens);
     rk_redis_free_list(r->servers);
     rk_redis_free_list(r->sentinels);
     myfree((char *) r->conf.sentinel_master);
