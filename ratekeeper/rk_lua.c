@@ -19,9 +19,10 @@
     "local TIME_MAX = 4503599627370496\n" \
     "local WINDOW_MAX = 34560000000\n" \
     "local UINT_MAX = 4294967295\n" \
+    "local floor, format, min = math.floor, string.format, math.min\n" \
     "\n" \
     "local function fdiv(a, b)\n" \
-    "    local q = math.floor(a / b)\n" \
+    "    local q = floor(a / b)\n" \
     "    local r = a - q * b\n" \
     "    if r < 0 then q = q - 1 elseif r >= b then q = q + 1 end\n" \
     "    return q\n" \
@@ -33,7 +34,7 @@
     "\n" \
     "local function int(s)\n" \
     "    local v = tonumber(s)\n" \
-    "    if v == nil or v ~= v or v ~= math.floor(v) then return nil end\n" \
+    "    if v == nil or v ~= v or v ~= floor(v) then return nil end\n" \
     "    return v\n" \
     "end\n" \
     "\n" \
@@ -46,7 +47,7 @@
     "        return v\n" \
     "    end\n" \
     "    local t = redis.call('TIME')\n" \
-    "    return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n" \
+    "    return tonumber(t[1]) * 1000 + floor(tonumber(t[2]) / 1000)\n" \
     "end\n"
 
 /* The window arithmetic: rk_window.c's functions of the same names, the
@@ -59,19 +60,22 @@
     "end\n" \
     "\n" \
     "local function encode(w)\n" \
-    "    local s = string.format('1 %d', w.window)\n" \
+    "    local s = format('1 %d', w.window)\n" \
     "    for i = 1, #w.ids do\n" \
-    "        s = s .. string.format(' %d:%d', w.ids[i], w.counts[i])\n" \
+    "        s = s .. format(' %d:%d', w.ids[i], w.counts[i])\n" \
     "    end\n" \
     "    return s\n" \
     "end\n" \
     "\n" \
+    "local function empty()\n" \
+    "    return {window = 0, width = 0, ids = {}, counts = {}}\n" \
+    "end\n" \
+    "\n" \
     "local function decode(s, now)\n" \
-    "    local empty = {window = 0, width = 0, ids = {}, counts = {}}\n" \
-    "    if not s then return empty end\n" \
+    "    if not s then return empty() end\n" \
     "    local wtext = string.match(s, '^1 (%-?%d+)')\n" \
     "    local window = int(wtext)\n" \
-    "    if window == nil or window < 1 or window > WINDOW_MAX then return empty end\n" \
+    "    if window == nil or window < 1 or window > WINDOW_MAX then return empty() end\n" \
     "    local width = width_of(window)\n" \
     "    local id_max = fdiv(TIME_MAX, width)\n" \
     "    local ids, counts = {}, {}\n" \
@@ -81,16 +85,16 @@
     "        if id == nil or c == nil or c < 1 or c > UINT_MAX\n" \
     "            or id < -id_max or id > id_max\n" \
     "            or (#ids > 0 and id <= ids[#ids]) or #ids > BUCKETS then\n" \
-    "            return empty\n" \
+    "            return empty()\n" \
     "        end\n" \
     "        ids[#ids + 1] = id\n" \
     "        counts[#counts + 1] = c\n" \
     "        used = used + 2 + #itext + #ctext\n" \
     "    end\n" \
     "    -- Nothing but the buckets: the lengths of what was read add up.\n" \
-    "    if #ids == 0 or used ~= #s then return empty end\n" \
+    "    if #ids == 0 or used ~= #s then return empty() end\n" \
     "    local w = {window = window, width = width, ids = ids, counts = counts}\n" \
-    "    if now >= clear_time(w) then return empty end\n" \
+    "    if now >= clear_time(w) then return empty() end\n" \
     "    return w\n" \
     "end\n" \
     "\n" \
@@ -135,7 +139,7 @@
     "        if id > id_max then id = id_max elseif id < -id_max then id = -id_max end\n" \
     "        local n = #ids\n" \
     "        if n > 0 and ids[n] == id then\n" \
-    "            counts[n] = math.min(counts[n] + w.counts[i], UINT_MAX)\n" \
+    "            counts[n] = min(counts[n] + w.counts[i], UINT_MAX)\n" \
     "        else\n" \
     "            ids[n + 1] = id\n" \
     "            counts[n + 1] = w.counts[i]\n" \
@@ -154,7 +158,7 @@
     "    local id = fdiv(now, w.width)\n" \
     "    local last = #w.ids\n" \
     "    if last > 0 and (w.ids[last] >= id or last > BUCKETS) then\n" \
-    "        w.counts[last] = math.min(w.counts[last] + n, UINT_MAX)\n" \
+    "        w.counts[last] = min(w.counts[last] + n, UINT_MAX)\n" \
     "    elseif n > 0 then\n" \
     "        w.ids[last + 1] = id\n" \
     "        w.counts[last + 1] = n\n" \
@@ -167,7 +171,7 @@
     "    if clear == nil or clear <= now then\n" \
     "        redis.call('DEL', key)\n" \
     "    else\n" \
-    "        redis.call('SET', key, encode(w), 'PX', string.format('%d', clear - now))\n" \
+    "        redis.call('SET', key, encode(w), 'PX', format('%d', clear - now))\n" \
     "    end\n" \
     "end\n" \
     "\n" \
