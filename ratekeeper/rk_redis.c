@@ -10,10 +10,14 @@
  * RK_REDIS_DEAD_MS is dropped.
  *
  * Every command has a callback with its RK_REDIS_CMD; hiredis calls each
- * one exactly once, with a NULL reply when the connection goes.  A job
- * (one plan) is finished once its deadline passes or its last command
- * is answered, whichever comes first; it is freed when both its
- * commands are all answered and it is finished. */
+ * one exactly once, with a NULL reply when the connection goes.  The
+ * adds, counts and connections of the plans go in batches (one
+ * RK_LUA_OPS call, flushed from a timer of the loop, or when full, or
+ * before any other command so that the order holds); shows, resets and
+ * tops have commands of their own.  A job (one plan) is finished once
+ * its deadline passes or its last operation is answered, whichever
+ * comes first; it is freed when both its operations are all answered
+ * and it is finished. */
 #include <errno.h>
 #include <openssl/sha.h>
 #include <stdarg.h>
