@@ -112,6 +112,14 @@ fuzz_one(const redisReply *r)
             fuzz_check(strcmp(entries[i].key, "addr:192.0.2.1") == 0);
         }
     }
+    /* OPS' results for a batch of n. */
+    for (n = 1; n <= 4; n++)
+        for (i = 0; i < n; i++) {
+            const redisReply *e = rk_redis_reply_ops_element(r, i, n);
+
+            if (e && rk_redis_reply_count(e, &count) == 0)
+                fuzz_check(count <= RK_REDIS_REPLY_COUNT_MAX);
+        }
     if (rk_redis_reply_sync(r, &keys, &other) == 0)
         fuzz_check(keys >= 0 && (other == 0 || other == 1));
     fuzz_names(r);

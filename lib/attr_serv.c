@@ -347,6 +347,18 @@ attr_serv_defer(ATTR_SERV *serv)
     return serv->current->id;
 }
 
+ATTR *
+attr_serv_take_request(ATTR_SERV *serv)
+{
+    ATTR *request;
+
+    if (serv->current == NULL || !serv->current->deferred)
+        msg_panic("attr_serv_take_request: no deferred request");
+    request = serv->request;
+    serv->request = attr_create();
+    return request;
+}
+
 int
 attr_serv_answer(ATTR_SERV *serv, unsigned long client_id, const ATTR *reply)
 {

@@ -46,6 +46,10 @@ void attr_serv_set_close_hook(ATTR_SERV *serv, ATTR_SERV_CLOSE_FN fn);
  * up to 16 KiB, but not answered), so that its replies stay in order,
  * and its idle timeout does not run. */
 unsigned long attr_serv_defer(ATTR_SERV *serv);
+/* Inside the handler, after attr_serv_defer(): the request becomes the
+ * caller's (attr_free it), so that an answer given later need not copy
+ * it; the server parses the next request into a new one. */
+ATTR *attr_serv_take_request(ATTR_SERV *serv);
 /* The reply to the client's deferred request; it is written, and the
  * client's next requests are read, from the event loop (so this may be
  * called from anywhere, a handler included).  Returns 0, or -1 when the

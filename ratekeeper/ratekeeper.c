@@ -47,7 +47,7 @@ static VBUF *rk_gateway;
 /* A request waiting for Redis. */
 typedef struct RK_PENDING {
     unsigned long id;                   /* attr_serv's client id */
-    ATTR *request;                      /* a copy */
+    ATTR *request;                      /* taken from attr_serv */
     long long now;
 } RK_PENDING;
 
@@ -104,7 +104,6 @@ rk_serve(const ATTR *request, ATTR *reply, void *context)
     long long now = rk_now();
     RK_PENDING *p;
     RK_PLAN *plan = NULL;
-    int i;
 
     if (rk_redis == NULL || !rk_redis_connected(rk_redis)) {
         rk_request_handle(context, request, reply, client, now);
@@ -113,10 +112,7 @@ rk_serve(const ATTR *request, ATTR *reply, void *context)
     } else if (rk_redis_ready(rk_redis) && !rk_plan_releases_only(plan)) {
         p = mymalloc(sizeof(*p));
         p->id = attr_serv_defer(rk_serv);
-        p->request = attr_create();
-        for (i = 0; i < attr_count(request); i++)
-            attr_set(p->request, attr_name_at(request, i),
-                     attr_value_at(request, i));
+        p->request = attr_serv_take_request(rk_serv);
         p->now = now;
         rk_redis_submit(rk_redis, plan, rk_answer, p);
         return;

@@ -19,9 +19,10 @@
     "local TIME_MAX = 4503599627370496\n" \
     "local WINDOW_MAX = 34560000000\n" \
     "local UINT_MAX = 4294967295\n" \
+    "local floor, format, min = math.floor, string.format, math.min\n" \
     "\n" \
     "local function fdiv(a, b)\n" \
-    "    local q = math.floor(a / b)\n" \
+    "    local q = floor(a / b)\n" \
     "    local r = a - q * b\n" \
     "    if r < 0 then q = q - 1 elseif r >= b then q = q + 1 end\n" \
     "    return q\n" \
@@ -33,7 +34,7 @@
     "\n" \
     "local function int(s)\n" \
     "    local v = tonumber(s)\n" \
-    "    if v == nil or v ~= v or v ~= math.floor(v) then return nil end\n" \
+    "    if v == nil or v ~= v or v ~= floor(v) then return nil end\n" \
     "    return v\n" \
     "end\n" \
     "\n" \
@@ -46,7 +47,7 @@
     "        return v\n" \
     "    end\n" \
     "    local t = redis.call('TIME')\n" \
-    "    return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n" \
+    "    return tonumber(t[1]) * 1000 + floor(tonumber(t[2]) / 1000)\n" \
     "end\n"
 
 /* The window arithmetic: rk_window.c's functions of the same names, the
@@ -59,19 +60,22 @@
     "end\n" \
     "\n" \
     "local function encode(w)\n" \
-    "    local s = string.format('1 %d', w.window)\n" \
+    "    local s = format('1 %d', w.window)\n" \
     "    for i = 1, #w.ids do\n" \
-    "        s = s .. string.format(' %d:%d', w.ids[i], w.counts[i])\n" \
+    "        s = s .. format(' %d:%d', w.ids[i], w.counts[i])\n" \
     "    end\n" \
     "    return s\n" \
     "end\n" \
     "\n" \
+    "local function empty()\n" \
+    "    return {window = 0, width = 0, ids = {}, counts = {}}\n" \
+    "end\n" \
+    "\n" \
     "local function decode(s, now)\n" \
-    "    local empty = {window = 0, width = 0, ids = {}, counts = {}}\n" \
-    "    if not s then return empty end\n" \
+    "    if not s then return empty() end\n" \
     "    local wtext = string.match(s, '^1 (%-?%d+)')\n" \
     "    local window = int(wtext)\n" \
-    "    if window == nil or window < 1 or window > WINDOW_MAX then return empty end\n" \
+    "    if window == nil or window < 1 or window > WINDOW_MAX then return empty() end\n" \
     "    local width = width_of(window)\n" \
     "    local id_max = fdiv(TIME_MAX, width)\n" \
     "    local ids, counts = {}, {}\n" \
@@ -81,16 +85,16 @@
     "        if id == nil or c == nil or c < 1 or c > UINT_MAX\n" \
     "            or id < -id_max or id > id_max\n" \
     "            or (#ids > 0 and id <= ids[#ids]) or #ids > BUCKETS then\n" \
-    "            return empty\n" \
+    "            return empty()\n" \
     "        end\n" \
     "        ids[#ids + 1] = id\n" \
     "        counts[#counts + 1] = c\n" \
     "        used = used + 2 + #itext + #ctext\n" \
     "    end\n" \
     "    -- Nothing but the buckets: the lengths of what was read add up.\n" \
-    "    if #ids == 0 or used ~= #s then return empty end\n" \
+    "    if #ids == 0 or used ~= #s then return empty() end\n" \
     "    local w = {window = window, width = width, ids = ids, counts = counts}\n" \
-    "    if now >= clear_time(w) then return empty end\n" \
+    "    if now >= clear_time(w) then return empty() end\n" \
     "    return w\n" \
     "end\n" \
     "\n" \
@@ -135,7 +139,7 @@
     "        if id > id_max then id = id_max elseif id < -id_max then id = -id_max end\n" \
     "        local n = #ids\n" \
     "        if n > 0 and ids[n] == id then\n" \
-    "            counts[n] = math.min(counts[n] + w.counts[i], UINT_MAX)\n" \
+    "            counts[n] = min(counts[n] + w.counts[i], UINT_MAX)\n" \
     "        else\n" \
     "            ids[n + 1] = id\n" \
     "            counts[n + 1] = w.counts[i]\n" \
@@ -154,7 +158,7 @@
     "    local id = fdiv(now, w.width)\n" \
     "    local last = #w.ids\n" \
     "    if last > 0 and (w.ids[last] >= id or last > BUCKETS) then\n" \
-    "        w.counts[last] = math.min(w.counts[last] + n, UINT_MAX)\n" \
+    "        w.counts[last] = min(w.counts[last] + n, UINT_MAX)\n" \
     "    elseif n > 0 then\n" \
     "        w.ids[last + 1] = id\n" \
     "        w.counts[last + 1] = n\n" \
@@ -167,7 +171,7 @@
     "    if clear == nil or clear <= now then\n" \
     "        redis.call('DEL', key)\n" \
     "    else\n" \
-    "        redis.call('SET', key, encode(w), 'PX', string.format('%d', clear - now))\n" \
+    "        redis.call('SET', key, encode(w), 'PX', format('%d', clear - now))\n" \
     "    end\n" \
     "end\n" \
     "\n" \
@@ -208,40 +212,62 @@ typedef struct RK_LUA_SCRIPT {
 } RK_LUA_SCRIPT;
 
 static const RK_LUA_SCRIPT rk_lua_scripts[RK_LUA_NSCRIPTS] = {
-    [RK_LUA_ADD] = {"add", RK_LUA_BASE RK_LUA_WINDOW
+    [RK_LUA_OPS] = {"ops", RK_LUA_BASE RK_LUA_WINDOW RK_LUA_LIVE
     "local now = clock(ARGV[1])\n"
-    "local window, n = int(ARGV[2]), int(ARGV[3])\n"
-    "if window == nil or window < 1 or window > WINDOW_MAX\n"
-    "    or n == nil or n < 0 or n > UINT_MAX then\n"
-    "    error('bad window or count')\n"
-    "end\n"
-    "local w = decode(redis.call('GET', KEYS[1]), now)\n"
-    "local c = add(w, now, window, n)\n"
-    "save(KEYS[1], w, now)\n"
-    "return c\n"},
-    [RK_LUA_COUNT] = {"count", RK_LUA_BASE RK_LUA_WINDOW
-    "return show(KEYS[1], clock(ARGV[1]))\n"},
-    [RK_LUA_CONN] = {"conn", RK_LUA_BASE RK_LUA_LIVE
-    "clock(ARGV[1])\n"
     "local prefix, me, inc = ARGV[2], ARGV[3], ARGV[4]\n"
-    "local delta, hb, ttl, key = int(ARGV[5]), int(ARGV[6]), int(ARGV[7]), ARGV[8]\n"
-    "if delta == nil or hb == nil or hb < 1 or ttl == nil or ttl < 1 then\n"
+    "local hb, ttl = int(ARGV[5]), int(ARGV[6])\n"
+    "if hb == nil or hb < 1 or ttl == nil or ttl < 1 then\n"
     "    error('bad arguments')\n"
     "end\n"
-    "redis.call('SET', KEYS[3], inc, 'PX', hb)\n"
-    "if delta ~= 0 then\n"
-    "    local n = redis.call('HINCRBY', KEYS[1], me, delta)\n"
-    "    if n <= 0 then\n"
-    "        redis.call('HDEL', KEYS[1], me)\n"
-    "        redis.call('SREM', KEYS[2], key)\n"
+    "local out, beat = {}, false\n"
+    "local a, k = 7, 3\n"
+    "while a <= #ARGV do\n"
+    "    local op, key, r = ARGV[a], KEYS[k], nil\n"
+    "    if key == nil then error('an operation without its key') end\n"
+    "    if op == 'a' then\n"
+    "        local window, n = int(ARGV[a + 1]), int(ARGV[a + 2])\n"
+    "        a = a + 3\n"
+    "        if window == nil or window < 1 or window > WINDOW_MAX\n"
+    "            or n == nil or n < 0 or n > UINT_MAX then\n"
+    "            r = {err = 'bad window or count'}\n"
+    "        else\n"
+    "            local w = decode(redis.call('GET', key), now)\n"
+    "            r = add(w, now, window, n)\n"
+    "            save(key, w, now)\n"
+    "        end\n"
+    "    elseif op == 'c' then\n"
+    "        a = a + 1\n"
+    "        r = show(key, now)\n"
+    "    elseif op == 'n' then\n"
+    "        local delta, name = int(ARGV[a + 1]), ARGV[a + 2]\n"
+    "        a = a + 3\n"
+    "        if delta == nil or name == nil then\n"
+    "            r = {err = 'bad delta'}\n"
+    "        else\n"
+    "            if not beat then\n"
+    "                redis.call('SET', KEYS[2], inc, 'PX', hb)\n"
+    "                beat = true\n"
+    "            end\n"
+    "            if delta ~= 0 then\n"
+    "                local n = redis.call('HINCRBY', key, me, delta)\n"
+    "                if n <= 0 then\n"
+    "                    redis.call('HDEL', key, me)\n"
+    "                    redis.call('SREM', KEYS[1], name)\n"
+    "                else\n"
+    "                    redis.call('SADD', KEYS[1], name)\n"
+    "                end\n"
+    "            end\n"
+    "            r = live(key, prefix, me)\n"
+    "            extend(key, ttl)\n"
+    "            extend(KEYS[1], ttl)\n"
+    "        end\n"
     "    else\n"
-    "        redis.call('SADD', KEYS[2], key)\n"
+    "        error('bad operation')\n"
     "    end\n"
+    "    out[k - 2] = r\n"
+    "    k = k + 1\n"
     "end\n"
-    "local total = live(KEYS[1], prefix, me)\n"
-    "extend(KEYS[1], ttl)\n"
-    "extend(KEYS[2], ttl)\n"
-    "return total\n"},
+    "return out\n"},
     [RK_LUA_SHOW] = {"show", RK_LUA_BASE RK_LUA_WINDOW RK_LUA_LIVE
     "local now = clock(ARGV[1])\n"
     "local out = {live(KEYS[5], ARGV[2], nil)}\n"

@@ -1,7 +1,7 @@
 /* The Lua scripts that keep ratekeeper's counters in Redis: every update
- * and every read is one script, run atomically by the server (no read
- * then write from a client), and every key a script writes gets its
- * expiry in the same script.  The window arithmetic is rk_window.c's,
+ * and every read is done by a script, run atomically by the server (no
+ * read then write from a client), and every key a script writes gets
+ * its expiry in the same script.  The window arithmetic is rk_window.c's,
  * written again in Lua; t/unit/check_rk_lua.c runs one table of cases
  * through both.
  *
@@ -29,17 +29,31 @@
 #define ALLIGATE_RK_LUA_H
 
 typedef enum RK_LUA_ID {
-    /* KEYS: window.  ARGV: now, window_ms, n.  Counts n events (n may be
-     * 0: the window is only re-bucketed and pruned).  -> count */
-    RK_LUA_ADD,
-    /* KEYS: window.  ARGV: now.  -> {count, window_ms, clear_ms} (clear_ms:
-     * from now until the count is 0), all 0 when there is nothing */
-    RK_LUA_COUNT,
-    /* KEYS: connections, the gateway's index, the gateway's heartbeat.
-     * ARGV: now, prefix, gateway, incarnation, delta (1, -1 or 0),
-     * heartbeat_ms, ttl_ms.  Registers (1) or releases (-1) one of the
-     * gateway's connections; -> the live total */
-    RK_LUA_CONN,
+    /* The operations of many requests in one call (Redis' cost per
+     * call, its script's preamble, dispatch and reply, paid once for
+     * them all); each is atomic as the call is, and its keys get their
+     * expiry in it.
+     *
+     * KEYS: the gateway's index, the gateway's heartbeat, then one key
+     * per operation.  ARGV: now, prefix, gateway, incarnation,
+     * heartbeat_ms, ttl_ms, then the operations, in the order of their
+     * keys:
+     *
+     *   a WINDOW_MS N  (key: a window) counts N events (N may be 0: the
+     *                  window is only re-bucketed and pruned) -> count
+     *   c              (key: a window) -> {count, window_ms, clear_ms}
+     *                  (clear_ms: from now until the count is 0), all 0
+     *                  when there is nothing
+     *   n DELTA KEY    (key: the connections of KEY) registers (DELTA
+     *                  1) or releases (-1) one of the gateway's
+     *                  connections, or neither (0), heartbeat renewed
+     *                  -> the live total
+     *
+     * -> one result per operation, in order; an operation with bad
+     * arguments has an error in its place, the others are done.  A
+     * call touches many keys: Redis Cluster (keys on many shards) is
+     * not supported, one server (with replicas, Sentinel) is. */
+    RK_LUA_OPS,
     /* KEYS: the windows of the counters (RK_LUA_COUNTERS of them), then
      * the connections.  ARGV: now, prefix.  -> {connections, then count,
      * window_ms, clear_ms per counter} */

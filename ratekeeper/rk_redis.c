@@ -10,10 +10,14 @@
  * RK_REDIS_DEAD_MS is dropped.
  *
  * Every command has a callback with its RK_REDIS_CMD; hiredis calls each
- * one exactly once, with a NULL reply when the connection goes.  A job
- * (one plan) is finished once its deadline passes or its last command
- * is answered, whichever comes first; it is freed when both its
- * commands are all answered and it is finished. */
+ * one exactly once, with a NULL reply when the connection goes.  The
+ * adds, counts and connections of the plans go in batches (one
+ * RK_LUA_OPS call, flushed from a timer of the loop, or when full, or
+ * before any other command so that the order holds); shows, resets and
+ * tops have commands of their own.  A job (one plan) is finished once
+ * its deadline passes or its last operation is answered, whichever
+ * comes first; it is freed when both its operations are all answered
+ * and it is finished. */
 #include <errno.h>
 #include <openssl/sha.h>
 #include <stdarg.h>
@@ -45,6 +49,7 @@
 #define RK_REDIS_WARN_MS        60000   /* between warnings */
 #define RK_REDIS_SCAN_COUNT     "1000"
 #define RK_REDIS_SENTINEL_PORT  26379
+#define RK_REDIS_BATCH_MAX      128     /* operations per script call */
 
 typedef enum RK_REDIS_STATE {
     RK_REDIS_DOWN,
@@ -57,13 +62,29 @@ typedef enum RK_REDIS_CMD_KIND {
     RK_REDIS_CMD_SETUP,                 /* AUTH, SELECT, SCRIPT LOAD */
     RK_REDIS_CMD_ROLE,
     RK_REDIS_CMD_SYNC,                  /* set-up or heartbeat */
-    RK_REDIS_CMD_OP,                    /* one operation of a plan */
+    RK_REDIS_CMD_OP,                    /* show or reset of a plan */
+    RK_REDIS_CMD_OPS,                   /* a batch of operations */
     RK_REDIS_CMD_SCAN,                  /* top, step 1 */
     RK_REDIS_CMD_COUNTS,                /* top, step 2 */
     RK_REDIS_CMD_LOAD,                  /* a script again, after NOSCRIPT */
 } RK_REDIS_CMD_KIND;
 
 typedef struct RK_REDIS_JOB RK_REDIS_JOB;
+
+/* Arguments of one command, built up. */
+typedef struct RK_REDIS_ARGS {
+    VBUF *buf;                          /* the strings, NUL-separated */
+    size_t *offsets;
+    size_t *lens;
+    int argc;
+    int cap;
+} RK_REDIS_ARGS;
+
+/* An operation of a batch: whose result it is. */
+typedef struct RK_REDIS_TARGET {
+    RK_REDIS_JOB *job;
+    int op;
+} RK_REDIS_TARGET;
 
 struct RK_REDIS {
     RK_REDIS_CONF conf;                 /* copies */
@@ -95,7 +116,20 @@ struct RK_REDIS {
     unsigned long suppressed;           /* warnings since */
     int said_down;                      /* "back" is worth saying */
 
-    RK_REDIS_JOB *jobs;                 /* unfinished, with a deadline */
+    RK_REDIS_JOB *jobs;                 /* unfinished, oldest first */
+    RK_REDIS_JOB *jobs_tail;
+    int deadline_armed;                 /* rk_redis_jobs_deadline */
+
+    /* The batch: the operations of the plans since the last flush, one
+     * RK_LUA_OPS call for all of them, sent from the event loop once
+     * the requests at hand are read (or once it is full). */
+    RK_REDIS_ARGS batch_keys;
+    RK_REDIS_ARGS batch_argv;
+    RK_REDIS_TARGET *batch;
+    int batch_n;
+    const char **argv;                  /* for formatting, reused */
+    size_t *lens;
+    int argv_cap;
 };
 
 struct RK_REDIS_JOB {
@@ -106,6 +140,8 @@ struct RK_REDIS_JOB {
     int outstanding;                    /* commands not answered */
     int finished;
     int admin;                          /* longer deadline, not "slow" */
+    int own_timer;                      /* else: rk_redis_jobs_deadline */
+    long long deadline;
     long long sent;
     RK_REDIS_JOB *prev;
     RK_REDIS_JOB *next;
@@ -129,16 +165,9 @@ typedef struct RK_REDIS_CMD {
     int len;
     int resent;
     long long sent;
+    RK_REDIS_TARGET *targets;           /* OPS: one per operation */
+    int ntargets;
 } RK_REDIS_CMD;
-
-/* Arguments of one command, built up. */
-typedef struct RK_REDIS_ARGS {
-    VBUF *buf;                          /* the strings, NUL-separated */
-    size_t *offsets;
-    size_t *lens;
-    int argc;
-    int cap;
-} RK_REDIS_ARGS;
 
 static void rk_redis_connect(RK_REDIS *r);
 static void rk_redis_fail(RK_REDIS *r, const char *fmt, ...)
@@ -146,6 +175,7 @@ static void rk_redis_fail(RK_REDIS *r, const char *fmt, ...)
 static void rk_redis_reply(redisAsyncContext *ac, void *reply, void *privdata);
 static void rk_redis_top_done(RK_REDIS_JOB *job);
 static void rk_redis_connect_deadline(int event, void *context);
+static void rk_redis_flush(RK_REDIS *r);
 
 /* Logging, at most once a minute ---------------------------------------- */
 
@@ -264,42 +294,71 @@ rk_redis_arg_key(RK_REDIS_ARGS *a, const RK_REDIS *r, const char *part,
     rk_redis_arg_end(a);
 }
 
-/* Sends the command; cmd (from rk_redis_cmd) gets its reply.  EVALSHA
- * keeps its formatted text for a NOSCRIPT. */
+/* Appends the arguments of a to r->argv from index at; returns the
+ * index after them. */
 static int
-rk_redis_send_args(RK_REDIS *r, RK_REDIS_ARGS *a, RK_REDIS_CMD *cmd)
+rk_redis_argv_add(RK_REDIS *r, int at, const RK_REDIS_ARGS *a)
 {
-    const char **argv = mymalloc((size_t) a->argc * sizeof(*argv));
-    char *formatted = NULL;
-    int i, len, status;
+    int i;
 
-    for (i = 0; i < a->argc; i++)
-        argv[i] = vbuf_str(a->buf) + a->offsets[i];
-    len = redisFormatCommandArgv(&formatted, a->argc, argv, a->lens);
-    myfree(argv);
-    rk_redis_args_free(a);
+    if (at + a->argc > r->argv_cap) {
+        r->argv_cap = 2 * (at + a->argc);
+        r->argv = myrealloc(r->argv, (size_t) r->argv_cap * sizeof(*r->argv));
+        r->lens = myrealloc(r->lens, (size_t) r->argv_cap * sizeof(*r->lens));
+    }
+    for (i = 0; i < a->argc; i++) {
+        r->argv[at + i] = vbuf_str(a->buf) + a->offsets[i];
+        r->lens[at + i] = a->lens[i];
+    }
+    return at + a->argc;
+}
+
+/* Sends the formatted command; cmd gets its reply.  EVALSHA keeps its
+ * formatted text for a NOSCRIPT.  On failure, cmd is the caller's. */
+static int
+rk_redis_send_formatted(RK_REDIS *r, char *formatted, int len,
+                        RK_REDIS_CMD *cmd)
+{
     if (len < 0 || r->ac == NULL) {
         if (formatted)
             redisFreeCommand(formatted);
-        myfree(cmd);
         return -1;
     }
     cmd->sent = event_now_ms();
-    status = redisAsyncFormattedCommand(r->ac, rk_redis_reply, cmd, formatted,
-                                        (size_t) len);
-    if (status != REDIS_OK) {
+    if (redisAsyncFormattedCommand(r->ac, rk_redis_reply, cmd, formatted,
+                                   (size_t) len) != REDIS_OK) {
         redisFreeCommand(formatted);
-        myfree(cmd);
         return -1;
     }
     if (cmd->job)
         cmd->job->outstanding++;
-    if (cmd->kind == RK_REDIS_CMD_OP || cmd->kind == RK_REDIS_CMD_COUNTS
+    if (cmd->kind == RK_REDIS_CMD_OP || cmd->kind == RK_REDIS_CMD_OPS
+        || cmd->kind == RK_REDIS_CMD_COUNTS
         || cmd->kind == RK_REDIS_CMD_SYNC) {
         cmd->formatted = formatted;
         cmd->len = len;
     } else {
         redisFreeCommand(formatted);
+    }
+    return 0;
+}
+
+/* Sends the command; cmd (from rk_redis_cmd) gets its reply.  The batch
+ * goes first: commands reach Redis in the order they were made. */
+static int
+rk_redis_send_args(RK_REDIS *r, RK_REDIS_ARGS *a, RK_REDIS_CMD *cmd)
+{
+    char *formatted = NULL;
+    int argc, len;
+
+    if (r->batch_n > 0)
+        rk_redis_flush(r);
+    argc = rk_redis_argv_add(r, 0, a);
+    len = redisFormatCommandArgv(&formatted, argc, r->argv, r->lens);
+    rk_redis_args_free(a);
+    if (rk_redis_send_formatted(r, formatted, len, cmd) < 0) {
+        myfree(cmd);
+        return -1;
     }
     return 0;
 }
@@ -332,6 +391,7 @@ rk_redis_evalsha(RK_REDIS_ARGS *a, const RK_REDIS *r, RK_LUA_ID script,
 /* Jobs ----------------------------------------------------------------- */
 
 static void rk_redis_job_deadline(int event, void *context);
+static void rk_redis_jobs_deadline(int event, void *context);
 
 static void
 rk_redis_job_free(RK_REDIS_JOB *job)
@@ -353,13 +413,16 @@ rk_redis_job_finish(RK_REDIS_JOB *job)
     if (job->finished)
         return;
     job->finished = 1;
-    event_cancel_timer(rk_redis_job_deadline, job);
+    if (job->own_timer)
+        event_cancel_timer(rk_redis_job_deadline, job);
     if (job->prev)
         job->prev->next = job->next;
     else if (r->jobs == job)
         r->jobs = job->next;
     if (job->next)
         job->next->prev = job->prev;
+    else if (r->jobs_tail == job)
+        r->jobs_tail = job->prev;
     job->prev = job->next = NULL;
     if (job->done) {
         job->done(job->plan, job->context);
@@ -388,13 +451,12 @@ rk_redis_fail_now(int event, void *context)
                       RK_REDIS_DEAD_MS);
 }
 
+/* The job's deadline has passed. */
 static void
-rk_redis_job_deadline(int event, void *context)
+rk_redis_job_expire(RK_REDIS_JOB *job)
 {
-    RK_REDIS_JOB *job = context;
     RK_REDIS *r = job->r;
 
-    (void) event;
     if (!job->admin && !r->slow && r->state == RK_REDIS_READY
         && job->outstanding > 0) {
         r->slow = 1;
@@ -411,6 +473,55 @@ rk_redis_job_deadline(int event, void *context)
     rk_redis_job_finish(job);
     if (job->outstanding == 0)
         rk_redis_job_free(job);
+}
+
+static void
+rk_redis_job_deadline(int event, void *context)
+{
+    (void) event;
+    rk_redis_job_expire(context);
+}
+
+/* The jobs of requests all have the same timeout, and the list is in
+ * the order they came: one timer, for the oldest, serves them all (a
+ * timer per request cost as much as the rest of the job).  The few with
+ * a deadline of their own (admin, nothing in flight) are passed over. */
+static void
+rk_redis_jobs_arm(RK_REDIS *r)
+{
+    RK_REDIS_JOB *job;
+
+    if (r->deadline_armed)
+        return;
+    for (job = r->jobs; job && job->own_timer; job = job->next)
+         /* void */ ;
+    if (job == NULL)
+        return;
+    r->deadline_armed = 1;
+    event_request_timer(rk_redis_jobs_deadline, r,
+                        job->deadline > event_now_ms()
+                        ? job->deadline - event_now_ms() : 0);
+}
+
+static void
+rk_redis_jobs_deadline(int event, void *context)
+{
+    RK_REDIS *r = context;
+    RK_REDIS_JOB *job, *next;
+    long long now = event_now_ms();
+
+    (void) event;
+    r->deadline_armed = 0;
+    for (job = r->jobs; job; job = next) {
+        next = job->next;
+        if (job->own_timer)
+            continue;
+        if (job->deadline > now)
+            break;
+        /* May free job, never another one of the list. */
+        rk_redis_job_expire(job);
+    }
+    rk_redis_jobs_arm(r);
 }
 
 static RK_REDIS_JOB *
@@ -498,6 +609,120 @@ rk_redis_top_counts(RK_REDIS_JOB *job)
                                            job->top_op, RK_LUA_COUNTS));
 }
 
+/* Batches ---------------------------------------------------------------- */
+
+static void
+rk_redis_args_reset(RK_REDIS_ARGS *a)
+{
+    if (a->buf == NULL) {
+        rk_redis_args_init(a);
+    } else {
+        vbuf_reset(a->buf);
+        a->argc = 0;
+    }
+}
+
+static void
+rk_redis_flush_timer(int event, void *context)
+{
+    (void) event;
+    rk_redis_flush(context);
+}
+
+/* A batch that could not be sent: answered (without results) from the
+ * loop, as a lost connection's commands are. */
+static void
+rk_redis_ops_lost(int event, void *context)
+{
+    (void) event;
+    rk_redis_reply(NULL, NULL, context);
+}
+
+/* Sends the batch: one RK_LUA_OPS call. */
+static void
+rk_redis_flush(RK_REDIS *r)
+{
+    RK_REDIS_CMD *cmd;
+    char *formatted = NULL, nkeys[16];
+    int argc, len;
+
+    if (r->batch_n == 0)
+        return;
+    event_cancel_timer(rk_redis_flush_timer, r);
+    cmd = rk_redis_cmd(r, NULL, RK_REDIS_CMD_OPS, -1, RK_LUA_OPS);
+    cmd->targets = r->batch;
+    cmd->ntargets = r->batch_n;
+    r->batch = NULL;
+    r->batch_n = 0;
+    if (r->ac == NULL) {
+        rk_redis_reply(NULL, NULL, cmd);
+        return;
+    }
+    argc = rk_redis_argv_add(r, 3, &r->batch_keys);
+    argc = rk_redis_argv_add(r, argc, &r->batch_argv);
+    snprintf(nkeys, sizeof(nkeys), "%d", r->batch_keys.argc);
+    r->argv[0] = "EVALSHA";
+    r->argv[1] = r->sha[RK_LUA_OPS];
+    r->argv[2] = nkeys;
+    r->lens[0] = 7;
+    r->lens[1] = 40;
+    r->lens[2] = strlen(nkeys);
+    len = redisFormatCommandArgv(&formatted, argc, r->argv, r->lens);
+    if (rk_redis_send_formatted(r, formatted, len, cmd) < 0)
+        event_request_timer(rk_redis_ops_lost, cmd, 0);
+}
+
+/* Adds operation i of the job's plan (an add, lookup or connection) to
+ * the batch; a full batch goes at once. */
+static void
+rk_redis_batch_add(RK_REDIS_JOB *job, int i)
+{
+    RK_REDIS *r = job->r;
+    RK_PLAN_OP *op = &job->plan->ops[i];
+    RK_REDIS_ARGS *k = &r->batch_keys, *a = &r->batch_argv;
+
+    if (r->batch_n == 0) {
+        rk_redis_args_reset(k);
+        rk_redis_args_reset(a);
+        r->batch = mymalloc(RK_REDIS_BATCH_MAX * sizeof(*r->batch));
+        rk_redis_arg_key(k, r, "gk:", NULL, r->conf.gateway);
+        rk_redis_arg_key(k, r, "g:", NULL, r->conf.gateway);
+        rk_redis_arg(a, "");
+        rk_redis_arg(a, r->conf.prefix);
+        rk_redis_arg(a, r->conf.gateway);
+        rk_redis_arg(a, r->incarnation);
+        rk_redis_argf(a, "%d", r->conf.heartbeat_ms);
+        rk_redis_argf(a, "%d", 3 * r->conf.heartbeat_ms);
+        event_request_timer(rk_redis_flush_timer, r, 0);
+    }
+    switch (op->kind) {
+    case RK_PLAN_ADD:
+        rk_redis_arg_key(k, r, "w:", op->counter, op->key);
+        rk_redis_arg(a, "a");
+        rk_redis_argf(a, "%lld", op->window_ms);
+        rk_redis_arg(a, "1");
+        break;
+    case RK_PLAN_LOOKUP:
+        rk_redis_arg_key(k, r, "w:", op->counter, op->key);
+        rk_redis_arg(a, "c");
+        break;
+    case RK_PLAN_CONN:
+        rk_redis_arg_key(k, r, "c:", NULL, op->key);
+        rk_redis_arg(a, "n");
+        rk_redis_argf(a, "%ld", op->delta);
+        rk_redis_arg(a, op->key);
+        break;
+    default:
+        msg_panic("rk_redis_batch_add: bad operation %d", (int) op->kind);
+    }
+    r->batch[r->batch_n].job = job;
+    r->batch[r->batch_n].op = i;
+    r->batch_n++;
+    job->outstanding++;
+    if (r->batch_n == RK_REDIS_BATCH_MAX)
+        rk_redis_flush(r);
+}
+
 /* Sends one operation of the plan. */
 static void
 rk_redis_send_op(RK_REDIS_JOB *job, int i)
@@ -509,31 +734,10 @@ rk_redis_send_op(RK_REDIS_JOB *job, int i)
 
     switch (op->kind) {
     case RK_PLAN_ADD:
-        rk_redis_evalsha(&a, r, RK_LUA_ADD, 1);
-        rk_redis_arg_key(&a, r, "w:", op->counter, op->key);
-        rk_redis_arg(&a, "");
-        rk_redis_argf(&a, "%lld", op->window_ms);
-        rk_redis_arg(&a, "1");
-        break;
     case RK_PLAN_LOOKUP:
-        rk_redis_evalsha(&a, r, RK_LUA_COUNT, 1);
-        rk_redis_arg_key(&a, r, "w:", op->counter, op->key);
-        rk_redis_arg(&a, "");
-        break;
     case RK_PLAN_CONN:
-        rk_redis_evalsha(&a, r, RK_LUA_CONN, 3);
-        rk_redis_arg_key(&a, r, "c:", NULL, op->key);
-        rk_redis_arg_key(&a, r, "gk:", NULL, r->conf.gateway);
-        rk_redis_arg_key(&a, r, "g:", NULL, r->conf.gateway);
-        rk_redis_arg(&a, "");
-        rk_redis_arg(&a, r->conf.prefix);
-        rk_redis_arg(&a, r->conf.gateway);
-        rk_redis_arg(&a, r->incarnation);
-        rk_redis_argf(&a, "%ld", op->delta);
-        rk_redis_argf(&a, "%d", r->conf.heartbeat_ms);
-        rk_redis_argf(&a, "%d", 3 * r->conf.heartbeat_ms);
-        rk_redis_arg(&a, op->key);
-        break;
+        rk_redis_batch_add(job, i);
+        return;
     case RK_PLAN_SHOW:
         rk_redis_evalsha(&a, r, RK_LUA_SHOW, RK_LUA_COUNTERS + 1);
         for (k = 0; k < RK_LUA_COUNTERS; k++)
@@ -562,11 +766,8 @@ rk_redis_send_op(RK_REDIS_JOB *job, int i)
         msg_panic("rk_redis_send_op: bad operation %d", (int) op->kind);
     }
     rk_redis_send_args(r, &a, rk_redis_cmd(r, job, RK_REDIS_CMD_OP, i,
-                                           op->kind == RK_PLAN_ADD ? RK_LUA_ADD
-                                           : op->kind == RK_PLAN_LOOKUP ? RK_LUA_COUNT
-                                           : op->kind == RK_PLAN_CONN ? RK_LUA_CONN
-                                           : op->kind == RK_PLAN_SHOW ? RK_LUA_SHOW
-                                           : RK_LUA_RESET));
+                                           op->kind == RK_PLAN_SHOW
+                                           ? RK_LUA_SHOW : RK_LUA_RESET));
 }
 
 static void
@@ -580,15 +781,22 @@ rk_redis_start(RK_REDIS *r, RK_REDIS_JOB *job)
     for (i = 0; i < job->plan->nops && r->ac; i++)
         rk_redis_send_op(job, i);
     if (job->done) {
-        job->next = r->jobs;
-        if (r->jobs)
-            r->jobs->prev = job;
-        r->jobs = job;
+        job->prev = r->jobs_tail;
+        if (r->jobs_tail)
+            r->jobs_tail->next = job;
+        else
+            r->jobs = job;
+        r->jobs_tail = job;
         /* done never runs inside submit: a job with nothing in flight
          * is finished by the loop at once. */
-        event_request_timer(rk_redis_job_deadline, job,
-                            job->outstanding == 1 ? 0 : job->admin
-                            ? RK_REDIS_ADMIN_MS : r->conf.timeout_ms);
+        if (job->outstanding == 1 || job->admin) {
+            job->own_timer = 1;
+            event_request_timer(rk_redis_job_deadline, job,
+                                job->outstanding == 1 ? 0 : RK_REDIS_ADMIN_MS);
+        } else {
+            job->deadline = event_now_ms() + r->conf.timeout_ms;
+            rk_redis_jobs_arm(r);
+        }
         if (--job->outstanding == 0)
             return;
     } else {
@@ -648,6 +856,41 @@ rk_redis_op_reply(RK_REDIS_CMD *cmd, const redisReply *reply)
     }
     rk_redis_warn(job->r, "Redis %s: unexpected reply to a %s script",
                   job->r->server, rk_lua_name(cmd->script));
+}
+
+/* A batch's results, each to its plan's operation. */
+static void
+rk_redis_ops_reply(RK_REDIS_CMD *cmd, const redisReply *reply)
+{
+    const redisReply *e, *first_bad = NULL;
+    unsigned long count;
+    RK_REDIS_JOB *job;
+    RK_PLAN_OP *op;
+    int i, bad = 0;
+
+    for (i = 0; i < cmd->ntargets; i++) {
+        job = cmd->targets[i].job;
+        e = rk_redis_reply_ops_element(reply, i, cmd->ntargets);
+        if (e == NULL || rk_redis_reply_count(e, &count) < 0) {
+            if (bad++ == 0)
+                first_bad = e;
+            continue;
+        }
+        if (job->plan == NULL || job->finished)
+            continue;
+        op = &job->plan->ops[cmd->targets[i].op];
+        op->count = count;
+        op->answered = 1;
+    }
+    if (bad == 0)
+        return;
+    if (first_bad && first_bad->type == REDIS_REPLY_ERROR)
+        rk_redis_warn(cmd->r, "Redis %s: ops script: %d of %d operations "
+                      "failed: %.*s", cmd->r->server, bad, cmd->ntargets,
+                      (int) first_bad->len, first_bad->str);
+    else
+        rk_redis_warn(cmd->r, "Redis %s: unexpected reply to an ops script",
+                      cmd->r->server);
 }
 
 static void
@@ -776,6 +1019,7 @@ rk_redis_reply(redisAsyncContext *ac, void *reply_data, void *privdata)
     redisReply *reply = reply_data;
     RK_REDIS_ERROR err = rk_redis_reply_error(reply);
     long long now = event_now_ms();
+    int i;
 
     (void) ac;
     /* The script cache was emptied (SCRIPT FLUSH, a restart behind a
@@ -815,7 +1059,8 @@ rk_redis_reply(redisAsyncContext *ac, void *reply_data, void *privdata)
                    || cmd->kind == RK_REDIS_CMD_SYNC)) {
         rk_redis_fail(r, "Redis %s: %.*s", r->server, (int) reply->len,
                       reply->str);
-    } else if (err != RK_REDIS_ERROR_NONE && cmd->kind != RK_REDIS_CMD_OP) {
+    } else if (err != RK_REDIS_ERROR_NONE && cmd->kind != RK_REDIS_CMD_OP
+               && cmd->kind != RK_REDIS_CMD_OPS) {
         rk_redis_warn(r, "Redis %s: %.*s", r->server, (int) reply->len,
                       reply->str);
     } else {
@@ -850,6 +1095,13 @@ rk_redis_reply(redisAsyncContext *ac, void *reply_data, void *privdata)
             else
                 rk_redis_op_reply(cmd, reply);
             break;
+        case RK_REDIS_CMD_OPS:
+            if (err != RK_REDIS_ERROR_NONE)
+                rk_redis_warn(r, "Redis %s: ops script: %.*s", r->server,
+                              (int) reply->len, reply->str);
+            else
+                rk_redis_ops_reply(cmd, reply);
+            break;
         case RK_REDIS_CMD_SCAN:
             rk_redis_scan_reply(cmd, reply);
             break;
@@ -864,6 +1116,9 @@ rk_redis_reply(redisAsyncContext *ac, void *reply_data, void *privdata)
         r->sync_pending = 0;
     if (cmd->job)
         rk_redis_job_answered(cmd->job);
+    for (i = 0; i < cmd->ntargets; i++)
+        rk_redis_job_answered(cmd->targets[i].job);
+    myfree(cmd->targets);
     myfree(cmd);
 }
 
@@ -904,6 +1159,7 @@ rk_redis_fail(RK_REDIS *r, const char *fmt, ...)
                   "gateway)", text);
     r->ac = NULL;
     r->sentinel_ac = NULL;
+    rk_redis_flush(r);
     r->slow = 0;
     r->setup_left = 0;
     r->sync_pending = 0;
@@ -1294,9 +1550,12 @@ rk_redis_free(RK_REDIS *r)
     event_cancel_timer(rk_redis_heartbeat, r);
     event_cancel_timer(rk_redis_fail_now, r);
     event_cancel_timer(rk_redis_connect_deadline, r);
+    event_cancel_timer(rk_redis_jobs_deadline, r);
+    event_cancel_timer(rk_redis_flush_timer, r);
     ac = r->ac;
     sac = r->sentinel_ac;
     r->ac = r->sentinel_ac = NULL;
+    /* What is batched is answered without results. */
     r->state = RK_REDIS_DOWN;
     if (ac) {
         ac->data = NULL;
@@ -1306,6 +1565,7 @@ rk_redis_free(RK_REDIS *r)
         sac->data = NULL;
         redisAsyncFree(sac);
     }
+    rk_redis_flush(r);
     while (r->jobs) {
         RK_REDIS_JOB *job = r->jobs;
 
@@ -1313,6 +1573,12 @@ rk_redis_free(RK_REDIS *r)
         if (job->outstanding == 0)
             rk_redis_job_free(job);
     }
+    if (r->batch_keys.buf)
+        rk_redis_args_free(&r->batch_keys);
+    if (r->batch_argv.buf)
+        rk_redis_args_free(&r->batch_argv);
+    myfree(r->argv);
+    myfree(r->lens);
     rk_redis_free_list(r->servers);
     rk_redis_free_list(r->sentinels);
     myfree((char *) r->conf.sentinel_master);

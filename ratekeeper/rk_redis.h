@@ -2,8 +2,9 @@
  * kept in one Redis server by the scripts of rk_lua.h.
  *
  * One asynchronous connection (hiredis on lib/events): the operations
- * of every request (a plan, rk_plan.h) go out as they come, so that the
- * requests of many sessions share the round trips (pipelining), and each
+ * of the requests (plans, rk_plan.h) read in one turn of the event loop
+ * go out together, in one call of the ops script (rk_lua.h), so that
+ * many sessions share the round trip and Redis' cost per call, and each
  * request has its own deadline, redis_timeout: what has no result by
  * then is answered from the local store, and Redis counts as slow until
  * it answers in time again.  A connection that breaks, or stays slow,

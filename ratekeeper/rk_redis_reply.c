@@ -117,6 +117,14 @@ rk_redis_reply_count(const redisReply *r, unsigned long *count)
     return 0;
 }
 
+const redisReply *
+rk_redis_reply_ops_element(const redisReply *r, int i, int n)
+{
+    if (i < 0 || n < 1 || i >= n || !rk_redis_reply_array(r, (size_t) n))
+        return NULL;
+    return r->element[i];
+}
+
 /* One entry from count, window, clear (window 0: connections). */
 static int
 rk_redis_reply_entry(RK_STATE_ENTRY *e, const char *counter, const char *key,

@@ -37,6 +37,11 @@ RK_REDIS_ERROR rk_redis_reply_error(const redisReply *r);
  * {count, window, clear}.  Returns 0 or -1. */
 int rk_redis_reply_count(const redisReply *r, unsigned long *count);
 
+/* OPS' results: element i of n (the reply an array of exactly n), to
+ * read with rk_redis_reply_count; NULL when there is none. */
+const redisReply *rk_redis_reply_ops_element(const redisReply *r, int i,
+                                             int n);
+
 /* SHOW's {connections, then count, window_ms, clear_ms per counter} as
  * show's entries for key (only the non-zero ones, connections first),
  * at most max.  Returns how many, or -1. */

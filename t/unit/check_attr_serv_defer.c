@@ -33,7 +33,7 @@ static long closed;                     /* connections closed */
 
 typedef struct LATER {
     unsigned long client;
-    char *echo;
+    ATTR *request;                      /* taken, not copied */
 } LATER;
 
 static void
@@ -44,7 +44,8 @@ answer_later(int event, void *context)
 
     (void) event;
     attr_set(rep, "status", "0");
-    attr_set(rep, "echo", later->echo);
+    attr_set(rep, "echo", attr_get(later->request, "echo")
+             ? attr_get(later->request, "echo") : "");
     attr_set(rep, "late", "yes");
     if (attr_serv_answer(serv, later->client, rep) < 0)
         gone++;
@@ -52,7 +53,7 @@ answer_later(int event, void *context)
     else if (attr_serv_answer(serv, later->client, rep) == 0)
         abort();
     attr_free(rep);
-    myfree(later->echo);
+    attr_free(later->request);
     myfree(later);
 }
 
@@ -70,7 +71,10 @@ handler(const ATTR *request, ATTR *rep, void *context)
         && attr_get_long(request, "delay", &delay) == 0) {
         later = mymalloc(sizeof(*later));
         later->client = attr_serv_defer(serv);
-        later->echo = mystrdup(echo ? echo : "");
+        later->request = attr_serv_take_request(serv);
+        /* Still readable where the handler has it: the same one. */
+        if (later->request != request || attr_get(request, "echo") != echo)
+            abort();
         /* Dropped: the reply is attr_serv_answer's. */
         attr_set(rep, "dropped", "yes");
         event_request_timer(answer_later, later, delay);

@@ -114,6 +114,74 @@ eval_int(RK_LUA_ID id, int nkeys, ...)
     return v;
 }
 
+/* The ops script (RK_LUA_OPS) with gateway gw, incarnation inc and
+ * heartbeat hb, at now, for the operations of ops: for each, its key,
+ * then its arguments (the first its letter), NULL-terminated each, and
+ * a NULL key after the last.  The reply, one result per operation. */
+static redisReply *
+ops(const char *now, const char *gw, const char *inc, const char *hb, ...)
+{
+    const char *keys[16], *args[64];
+    char nk[16], gk[64], g[64];
+    const char *argv[96];
+    const char *arg;
+    int nkeys = 0, nargs = 0, argc = 0, i;
+    va_list ap;
+    redisReply *r;
+
+    snprintf(gk, sizeof(gk), "t:gk:%s", gw);
+    snprintf(g, sizeof(g), "t:g:%s", gw);
+    keys[nkeys++] = gk;
+    keys[nkeys++] = g;
+    va_start(ap, hb);
+    while ((arg = va_arg(ap, const char *)) != NULL && nkeys < 16) {
+        keys[nkeys++] = arg;
+        while ((arg = va_arg(ap, const char *)) != NULL && nargs < 64)
+            args[nargs++] = arg;
+    }
+    va_end(ap);
+    snprintf(nk, sizeof(nk), "%d", nkeys);
+    argv[argc++] = "EVALSHA";
+    argv[argc++] = sha[RK_LUA_OPS];
+    argv[argc++] = nk;
+    for (i = 0; i < nkeys; i++)
+        argv[argc++] = keys[i];
+    argv[argc++] = now;
+    argv[argc++] = "t:";
+    argv[argc++] = gw;
+    argv[argc++] = inc;
+    argv[argc++] = hb;
+    argv[argc++] = "60000";
+    for (i = 0; i < nargs; i++)
+        argv[argc++] = args[i];
+    r = redisCommandArgv(rc, argc, argv, NULL);
+    ck_assert_msg(r != NULL, "no reply");
+    return r;
+}
+
+/* The integer result of a batch of one. */
+static long long
+ops_int1(redisReply *r)
+{
+    long long v;
+
+    ck_assert_msg(r->type == REDIS_REPLY_ARRAY && r->elements == 1,
+                  "ops: type %d %s", r->type, r->str ? r->str : "");
+    ck_assert_msg(r->element[0]->type == REDIS_REPLY_INTEGER, "ops: %s",
+                  r->element[0]->str ? r->element[0]->str : "not an integer");
+    v = r->element[0]->integer;
+    freeReplyObject(r);
+    return v;
+}
+
+/* One add of n in window at now: the count. */
+static long long
+add1(const char *key, const char *now, const char *window, const char *n)
+{
+    return ops_int1(ops(now, "a", "i1", "60000", key, "a", window, n, NULL,
+                        NULL));
+}
+
 /* The C window as the script stores it. */
 static void
 c_encoded(const RK_WINDOW *w, VBUF *out)
@@ -139,7 +207,7 @@ step_both(RK_WINDOW *w, long long now, long long window, unsigned n, int add,
     char s_now[32], s_win[32], s_n[32];
     VBUF *enc = vbuf_create(64);
     unsigned long c_count = 0;
-    redisReply *tx, *r;
+    redisReply *tx, *r, *results;
     void *reply;
     int i, k = 0;
 
@@ -164,37 +232,49 @@ step_both(RK_WINDOW *w, long long now, long long window, unsigned n, int add,
         freeReplyObject(g);
         vbuf_free(dbg);
     }
+    /* The add and the count, in one call of the ops script as
+     * ratekeeper batches them. */
     redisAppendCommand(rc, "MULTI");
     if (add)
-        redisAppendCommand(rc, "EVALSHA %s 1 %s %s %s %s", sha[RK_LUA_ADD], KEY,
+        redisAppendCommand(rc, "EVALSHA %s 4 t:gk:a t:g:a %s %s %s t: a i1 "
+                           "60000 60000 a %s %s c", sha[RK_LUA_OPS], KEY, KEY,
                            s_now, s_win, s_n);
-    redisAppendCommand(rc, "EVALSHA %s 1 %s %s", sha[RK_LUA_COUNT], KEY, s_now);
+    else
+        redisAppendCommand(rc, "EVALSHA %s 3 t:gk:a t:g:a %s %s t: a i1 "
+                           "60000 60000 c", sha[RK_LUA_OPS], KEY, s_now);
     redisAppendCommand(rc, "GET %s", KEY);
     redisAppendCommand(rc, "PTTL %s", KEY);
     redisAppendCommand(rc, "PEXPIRE %s 3600000", KEY);
     redisAppendCommand(rc, "EXEC");
-    for (i = 0; i < (add ? 6 : 5); i++) {
+    for (i = 0; i < 5; i++) {
         ck_assert_int_eq(redisGetReply(rc, &reply), REDIS_OK);
         freeReplyObject(reply);
     }
     ck_assert_int_eq(redisGetReply(rc, &reply), REDIS_OK);
     tx = reply;
-    ck_assert_msg(tx->type == REDIS_REPLY_ARRAY && tx->elements == (size_t) (add ? 5 : 4),
+    ck_assert_msg(tx->type == REDIS_REPLY_ARRAY && tx->elements == 4,
                   "%s: transaction failed", what);
     for (i = 0; i < (int) tx->elements; i++)
         ck_assert_msg(tx->element[i]->type != REDIS_REPLY_ERROR, "%s: %s", what,
                       tx->element[i]->str);
+    results = tx->element[k++];
+    ck_assert_msg(results->type == REDIS_REPLY_ARRAY
+                  && results->elements == (size_t) (add ? 2 : 1),
+                  "%s: %zu results", what, results->elements);
+    for (i = 0; i < (int) results->elements; i++)
+        ck_assert_msg(results->element[i]->type != REDIS_REPLY_ERROR, "%s: %s",
+                      what, results->element[i]->str);
 
     if (add) {
         c_count = rk_window_add(w, now, window, n);
-        r = tx->element[k++];
+        r = results->element[0];
         ck_assert_int_eq(r->type, REDIS_REPLY_INTEGER);
         ck_assert_msg(r->integer == (long long) c_count,
                       "%s: add %u at %lld in %lld: C %lu, Lua %lld", what, n,
                       now, window, c_count, r->integer);
     }
     c_count = rk_window_count(w, now);
-    r = tx->element[k++];
+    r = results->element[add ? 1 : 0];
     ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
     if (w->nbuckets > 0 && rk_window_clear_time(w) - now < RK_LUA_RACE_MS
         && tx->element[k]->type == REDIS_REPLY_NIL) {
@@ -409,24 +489,34 @@ START_TEST(test_malformed_stored)
     snprintf(s_now, sizeof(s_now), "%lld", T0);
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         freeReplyObject(redisCommand(rc, "SET %s %s", KEY, bad[i]));
-        ck_assert_msg(eval_int(RK_LUA_ADD, 1, KEY, s_now, "600000", "1", NULL)
-                      == 1, "\"%s\" was not refused", bad[i]);
+        ck_assert_msg(add1(KEY, s_now, "600000", "1") == 1,
+                      "\"%s\" was not refused", bad[i]);
     }
     /* A well-formed one is read. */
     freeReplyObject(redisCommand(rc, "SET %s %s", KEY,
                                  "1 600000 170000000:4"));
-    ck_assert_int_eq(eval_int(RK_LUA_ADD, 1, KEY, s_now, "600000", "1", NULL),
-                     5);
-    /* Arguments out of range are errors, not counts. */
+    ck_assert_int_eq(add1(KEY, s_now, "600000", "1"), 5);
+    /* Arguments out of range are errors, not counts: in the place of
+     * their operation, the others of the call done; a bad time fails
+     * the whole call. */
     {
-        redisReply *r = redisCommand(rc, "EVALSHA %s 1 %s %s 0 1",
-                                     sha[RK_LUA_ADD], KEY, s_now);
+        redisReply *r = ops(s_now, "a", "i1", "60000", KEY, "a", "0", "1",
+                            NULL, KEY, "a", "600000", "1", NULL,
+                            KEY, "a", "600000", "-1", NULL, NULL);
 
-        ck_assert(r && r->type == REDIS_REPLY_ERROR);
+        ck_assert(r->type == REDIS_REPLY_ARRAY && r->elements == 3);
+        ck_assert_int_eq(r->element[0]->type, REDIS_REPLY_ERROR);
+        ck_assert_int_eq(r->element[1]->type, REDIS_REPLY_INTEGER);
+        ck_assert_int_eq(r->element[1]->integer, 6);
+        ck_assert_int_eq(r->element[2]->type, REDIS_REPLY_ERROR);
         freeReplyObject(r);
-        r = redisCommand(rc, "EVALSHA %s 1 %s notatime 1000 1",
-                         sha[RK_LUA_ADD], KEY);
-        ck_assert(r && r->type == REDIS_REPLY_ERROR);
+        r = ops("notatime", "a", "i1", "60000", KEY, "a", "1000", "1", NULL,
+                NULL);
+        ck_assert(r->type == REDIS_REPLY_ERROR);
+        freeReplyObject(r);
+        /* An operation of no known kind is our own bug: the call fails. */
+        r = ops(s_now, "a", "i1", "60000", KEY, "x", NULL, NULL);
+        ck_assert(r->type == REDIS_REPLY_ERROR);
         freeReplyObject(r);
     }
 }
@@ -436,8 +526,8 @@ END_TEST
  * real time. */
 START_TEST(test_server_clock)
 {
-    ck_assert_int_eq(eval_int(RK_LUA_ADD, 1, KEY, "", "300", "2", NULL), 2);
-    ck_assert_int_eq(eval_int(RK_LUA_ADD, 1, KEY, "", "300", "1", NULL), 3);
+    ck_assert_int_eq(add1(KEY, "", "300", "2"), 2);
+    ck_assert_int_eq(add1(KEY, "", "300", "1"), 3);
     ck_assert_int_gt(fixture_redis_int("PTTL " KEY), 0);
     ck_assert_int_le(fixture_redis_int("PTTL " KEY), 310);
     usleep(400000);
@@ -450,13 +540,8 @@ END_TEST
 static long long
 conn(const char *gw, const char *inc, const char *delta, const char *hb)
 {
-    char ck[64], gk[64], g[64];
-
-    snprintf(ck, sizeof(ck), "t:c:addr:192.0.2.1");
-    snprintf(gk, sizeof(gk), "t:gk:%s", gw);
-    snprintf(g, sizeof(g), "t:g:%s", gw);
-    return eval_int(RK_LUA_CONN, 3, ck, gk, g, "", "t:", gw, inc, delta, hb,
-                    "60000", "addr:192.0.2.1", NULL);
+    return ops_int1(ops("", gw, inc, hb, "t:c:addr:192.0.2.1", "n", delta,
+                        "addr:192.0.2.1", NULL, NULL));
 }
 
 START_TEST(test_connections_across_gateways)
@@ -514,6 +599,54 @@ START_TEST(test_connections_across_gateways)
 }
 END_TEST
 
+/* One call with operations of every kind and several keys, as a batch
+ * of many requests: each result in its place, each key with its
+ * expiry, the heartbeat once. */
+START_TEST(test_ops_batch)
+{
+    char s_now[32];
+    redisReply *r;
+
+    snprintf(s_now, sizeof(s_now), "%lld", T0);
+    r = ops(s_now, "a", "i1", "60000",
+            "t:c:addr:192.0.2.1", "n", "1", "addr:192.0.2.1", NULL,
+            "t:w:mail:addr:192.0.2.1", "a", "600000", "1", NULL,
+            "t:c:addr:192.0.2.2", "n", "1", "addr:192.0.2.2", NULL,
+            "t:w:mail:addr:192.0.2.1", "a", "600000", "1", NULL,
+            "t:c:addr:192.0.2.1", "n", "1", "addr:192.0.2.1", NULL,
+            "t:w:mail:addr:192.0.2.1", "c", NULL,
+            "t:w:mail:addr:192.0.2.9", "c", NULL,
+            "t:c:addr:192.0.2.2", "n", "-1", "addr:192.0.2.2", NULL, NULL);
+    ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+    ck_assert_int_eq(r->elements, 8);
+    ck_assert_int_eq(r->element[0]->integer, 1);
+    ck_assert_int_eq(r->element[1]->integer, 1);
+    ck_assert_int_eq(r->element[2]->integer, 1);
+    ck_assert_int_eq(r->element[3]->integer, 2);
+    ck_assert_int_eq(r->element[4]->integer, 2);
+    ck_assert_int_eq(r->element[5]->type, REDIS_REPLY_ARRAY);
+    ck_assert_int_eq(r->element[5]->element[0]->integer, 2);
+    ck_assert_int_eq(r->element[5]->element[1]->integer, 600000);
+    ck_assert_int_eq(r->element[6]->type, REDIS_REPLY_ARRAY);
+    ck_assert_int_eq(r->element[6]->element[0]->integer, 0);
+    ck_assert_int_eq(r->element[7]->integer, 0);
+    freeReplyObject(r);
+    ck_assert_int_gt(fixture_redis_int("PTTL t:c:addr:192.0.2.1"), 0);
+    ck_assert_int_gt(fixture_redis_int("PTTL t:w:mail:addr:192.0.2.1"), 0);
+    ck_assert_int_gt(fixture_redis_int("PTTL t:gk:a"), 0);
+    ck_assert_int_gt(fixture_redis_int("PTTL t:g:a"), 0);
+    ck_assert_int_eq(fixture_redis_int("EXISTS t:c:addr:192.0.2.2"), 0);
+    ck_assert_int_eq(fixture_redis_int("SCARD t:gk:a"), 1);
+    ck_assert_int_eq(fixture_redis_int("EXISTS t:w:mail:addr:192.0.2.9"), 0);
+    /* No operation at all: no result, nothing written. */
+    r = ops(s_now, "z", "i1", "60000", NULL);
+    ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+    ck_assert_int_eq(r->elements, 0);
+    freeReplyObject(r);
+    ck_assert_int_eq(fixture_redis_int("EXISTS t:g:z"), 0);
+}
+END_TEST
+
 START_TEST(test_show_reset_counts)
 {
     char s_now[32], s_later[32];
@@ -521,10 +654,8 @@ START_TEST(test_show_reset_counts)
 
     snprintf(s_now, sizeof(s_now), "%lld", T0);
     snprintf(s_later, sizeof(s_later), "%lld", T0 + 1000);
-    eval_int(RK_LUA_ADD, 1, "t:w:mail:addr:1.2.3.4", s_now, "600000", "3",
-             NULL);
-    eval_int(RK_LUA_ADD, 1, "t:w:auth_failure:addr:1.2.3.4", s_now, "60000",
-             "2", NULL);
+    add1("t:w:mail:addr:1.2.3.4", s_now, "600000", "3");
+    add1("t:w:auth_failure:addr:1.2.3.4", s_now, "60000", "2");
     ck_assert_int_eq(conn("a", "i1", "1", "60000"), 1);
     r = eval(RK_LUA_SHOW, 5, "t:w:mail:addr:1.2.3.4",
              "t:w:overlimit:addr:1.2.3.4", "t:w:tarpit_disconnect:addr:1.2.3.4",
@@ -573,6 +704,7 @@ rk_lua_suite(void)
     tcase_add_test(tc, test_malformed_stored);
     tcase_add_test(tc, test_server_clock);
     tcase_add_test(tc, test_connections_across_gateways);
+    tcase_add_test(tc, test_ops_batch);
     tcase_add_test(tc, test_show_reset_counts);
     suite_add_tcase(s, tc);
     return s;

@@ -102,6 +102,22 @@ done(RK_PLAN *plan, void *context)
     rk_plan_free(plan);
 }
 
+/* The results of the add, lookup and connection plan of
+ * test_deadlines_each. */
+static int last_plan_ok;
+
+static void
+done_plan(RK_PLAN *plan, void *context)
+{
+    (void) context;
+    done_count++;
+    last_plan_ok = plan->nops == 3 && plan->ops[0].answered
+        && plan->ops[0].count == 2 && plan->ops[1].answered
+        && plan->ops[1].count == 1 && plan->ops[2].answered
+        && plan->ops[2].count == 1;
+    rk_plan_free(plan);
+}
+
 static RK_PLAN *
 mail_plan(const char *key)
 {
@@ -179,6 +195,66 @@ START_TEST(test_deadline_then_back)
     ck_assert(loop_until(all_done, 3000));
     /* The late one was counted by Redis too, when it woke up. */
     ck_assert_int_eq(count, 2);
+}
+END_TEST
+
+/* Requests that came at different times each get their own deadline
+ * (one timer serves them all, the oldest first); one that needs
+ * Redis for nothing but an add, a lookup and a connection in one plan
+ * gets all three results from one batch. */
+static long long done_at[3];
+
+static void
+done_timed(RK_PLAN *plan, void *context)
+{
+    long *count = context;
+
+    done_at[done_count] = monotime_ms();
+    done(plan, count);
+}
+
+static int
+first_done(void)
+{
+    return done_count >= 1;
+}
+
+START_TEST(test_deadlines_each)
+{
+    static long counts[3];
+    long long t0, t1;
+    RK_PLAN *plan;
+
+    r = make(150, NULL);
+    ck_assert(loop_until(ready, 5000));
+    fixture_redis_pause(1);
+    t0 = monotime_ms();
+    rk_redis_submit(r, mail_plan("sender:a@x.test"), done_timed, &counts[0]);
+    while (monotime_ms() - t0 < 80)
+        event_loop(10);
+    t1 = monotime_ms();
+    rk_redis_submit(r, mail_plan("sender:b@x.test"), done_timed, &counts[1]);
+    ck_assert(loop_until(first_done, 3000));
+    ck_assert_int_eq(done_count, 1);
+    ck_assert_int_ge(done_at[0] - t0, 145);
+    target = 2;
+    ck_assert(loop_until(all_done, 3000));
+    ck_assert_int_ge(done_at[1] - t1, 145);
+    ck_assert_int_lt(done_at[1] - t1, 450);
+    ck_assert_int_eq(counts[0], -1);
+    ck_assert_int_eq(counts[1], -1);
+    fixture_redis_pause(0);
+    ck_assert(loop_until(ready, 6000));
+
+    /* Answered in time: an add, a lookup, a connection, one call. */
+    done_count = 0;
+    plan = mail_plan("sender:a@x.test");
+    rk_plan_note(plan, RK_PLAN_LOOKUP, "mail", "sender:b@x.test");
+    rk_plan_note(plan, RK_PLAN_CONN, NULL, "addr:192.0.2.8")->delta = 1;
+    rk_redis_submit(r, plan, done_plan, NULL);
+    target = 1;
+    ck_assert(loop_until(all_done, 3000));
+    ck_assert(last_plan_ok);
 }
 END_TEST
 
@@ -294,6 +370,7 @@ rk_redis_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_many_plans_in_order);
     tcase_add_test(tc, test_deadline_then_back);
+    tcase_add_test(tc, test_deadlines_each);
     tcase_add_test(tc, test_script_cache_flushed);
     tcase_add_test(tc, test_restarted_empty);
     tcase_add_test(tc, test_top);
