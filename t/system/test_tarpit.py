@@ -1,19 +1,19 @@
 """The tarpit against the real service, on port 25 (issue 14): with
 tarpit = yes the client that breaks sender_rate_limit,
 max_invalid_recipients or max_valid_recipients gets its refusal only
-after tarpit_delay, and so
-does the HELO/EHLO of its next connections while it is over the limit;
-what it pipelined after that command is never answered; whitelisted and
-relay_networks clients are never tarpitted; alligatectl rate show tells
-who is; a client that keeps leaving the tarpit is refused at connect
-once tarpit_disconnect_limit is reached.  The AUTH ONLY ports, TLS and
-the blocklists are in test_tarpit_ports.py, the load, the tarpit killed
-and the tarpit missing in test_tarpit_load.py."""
+after tarpit_delay, and so does the HELO/EHLO of its next connections
+while it is over the limit; what it pipelined after that command is
+never answered; whitelisted and relay_networks clients are never
+tarpitted; alligatectl status shows the held client, alligatectl rate
+show who is tarpitted; a client that keeps leaving the tarpit is
+refused at connect once tarpit_disconnect_limit is reached.  The AUTH
+ONLY ports, TLS and the blocklists are in test_tarpit_ports.py, the
+load, the tarpit killed and the tarpit missing in test_tarpit_load.py."""
 
 import re
 import time
 
-from alligate_test import SharedInstanceTestCase
+from alligate_test import SharedInstanceTestCase, wait_for
 from tarpit_util import (AT_ONCE, OK_MAIL, OK_RCPT, REFUSED, SLACK, TarpitMixin,
                          ratekeeper_ready, relay_denied)
 
@@ -43,8 +43,19 @@ class TarpitRules(TarpitMixin, SharedInstanceTestCase):
         self.assertEqual(c.ehlo()[0], 250)
         self.send_message(c)
         self.send_message(c)
-        # The third message: its MAIL gets the 550 after the delay.
-        self.assertTarpitted(c, "MAIL FROM:<bulk@remote.test>")
+        # The third message: its MAIL gets the 550 after the delay, and
+        # alligatectl status shows the client held meanwhile.
+        start = time.monotonic()
+        c.send("MAIL FROM:<bulk@remote.test>\r\n")
+        self.assertTrue(wait_for(lambda: re.search(
+            r"(?m)^tarpit +tarpit +running +held 1 \(max 10000\)", self.status()),
+            timeout=self.DELAY - 1), self.status())
+        self.assertEqual(c.reply(), REFUSED)
+        elapsed = time.monotonic() - start
+        self.assertGreaterEqual(elapsed, self.DELAY)
+        self.assertLess(elapsed, self.DELAY + SLACK)
+        self.assertTrue(c.closed(timeout=SLACK))
+        self.assertRegex(self.status(), r"(?m)^tarpit +tarpit +running +held 0 ")
         self.assertLogged(r"NOQUEUE: tarpit: MAIL from unknown\[127\.0\.0\.11\]: "
                           r"550 5\.7\.1 Refused; rule=sender_rate_limit "
                           r"from=<bulk@remote\.test> helo=<client\.test\.example>$")
@@ -69,6 +80,9 @@ class TarpitRules(TarpitMixin, SharedInstanceTestCase):
         c = self.client("127.0.0.19")
         self.assertEqual(c.ehlo()[0], 250)
         self.assertEqual(c.cmd("MAIL FROM:<bulk@remote.test>"), OK_MAIL)
+
+    def status(self):
+        return self.inst.ctl("status", check=True).stdout
 
     def test_invalid_recipients_tarpitted_pipelining_dropped(self):
         c = self.client("127.0.0.12")
