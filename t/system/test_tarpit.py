@@ -1,20 +1,21 @@
 """The tarpit against the real service, on port 25 (issue 14): with
-tarpit = yes the client that breaks sender_rate_limit or
-max_invalid_recipients gets its refusal only after tarpit_delay, and so
-does the HELO/EHLO of its next connections while it is over the limit;
-what it pipelined after that command is never answered; whitelisted and
-relay_networks clients are never tarpitted; alligatectl rate show tells
-who is; a client that keeps leaving the tarpit is refused at connect
-once tarpit_disconnect_limit is reached.  The AUTH ONLY ports, TLS and
-the blocklists are in test_tarpit_ports.py, the load, the tarpit killed
-and the tarpit missing in test_tarpit_load.py."""
+tarpit = yes the client that breaks sender_rate_limit,
+max_invalid_recipients or max_valid_recipients gets its refusal only
+after tarpit_delay, and so does the HELO/EHLO of its next connections
+while it is over the limit; what it pipelined after that command is
+never answered; whitelisted and relay_networks clients are never
+tarpitted; alligatectl status shows the held client, alligatectl rate
+show who is tarpitted; a client that keeps leaving the tarpit is
+refused at connect once tarpit_disconnect_limit is reached.  The AUTH
+ONLY ports, TLS and the blocklists are in test_tarpit_ports.py, the
+load, the tarpit killed and the tarpit missing in test_tarpit_load.py."""
 
 import re
 import time
 
-from alligate_test import SharedInstanceTestCase
-from tarpit_util import (AT_ONCE, OK_MAIL, REFUSED, TarpitMixin, ratekeeper_ready,
-                         relay_denied)
+from alligate_test import SharedInstanceTestCase, wait_for
+from tarpit_util import (AT_ONCE, OK_MAIL, OK_RCPT, REFUSED, SLACK, TarpitMixin,
+                         ratekeeper_ready, relay_denied)
 
 # Loopback clients stand for the Internet: relay_networks is elsewhere.
 BASE = ("relay_networks = 192.0.2.0/24, 127.0.0.14/32\n"
@@ -28,6 +29,7 @@ class TarpitRules(TarpitMixin, SharedInstanceTestCase):
     conf = BASE + ("sender_rate_limit = 2\n"
                    "sender_rate_window = 10m\n"
                    "max_invalid_recipients = 2\n"
+                   "max_valid_recipients = 3\n"
                    "whitelist = white\n")
     files = {"white": "127.0.0.13\n"}
 
@@ -41,8 +43,19 @@ class TarpitRules(TarpitMixin, SharedInstanceTestCase):
         self.assertEqual(c.ehlo()[0], 250)
         self.send_message(c)
         self.send_message(c)
-        # The third message: its MAIL gets the 550 after the delay.
-        self.assertTarpitted(c, "MAIL FROM:<bulk@remote.test>")
+        # The third message: its MAIL gets the 550 after the delay, and
+        # alligatectl status shows the client held meanwhile.
+        start = time.monotonic()
+        c.send("MAIL FROM:<bulk@remote.test>\r\n")
+        self.assertTrue(wait_for(lambda: re.search(
+            r"(?m)^tarpit +tarpit +running +held 1 \(max 10000\)", self.status()),
+            timeout=self.DELAY - 1), self.status())
+        self.assertEqual(c.reply(), REFUSED)
+        elapsed = time.monotonic() - start
+        self.assertGreaterEqual(elapsed, self.DELAY)
+        self.assertLess(elapsed, self.DELAY + SLACK)
+        self.assertTrue(c.closed(timeout=SLACK))
+        self.assertRegex(self.status(), r"(?m)^tarpit +tarpit +running +held 0 ")
         self.assertLogged(r"NOQUEUE: tarpit: MAIL from unknown\[127\.0\.0\.11\]: "
                           r"550 5\.7\.1 Refused; from=<bulk@remote\.test> "
                           r"proto=ESMTP helo=<client\.test\.example> "
@@ -68,6 +81,9 @@ class TarpitRules(TarpitMixin, SharedInstanceTestCase):
         c = self.client("127.0.0.19")
         self.assertEqual(c.ehlo()[0], 250)
         self.assertEqual(c.cmd("MAIL FROM:<bulk@remote.test>"), OK_MAIL)
+
+    def status(self):
+        return self.inst.ctl("status", check=True).stdout
 
     def test_invalid_recipients_tarpitted_pipelining_dropped(self):
         c = self.client("127.0.0.12")
@@ -95,6 +111,40 @@ class TarpitRules(TarpitMixin, SharedInstanceTestCase):
         c = self.client("127.0.0.12")
         self.assertTarpitted(c, "EHLO client.test.example")
         self.assertRegex(self.rate_show("127.0.0.12"),
+                         r"(?m)^  tarpitted now: yes \(overlimit 1\)$")
+
+    def test_valid_recipients_tarpitted(self):
+        c = self.client("127.0.0.20")
+        self.assertEqual(c.ehlo()[0], 250)
+        self.assertEqual(c.cmd("MAIL FROM:<x@remote.test>"), OK_MAIL)
+        # Below max_valid_recipients = 3: answered at once.
+        for rcpt in ("a@example.com", "b@example.com"):
+            reply, elapsed = self.timed(c, "RCPT TO:<%s>" % rcpt)
+            self.assertEqual(reply, OK_RCPT)
+            self.assertLess(elapsed, AT_ONCE)
+        # The third valid recipient, with DATA and the message pipelined
+        # after it: its RCPT gets the one reply, after the delay, then
+        # the connection closes; nothing pipelined is answered.
+        start = time.monotonic()
+        c.send("RCPT TO:<c@example.com>\r\nDATA\r\nSubject: x\r\n\r\nhi\r\n"
+               ".\r\nQUIT\r\n")
+        replies, closed = c.replies_until_close(timeout=self.DELAY + SLACK)
+        elapsed = time.monotonic() - start
+        self.assertEqual(replies, [REFUSED])
+        self.assertTrue(closed)
+        self.assertGreaterEqual(elapsed, self.DELAY)
+        self.assertLess(elapsed, self.DELAY + SLACK)
+        self.assertLogged(r"NOQUEUE: tarpit: RCPT from unknown\[127\.0\.0\.20\]: "
+                          r"550 5\.7\.1 Refused; from=<x@remote\.test> "
+                          r"to=<c@example\.com> proto=ESMTP "
+                          r"helo=<client\.test\.example> rule=max_valid_recipients$")
+        self.assertLogged(r"tarpit: release unknown\[127\.0\.0\.20\] after 3s: "
+                          r"550 5\.7\.1 Refused$")
+        self.assertEqual(self.new_queue_files(), [])
+        # Over the limit for tarpit_penalty_time: the next EHLO waits.
+        c = self.client("127.0.0.20")
+        self.assertTarpitted(c, "EHLO client.test.example")
+        self.assertRegex(self.rate_show("127.0.0.20"),
                          r"(?m)^  tarpitted now: yes \(overlimit 1\)$")
 
     def test_trusted_clients_never_tarpitted(self):

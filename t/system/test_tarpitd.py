@@ -7,7 +7,8 @@ client that leaves first is a tarpit disconnect, logged and counted in
 ratekeeper; malformed hand-offs are refused and their client closed; a
 full tarpit answers its oldest client early; a tarpit killed mid-hold
 closes its clients and master starts a new one; alligatectl status shows
-the counts; stop and reload do not hang and reload applies the new
+the counts; a client that floods it, half-closes or resets costs it
+nothing it keeps; stop and reload do not hang and reload applies the new
 tarpit_max_connections; the descriptor limit is raised, or the tarpit
 holds what fits and says so; master runs the tarpit only when the
 configuration can tarpit.  (Whether smtpd hands the right clients over
@@ -343,6 +344,130 @@ class TestRefused(TarpitTestCase):
                 os.close(r)
             os.close(w)
         self.assertIn("held 0 ", self.status())
+
+
+class TestHostile(TarpitTestCase):
+    """What a hostile client can do while held: send megabytes (read and
+    dropped, the tarpit's memory unchanged, the other clients answered
+    on time, itself answered exactly at its time), close only its sending
+    half (a tarpit disconnect, closed at once), reset; and whatever it
+    did, the tarpit keeps no descriptor of it afterwards, nor of a worker
+    connection that closed."""
+
+    def fds(self, pid):
+        return os.listdir("/proc/%d/fd" % pid)
+
+    def tcp_fds(self, pid):
+        """The tarpit's descriptors that are TCP sockets: the held clients."""
+        inodes = set()
+        for name in ("tcp", "tcp6"):
+            with open("/proc/net/" + name) as f:
+                for line in f.readlines()[1:]:
+                    inodes.add(line.split()[9])
+        count = 0
+        for fd in self.fds(pid):
+            try:
+                target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except FileNotFoundError:
+                continue
+            m = re.match(r"socket:\[(\d+)\]$", target)
+            if m and m.group(1) in inodes:
+                count += 1
+        return count
+
+    def vm(self, pid, field):
+        with open("/proc/%d/status" % pid) as f:
+            return int(re.search(r"^%s:\s+(\d+) kB" % field, f.read(), re.M).group(1))
+
+    def test_megabytes_while_held(self):
+        pid = self.tarpit_pid()
+        mark = self.inst.log_mark()
+        rss = self.vm(pid, "VmRSS")
+        start = time.monotonic()
+        flooder = self.handoff("127.0.0.91", 3000)
+        quiet = self.handoff("127.0.0.92", 2000)
+        self.wait_log(r"hold unknown\[127\.0\.0\.92\]", mark)
+        sent = 0
+        block = b"MAIL FROM:<x@y>\r\n" * 4096
+        flooder.sock.settimeout(5)
+        while time.monotonic() - start < 1.5:
+            flooder.sock.sendall(block)
+            sent += len(block)
+        self.assertGreater(sent, 16 << 20)
+        # The other client: its answer at its time.
+        data, _ = quiet.read_all(timeout=10)
+        waited = time.monotonic() - start
+        self.assertEqual(data, (REPLY + "\r\n").encode())
+        self.assertGreaterEqual(waited, 2.0)
+        self.assertLess(waited, 3.0)
+        # The flooder: exactly its answer, at its time, then the end.
+        data, _ = flooder.read_all(timeout=10)
+        waited = time.monotonic() - start
+        self.assertEqual(data, (REPLY + "\r\n").encode())
+        self.assertGreaterEqual(waited, 3.0)
+        self.assertLess(waited, 4.5)
+        self.wait_log(r"tarpit: release unknown\[127\.0\.0\.91\] after 3s: "
+                      r"550 5\.7\.1 Refused$", mark)
+        # Dropped, not kept: one read buffer for all at most.
+        self.assertLess(self.vm(pid, "VmHWM") - rss, 1024)
+        self.assertEqual(self.status(), "held 0 (max 3), released 2, "
+                         "disconnects 0, early 0")
+
+    def test_half_close(self):
+        mark = self.inst.log_mark()
+        c = self.handoff("127.0.0.93", 30000)
+        self.wait_log(r"hold unknown\[127\.0\.0\.93\]", mark)
+        c.sock.sendall(b"QUIT\r\n")
+        c.sock.shutdown(socket.SHUT_WR)
+        # A client that says it sends no more has left: no answer, the
+        # end of the connection at once, and a tarpit disconnect.
+        data, seconds = c.read_all(timeout=10)
+        self.assertEqual(data, b"")
+        self.assertLess(seconds, 5)
+        self.wait_log(r"tarpit: unknown\[127\.0\.0\.93\] disconnected after "
+                      r"[0-9.]+s \(tarpit disconnect 1 of 3 in 10m\)$", mark)
+        self.assertEqual(self.status(), "held 0 (max 3), released 0, "
+                         "disconnects 1, early 0")
+
+    def test_no_descriptor_kept(self):
+        pid = self.tarpit_pid()
+        before = len(self.fds(pid))
+        mark = self.inst.log_mark()
+        answered = self.handoff("127.0.0.94", 500)
+        closed = self.handoff("127.0.0.95", 30000)
+        reset = self.handoff("127.0.0.96", 30000)
+        half = self.handoff("127.0.0.97", 30000)
+        self.wait_log(r"hold unknown\[127\.0\.0\.97\]", mark)
+        # The check can fail: the held clients are there now.
+        self.assertEqual(self.tcp_fds(pid), 3)
+        closed.close()
+        reset.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                              struct.pack("ii", 1, 0))
+        reset.close()
+        half.sock.shutdown(socket.SHUT_WR)
+        # A malformed hand-off, and one with a pipe instead of a socket.
+        bad = self.handoff("127.0.0.98", 0, hold_message("127.0.0.98", 100,
+                                                         reply="250 OK"))
+        r, w = os.pipe()
+        socket.send_fds(self.tarpit, [hold_message("127.0.0.98", 100)], [r])
+        os.close(r)
+        os.close(w)
+        data, _ = answered.read_all()
+        self.assertEqual(data, (REPLY + "\r\n").encode())
+        self.assertEqual(bad.read_all(timeout=5)[0], b"")
+        self.wait_log(r"the descriptor is not a socket", mark)
+        self.assertTrue(wait_for(lambda: "disconnects 3," in self.status()),
+                        self.status())
+        self.assertEqual(self.tcp_fds(pid), 0)
+        # The worker's connection goes when the worker closes it.
+        during = len(self.fds(pid))
+        self.tarpit.close()
+        self.tarpit = None
+        self.assertTrue(wait_for(lambda: len(self.fds(pid)) == during - 1),
+                        self.fds(pid))
+        # What is left beyond the start: the connection to ratekeeper
+        # that reported the disconnects, if it is still open.
+        self.assertIn(len(self.fds(pid)) - before, (0, 1))
 
 
 class TestFull(TarpitTestCase):
