@@ -443,7 +443,7 @@ START_TEST(test_random)
     now = t0s[_i % 5];
     window = windows[rnd() % 14];
     rk_window_init(&w);
-    redisCommand(rc, "DEL %s", KEY);
+    freeReplyObject(redisCommand(rc, "DEL %s", KEY));
     for (i = 0; i < 400; i++) {
         switch (rnd() % 8) {
         case 0: dt = 0; break;
