@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "arc_rfc2047.h"
+#include "base64.h"
 #include "vbuf.h"
 
 #define ARC_RFC2047_CHARSET_MAX 64
@@ -137,51 +138,6 @@ arc_rfc2047_q(VBUF *out, const char *text, size_t len)
     return 0;
 }
 
-static int
-arc_rfc2047_b64_value(int ch)
-{
-    if (ch >= 'A' && ch <= 'Z')
-        return ch - 'A';
-    if (ch >= 'a' && ch <= 'z')
-        return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9')
-        return ch - '0' + 52;
-    if (ch == '+')
-        return 62;
-    if (ch == '/')
-        return 63;
-    return -1;
-}
-
-/* B encoding (base64); padding may be missing; -1 when malformed. */
-static int
-arc_rfc2047_b(VBUF *out, const char *text, size_t len)
-{
-    unsigned long acc = 0;
-    size_t  i, pad = 0;
-    int     bits = 0, v;
-
-    while (len > 0 && text[len - 1] == '=' && pad < 2) {
-        len--;
-        pad++;
-    }
-    if ((len + pad) % 4 != 0 && pad > 0)
-        return -1;
-    if (len % 4 == 1)
-        return -1;
-    for (i = 0; i < len; i++) {
-        if ((v = arc_rfc2047_b64_value((unsigned char) text[i])) < 0)
-            return -1;
-        acc = (acc << 6) | (unsigned long) v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            vbuf_append_char(out, (int) ((acc >> bits) & 0xff));
-        }
-    }
-    return 0;
-}
-
 /* Converts bytes in charset to UTF-8 into out; -1 when it cannot. */
 static int
 arc_rfc2047_convert(VBUF *out, const char *charset, const char *bytes, size_t len)
@@ -284,7 +240,7 @@ arc_rfc2047_word(VBUF *out, VBUF *bytes, const char *in, size_t len, size_t *end
     text_end = i;
     vbuf_reset(bytes);
     rc = (enc == 'B' || enc == 'b')
-        ? arc_rfc2047_b(bytes, in + text_start, text_end - text_start)
+        ? base64_decode(bytes, in + text_start, text_end - text_start, BASE64_FLAG_NOPAD)
         : arc_rfc2047_q(bytes, in + text_start, text_end - text_start);
     if (rc < 0 || arc_rfc2047_convert(out, charset, vbuf_str(bytes), vbuf_len(bytes)) < 0)
         return 0;

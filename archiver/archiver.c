@@ -15,7 +15,6 @@
  *
  *   archiver -c CONFIG_DIR [-m] [-f] [-v]     (started by master) */
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,6 +40,7 @@
 #include "printable.h"
 #include "queue_dir.h"
 #include "queue_id.h"
+#include "queue_watch.h"
 #include "server.h"
 #include "unix_sock.h"
 
@@ -247,33 +247,18 @@ arc_scan_event(int event, void *context)
 }
 
 static void
+arc_inotify_add(const char *id, void *context)
+{
+    (void) context;
+    arc_job_add(id);
+}
+
+static void
 arc_inotify_event(int event, void *context)
 {
-    static char buf[65536] __attribute__((aligned(8)));
-    const struct inotify_event *ev;
-    ssize_t n;
-    char   *cp;
-    int     overflow = 0;
-
     (void) event;
     (void) context;
-    for (;;) {
-        if ((n = read(arc_inotify_fd, buf, sizeof(buf))) < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno != EAGAIN)
-                msg_warn("inotify read: %m");
-            break;
-        }
-        for (cp = buf; cp < buf + n; cp += sizeof(*ev) + ev->len) {
-            ev = (const struct inotify_event *) cp;
-            if (ev->mask & IN_Q_OVERFLOW)
-                overflow = 1;
-            else if (ev->len > 0 && queue_id_valid(ev->name))
-                arc_job_add(ev->name);
-        }
-    }
-    if (overflow)
+    if (queue_watch_read(arc_inotify_fd, arc_inotify_add, NULL))
         arc_scan();
 }
 

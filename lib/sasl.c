@@ -1,36 +1,18 @@
 /* SASL PLAIN and LOGIN decoding, strict base64 and xtext: pure functions
  * over buffers, no I/O (see sasl.h for the rules).
  *
- * A decoder of our own rather than OpenSSL's EVP_DecodeBlock(), which
- * skips white space, pads its output with zero bytes, and accepts
- * non-canonical input: here a response is either exactly base64 or
- * refused.  Buffers that may hold a password are wiped before they are
- * reused and sized before they are filled, so that no realloc() leaves a
- * copy behind, and are wiped again when a decoding fails half-way. */
+ * Base64 is lib/base64.c's decoder at its strictest rather than
+ * OpenSSL's EVP_DecodeBlock(), which skips white space, pads its output
+ * with zero bytes, and accepts non-canonical input: here a response is
+ * either exactly base64 or refused.  Buffers that may hold a password
+ * are wiped before they are reused and sized before they are filled, so
+ * that no realloc() leaves a copy behind, and are wiped again when a
+ * decoding fails half-way. */
 #include <string.h>
 
+#include "base64.h"
 #include "sasl.h"
 #include "vbuf.h"
-
-static const char sasl_b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* A base64 digit's value, or -1. */
-static int
-sasl_b64_value(int ch)
-{
-    if (ch >= 'A' && ch <= 'Z')
-        return ch - 'A';
-    if (ch >= 'a' && ch <= 'z')
-        return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9')
-        return ch - '0' + 52;
-    if (ch == '+')
-        return 62;
-    if (ch == '/')
-        return 63;
-    return -1;
-}
 
 /* ASCII case-insensitive equality of two byte strings, whatever the
  * locale. */
@@ -65,39 +47,12 @@ sasl_wipe(VBUF *secret)
 int
 sasl_base64_decode(const char *in, VBUF *out)
 {
-    size_t len = strlen(in);
-    size_t i;
-    int v[4];
-    int pad;
-    int j;
-
     sasl_wipe(out);
     if (strcmp(in, "=") == 0)
         return SASL_OK;
-    if (len % 4 != 0)
+    if (base64_decode(out, in, strlen(in), BASE64_FLAG_CANON) < 0) {
+        sasl_wipe(out);
         return SASL_BAD_BASE64;
-    vbuf_reserve(out, len / 4 * 3);
-    for (i = 0; i < len; i += 4) {
-        /* '=' only as the last one or two characters of the input. */
-        for (pad = 0, j = 0; j < 4; j++) {
-            if (in[i + j] == '=' && i + 4 == len && j >= 2) {
-                pad++;
-                v[j] = 0;
-            } else if (pad > 0 || (v[j] = sasl_b64_value(in[i + j])) < 0) {
-                sasl_wipe(out);
-                return SASL_BAD_BASE64;
-            }
-        }
-        /* The bits that padding discards must be zero. */
-        if ((pad == 2 && (v[1] & 0x0f) != 0) || (pad == 1 && (v[2] & 0x03) != 0)) {
-            sasl_wipe(out);
-            return SASL_BAD_BASE64;
-        }
-        vbuf_append_char(out, (v[0] << 2) | (v[1] >> 4));
-        if (pad < 2)
-            vbuf_append_char(out, ((v[1] & 0x0f) << 4) | (v[2] >> 2));
-        if (pad < 1)
-            vbuf_append_char(out, ((v[2] & 0x03) << 6) | v[3]);
     }
     return SASL_OK;
 }
@@ -105,23 +60,8 @@ sasl_base64_decode(const char *in, VBUF *out)
 void
 sasl_base64_encode(const void *data, size_t len, VBUF *out)
 {
-    const unsigned char *p = data;
-    unsigned long group;
-    size_t i;
-
     vbuf_reset(out);
-    vbuf_reserve(out, (len + 2) / 3 * 4);
-    for (i = 0; i < len; i += 3) {
-        group = (unsigned long) p[i] << 16;
-        if (i + 1 < len)
-            group |= (unsigned long) p[i + 1] << 8;
-        if (i + 2 < len)
-            group |= p[i + 2];
-        vbuf_append_char(out, sasl_b64_alphabet[(group >> 18) & 0x3f]);
-        vbuf_append_char(out, sasl_b64_alphabet[(group >> 12) & 0x3f]);
-        vbuf_append_char(out, i + 1 < len ? sasl_b64_alphabet[(group >> 6) & 0x3f] : '=');
-        vbuf_append_char(out, i + 2 < len ? sasl_b64_alphabet[group & 0x3f] : '=');
-    }
+    base64_encode(out, data, len);
 }
 
 int

@@ -21,7 +21,6 @@
  *
  * With defer_delivery = yes, nothing is tried except on a flush. */
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +36,7 @@
 #include "queue_dir.h"
 #include "queue_id.h"
 #include "queue_status.h"
+#include "queue_watch.h"
 #include "relay.h"
 
 #define RELAY_JOB_READY     1
@@ -230,32 +230,21 @@ relay_queue_due_event(int event, void *context)
 }
 
 static void
+relay_queue_inotify_add(const char *id, void *context)
+{
+    (void) context;
+    if (relay_queue_delivering())
+        relay_job_add(id, QUEUE_DIR_INCOMING);
+}
+
+static void
 relay_queue_inotify_event(int event, void *context)
 {
-    static char buf[65536] __attribute__((aligned(8)));
-    const struct inotify_event *ev;
-    ssize_t n;
-    char *cp;
-    int overflow = 0;
+    int overflow;
 
     (void) event;
     (void) context;
-    for (;;) {
-        if ((n = read(relay_inotify_fd, buf, sizeof(buf))) < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno != EAGAIN)
-                msg_warn("inotify read: %m");
-            break;
-        }
-        for (cp = buf; cp < buf + n; cp += sizeof(*ev) + ev->len) {
-            ev = (const struct inotify_event *) cp;
-            if (ev->mask & IN_Q_OVERFLOW)
-                overflow = 1;
-            else if (ev->len > 0 && queue_id_valid(ev->name) && relay_queue_delivering())
-                relay_job_add(ev->name, QUEUE_DIR_INCOMING);
-        }
-    }
+    overflow = queue_watch_read(relay_inotify_fd, relay_queue_inotify_add, NULL);
     if (overflow && relay_queue_delivering())
         relay_queue_scan(QUEUE_DIR_INCOMING, 0);
     relay_queue_run();
