@@ -169,22 +169,40 @@ rk_describe(ATTR *out, void *context)
     attr_set(out, "gateway", vbuf_str(rk_gateway));
 }
 
-/* ratekeeper_backend = redis: the connection, in the background. */
+/* ratekeeper_backend = redis: the connection, in the background; at a
+ * reload, a new connection when a redis_* setting changed (the plans in
+ * flight on the old one are answered from memory), none when the
+ * backend is now bdb. */
 static void
-rk_redis_init(void)
+rk_redis_setup(int reload)
 {
     VBUF *why = vbuf_create(100), *password = vbuf_create(64);
     RK_REDIS_CONF rc;
 
-    rk_gateway = vbuf_create(64);
-    if (rk_redis_conf_gateway(rk_dir, conf_str(P_myhostname), rk_gateway,
-                              why) < 0)
-        msg_fatal("gateway id: %s", vbuf_str(why));
+    if (conf_enum(P_ratekeeper_backend) != RK_BACKEND_REDIS) {
+        if (rk_redis) {
+            rk_redis = rk_redis_free(rk_redis);
+            rk_state->describe = NULL;
+            msg_info("reloaded: backend bdb, Redis no longer used");
+        }
+        goto done;
+    }
+    if (rk_gateway == NULL) {
+        rk_gateway = vbuf_create(64);
+        if (rk_redis_conf_gateway(rk_dir, conf_str(P_myhostname), rk_gateway,
+                                  why) < 0)
+            msg_fatal("gateway id: %s", vbuf_str(why));
+    }
     memset(&rc, 0, sizeof(rc));
     if (*conf_str(P_redis_password_file)) {
         if (rk_redis_conf_password(conf_str(P_redis_password_file), password,
-                                   why) < 0)
-            msg_fatal("redis_password_file: %s", vbuf_str(why));
+                                   why) < 0) {
+            if (!reload)
+                msg_fatal("redis_password_file: %s", vbuf_str(why));
+            msg_error("redis_password_file: %s; Redis settings unchanged",
+                      vbuf_str(why));
+            goto done;
+        }
         rc.password = vbuf_str(password);
     }
     rc.servers = conf_list(P_redis_servers);
@@ -195,11 +213,25 @@ rk_redis_init(void)
     rc.timeout_ms = (int) conf_time_ms(P_redis_timeout);
     rc.heartbeat_ms = (int) conf_time_ms(P_redis_heartbeat_time);
     rc.gateway = vbuf_str(rk_gateway);
+    if (rk_redis && rk_redis_same_conf(rk_redis, &rc))
+        goto done;
+    if (rk_redis)
+        rk_redis = rk_redis_free(rk_redis);
     rk_redis = rk_redis_create(&rc, rk_regs, NULL);
+    rk_state->describe = rk_describe;
+    if (reload)
+        msg_info("reloaded: backend redis with the new settings, as gateway %s",
+                 vbuf_str(rk_gateway));
+done:
     explicit_bzero(vbuf_str(password), vbuf_len(password));
     vbuf_free(password);
     vbuf_free(why);
-    rk_state->describe = rk_describe;
+}
+
+static void
+rk_reload(void)
+{
+    rk_redis_setup(1);
 }
 
 static void
@@ -251,8 +283,7 @@ rk_init(void)
     rk_serv = attr_serv_create(rk_sock_fd, RK_PROTO, RK_VERSION, rk_serve,
                                rk_state);
     attr_serv_set_close_hook(rk_serv, rk_closed);
-    if (conf_enum(P_ratekeeper_backend) == RK_BACKEND_REDIS)
-        rk_redis_init();
+    rk_redis_setup(0);
     event_request_timer(rk_expire, NULL, RK_EXPIRE_MS);
     event_request_timer(rk_check_store, NULL, RK_STORE_CHECK_MS);
     msg_info("ready: %ld keys from %s (%ld expired dropped), socket %s, "
@@ -284,8 +315,7 @@ main(int argc, char **argv)
     static const SERVER_EVENT_OPTS opts = {
         .max_idle = SERVER_NO_LIMIT,
         .post_init = rk_init,
-        /* Only the log destination can change without a restart: the
-         * skeleton's reload is all there is to do. */
+        .reload = rk_reload,
         .pre_exit = rk_exit,
     };
 

@@ -20,6 +20,7 @@
     "local WINDOW_MAX = 34560000000\n" \
     "local UINT_MAX = 4294967295\n" \
     "local floor, format, min = math.floor, string.format, math.min\n" \
+    "local match = string.match\n" \
     "\n" \
     "local function fdiv(a, b)\n" \
     "    local q = floor(a / b)\n" \
@@ -51,7 +52,9 @@
     "end\n"
 
 /* The window arithmetic: rk_window.c's functions of the same names, the
- * stored form, and a window's count, length and end for show. */
+ * stored form (format 2 written, 1 and 2 read), the quick paths that
+ * update or read a stored window without decoding all of it, and a
+ * window's count, length and end for show. */
 #define RK_LUA_WINDOW \
     "local function clear_time(w)\n" \
     "    local n = #w.ids\n" \
@@ -60,26 +63,36 @@
     "end\n" \
     "\n" \
     "local function encode(w)\n" \
-    "    local s = format('1 %d', w.window)\n" \
+    "    local parts, total = {}, 0\n" \
     "    for i = 1, #w.ids do\n" \
-    "        s = s .. format(' %d:%d', w.ids[i], w.counts[i])\n" \
+    "        parts[i] = format(' %d:%d', w.ids[i], w.counts[i])\n" \
+    "        total = total + w.counts[i]\n" \
     "    end\n" \
-    "    return s\n" \
+    "    return format('2 %d %d %d', w.window, total, #w.ids) .. table.concat(parts)\n" \
     "end\n" \
     "\n" \
     "local function empty()\n" \
     "    return {window = 0, width = 0, ids = {}, counts = {}}\n" \
     "end\n" \
     "\n" \
+    "-- Every bucket read and checked (formats 1 and 2): for the records the\n" \
+    "-- quick paths below do not take.\n" \
     "local function decode(s, now)\n" \
     "    if not s then return empty() end\n" \
-    "    local wtext = string.match(s, '^1 (%-?%d+)')\n" \
+    "    local v, wtext = match(s, '^([12]) (%-?%d+)')\n" \
     "    local window = int(wtext)\n" \
     "    if window == nil or window < 1 or window > WINDOW_MAX then return empty() end\n" \
+    "    local used = 2 + #wtext\n" \
+    "    local total, nb\n" \
+    "    if v == '2' then\n" \
+    "        local ttext, ntext = match(s, '^ (%d+) (%d+)', used + 1)\n" \
+    "        total, nb = int(ttext), int(ntext)\n" \
+    "        if total == nil or nb == nil then return empty() end\n" \
+    "        used = used + 2 + #ttext + #ntext\n" \
+    "    end\n" \
     "    local width = width_of(window)\n" \
     "    local id_max = fdiv(TIME_MAX, width)\n" \
-    "    local ids, counts = {}, {}\n" \
-    "    local used = 2 + #wtext\n" \
+    "    local ids, counts, sum = {}, {}, 0\n" \
     "    for itext, ctext in string.gmatch(string.sub(s, used + 1), ' (%-?%d+):(%d+)') do\n" \
     "        local id, c = int(itext), int(ctext)\n" \
     "        if id == nil or c == nil or c < 1 or c > UINT_MAX\n" \
@@ -89,10 +102,12 @@
     "        end\n" \
     "        ids[#ids + 1] = id\n" \
     "        counts[#counts + 1] = c\n" \
+    "        sum = sum + c\n" \
     "        used = used + 2 + #itext + #ctext\n" \
     "    end\n" \
     "    -- Nothing but the buckets: the lengths of what was read add up.\n" \
     "    if #ids == 0 or used ~= #s then return empty() end\n" \
+    "    if v == '2' and (total ~= sum or nb ~= #ids) then return empty() end\n" \
     "    local w = {window = window, width = width, ids = ids, counts = counts}\n" \
     "    if now >= clear_time(w) then return empty() end\n" \
     "    return w\n" \
@@ -175,8 +190,113 @@
     "    end\n" \
     "end\n" \
     "\n" \
+    "-- The quick paths, for a format 2 record (\"2 WINDOW TOTAL N\" and its N\n" \
+    "-- buckets): only the buckets that leave the window at its front and the\n" \
+    "-- newest at its end are read, the rest is copied as it is, so that an\n" \
+    "-- update costs the same with 1 bucket or 61.  nil for anything they do\n" \
+    "-- not take (another format, a bucket that does not read): decode then\n" \
+    "-- reads it all.  front: the window, its total and number of buckets\n" \
+    "-- from the first one still in it at now, and where that one starts.\n" \
+    "local function front(s, now)\n" \
+    "    local wtext, ttext, ntext, pos = match(s, '^2 (%d+) (%d+) (%d+)()')\n" \
+    "    local window, total, nb = int(wtext), int(ttext), int(ntext)\n" \
+    "    if window == nil or total == nil or nb == nil or window < 1\n" \
+    "        or window > WINDOW_MAX or nb < 1 or nb > BUCKETS + 1\n" \
+    "        or total < nb or total > nb * UINT_MAX then\n" \
+    "        return nil\n" \
+    "    end\n" \
+    "    local width = width_of(window)\n" \
+    "    local oldest = fdiv(now - window, width)\n" \
+    "    local first\n" \
+    "    while nb > 0 do\n" \
+    "        local itext, ctext, after = match(s, '^ (%-?%d+):(%d+)()', pos)\n" \
+    "        local id, c = int(itext), int(ctext)\n" \
+    "        if id == nil or c == nil or c < 1 or c > UINT_MAX or c > total then\n" \
+    "            return nil\n" \
+    "        end\n" \
+    "        if id >= oldest then first = id break end\n" \
+    "        total, nb, pos = total - c, nb - 1, after\n" \
+    "    end\n" \
+    "    if nb == 0 and pos ~= #s + 1 then return nil end\n" \
+    "    return window, width, total, nb, pos, first\n" \
+    "end\n" \
+    "\n" \
+    "-- The newest bucket of the record from pos on (first: the id at pos):\n" \
+    "-- where it starts, its id and count.  It is the last thing in s, and\n" \
+    "-- no bucket is longer than 29 bytes (a space, 17 for the id, a colon,\n" \
+    "-- 10 for the count): the search starts that near the end.\n" \
+    "local function newest(s, pos, first)\n" \
+    "    local from = #s - 29\n" \
+    "    if from < pos then from = pos end\n" \
+    "    local at, itext, ctext = match(s, '() (%-?%d+):(%d+)$', from)\n" \
+    "    local id, c = int(itext), int(ctext)\n" \
+    "    if id == nil or c == nil or c < 1 or c > UINT_MAX or id < first then\n" \
+    "        return nil\n" \
+    "    end\n" \
+    "    return at, id, c\n" \
+    "end\n" \
+    "\n" \
+    "-- add on the stored record s: the count, and the record to store with\n" \
+    "-- the time its count falls to 0 (nil: nothing to store); nil when the\n" \
+    "-- quick path does not take s or the window changed.\n" \
+    "local function quick_add(s, now, window, n)\n" \
+    "    local w, width, total, nb, pos, first = front(s, now)\n" \
+    "    if w ~= window then return nil end\n" \
+    "    local id = fdiv(now, width)\n" \
+    "    if nb == 0 then\n" \
+    "        if n == 0 then return 0 end\n" \
+    "        return n, format('2 %d %d 1 %d:%d', window, n, id, n),\n" \
+    "               (id + 1) * width + window\n" \
+    "    end\n" \
+    "    local at, last, c = newest(s, pos, first)\n" \
+    "    if at == nil then return nil end\n" \
+    "    local body\n" \
+    "    if last >= id or nb > BUCKETS then\n" \
+    "        local sum = min(c + n, UINT_MAX)\n" \
+    "        body = string.sub(s, pos, at - 1) .. format(' %d:%d', last, sum)\n" \
+    "        total = total + sum - c\n" \
+    "    elseif n > 0 then\n" \
+    "        body = string.sub(s, pos) .. format(' %d:%d', id, n)\n" \
+    "        total, nb, last = total + n, nb + 1, id\n" \
+    "    else\n" \
+    "        body = string.sub(s, pos)\n" \
+    "    end\n" \
+    "    return total, format('2 %d %d %d', window, total, nb) .. body,\n" \
+    "           (last + 1) * width + window\n" \
+    "end\n" \
+    "\n" \
+    "-- Counts n events in key's window at now; returns the count.\n" \
+    "local function add_key(key, now, window, n)\n" \
+    "    local s = redis.call('GET', key)\n" \
+    "    if s then\n" \
+    "        local c, record, clear = quick_add(s, now, window, n)\n" \
+    "        if c ~= nil then\n" \
+    "            if record == nil then\n" \
+    "                redis.call('DEL', key)\n" \
+    "            else\n" \
+    "                redis.call('SET', key, record, 'PX', format('%d', clear - now))\n" \
+    "            end\n" \
+    "            return c\n" \
+    "        end\n" \
+    "    end\n" \
+    "    local w = decode(s, now)\n" \
+    "    local c = add(w, now, window, n)\n" \
+    "    save(key, w, now)\n" \
+    "    return c\n" \
+    "end\n" \
+    "\n" \
     "local function show(key, now)\n" \
-    "    local w = decode(redis.call('GET', key), now)\n" \
+    "    local s = redis.call('GET', key)\n" \
+    "    if not s then return {0, 0, 0} end\n" \
+    "    local window, width, total, nb, pos, first = front(s, now)\n" \
+    "    if window ~= nil then\n" \
+    "        if nb == 0 then return {0, 0, 0} end\n" \
+    "        local at, last = newest(s, pos, first)\n" \
+    "        if at ~= nil then\n" \
+    "            return {total, window, (last + 1) * width + window - now}\n" \
+    "        end\n" \
+    "    end\n" \
+    "    local w = decode(s, now)\n" \
     "    local c = count(w, now)\n" \
     "    if c == 0 then return {0, 0, 0} end\n" \
     "    return {c, w.window, clear_time(w) - now}\n" \
@@ -231,9 +351,7 @@ static const RK_LUA_SCRIPT rk_lua_scripts[RK_LUA_NSCRIPTS] = {
     "            or n == nil or n < 0 or n > UINT_MAX then\n"
     "            r = {err = 'bad window or count'}\n"
     "        else\n"
-    "            local w = decode(redis.call('GET', key), now)\n"
-    "            r = add(w, now, window, n)\n"
-    "            save(key, w, now)\n"
+    "            r = add_key(key, now, window, n)\n"
     "        end\n"
     "    elseif op == 'c' then\n"
     "        a = a + 1\n"

@@ -7,10 +7,15 @@
  *
  * Keys (PREFIX is redis_key_prefix):
  *
- *   PREFIX w:COUNTER:KEY   a sliding window, "1 WINDOW_MS ID:COUNT ...":
- *                          the non-empty buckets, oldest first, as
- *                          rk_window.c keeps them; expires when its
- *                          count falls to 0
+ *   PREFIX w:COUNTER:KEY   a sliding window, "2 WINDOW_MS TOTAL N
+ *                          ID:COUNT ...": the sum and number of its
+ *                          buckets, then the non-empty buckets, oldest
+ *                          first, as rk_window.c keeps them; expires
+ *                          when its count falls to 0.  An update reads
+ *                          the header, the buckets leaving at the front
+ *                          and the newest (a record changed by hand is
+ *                          checked only that far); anything else (format
+ *                          1, a changed window) is read whole
  *   PREFIX c:KEY           open connections of KEY: a hash, gateway id
  *                          -> connections it registered
  *   PREFIX gk:GATEWAY      the KEYs the gateway holds connections of

@@ -1592,6 +1592,42 @@ rk_redis_free(RK_REDIS *r)
     return NULL;
 }
 
+/* 1 when the lists hold the same strings in the same order. */
+static int
+rk_redis_same_list(char *const *a, char *const *b)
+{
+    static char *const none[] = {NULL};
+
+    a = a ? a : none;
+    b = b ? b : none;
+    for (; *a && *b; a++, b++)
+        if (strcmp(*a, *b) != 0)
+            return 0;
+    return *a == NULL && *b == NULL;
+}
+
+static int
+rk_redis_same_str(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+int
+rk_redis_same_conf(const RK_REDIS *r, const RK_REDIS_CONF *conf)
+{
+    int heartbeat_ms = conf->heartbeat_ms < 300 ? 300 : conf->heartbeat_ms;
+
+    return rk_redis_same_list(r->servers, conf->servers)
+        && rk_redis_same_list(r->sentinels, conf->sentinels)
+        && rk_redis_same_str(r->conf.sentinel_master, conf->sentinel_master)
+        && rk_redis_same_str(r->conf.password, conf->password)
+        && r->conf.database == conf->database
+        && rk_redis_same_str(r->conf.prefix, conf->prefix)
+        && r->conf.timeout_ms == conf->timeout_ms
+        && r->conf.heartbeat_ms == heartbeat_ms
+        && rk_redis_same_str(r->conf.gateway, conf->gateway);
+}
+
 int
 rk_redis_ready(const RK_REDIS *r)
 {

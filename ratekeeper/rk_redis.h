@@ -56,6 +56,10 @@ RK_REDIS *rk_redis_create(const RK_REDIS_CONF *conf, RK_REDIS_REGS_FN regs,
 /* Finishes every plan in flight (done runs with what they have). */
 RK_REDIS *rk_redis_free(RK_REDIS *r);
 
+/* 1 when conf is what r runs with (a reload that changes nothing of
+ * it keeps the connection). */
+int rk_redis_same_conf(const RK_REDIS *r, const RK_REDIS_CONF *conf);
+
 /* 1 when plans should go to Redis and be waited for. */
 int rk_redis_ready(const RK_REDIS *r);
 /* 1 when there is a connection at all (ready, or slow). */

@@ -110,6 +110,7 @@ rk_state_add(RK_STATE *state, const char *counter, const char *key,
 {
     const char *name;
     RK_WINDOW *w;
+    RK_PLAN_OP *op;
     unsigned long count;
 
     if (rk_state_gathering(state)) {
@@ -120,9 +121,13 @@ rk_state_add(RK_STATE *state, const char *counter, const char *key,
     name = rk_state_name(state, counter, key);
     w = rk_window_table_enter(state->windows, name);
     count = rk_window_add(w, now, window_ms, 1);
+    /* What the cluster counted it keeps: memory counts too (for the
+     * answers while Redis cannot give them), the disk need not; the
+     * key's next add without Redis writes its whole window. */
+    if (state->plan
+        && (op = rk_plan_take(state->plan, RK_PLAN_ADD, counter, key)) != NULL)
+        return op->count;
     rk_state_save(state, name, w, now);
-    if (state->plan)
-        count = rk_plan_count(state->plan, RK_PLAN_ADD, counter, key, count);
     return count;
 }
 

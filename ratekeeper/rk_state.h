@@ -6,8 +6,10 @@
  * With a plan (rk_plan.h, the Redis backend) the same functions first
  * only note what they would do (gathering), then do it and take their
  * results from the plan where the cluster gave one (answering): the
- * memory and the store always count too, so that they can answer alone
- * whenever Redis does not. */
+ * memory always counts too, so that it can answer alone whenever Redis
+ * does not; the store is written only with what Redis did not count
+ * (the cluster keeps the rest, and a key's next add without Redis
+ * writes its whole window from memory). */
 #ifndef ALLIGATE_RK_STATE_H
 #define ALLIGATE_RK_STATE_H
 

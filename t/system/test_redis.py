@@ -239,6 +239,70 @@ class Cluster(unittest.TestCase):
             self.assertTrue(ttl > 0 or ttl == -2, (key, ttl))
 
 
+class Reload(unittest.TestCase):
+    """alligatectl reload moves ratekeeper between the backends and to
+    new Redis settings without a restart: the counts go where the new
+    configuration says, and ratekeeper's pid stays."""
+
+    def test_backend_and_settings_change_by_reload(self):
+        redis = RedisServer().start()
+        self.addCleanup(redis.cleanup)
+        base = ("sender_rate_limit = 100\nsender_rate_window = 10m\n"
+                "sender_rate_key = sender\nredis_servers = 127.0.0.1:%d\n"
+                % redis.port)
+        inst = Instance(base)
+        self.addCleanup(inst.cleanup)
+        inst.start()
+        pid = inst.pids("ratekeeper")
+        self.assertEqual(len(pid), 1)
+        self.assertEqual(send_message(inst, "one@reload.test"), "250 2.1.0 Ok")
+        self.assertEqual(redis.command("KEYS", "*"), [])
+
+        # bdb -> redis.
+        mark = inst.log_mark()
+        inst.write_conf("ratekeeper_backend = redis\n")
+        inst.ctl("reload", check=True)
+        self.assertTrue(redis_ready(inst), inst.log()[-2000:])
+        self.assertTrue(inst.wait_log(r"ratekeeper\[\d+\]: reloaded: backend redis "
+                                      r"with the new settings, as gateway \S+$", mark))
+        self.assertEqual(send_message(inst, "two@reload.test"), "250 2.1.0 Ok")
+        self.assertIn("alligate:w:mail:sender:two@reload.test",
+                      redis.command("KEYS", "alligate:w:*"))
+
+        # A new key prefix: a new connection, the new names.
+        inst.write_conf("redis_key_prefix = site2:\n")
+        inst.ctl("reload", check=True)
+        self.assertTrue(wait_for(lambda: redis.command("KEYS", "site2:g:*")),
+                        inst.log()[-2000:])
+        self.assertEqual(send_message(inst, "three@reload.test"), "250 2.1.0 Ok")
+        self.assertIn("site2:w:mail:sender:three@reload.test",
+                      redis.command("KEYS", "site2:w:*"))
+
+        # A reload that changes nothing of Redis keeps the connection.
+        # Every client but the one asking (the test's own, new each time).
+        ids = lambda text: sorted(re.findall(r"(?m)^id=(\d+) (?!.*cmd=client)", text))
+        clients = redis.command("CLIENT", "LIST")
+        self.assertTrue(ids(clients), clients)
+        inst.write_conf("smtpd_timeout = 301s\n")
+        inst.ctl("reload", check=True)
+        self.assertEqual(send_message(inst, "four@reload.test"), "250 2.1.0 Ok")
+        self.assertEqual(ids(redis.command("CLIENT", "LIST")), ids(clients))
+
+        # redis -> bdb.
+        mark = inst.log_mark()
+        inst.write_conf("ratekeeper_backend = bdb\n")
+        inst.ctl("reload", check=True)
+        self.assertTrue(inst.wait_log(r"ratekeeper\[\d+\]: reloaded: backend bdb, "
+                                      r"Redis no longer used$", mark))
+        self.assertTrue(wait_for(lambda: re.search(r"(?m)^ratekeeper: backend bdb",
+                                                   inst.ctl("status").stdout)),
+                        inst.ctl("status").stdout)
+        self.assertEqual(send_message(inst, "five@reload.test"), "250 2.1.0 Ok")
+        self.assertNotIn("site2:w:mail:sender:five@reload.test",
+                         redis.command("KEYS", "site2:w:*"))
+        self.assertEqual(inst.pids("ratekeeper"), pid)
+
+
 class Check(unittest.TestCase):
     """alligatectl check refuses bad values of the cluster's parameters
     with main.cf:LINE."""

@@ -188,8 +188,12 @@ c_encoded(const RK_WINDOW *w, VBUF *out)
 {
     int i;
 
+    unsigned long long total = 0;
+
+    for (i = 0; i < w->nbuckets; i++)
+        total += w->buckets[i].count;
     vbuf_reset(out);
-    vbuf_printf(out, "1 %lld", w->window_ms);
+    vbuf_printf(out, "2 %lld %llu %d", w->window_ms, total, w->nbuckets);
     for (i = 0; i < w->nbuckets; i++)
         vbuf_printf(out, " %lld:%u", w->buckets[i].id, w->buckets[i].count);
 }
@@ -482,6 +486,13 @@ START_TEST(test_malformed_stored)
         "1 600000 5:4294967296", "1 600000 5:1 ", "1 600000  5:1",
         "1 600000 5:1 x", "1 34560000001 5:1", "1 600000 99999999999999999:1",
         "1 600000 5:1.5", "1 6e5 5:1", "garbage",
+        /* Format 2: what the quick paths read must hold, else all is
+         * read (and refused). */
+        "2 600000 1 1", "2 600000 0 0", "2 600000 1 1 170000000:1 x",
+        "2 600000 4 1 170000000:5", "2 600000 4 1 170000000:0",
+        "2 600000 99 62 170000000:4", "2 600000 4 1  170000000:4",
+        "2 600000 4 1 170000000:4 ",
+        "2 600000 3 2 170000001:1 170000000:2", "2 0 4 1 170000000:4",
     };
     char s_now[32];
     size_t i;
@@ -496,6 +507,12 @@ START_TEST(test_malformed_stored)
     freeReplyObject(redisCommand(rc, "SET %s %s", KEY,
                                  "1 600000 170000000:4"));
     ck_assert_int_eq(add1(KEY, s_now, "600000", "1"), 5);
+    freeReplyObject(redisCommand(rc, "SET %s %s", KEY,
+                                 "2 600000 4 1 170000000:4"));
+    ck_assert_int_eq(add1(KEY, s_now, "600000", "1"), 5);
+    freeReplyObject(redisCommand(rc, "SET %s %s", KEY,
+                                 "2 600000 6 2 169999990:2 170000000:4"));
+    ck_assert_int_eq(add1(KEY, s_now, "600000", "2"), 8);
     /* Arguments out of range are errors, not counts: in the place of
      * their operation, the others of the call done; a bad time fails
      * the whole call. */
@@ -507,7 +524,7 @@ START_TEST(test_malformed_stored)
         ck_assert(r->type == REDIS_REPLY_ARRAY && r->elements == 3);
         ck_assert_int_eq(r->element[0]->type, REDIS_REPLY_ERROR);
         ck_assert_int_eq(r->element[1]->type, REDIS_REPLY_INTEGER);
-        ck_assert_int_eq(r->element[1]->integer, 6);
+        ck_assert_int_eq(r->element[1]->integer, 9);
         ck_assert_int_eq(r->element[2]->type, REDIS_REPLY_ERROR);
         freeReplyObject(r);
         r = ops("notatime", "a", "i1", "60000", KEY, "a", "1000", "1", NULL,

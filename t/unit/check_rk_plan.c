@@ -10,8 +10,10 @@
 #include <string.h>
 
 #include "attr.h"
+#include "fixture.h"
 #include "msg.h"
 #include "ratekeeper/rk_request.h"
+#include "ratekeeper/rk_store.h"
 
 #define T0      1700000000000LL
 
@@ -293,6 +295,71 @@ START_TEST(test_an_operation_not_in_the_plan_is_answered_locally)
 }
 END_TEST
 
+/* The keys the store holds now, with the count of one of them. */
+static long
+stored(const char *dir, const char *name, unsigned long *count)
+{
+    RK_STORE *store;
+    RK_WINDOW_TABLE *table = rk_window_table_create();
+    RK_WINDOW *w;
+    VBUF *why = vbuf_create(64);
+    long n, dropped;
+
+    store = rk_store_open(dir, why);
+    ck_assert_msg(store != NULL, "%s", vbuf_str(why));
+    n = rk_store_load(store, table, T0, &dropped, why);
+    ck_assert_msg(n >= 0, "%s", vbuf_str(why));
+    w = rk_window_table_find(table, name);
+    *count = w ? rk_window_count(w, T0) : 0;
+    ck_assert_int_eq(rk_store_close(store, why), 0);
+    rk_window_table_free(table);
+    vbuf_free(why);
+    return n;
+}
+
+/* What Redis counted goes to memory, not to the disk; the first add
+ * Redis does not answer writes the key's whole window. */
+START_TEST(test_the_store_keeps_what_redis_did_not_count)
+{
+    const char *dir = fixture_dir_create("rk_plan");
+    VBUF *why = vbuf_create(64);
+    RK_STORE *store;
+    RK_PLAN *plan;
+    unsigned long count;
+
+    rk_state_free(state);
+    store = rk_store_open(dir, why);
+    ck_assert_msg(store != NULL, "%s", vbuf_str(why));
+    state = rk_state_create(store);
+    request("request", "mail", "key", "sender:a@b.test", "window", "60000", NULL);
+    plan = gather(1);
+    plan->ops[0].count = 9;
+    plan->ops[0].answered = 1;
+    answer(plan, 1);
+    ck_assert_int_eq(got("count"), 9);
+    rk_plan_free(plan);
+    state = rk_state_free(state);
+    ck_assert_int_eq(stored(dir, "mail sender:a@b.test", &count), 0);
+
+    store = rk_store_open(dir, why);
+    state = rk_state_create(store);
+    plan = gather(1);
+    plan->ops[0].count = 10;
+    plan->ops[0].answered = 1;
+    answer(plan, 1);
+    rk_plan_free(plan);
+    plan = gather(1);
+    answer(plan, 1);                    /* Redis late */
+    ck_assert_int_eq(got("count"), 2);
+    rk_plan_free(plan);
+    state = rk_state_free(state);
+    ck_assert_int_eq(stored(dir, "mail sender:a@b.test", &count), 1);
+    ck_assert_uint_eq(count, 2);
+    vbuf_free(why);
+    fixture_dir_remove();
+}
+END_TEST
+
 static Suite *
 rk_plan_suite(void)
 {
@@ -305,6 +372,7 @@ rk_plan_suite(void)
     tcase_add_test(tc, test_connect_takes_the_tarpit_counts_from_the_cluster);
     tcase_add_test(tc, test_show_top_reset_status);
     tcase_add_test(tc, test_an_operation_not_in_the_plan_is_answered_locally);
+    tcase_add_test(tc, test_the_store_keeps_what_redis_did_not_count);
     suite_add_tcase(s, tc);
     return s;
 }
