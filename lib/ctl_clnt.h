@@ -1,8 +1,9 @@
 /* The client end of a daemon's request/reply socket, on attr_clnt: one
  * request=VERB (with the attributes its protocol adds) at a time,
  * answered status=0, or another status with reason=TEXT.  master_clnt,
- * relay_clnt, arc_clnt and tarpit_clnt's status are this client with
- * their protocol's names and their replies made into values. */
+ * relay_clnt, arc_clnt, auth_clnt and tarpit_clnt's status are this
+ * client with their protocol's names and their replies made into
+ * values. */
 #ifndef ALLIGATE_CTL_CLNT_H
 #define ALLIGATE_CTL_CLNT_H
 
