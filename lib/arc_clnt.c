@@ -1,4 +1,4 @@
-/* The typed client of the archiver, on attr_clnt: builds the requests and
+/* The typed client of the archiver, on ctl_clnt: builds the requests and
  * reads the replies of arc_clnt.h, so that alligatectl never spells an
  * attribute. */
 #include <stdio.h>
@@ -6,16 +6,9 @@
 
 #include "arc_clnt.h"
 #include "attr.h"
-#include "attr_clnt.h"
+#include "ctl_clnt.h"
 #include "mymalloc.h"
 #include "path.h"
-
-struct ARC_CLNT {
-    ATTR_CLNT *attr;
-    ATTR   *request;
-    ATTR   *reply;
-    VBUF   *why;
-};
 
 void
 arc_query_init(ARC_QUERY *query)
@@ -27,26 +20,13 @@ arc_query_init(ARC_QUERY *query)
 ARC_CLNT *
 arc_clnt_create(const char *socket_path, int timeout_ms)
 {
-    ARC_CLNT *clnt = mymalloc(sizeof(*clnt));
-
-    clnt->attr = attr_clnt_create(socket_path, ARC_PROTO, ARC_VERSION, timeout_ms);
-    clnt->request = attr_create();
-    clnt->reply = attr_create();
-    clnt->why = vbuf_create(100);
-    return clnt;
+    return ctl_clnt_create(socket_path, ARC_PROTO, ARC_VERSION, timeout_ms);
 }
 
 ARC_CLNT *
 arc_clnt_free(ARC_CLNT *clnt)
 {
-    if (clnt) {
-        attr_clnt_free(clnt->attr);
-        attr_free(clnt->request);
-        attr_free(clnt->reply);
-        vbuf_free(clnt->why);
-        myfree(clnt);
-    }
-    return NULL;
+    return ctl_clnt_free(clnt);
 }
 
 const char *
@@ -58,28 +38,28 @@ arc_clnt_default_path(void)
 const char *
 arc_clnt_error(const ARC_CLNT *clnt)
 {
-    return vbuf_str(clnt->why);
+    return ctl_clnt_error(clnt);
 }
 
-/* Sends the request; the reply's status as ARC_CLNT_*. */
+/* Sends the request begun; the result as ARC_CLNT_*.  The archiver
+ * refuses with status=1; its status=-1 says that it could not do the
+ * request at all, which alligatectl reports as for an archiver it cannot
+ * talk to. */
 static int
-arc_clnt_call(ARC_CLNT *clnt)
+arc_clnt_send(ARC_CLNT *clnt)
 {
-    const char *reason;
-    long    status;
+    int     status = ctl_clnt_send(clnt);
 
-    if (attr_clnt_request(clnt->attr, clnt->request, clnt->reply, clnt->why) < 0)
+    if (status == CTL_CLNT_REFUSED && ctl_clnt_status(clnt) < 0)
         return ARC_CLNT_NOANSWER;
-    if (attr_get_long(clnt->reply, "status", &status) < 0) {
-        vbuf_set(clnt->why, "reply without a valid status");
-        return ARC_CLNT_NOANSWER;
-    }
-    if (status != 0) {
-        reason = attr_get(clnt->reply, "reason");
-        vbuf_set(clnt->why, reason ? reason : "no reason given");
-        return status > 0 ? ARC_CLNT_REFUSED : ARC_CLNT_NOANSWER;
-    }
-    return ARC_CLNT_OK;
+    return status;
+}
+
+static int
+arc_clnt_call(ARC_CLNT *clnt, const char *verb)
+{
+    ctl_clnt_begin(clnt, verb);
+    return arc_clnt_send(clnt);
 }
 
 static long long
@@ -90,42 +70,27 @@ arc_clnt_num(const ATTR *reply, const char *name)
     return attr_get_long(reply, name, &v) == 0 ? v : 0;
 }
 
-static int
-arc_clnt_set(ARC_CLNT *clnt, const char *name, const char *value)
-{
-    if (value == NULL)
-        return 0;
-    if (attr_set(clnt->request, name, value) < 0) {
-        vbuf_set(clnt->why, "");
-        vbuf_printf(clnt->why, "%s cannot be sent (too long, or a line break in it)",
-                    name);
-        return -1;
-    }
-    return 0;
-}
-
 int
 arc_clnt_search(ARC_CLNT *clnt, const ARC_QUERY *q, long *matches)
 {
+    ATTR   *request = ctl_clnt_begin(clnt, "search");
     int     status;
 
-    attr_reset(clnt->request);
-    attr_set(clnt->request, "request", "search");
-    if (arc_clnt_set(clnt, "sender", q->sender) < 0
-        || arc_clnt_set(clnt, "rcpt", q->rcpt) < 0
-        || arc_clnt_set(clnt, "client", q->client) < 0
-        || arc_clnt_set(clnt, "subject", q->subject) < 0
-        || arc_clnt_set(clnt, "message_id", q->message_id) < 0)
+    if (ctl_clnt_set(clnt, "sender", q->sender) < 0
+        || ctl_clnt_set(clnt, "rcpt", q->rcpt) < 0
+        || ctl_clnt_set(clnt, "client", q->client) < 0
+        || ctl_clnt_set(clnt, "subject", q->subject) < 0
+        || ctl_clnt_set(clnt, "message_id", q->message_id) < 0)
         return ARC_CLNT_REFUSED;
     if (q->since >= 0)
-        attr_setf(clnt->request, "since", "%lld", q->since);
+        attr_setf(request, "since", "%lld", q->since);
     if (q->until >= 0)
-        attr_setf(clnt->request, "until", "%lld", q->until);
+        attr_setf(request, "until", "%lld", q->until);
     if (q->limit > 0)
-        attr_set_long(clnt->request, "limit", q->limit);
-    if ((status = arc_clnt_call(clnt)) != ARC_CLNT_OK)
+        attr_set_long(request, "limit", q->limit);
+    if ((status = arc_clnt_send(clnt)) != ARC_CLNT_OK)
         return status;
-    *matches = (long) arc_clnt_num(clnt->reply, "matches");
+    *matches = (long) arc_clnt_num(ctl_clnt_reply(clnt), "matches");
     return ARC_CLNT_OK;
 }
 
@@ -170,6 +135,7 @@ arc_clnt_rcpts(ARC_MATCH *m, const char *list)
 int
 arc_clnt_fetch(ARC_CLNT *clnt, ARC_MATCH **list, int *count, int *more)
 {
+    const ATTR *reply = ctl_clnt_reply(clnt);
     ARC_MATCH *m;
     char   *rcpts, *id;
     long long n;
@@ -178,38 +144,34 @@ arc_clnt_fetch(ARC_CLNT *clnt, ARC_MATCH **list, int *count, int *more)
     *list = NULL;
     *count = 0;
     *more = 0;
-    attr_reset(clnt->request);
-    attr_set(clnt->request, "request", "fetch");
-    if ((status = arc_clnt_call(clnt)) != ARC_CLNT_OK)
+    if ((status = arc_clnt_call(clnt, "fetch")) != ARC_CLNT_OK)
         return status;
-    n = arc_clnt_num(clnt->reply, "entries");
-    if (n < 0 || n > ATTR_COUNT_MAX) {
-        vbuf_set(clnt->why, "reply with a bad number of entries");
-        return ARC_CLNT_NOANSWER;
-    }
+    n = arc_clnt_num(reply, "entries");
+    if (n < 0 || n > ATTR_COUNT_MAX)
+        return ctl_clnt_confused(clnt, "reply with a bad number of entries");
     *list = m = mycalloc((size_t) n + 1, sizeof(*m));
     for (i = 0; i < (int) n; i++, m++) {
-        id = arc_clnt_str(clnt->reply, "id", i);
+        id = arc_clnt_str(reply, "id", i);
         snprintf(m->id, sizeof(m->id), "%s", id);
         myfree(id);
-        m->arrival = arc_clnt_inum(clnt->reply, "arrival", i);
-        m->size = arc_clnt_inum(clnt->reply, "size", i);
-        m->stored = arc_clnt_inum(clnt->reply, "stored", i);
-        m->rcpt_total = (long) arc_clnt_inum(clnt->reply, "nrcpt", i);
-        m->sender = arc_clnt_str(clnt->reply, "sender", i);
-        rcpts = arc_clnt_str(clnt->reply, "rcpt", i);
+        m->arrival = arc_clnt_inum(reply, "arrival", i);
+        m->size = arc_clnt_inum(reply, "size", i);
+        m->stored = arc_clnt_inum(reply, "stored", i);
+        m->rcpt_total = (long) arc_clnt_inum(reply, "nrcpt", i);
+        m->sender = arc_clnt_str(reply, "sender", i);
+        rcpts = arc_clnt_str(reply, "rcpt", i);
         arc_clnt_rcpts(m, rcpts);
         myfree(rcpts);
-        m->client_addr = arc_clnt_str(clnt->reply, "client", i);
-        m->client_name = arc_clnt_str(clnt->reply, "name", i);
-        m->helo = arc_clnt_str(clnt->reply, "helo", i);
-        m->protocol = arc_clnt_str(clnt->reply, "proto", i);
-        m->sasl_user = arc_clnt_str(clnt->reply, "user", i);
-        m->message_id = arc_clnt_str(clnt->reply, "msgid", i);
-        m->subject = arc_clnt_str(clnt->reply, "subject", i);
+        m->client_addr = arc_clnt_str(reply, "client", i);
+        m->client_name = arc_clnt_str(reply, "name", i);
+        m->helo = arc_clnt_str(reply, "helo", i);
+        m->protocol = arc_clnt_str(reply, "proto", i);
+        m->sasl_user = arc_clnt_str(reply, "user", i);
+        m->message_id = arc_clnt_str(reply, "msgid", i);
+        m->subject = arc_clnt_str(reply, "subject", i);
     }
     *count = (int) n;
-    *more = arc_clnt_num(clnt->reply, "more") == 1;
+    *more = arc_clnt_num(reply, "more") == 1;
     return ARC_CLNT_OK;
 }
 
@@ -241,54 +203,50 @@ arc_clnt_matches_free(ARC_MATCH *list, int count)
 int
 arc_clnt_stats(ARC_CLNT *clnt, ARC_CLNT_STATS *st)
 {
+    const ATTR *reply = ctl_clnt_reply(clnt);
     int     status;
 
     memset(st, 0, sizeof(*st));
-    attr_reset(clnt->request);
-    attr_set(clnt->request, "request", "stats");
-    if ((status = arc_clnt_call(clnt)) != ARC_CLNT_OK)
+    if ((status = arc_clnt_call(clnt, "stats")) != ARC_CLNT_OK)
         return status;
-    st->messages = arc_clnt_num(clnt->reply, "messages");
-    st->raw_bytes = arc_clnt_num(clnt->reply, "raw_bytes");
-    st->stored_bytes = arc_clnt_num(clnt->reply, "stored_bytes");
-    st->oldest = arc_clnt_num(clnt->reply, "oldest");
-    st->newest = arc_clnt_num(clnt->reply, "newest");
-    st->archived = arc_clnt_num(clnt->reply, "archived");
-    st->removed_age = arc_clnt_num(clnt->reply, "removed_age");
-    st->removed_size = arc_clnt_num(clnt->reply, "removed_size");
-    st->failed = arc_clnt_num(clnt->reply, "failed");
-    st->waiting = arc_clnt_num(clnt->reply, "waiting");
-    st->reindexing = arc_clnt_num(clnt->reply, "reindexing") == 1;
+    st->messages = arc_clnt_num(reply, "messages");
+    st->raw_bytes = arc_clnt_num(reply, "raw_bytes");
+    st->stored_bytes = arc_clnt_num(reply, "stored_bytes");
+    st->oldest = arc_clnt_num(reply, "oldest");
+    st->newest = arc_clnt_num(reply, "newest");
+    st->archived = arc_clnt_num(reply, "archived");
+    st->removed_age = arc_clnt_num(reply, "removed_age");
+    st->removed_size = arc_clnt_num(reply, "removed_size");
+    st->failed = arc_clnt_num(reply, "failed");
+    st->waiting = arc_clnt_num(reply, "waiting");
+    st->reindexing = arc_clnt_num(reply, "reindexing") == 1;
     return ARC_CLNT_OK;
 }
 
 int
 arc_clnt_reindex(ARC_CLNT *clnt)
 {
-    attr_reset(clnt->request);
-    attr_set(clnt->request, "request", "reindex");
-    return arc_clnt_call(clnt);
+    return arc_clnt_call(clnt, "reindex");
 }
 
 int
 arc_clnt_reindex_status(ARC_CLNT *clnt, ARC_CLNT_REINDEX *st)
 {
+    const ATTR *reply = ctl_clnt_reply(clnt);
     int     status, i;
     char    key[32];
     const char *v;
 
     memset(st, 0, sizeof(*st));
-    attr_reset(clnt->request);
-    attr_set(clnt->request, "request", "reindex_status");
-    if ((status = arc_clnt_call(clnt)) != ARC_CLNT_OK)
+    if ((status = arc_clnt_call(clnt, "reindex_status")) != ARC_CLNT_OK)
         return status;
-    st->running = arc_clnt_num(clnt->reply, "running") == 1;
-    st->files = arc_clnt_num(clnt->reply, "files");
-    st->indexed = arc_clnt_num(clnt->reply, "indexed");
-    st->damaged = arc_clnt_num(clnt->reply, "damaged");
+    st->running = arc_clnt_num(reply, "running") == 1;
+    st->files = arc_clnt_num(reply, "files");
+    st->indexed = arc_clnt_num(reply, "indexed");
+    st->damaged = arc_clnt_num(reply, "damaged");
     for (i = 0; i < ARC_CLNT_DAMAGED_MAX; i++) {
         snprintf(key, sizeof(key), "damaged_%d", i);
-        if ((v = attr_get(clnt->reply, key)) == NULL)
+        if ((v = attr_get(reply, key)) == NULL)
             break;
         st->damaged_paths[st->damaged_shown++] = mystrdup(v);
     }

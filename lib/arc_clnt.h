@@ -32,24 +32,29 @@
  *                          damaged=N and damaged_I (the first
  *                          ARC_CLNT_DAMAGED_MAX paths)
  *
- * Any request may be answered status=-1 reason=TEXT. */
+ * Any request may be answered status=-1 reason=TEXT: the archiver could
+ * not do it (its index failed, a request it does not know), which
+ * arc_clnt takes as no answer. */
 #ifndef ALLIGATE_ARC_CLNT_H
 #define ALLIGATE_ARC_CLNT_H
 
+#include <stddef.h>
+
+#include "ctl_clnt.h"
 #include "queue_id.h"
-#include "vbuf.h"
 
 #define ARC_SOCKET_NAME     "archiver.sock"
 #define ARC_PROTO           "archiver"
 #define ARC_VERSION         1
 
-#define ARC_CLNT_OK         0
-#define ARC_CLNT_REFUSED    1           /* status=1: reason says why */
-#define ARC_CLNT_NOANSWER   (-1)
+/* Results of the requests. */
+#define ARC_CLNT_OK         CTL_CLNT_OK
+#define ARC_CLNT_REFUSED    CTL_CLNT_REFUSED    /* status=1: reason says why */
+#define ARC_CLNT_NOANSWER   CTL_CLNT_NOANSWER   /* also status=-1 */
 
 #define ARC_CLNT_DAMAGED_MAX 20
 
-typedef struct ARC_CLNT ARC_CLNT;
+typedef CTL_CLNT ARC_CLNT;
 
 /* What archive search looks for; NULL and -1 (0 for limit) for none. */
 typedef struct ARC_QUERY {

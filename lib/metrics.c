@@ -16,44 +16,19 @@ uint64_t *metrics_cells = metrics_own;
 #define METRICS_LABEL(set, name)    static const char *const metrics_values_##set[] = {
 #define METRICS_VALUE(set, id, text)    text,
 #define METRICS_LABEL_END(set)      };
-#define METRICS_BUCKETS(set)
-#define METRICS_BOUND(set, us)
-#define METRICS_BUCKETS_END(set)
-#define METRICS_FAMILY(id, name, type, l1, l2, b, help)
 #include "metrics.def"
-#undef METRICS_LABEL
-#undef METRICS_VALUE
-#undef METRICS_LABEL_END
 
 #define METRICS_LABEL(set, name) \
     const METRICS_LABELSET metrics_label_##set = { \
         name, metrics_values_##set, METRICS_N_##set };
-#define METRICS_VALUE(set, id, text)
-#define METRICS_LABEL_END(set)
 #include "metrics.def"
-#undef METRICS_LABEL
-#undef METRICS_VALUE
-#undef METRICS_LABEL_END
-#define METRICS_LABEL(set, name)
-#define METRICS_VALUE(set, id, text)
-#define METRICS_LABEL_END(set)
 
 /* Each histogram's bounds; the last entry only ends the list. */
-#undef METRICS_BUCKETS
-#undef METRICS_BOUND
-#undef METRICS_BUCKETS_END
 #define METRICS_BUCKETS(set)        static const uint64_t metrics_bounds_##set[] = {
 #define METRICS_BOUND(set, us)      us##ULL,
 #define METRICS_BUCKETS_END(set)    UINT64_MAX };
 #include "metrics.def"
-#undef METRICS_BUCKETS
-#undef METRICS_BOUND
-#undef METRICS_BUCKETS_END
-#define METRICS_BUCKETS(set)
-#define METRICS_BOUND(set, us)
-#define METRICS_BUCKETS_END(set)
 
-#undef METRICS_FAMILY
 #define METRICS_FAMILY(id, name, type, l1, l2, b, help) \
     { name, METRICS_##type, help, &metrics_label_##l1, &metrics_label_##l2, \
       metrics_bounds_##b, METRICS_NB_##b, METRIC_##id, METRICS_W_##id, \

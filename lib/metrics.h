@@ -37,41 +37,19 @@
 #define METRICS_LABEL(set, name)        enum {
 #define METRICS_VALUE(set, id, text)    METRICS_##set##_##id,
 #define METRICS_LABEL_END(set)          METRICS_N_##set };
-#define METRICS_BUCKETS(set)
-#define METRICS_BOUND(set, us)
-#define METRICS_BUCKETS_END(set)
-#define METRICS_FAMILY(id, name, type, l1, l2, b, help)
 #include "metrics.def"
-#undef METRICS_LABEL
-#undef METRICS_VALUE
-#undef METRICS_LABEL_END
-#undef METRICS_BUCKETS
-#undef METRICS_BOUND
-#undef METRICS_BUCKETS_END
-#undef METRICS_FAMILY
 
 /* Each histogram's number of bounds: METRICS_NB_TRANSACTION. */
-#define METRICS_LABEL(set, name)
-#define METRICS_VALUE(set, id, text)
-#define METRICS_LABEL_END(set)
 #define METRICS_BUCKETS(set)            enum { METRICS_BOUND0_##set = -1,
 #define METRICS_BOUND(set, us)          METRICS_BOUND_##set##_##us,
 #define METRICS_BUCKETS_END(set)        METRICS_NB_##set };
-#define METRICS_FAMILY(id, name, type, l1, l2, b, help)
 #include "metrics.def"
-#undef METRICS_BUCKETS
-#undef METRICS_BOUND
-#undef METRICS_BUCKETS_END
-#define METRICS_BUCKETS(set)
-#define METRICS_BOUND(set, us)
-#define METRICS_BUCKETS_END(set)
 
 /* Cells per series of a family. */
 #define METRICS_WIDTH(type, nb) \
     ((type) == METRICS_HISTOGRAM ? (nb) + 2 : 1)
 
 /* The families, in the table's order: METRICS_FAM_SMTPD_REJECTS. */
-#undef METRICS_FAMILY
 #define METRICS_FAMILY(id, name, type, l1, l2, b, help) METRICS_FAM_##id,
 enum {
 #include "metrics.def"
@@ -80,7 +58,6 @@ enum {
 
 /* The first cell of each family: METRIC_SMTPD_REJECTS; METRICS_NCELLS in
  * all. */
-#undef METRICS_FAMILY
 #define METRICS_FAMILY(id, name, type, l1, l2, b, help) \
     METRIC_##id, \
     METRIC_##id##_END = METRIC_##id + METRICS_N_##l1 * METRICS_N_##l2 \
@@ -92,7 +69,6 @@ enum {
 
 /* Per family: the number of second-label values and the width, for
  * METRICS_AT. */
-#undef METRICS_FAMILY
 #define METRICS_FAMILY(id, name, type, l1, l2, b, help) \
     METRICS_L2N_##id = METRICS_N_##l2, \
     METRICS_W_##id = METRICS_WIDTH(METRICS_##type, METRICS_NB_##b),
@@ -100,13 +76,6 @@ enum {
 #include "metrics.def"
     METRICS_ENUM_DUMMY
 };
-#undef METRICS_LABEL
-#undef METRICS_VALUE
-#undef METRICS_LABEL_END
-#undef METRICS_BUCKETS
-#undef METRICS_BOUND
-#undef METRICS_BUCKETS_END
-#undef METRICS_FAMILY
 
 /* The first cell of a series: its family's, moved by its label values. */
 #define METRICS_AT(id, v1, v2) \
@@ -187,19 +156,6 @@ int     metrics_attach(int fd, int slot);
 /* Each label's set: metrics_label_RULE, for callers that map a name to
  * its value (metrics_value_index). */
 #define METRICS_LABEL(set, name)    extern const METRICS_LABELSET metrics_label_##set;
-#define METRICS_VALUE(set, id, text)
-#define METRICS_LABEL_END(set)
-#define METRICS_BUCKETS(set)
-#define METRICS_BOUND(set, us)
-#define METRICS_BUCKETS_END(set)
-#define METRICS_FAMILY(id, name, type, l1, l2, b, help)
 #include "metrics.def"
-#undef METRICS_LABEL
-#undef METRICS_VALUE
-#undef METRICS_LABEL_END
-#undef METRICS_BUCKETS
-#undef METRICS_BOUND
-#undef METRICS_BUCKETS_END
-#undef METRICS_FAMILY
 
 #endif

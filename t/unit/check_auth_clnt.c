@@ -2,7 +2,9 @@
  * real request handler behind attr_serv in a forked child, wired as
  * authd.c wires it (a failure's reply deferred and sent from a timer):
  * OK, FAIL after the delay, TEMP, authd absent or silent, every byte of
- * a password but NUL carried, and forget. */
+ * a password but NUL carried, and forget; then replies the real handler
+ * never gives (no status, an unknown one, no reason), from canned
+ * answers. */
 #include <check.h>
 #include <signal.h>
 #include <stdio.h>
@@ -95,6 +97,39 @@ serve(int listen_fd, void *context)
     authd.limits.window_ms = 60000;
     serv = attr_serv_create(listen_fd, AUTH_PROTO, AUTH_VERSION, handler,
                             NULL);
+    fixture_serv_loop();
+}
+
+/* A server of canned answers: the user name says which. */
+static void
+canned(const ATTR *request, ATTR *reply, void *context)
+{
+    const char *user = attr_get(request, "user");
+
+    (void) context;
+    if (user == NULL || strcmp(user, "nostatus") == 0) {
+        attr_set(reply, "reason", "what status?");
+    } else if (strcmp(user, "badstatus") == 0) {
+        attr_set(reply, "status", "0x");
+    } else if (strcmp(user, "seven") == 0) {
+        attr_set(reply, "status", "7");
+        attr_set(reply, "reason", "a newer authd");
+    } else if (strcmp(user, "wraps") == 0) {
+        attr_set(reply, "status", "4294967296");       /* 0 in an int */
+    } else if (strcmp(user, "fail") == 0) {
+        attr_set(reply, "status", "1");
+    } else if (strcmp(user, "temp") == 0) {
+        attr_set(reply, "status", "2");
+    } else {
+        attr_set(reply, "status", "-1");
+    }
+}
+
+static void
+serve_canned(int listen_fd, void *context)
+{
+    (void) context;
+    attr_serv_create(listen_fd, AUTH_PROTO, AUTH_VERSION, canned, NULL);
     fixture_serv_loop();
 }
 
@@ -306,6 +341,45 @@ START_TEST(test_forget)
 }
 END_TEST
 
+/* Whatever authd's reply lacks, it is never taken for success. */
+START_TEST(test_odd_replies)
+{
+    AUTH_CLNT *clnt;
+
+    fixture_serv_start(path, serve_canned, NULL);
+    clnt = auth_clnt_create(path, 2000);
+    ck_assert_int_eq(auth_clnt_verify(clnt, "PLAIN", "nostatus", "x", NULL,
+                                      why), AUTH_CLNT_TEMP);
+    ck_assert_str_eq(vbuf_str(why), "reply without a valid status");
+    ck_assert_int_eq(auth_clnt_verify(clnt, "PLAIN", "badstatus", "x", NULL,
+                                      why), AUTH_CLNT_TEMP);
+    ck_assert_str_eq(vbuf_str(why), "reply without a valid status");
+    ck_assert_int_eq(auth_clnt_verify(clnt, "PLAIN", "seven", "x", NULL,
+                                      why), AUTH_CLNT_TEMP);
+    ck_assert_str_eq(vbuf_str(why), "authd: unknown status 7");
+    ck_assert_int_eq(auth_clnt_verify(clnt, "PLAIN", "wraps", "x", NULL,
+                                      why), AUTH_CLNT_TEMP);
+    ck_assert_str_eq(vbuf_str(why), "authd: unknown status 4294967296");
+    ck_assert_int_eq(auth_clnt_verify(clnt, "PLAIN", "fail", "x", NULL,
+                                      why), AUTH_CLNT_FAIL);
+    ck_assert_str_eq(vbuf_str(why), "authentication failed");
+    ck_assert_int_eq(auth_clnt_verify(clnt, "PLAIN", "temp", "x", NULL,
+                                      why), AUTH_CLNT_TEMP);
+    ck_assert_str_eq(vbuf_str(why), "authd cannot tell now");
+    ck_assert_int_eq(auth_clnt_verify(clnt, "PLAIN", "refused", "x", NULL,
+                                      why), AUTH_CLNT_TEMP);
+    ck_assert_str_eq(vbuf_str(why), "authd refused the request: no reason given");
+
+    ck_assert_int_eq(auth_clnt_forget(clnt, "nostatus", why), -1);
+    ck_assert_str_eq(vbuf_str(why), "reply without a valid status");
+    ck_assert_int_eq(auth_clnt_forget(clnt, "fail", why), -1);
+    ck_assert_str_eq(vbuf_str(why), "authd: unexpected status 1");
+    ck_assert_int_eq(auth_clnt_forget(clnt, "refused", why), -1);
+    ck_assert_str_eq(vbuf_str(why), "authd refused the request: no reason given");
+    auth_clnt_free(clnt);
+}
+END_TEST
+
 static Suite *
 auth_clnt_suite(void)
 {
@@ -322,6 +396,7 @@ auth_clnt_suite(void)
     tcase_add_test(tc, test_wrong_proto);
     tcase_add_test(tc, test_others_not_delayed);
     tcase_add_test(tc, test_forget);
+    tcase_add_test(tc, test_odd_replies);
     suite_add_tcase(s, tc);
     return s;
 }

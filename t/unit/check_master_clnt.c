@@ -1,8 +1,8 @@
 /* Unit tests for master's typed client (lib/master_clnt.c) against a
  * small control server in a child process (attr_serv with canned
  * replies in master's words): the status made into values, reload
- * accepted and refused, stop; then a server that is not there, one that
- * speaks another protocol, and a reply without a status. */
+ * accepted, refused, and answered without a valid status, stop; then a
+ * server that is not there and one that speaks another protocol. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,13 +63,17 @@ serve(const ATTR *request, ATTR *reply, void *context)
         attr_set(reply, "service_2_states", "idle");
         attr_set(reply, "a_newer_attribute", "is ignored");
     } else if (strcmp(verb, "reload") == 0) {
-        /* Accepted, refused with a reason, then refused without one. */
+        /* Accepted, refused with a reason, refused without one, then
+         * answered without a status and with a bad one. */
         if (++reloads == 1) {
             attr_set(reply, "status", "0");
-        } else {
+        } else if (reloads <= 3) {
             attr_set(reply, "status", "-1");
             if (reloads == 2)
                 attr_set(reply, "reason", "main.cf:3: bad value");
+        } else if (reloads == 5) {
+            attr_set(reply, "status", "0x");
+            attr_set(reply, "reason", "not a refusal");
         }
     } else if (strcmp(verb, "stop") == 0) {
         attr_set(reply, "status", "0");
@@ -176,6 +180,11 @@ START_TEST(test_reload_and_stop)
     ck_assert_str_eq(master_clnt_error(c), "main.cf:3: bad value");
     ck_assert_int_eq(master_clnt_reload(c), MASTER_CLNT_REFUSED);
     ck_assert_str_eq(master_clnt_error(c), "no reason given");
+    /* Without a valid status master is confused: no answer. */
+    ck_assert_int_eq(master_clnt_reload(c), MASTER_CLNT_NOANSWER);
+    ck_assert_str_eq(master_clnt_error(c), "reply without a valid status");
+    ck_assert_int_eq(master_clnt_reload(c), MASTER_CLNT_NOANSWER);
+    ck_assert_str_eq(master_clnt_error(c), "reply without a valid status");
     ck_assert_int_eq(master_clnt_stop(c), MASTER_CLNT_OK);
     master_clnt_free(c);
 }

@@ -1,7 +1,8 @@
 /* Unit tests for relay's typed client (lib/relay_clnt.c) against a small
  * control server in a child process (attr_serv with canned replies in
- * relay's words): flush accepted and refused, the status counts, a
- * confused status reply; then a server that is not there and one that
+ * relay's words): flush accepted, refused, and answered without a
+ * status (no answer: relay is confused), the status counts, a confused
+ * status reply; then a server that is not there and one that
  * never answers. */
 #include <check.h>
 #include <stdio.h>
@@ -97,8 +98,8 @@ START_TEST(test_flush)
     ck_assert_int_eq(relay_clnt_flush(c), RELAY_CLNT_OK);
     ck_assert_int_eq(relay_clnt_flush(c), RELAY_CLNT_REFUSED);
     ck_assert_str_eq(relay_clnt_error(c), "queue is being reloaded");
-    ck_assert_int_eq(relay_clnt_flush(c), RELAY_CLNT_REFUSED);
-    ck_assert_str_eq(relay_clnt_error(c), "no reason given");
+    ck_assert_int_eq(relay_clnt_flush(c), RELAY_CLNT_NOANSWER);
+    ck_assert_str_eq(relay_clnt_error(c), "reply without a valid status");
     ck_assert_ptr_null(relay_clnt_free(c));
 }
 END_TEST
