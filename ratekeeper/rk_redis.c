@@ -50,6 +50,7 @@
 #define RK_REDIS_SCAN_COUNT     "1000"
 #define RK_REDIS_SENTINEL_PORT  26379
 #define RK_REDIS_BATCH_MAX      128     /* operations per script call */
+#define RK_REDIS_OPS_INFLIGHT   1       /* script calls sent, not answered */
 
 typedef enum RK_REDIS_STATE {
     RK_REDIS_DOWN,
@@ -127,6 +128,7 @@ struct RK_REDIS {
     RK_REDIS_ARGS batch_argv;
     RK_REDIS_TARGET *batch;
     int batch_n;
+    int ops_inflight;                   /* RK_LUA_OPS calls unanswered */
     const char **argv;                  /* for formatting, reused */
     size_t *lens;
     int argv_cap;
@@ -167,6 +169,7 @@ typedef struct RK_REDIS_CMD {
     long long sent;
     RK_REDIS_TARGET *targets;           /* OPS: one per operation */
     int ntargets;
+    int inflight;                       /* OPS: counted in ops_inflight */
 } RK_REDIS_CMD;
 
 static void rk_redis_connect(RK_REDIS *r);
@@ -622,11 +625,18 @@ rk_redis_args_reset(RK_REDIS_ARGS *a)
     }
 }
 
+/* The batch goes when the requests at hand are read, unless a call is
+ * still out: then with its answer (see rk_redis_reply), so that under
+ * load the batches grow instead of the calls, as Nagle's algorithm has
+ * it, and a request waits at most one call longer. */
 static void
 rk_redis_flush_timer(int event, void *context)
 {
+    RK_REDIS *r = context;
+
     (void) event;
-    rk_redis_flush(context);
+    if (r->ops_inflight < RK_REDIS_OPS_INFLIGHT)
+        rk_redis_flush(r);
 }
 
 /* A batch that could not be sent: answered (without results) from the
@@ -668,8 +678,12 @@ rk_redis_flush(RK_REDIS *r)
     r->lens[1] = 40;
     r->lens[2] = strlen(nkeys);
     len = redisFormatCommandArgv(&formatted, argc, r->argv, r->lens);
-    if (rk_redis_send_formatted(r, formatted, len, cmd) < 0)
+    if (rk_redis_send_formatted(r, formatted, len, cmd) < 0) {
         event_request_timer(rk_redis_ops_lost, cmd, 0);
+        return;
+    }
+    cmd->inflight = 1;
+    r->ops_inflight++;
 }
 
 /* Adds operation i of the job's plan (an add, lookup or connection) to
@@ -1114,6 +1128,9 @@ rk_redis_reply(redisAsyncContext *ac, void *reply_data, void *privdata)
     }
     if (cmd->kind == RK_REDIS_CMD_SYNC && reply == NULL)
         r->sync_pending = 0;
+    if (cmd->inflight && --r->ops_inflight < RK_REDIS_OPS_INFLIGHT
+        && r->batch_n > 0)
+        event_request_timer(rk_redis_flush_timer, r, 0);
     if (cmd->job)
         rk_redis_job_answered(cmd->job);
     for (i = 0; i < cmd->ntargets; i++)
