@@ -11,6 +11,15 @@
 # Each round: one instance alone (redis backend), then three at once
 # (redis), then three at once with ratekeeper_backend = bdb, the same
 # load on each.  BASE=DIR puts the instances there (default /tmp).
+#
+# CPU=PERCENT gives each instance (master and every process it starts)
+# a cgroup of its own limited to PERCENT of one CPU (cgroup v1 cpu
+# controller, cpu.cfs_quota_us; needs root), the lone one too: each
+# gateway then has the same CPU whether alone or with two others, as
+# gateways on machines of their own have, and what the three lose
+# against the lone one is what sharing Redis costs them, not the CPUs
+# they take from each other on this machine.  Redis and the load
+# generators are not limited.
 set -eu
 cd "$(dirname "$0")/../.."
 top=$(pwd)
@@ -36,6 +45,7 @@ cleanup() {
         "$bin/alligatectl" -c "$d" stop > /dev/null 2>&1 || true
         rm -rf "$d"
     done
+    budgets_free
     kill "$rpid" 2>/dev/null || true
     wait "$rpid" 2>/dev/null || true
     rm -rf "$rdir"
@@ -45,6 +55,35 @@ for _ in $(seq 50); do
     redis-cli -p "$rport" ping > /dev/null 2>&1 && break
     sleep 0.1
 done
+
+cpu=${CPU:-}
+cgroot=/sys/fs/cgroup/cpu
+if [ -n "$cpu" ]; then
+    [ -w "$cgroot" ] || { echo "cluster: CPU= needs root and $cgroot" >&2; exit 1; }
+fi
+
+# Runs "$@" in a new cgroup named $1 limited to $cpu% of one CPU (or as
+# it is, without CPU=).
+in_budget() {
+    local cg=$cgroot/alligate-cluster-$$-$1
+    shift
+    if [ -z "$cpu" ]; then
+        "$@"
+        return
+    fi
+    mkdir "$cg"
+    echo 100000 > "$cg/cpu.cfs_period_us"
+    echo $((cpu * 1000)) > "$cg/cpu.cfs_quota_us"
+    ( echo "$BASHPID" > "$cg/cgroup.procs"; exec "$@" )
+}
+
+# The cgroups of instances stopped.
+budgets_free() {
+    [ -n "$cpu" ] || return 0
+    for cg in "$cgroot"/alligate-cluster-$$-*; do
+        [ -d "$cg" ] && rmdir "$cg" 2> /dev/null || true
+    done
+}
 
 # Makes and starts an instance with backend $1; prints "DIR PORT".
 instance() {
@@ -72,7 +111,7 @@ instance() {
         echo "redis_servers = 127.0.0.1:$rport"
         [ "$(id -u)" = 0 ] && echo "daemon_user = nobody"
     } > "$dir/main.cf"
-    "$bin/alligatectl" -c "$dir" start > /dev/null
+    in_budget "$(basename "$dir")" "$bin/alligatectl" -c "$dir" start > /dev/null
     for _ in $(seq 50); do
         "$bin/alligatectl" -c "$dir" status 2>/dev/null | grep -q "backend $1.*\(reachable\|keys\)" && break
         sleep 0.1
@@ -111,9 +150,10 @@ stop_all() {
         fi
     done
     dirs=()
+    budgets_free
 }
 
-echo "accept throughput, $messages messages over $sessions sessions per instance"
+echo "accept throughput, $messages messages over $sessions sessions per instance${cpu:+, each instance limited to $cpu% of a CPU}"
 for r in $(seq "$rounds"); do
     read -r d p <<< "$(instance redis)"; dirs+=("$d")
     lone=$(load "$p")
