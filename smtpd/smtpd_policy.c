@@ -18,12 +18,15 @@
  * The tarpit: with tarpit = yes the rules the manual lists above its
  * option (sender_rate_limit and the recipient counts) hand the client to
  * the tarpit instead of refusing it at once, and so does its HELO/EHLO
- * in later sessions while ratekeeper has it over a limit.  The tarpit
- * holds clients nobody trusts: never whitelisted, relay_networks or
- * allowlisted ones, and authenticated sessions only when
- * rate_limit_exclude_authenticated = no.  On the AUTH ONLY ports, where
- * a client authenticates before it may send, an excluded one is left
- * alone at HELO/EHLO. */
+ * in later sessions while ratekeeper has it over a limit.  Only the
+ * whitelist and a dnsbl allowlisting spare a client from the tarpit:
+ * relay_networks clients break the rules like anyone (the rate limit
+ * counts them) and are tarpitted like anyone: a mail bomber among them
+ * is still one.
+ * Authenticated sessions are tarpitted only when
+ * rate_limit_exclude_authenticated = no.  On the AUTH ONLY port, where a
+ * client authenticates before it may send, an excluded one is left alone
+ * at HELO/EHLO. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -124,8 +127,9 @@ int
 smtpd_policy_tarpit_applies(const SMTPD_POLICY *policy,
                             const SMTPD_FACTS *facts)
 {
-    if (smtpd_policy_trusted(facts)
-        || smtpd_policy_dnsbl_allowlisted(policy, facts))
+    /* Not smtpd_policy_trusted(): relay_networks only skip the greeting
+     * pause. */
+    if (facts->whitelisted || smtpd_policy_dnsbl_allowlisted(policy, facts))
         return 0;
     if (facts->authenticated || facts->submission)
         return !policy->rate_limit_exclude_authenticated;
