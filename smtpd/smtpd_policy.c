@@ -5,8 +5,9 @@
  * connection count hold for every client.  The anti-spam rules of the
  * manual (deny_invalid_helo, deny_null_sender, mail_from_chars, the
  * recipient counts, the killlist) spare whitelisted clients and the AUTH
- * ONLY ports, where the manual ignores connections for spam checks; the
- * killlist still holds there with submission_killlist = yes.  They all
+ * ONLY port (submission), where the manual ignores connections for spam
+ * checks; the killlist still holds there with submission_killlist = yes.
+ * smtps is port 25 under implicit TLS and has port 25's rules.  They all
  * refuse with one reply, "550 5.7.1 reject_text" or a bogus text.
  *
  * Relay control: mail for local_domains is accepted (from anyone, for
@@ -97,7 +98,7 @@ smtpd_policy_dnsbl_allowlisted(const SMTPD_POLICY *policy, const SMTPD_FACTS *fa
     return smtpd_policy_dnsbl_verdict(policy, facts) == DNSBL_ALLOWLISTED;
 }
 
-/* The anti-spam rules pass over whitelisted clients, AUTH ONLY ports,
+/* The anti-spam rules pass over whitelisted clients, the AUTH ONLY port,
  * and authenticated sessions unless rate_limit_exclude_authenticated =
  * no puts those under the rules (and the tarpit) again. */
 static int

@@ -49,8 +49,8 @@ typedef struct SMTPD_POLICY {
  * up once, at connect. */
 typedef struct SMTPD_FACTS {
     const char *addr;                   /* numeric client address */
-    int     submission;                 /* an AUTH ONLY port (submission,
-                                         * smtps): no spam checks */
+    int     submission;                 /* the AUTH ONLY port
+                                         * (submission): no spam checks */
     int     whitelisted;                /* exempt from the anti-spam rules */
     int     killlisted;
     int     relay_client;               /* relay_networks */
