@@ -76,7 +76,7 @@ smtpd_queue_sealed(SMTPD_STATE *state, QUEUE_WRITER *qf)
 {
     VBUF   *sealed = vbuf_create(256);
     VBUF   *why = vbuf_create(100);
-    int     rc = 0;
+    int     rc = 0, err = 0;
 
     if (cred_seal_init(conf_str(P_data_directory), why) < 0
         || cred_seal(queue_write_id(qf), state->sasl_user, state->sasl_password,
@@ -84,13 +84,15 @@ smtpd_queue_sealed(SMTPD_STATE *state, QUEUE_WRITER *qf)
         msg_warn("%s: cannot seal the AUTH credentials for relay_auth_replay: %s",
                  state->queue_id, vbuf_str(why));
         rc = -1;
-        errno = EIO;                    /* not the file system's fault */
-    } else {
-        rc = queue_write_rec(qf, QUEUE_REC_AUTH_SEALED, vbuf_str(sealed));
+        err = EIO;                      /* not a full file system */
+    } else if ((rc = queue_write_rec(qf, QUEUE_REC_AUTH_SEALED, vbuf_str(sealed))) < 0) {
+        err = errno;
     }
     cred_wipe(sealed);
     vbuf_free(sealed);
     vbuf_free(why);
+    if (rc < 0)
+        errno = err;
     return rc;
 }
 
