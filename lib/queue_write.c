@@ -186,7 +186,7 @@ QUEUE_WRITER *
 queue_write_create(const char *queue_dir, VBUF *why)
 {
     QUEUE_WRITER *qf = mycalloc(1, sizeof(*qf));
-    int     tries;
+    int     tries, saved;
 
     qf->queue_dir = mystrdup(queue_dir);
     qf->fd = -1;
@@ -206,16 +206,20 @@ queue_write_create(const char *queue_dir, VBUF *why)
         if (qf->fd >= 0)
             break;
         if (errno != EEXIST || tries == 100) {
-            queue_record_why(why, "create %s: %s", vbuf_str(qf->tmp_path), strerror(errno));
+            saved = errno;
+            queue_record_why(why, "create %s: %s", vbuf_str(qf->tmp_path), strerror(saved));
             queue_write_free(qf);
+            errno = saved;
             return NULL;
         }
     }
     qf->in_tmp = 1;
     /* The lock tells queue_dir_cleanup_tmp() that this file is alive. */
     if (flock(qf->fd, LOCK_EX) < 0) {
-        queue_record_why(why, "lock %s: %s", vbuf_str(qf->tmp_path), strerror(errno));
+        saved = errno;
+        queue_record_why(why, "lock %s: %s", vbuf_str(qf->tmp_path), strerror(saved));
         queue_write_abort(qf);
+        errno = saved;
         return NULL;
     }
     queue_dir_path(qf->final_path, queue_dir, QUEUE_DIR_INCOMING, qf->id);
@@ -360,7 +364,8 @@ queue_write_link(const char *id)
 }
 
 /* Moves the complete, fsynced file into incoming/ (linking it into
- * archive/ first when asked) and fsyncs the directories; -1 with why.
+ * archive/ first when asked) and fsyncs the directories; -1 with why and
+ * the errno of the step that failed.
  * The file is closed first, which releases its lock: once complete it
  * needs no protection from queue_dir_cleanup_tmp() (that only takes
  * files a minute old), and relay, woken by the rename, finds it unlocked
@@ -368,11 +373,13 @@ queue_write_link(const char *id)
 static int
 queue_write_move(QUEUE_WRITER *qf, VBUF *why)
 {
-    int     rc, linked = 0;
+    int     rc, linked = 0, saved;
 
     if (close(qf->fd) < 0) {
         qf->fd = -1;
-        queue_record_why(why, "close %s: %s", vbuf_str(qf->tmp_path), strerror(errno));
+        saved = errno;
+        queue_record_why(why, "close %s: %s", vbuf_str(qf->tmp_path), strerror(saved));
+        errno = saved;
         return -1;
     }
     qf->fd = -1;
@@ -382,8 +389,10 @@ queue_write_move(QUEUE_WRITER *qf, VBUF *why)
             && queue_write_dirs_open(qf->queue_dir, 1) == 0)
             rc = queue_write_link(qf->id);
         if (rc < 0) {
+            saved = errno;
             queue_record_why(why, "link %s to %s/%s: %s", vbuf_str(qf->tmp_path),
-                             qf->queue_dir, QUEUE_DIR_ARCHIVE, strerror(errno));
+                             qf->queue_dir, QUEUE_DIR_ARCHIVE, strerror(saved));
+            errno = saved;
             return -1;
         }
         linked = 1;
@@ -393,21 +402,25 @@ queue_write_move(QUEUE_WRITER *qf, VBUF *why)
         && queue_write_dirs_open(qf->queue_dir, 1) == 0)
         rc = queue_write_rename(qf->id);
     if (rc < 0) {
+        saved = errno;
         queue_record_why(why, "rename %s to %s: %s", vbuf_str(qf->tmp_path),
-                         vbuf_str(qf->final_path), strerror(errno));
+                         vbuf_str(qf->final_path), strerror(saved));
         if (linked && queue_write_archive_fd() >= 0)
             (void) unlinkat(queue_write_dirs.archive_fd, qf->id, 0);
+        errno = saved;
         return -1;
     }
     qf->in_tmp = 0;
     /* The link first: once incoming/ is synced the message is accepted,
      * and its archive copy must be as safe by then. */
     if (linked && (queue_write_archive_fd() < 0 || fsync(queue_write_dirs.archive_fd) < 0)) {
+        saved = errno;
         queue_record_why(why, "fsync %s/%s: %s", qf->queue_dir, QUEUE_DIR_ARCHIVE,
-                         strerror(errno));
+                         strerror(saved));
     } else if (fsync(queue_write_dirs.incoming_fd) < 0) {
+        saved = errno;
         queue_record_why(why, "fsync %s/%s: %s", qf->queue_dir, QUEUE_DIR_INCOMING,
-                         strerror(errno));
+                         strerror(saved));
     } else {
         return 0;
     }
@@ -415,12 +428,15 @@ queue_write_move(QUEUE_WRITER *qf, VBUF *why)
     (void) unlinkat(queue_write_dirs.incoming_fd, qf->id, 0);
     if (linked && queue_write_archive_fd() >= 0)
         (void) unlinkat(queue_write_dirs.archive_fd, qf->id, 0);
+    errno = saved;
     return -1;
 }
 
 int
 queue_write_commit(QUEUE_WRITER *qf, VBUF *why)
 {
+    int     saved = EINVAL;             /* an incomplete envelope */
+
     if (!qf->in_message)
         msg_panic("queue_write_commit: message not started");
     if (!(qf->seen & queue_record_singleton_bit(QUEUE_REC_ARRIVAL))) {
@@ -430,14 +446,21 @@ queue_write_commit(QUEUE_WRITER *qf, VBUF *why)
     } else if (qf->nrcpt == 0) {
         queue_record_why(why, "%s: no recipient record", qf->id);
     } else if (queue_write_finish(qf) < 0) {
-        queue_record_why(why, "write %s: %s", vbuf_str(qf->tmp_path), strerror(errno));
+        saved = errno;
+        queue_record_why(why, "write %s: %s", vbuf_str(qf->tmp_path), strerror(saved));
     } else if (fsync(qf->fd) < 0) {
-        queue_record_why(why, "fsync %s: %s", vbuf_str(qf->tmp_path), strerror(errno));
+        saved = errno;
+        queue_record_why(why, "fsync %s: %s", vbuf_str(qf->tmp_path), strerror(saved));
     } else if (queue_write_move(qf, why) == 0) {
         queue_write_free(qf);
         return 0;
+    } else {
+        saved = errno;
     }
+    /* Nothing half-written stays: tmp/ID goes, and the move left nothing
+     * in incoming/ or archive/. */
     queue_write_abort(qf);
+    errno = saved;
     return -1;
 }
 

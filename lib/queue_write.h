@@ -14,6 +14,8 @@ typedef struct QUEUE_WRITER QUEUE_WRITER;
 /* Records, then queue_write_begin_message(), then the message in any
  * number of queue_write_message() calls, then queue_write_commit() or
  * queue_write_abort(). Both free the handle: copy the id first. */
+/* NULL with why and errno (ENOSPC or EDQUOT: the file system or the
+ * quota is full) when the file cannot be made. */
 QUEUE_WRITER *queue_write_create(const char *queue_dir, VBUF *why);
 const char *queue_write_id(QUEUE_WRITER *qf);
 /* archive = yes: the commit also links the file into archive/ (see
@@ -31,7 +33,9 @@ int     queue_write_begin_message(QUEUE_WRITER *qf);
  * remembered: every later call and the commit fail. */
 int     queue_write_message(QUEUE_WRITER *qf, const void *data, size_t len);
 /* 0 only once the file is fsynced in incoming/ and incoming/ is fsynced;
- * otherwise -1 with a reason and no file left behind. */
+ * otherwise -1 with a reason, errno (that of the write, fsync or rename
+ * that failed: ENOSPC or EDQUOT when the file system or the quota is
+ * full; EINVAL for an incomplete envelope) and no file left behind. */
 int     queue_write_commit(QUEUE_WRITER *qf, VBUF *why);
 void    queue_write_abort(QUEUE_WRITER *qf);
 

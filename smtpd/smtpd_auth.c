@@ -1,6 +1,6 @@
 /* SMTP AUTH (RFC 4954) with PLAIN and LOGIN: the command, its
  * challenges and responses, and the AUTH ONLY rule of the submission
- * ports.  smtpd decodes; authd (lib/auth_clnt.h) decides: smtpd never
+ * port.  smtpd decodes; authd (lib/auth_clnt.h) decides: smtpd never
  * sees a password hash, and a down authd means 454, never success.
  *
  * Brute force: ratekeeper counts each client address's failures in

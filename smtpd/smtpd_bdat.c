@@ -110,7 +110,8 @@ smtpd_bdat(SMTPD_STATE *state, const char *arg)
     }
     if (!state->bdat) {
         if ((qf = smtpd_queue_open(state)) == NULL) {
-            /* The 451 is queued: drop the chunk and the transaction. */
+            /* The 451 or 452 is queued: drop the chunk and the
+             * transaction. */
             smtpd_bdat_read(state, size, NULL);
             smtpd_state_reset(state);
             return SMTPD_CMD_ERROR;

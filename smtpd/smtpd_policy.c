@@ -5,8 +5,9 @@
  * connection count hold for every client.  The anti-spam rules of the
  * manual (deny_invalid_helo, deny_null_sender, mail_from_chars, the
  * recipient counts, the killlist) spare whitelisted clients and the AUTH
- * ONLY ports, where the manual ignores connections for spam checks; the
- * killlist still holds there with submission_killlist = yes.  They all
+ * ONLY port (submission), where the manual ignores connections for spam
+ * checks; the killlist still holds there with submission_killlist = yes.
+ * smtps is port 25 under implicit TLS and has port 25's rules.  They all
  * refuse with one reply, "550 5.7.1 reject_text" or a bogus text.
  *
  * Relay control: mail for local_domains is accepted (from anyone, for
@@ -18,12 +19,15 @@
  * The tarpit: with tarpit = yes the rules the manual lists above its
  * option (sender_rate_limit and the recipient counts) hand the client to
  * the tarpit instead of refusing it at once, and so does its HELO/EHLO
- * in later sessions while ratekeeper has it over a limit.  The tarpit
- * holds clients nobody trusts: never whitelisted, relay_networks or
- * allowlisted ones, and authenticated sessions only when
- * rate_limit_exclude_authenticated = no.  On the AUTH ONLY ports, where
- * a client authenticates before it may send, an excluded one is left
- * alone at HELO/EHLO. */
+ * in later sessions while ratekeeper has it over a limit.  Only the
+ * whitelist and a dnsbl allowlisting spare a client from the tarpit:
+ * relay_networks clients break the rules like anyone (the rate limit
+ * counts them) and are tarpitted like anyone: a mail bomber among them
+ * is still one.
+ * Authenticated sessions are tarpitted only when
+ * rate_limit_exclude_authenticated = no.  On the AUTH ONLY port, where a
+ * client authenticates before it may send, an excluded one is left alone
+ * at HELO/EHLO. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -94,7 +98,7 @@ smtpd_policy_dnsbl_allowlisted(const SMTPD_POLICY *policy, const SMTPD_FACTS *fa
     return smtpd_policy_dnsbl_verdict(policy, facts) == DNSBL_ALLOWLISTED;
 }
 
-/* The anti-spam rules pass over whitelisted clients, AUTH ONLY ports,
+/* The anti-spam rules pass over whitelisted clients, the AUTH ONLY port,
  * and authenticated sessions unless rate_limit_exclude_authenticated =
  * no puts those under the rules (and the tarpit) again. */
 static int
@@ -124,8 +128,9 @@ int
 smtpd_policy_tarpit_applies(const SMTPD_POLICY *policy,
                             const SMTPD_FACTS *facts)
 {
-    if (smtpd_policy_trusted(facts)
-        || smtpd_policy_dnsbl_allowlisted(policy, facts))
+    /* Not smtpd_policy_trusted(): relay_networks only skip the greeting
+     * pause. */
+    if (facts->whitelisted || smtpd_policy_dnsbl_allowlisted(policy, facts))
         return 0;
     if (facts->authenticated || facts->submission)
         return !policy->rate_limit_exclude_authenticated;

@@ -49,8 +49,8 @@ typedef struct SMTPD_POLICY {
  * up once, at connect. */
 typedef struct SMTPD_FACTS {
     const char *addr;                   /* numeric client address */
-    int     submission;                 /* an AUTH ONLY port (submission,
-                                         * smtps): no spam checks */
+    int     submission;                 /* the AUTH ONLY port
+                                         * (submission): no spam checks */
     int     whitelisted;                /* exempt from the anti-spam rules */
     int     killlisted;
     int     relay_client;               /* relay_networks */
@@ -121,9 +121,9 @@ int     smtpd_policy_trusted(const SMTPD_FACTS *facts);
  * instead of its refusal; in later sessions, while ratekeeper has it
  * over a limit (facts->overlimit), smtpd_policy_tarpit_helo() tarpits
  * its HELO/EHLO, as it does for a client on the blocklists with
- * dnsbl_action = tarpit.  Whitelisted, relay_networks and allowlisted
- * clients are never tarpitted; authenticated sessions only with
- * rate_limit_exclude_authenticated = no. */
+ * dnsbl_action = tarpit.  Whitelisted and allowlisted clients are never
+ * tarpitted (relay_networks clients are, like anyone); authenticated
+ * sessions only with rate_limit_exclude_authenticated = no. */
 /* 1 when this client may be tarpitted at this point of its session. */
 int     smtpd_policy_tarpit_applies(const SMTPD_POLICY *policy,
                                     const SMTPD_FACTS *facts);

@@ -2,6 +2,7 @@
  * the envelope and the Received: header, fed with the content as it
  * comes off the socket, and either aborted or committed (fsynced, file
  * and directory) before the client hears 250. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +16,20 @@
 #include "queue_write.h"
 #include "smtpd.h"
 #include "smtpd_metrics.h"
+
+/* The reply to a queue file that cannot be made, written or committed:
+ * 452 4.3.1 (RFC 3463: mail system full) when the file system or the
+ * quota is full, as for queue_minfree, 451 4.3.0 for any other error.
+ * Both are temporary: the client sends the message again later, and the
+ * queue file is gone (queue_write.h). */
+static void
+smtpd_queue_error(SMTPD_STATE *state, int err)
+{
+    if (err == ENOSPC || err == EDQUOT)
+        smtpd_reply(state, "452 4.3.1 Error: insufficient system storage");
+    else
+        smtpd_reply(state, "451 4.3.0 Error: queue file write error");
+}
 
 /* RFC 3848's names: S for TLS, A for AUTH. */
 static const char *
@@ -61,7 +76,7 @@ smtpd_queue_sealed(SMTPD_STATE *state, QUEUE_WRITER *qf)
 {
     VBUF   *sealed = vbuf_create(256);
     VBUF   *why = vbuf_create(100);
-    int     rc = 0;
+    int     rc = 0, err = 0;
 
     if (cred_seal_init(conf_str(P_data_directory), why) < 0
         || cred_seal(queue_write_id(qf), state->sasl_user, state->sasl_password,
@@ -69,47 +84,69 @@ smtpd_queue_sealed(SMTPD_STATE *state, QUEUE_WRITER *qf)
         msg_warn("%s: cannot seal the AUTH credentials for relay_auth_replay: %s",
                  state->queue_id, vbuf_str(why));
         rc = -1;
-    } else {
-        rc = queue_write_rec(qf, QUEUE_REC_AUTH_SEALED, vbuf_str(sealed));
+        err = EIO;                      /* not a full file system */
+    } else if ((rc = queue_write_rec(qf, QUEUE_REC_AUTH_SEALED, vbuf_str(sealed))) < 0) {
+        err = errno;
     }
     cred_wipe(sealed);
     vbuf_free(sealed);
     vbuf_free(why);
+    if (rc < 0)
+        errno = err;
     return rc;
 }
 
-/* The envelope records; -1 when the queue file refuses one. */
+/* Keeps the errno of the first record that failed in *err. */
+static void
+smtpd_queue_rec(int rc, int *err)
+{
+    if (rc < 0 && *err == 0)
+        *err = errno ? errno : EIO;
+}
+
+/* The envelope records; -1 with the errno of the first record the queue
+ * file refused. */
 static int
 smtpd_queue_envelope(SMTPD_STATE *state, QUEUE_WRITER *qf)
 {
     const SMTP_PATH *s = state->sender;
     size_t  i;
-    int     rc = 0;
+    int     err = 0;
 
-    rc |= queue_write_recf(qf, QUEUE_REC_ARRIVAL, "%lld", (long long) time(NULL));
-    rc |= queue_write_rec(qf, QUEUE_REC_CLIENT_ADDR, state->addr);
+    smtpd_queue_rec(queue_write_recf(qf, QUEUE_REC_ARRIVAL, "%lld",
+                                     (long long) time(NULL)), &err);
+    smtpd_queue_rec(queue_write_rec(qf, QUEUE_REC_CLIENT_ADDR, state->addr), &err);
     if (strcmp(state->name, "unknown") != 0)
-        rc |= queue_write_rec(qf, QUEUE_REC_CLIENT_NAME, state->name);
-    rc |= queue_write_rec(qf, QUEUE_REC_HELO, state->helo);
-    rc |= queue_write_rec(qf, QUEUE_REC_PROTOCOL, smtpd_queue_protocol(state));
+        smtpd_queue_rec(queue_write_rec(qf, QUEUE_REC_CLIENT_NAME, state->name), &err);
+    smtpd_queue_rec(queue_write_rec(qf, QUEUE_REC_HELO, state->helo), &err);
+    smtpd_queue_rec(queue_write_rec(qf, QUEUE_REC_PROTOCOL,
+                                    smtpd_queue_protocol(state)), &err);
     if (state->facts.authenticated)
-        rc |= queue_write_rec(qf, QUEUE_REC_SASL_USER, state->sasl_user);
+        smtpd_queue_rec(queue_write_rec(qf, QUEUE_REC_SASL_USER, state->sasl_user),
+                        &err);
     if (state->facts.authenticated && state->sasl_password
         && conf_bool(P_relay_auth_replay))
-        rc |= smtpd_queue_sealed(state, qf);
-    rc |= queue_write_rec(qf, QUEUE_REC_SENDER,
-                         (s->flags & SMTP_ADDR_FLAG_NULL) ? "" : s->mailbox);
+        smtpd_queue_rec(smtpd_queue_sealed(state, qf), &err);
+    smtpd_queue_rec(queue_write_rec(qf, QUEUE_REC_SENDER,
+                                    (s->flags & SMTP_ADDR_FLAG_NULL) ? "" : s->mailbox),
+                    &err);
     if (s->params & SMTP_ADDR_PARAM_SIZE)
-        rc |= queue_write_recf(qf, QUEUE_REC_SIZE, "%llu", (unsigned long long) s->size);
+        smtpd_queue_rec(queue_write_recf(qf, QUEUE_REC_SIZE, "%llu",
+                                         (unsigned long long) s->size), &err);
     if (s->body == SMTP_ADDR_BODY_8BITMIME)
-        rc |= queue_write_rec(qf, QUEUE_REC_BODY_TYPE, "8BITMIME");
+        smtpd_queue_rec(queue_write_rec(qf, QUEUE_REC_BODY_TYPE, "8BITMIME"), &err);
     else if (s->body == SMTP_ADDR_BODY_7BIT)
-        rc |= queue_write_rec(qf, QUEUE_REC_BODY_TYPE, "7BIT");
+        smtpd_queue_rec(queue_write_rec(qf, QUEUE_REC_BODY_TYPE, "7BIT"), &err);
     if (s->params & SMTP_ADDR_PARAM_SMTPUTF8)
-        rc |= queue_write_rec(qf, QUEUE_REC_SMTPUTF8, "1");
+        smtpd_queue_rec(queue_write_rec(qf, QUEUE_REC_SMTPUTF8, "1"), &err);
     for (i = 0; i < state->rcpt_count; i++)
-        rc |= queue_write_rec(qf, QUEUE_REC_RCPT, state->rcpt[i]);
-    return rc ? -1 : 0;
+        smtpd_queue_rec(queue_write_rec(qf, QUEUE_REC_RCPT, state->rcpt[i]), &err);
+    smtpd_queue_rec(queue_write_begin_message(qf), &err);
+    if (err) {
+        errno = err;
+        return -1;
+    }
+    return 0;
 }
 
 QUEUE_WRITER *
@@ -117,10 +154,12 @@ smtpd_queue_open(SMTPD_STATE *state)
 {
     VBUF   *why = vbuf_create(100);
     QUEUE_WRITER *qf;
+    int     err;
 
     if ((qf = queue_write_create(conf_str(P_queue_directory), why)) == NULL) {
+        err = errno;
         msg_warn("cannot create queue file: %s", vbuf_str(why));
-        smtpd_reply(state, "451 4.3.0 Error: queue file write error");
+        smtpd_queue_error(state, err);
         vbuf_free(why);
         return NULL;
     }
@@ -133,10 +172,11 @@ smtpd_queue_open(SMTPD_STATE *state)
                  state->namaddr, state->sasl_method, printable_str(state->sasl_user));
     else
         msg_info("%s: client=%s", state->queue_id, state->namaddr);
-    if (smtpd_queue_envelope(state, qf) < 0 || queue_write_begin_message(qf) < 0) {
-        msg_warn("%s: cannot write envelope: %m", state->queue_id);
+    if (smtpd_queue_envelope(state, qf) < 0) {
+        err = errno;
+        msg_warn("%s: cannot write envelope: %s", state->queue_id, strerror(err));
         queue_write_abort(qf);
-        smtpd_reply(state, "451 4.3.0 Error: queue file write error");
+        smtpd_queue_error(state, err);
         state->queue_id[0] = 0;
         return NULL;
     }
@@ -158,6 +198,7 @@ smtpd_queue_close(SMTPD_STATE *state, QUEUE_WRITER *qf, const SMTP_DATA *sd,
 {
     VBUF   *why = vbuf_create(100);
     int     status = SMTPD_CMD_ERROR;
+    int     err;
 
     if (SMTP_DATA_ERROR(sd->status)) {
         /* SMTP smuggling: the only end of data is CR LF . CR LF, and
@@ -182,8 +223,9 @@ smtpd_queue_close(SMTPD_STATE *state, QUEUE_WRITER *qf, const SMTP_DATA *sd,
         smtpd_refuse(state, cmd, SMTPD_POLICY_REJECT, 452, "4.3.1",
                      "Error: insufficient system storage", "queue_minfree");
     } else if (queue_write_commit(qf, why) < 0) {
+        err = errno;
         msg_warn("%s: cannot commit queue file: %s", state->queue_id, vbuf_str(why));
-        smtpd_reply(state, "452 4.3.1 Error: insufficient system storage");
+        smtpd_queue_error(state, err);
     } else {
         msg_info("%s: from=<%s>, size=%llu, nrcpt=%zu", state->queue_id,
                  printable_str(state->sender->addr),

@@ -85,7 +85,9 @@ smtpd_state_facts(SMTPD_STATE *state)
     p->random = smtpd_reject_random;
 
     f->addr = state->addr;
-    f->submission = strcmp(state->service, "smtp") != 0;
+    /* The manual's AUTH ONLY port; smtps is port 25's service under
+     * implicit TLS, with port 25's rules. */
+    f->submission = strcmp(state->service, "submission") == 0;
     f->whitelisted = smtpd_state_listed(P_whitelist, state->addr);
     f->killlisted = smtpd_state_listed(P_killlist, state->addr);
     f->relay_client = smtpd_state_listed(P_relay_networks, state->addr);

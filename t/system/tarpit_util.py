@@ -91,6 +91,9 @@ class TarpitMixin:
                           r"rule=max_invalid_recipients$" % re.escape(source))
         return c
 
+    def status(self):
+        return self.inst.ctl("status", check=True).stdout
+
     def rate_show(self, addr):
         return self.inst.ctl("rate", "show", addr, check=True).stdout
 

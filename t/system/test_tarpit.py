@@ -3,10 +3,12 @@ tarpit = yes the client that breaks sender_rate_limit,
 max_invalid_recipients or max_valid_recipients gets its refusal only
 after tarpit_delay, and so does the HELO/EHLO of its next connections
 while it is over the limit; what it pipelined after that command is
-never answered; whitelisted and relay_networks clients are never
-tarpitted; alligatectl status shows the held client, alligatectl rate
-show who is tarpitted; a client that keeps leaving the tarpit is
-refused at connect once tarpit_disconnect_limit is reached.  The AUTH
+never answered; whitelisted clients are never tarpitted, relay_networks
+clients are like anyone (issue 14's own check, from 127.0.0.1 with the
+default relay_networks, is Localhost below); alligatectl status shows
+the held client, alligatectl rate show who is tarpitted; a client that
+keeps leaving the tarpit is refused at connect once
+tarpit_disconnect_limit is reached.  The AUTH
 ONLY ports, TLS and the blocklists are in test_tarpit_ports.py, the
 load, the tarpit killed and the tarpit missing in test_tarpit_load.py."""
 
@@ -17,7 +19,9 @@ from alligate_test import SharedInstanceTestCase, wait_for
 from tarpit_util import (AT_ONCE, OK_MAIL, OK_RCPT, REFUSED, SLACK, TarpitMixin,
                          ratekeeper_ready, relay_denied)
 
-# Loopback clients stand for the Internet: relay_networks is elsewhere.
+# relay_networks elsewhere (but for 127.0.0.14): mail to elsewhere.test
+# is then a relay attempt, the invalid recipient that breaks
+# max_invalid_recipients.
 BASE = ("relay_networks = 192.0.2.0/24, 127.0.0.14/32\n"
         "tarpit = yes\n"
         "tarpit_delay = 3s\n")
@@ -82,9 +86,6 @@ class TarpitRules(TarpitMixin, SharedInstanceTestCase):
         self.assertEqual(c.ehlo()[0], 250)
         self.assertEqual(c.cmd("MAIL FROM:<bulk@remote.test>"), OK_MAIL)
 
-    def status(self):
-        return self.inst.ctl("status", check=True).stdout
-
     def test_invalid_recipients_tarpitted_pipelining_dropped(self):
         c = self.client("127.0.0.12")
         self.assertEqual(c.ehlo()[0], 250)
@@ -147,36 +148,39 @@ class TarpitRules(TarpitMixin, SharedInstanceTestCase):
         self.assertRegex(self.rate_show("127.0.0.20"),
                          r"(?m)^  tarpitted now: yes \(overlimit 1\)$")
 
-    def test_trusted_clients_never_tarpitted(self):
+    def test_whitelisted_client_never_tarpitted(self):
         # The whitelist: no rate limit at all.
         c = self.client("127.0.0.13")
         self.assertEqual(c.ehlo()[0], 250)
         for _ in range(4):
             self.send_message(c)
-        # relay_networks: the limit holds, refused at once, the session
-        # goes on, and the next connection is served.
-        c = self.client("127.0.0.14")
-        self.assertEqual(c.ehlo()[0], 250)
-        self.send_message(c)
-        self.send_message(c)
-        reply, elapsed = self.timed(c, "MAIL FROM:<bulk@remote.test>")
-        self.assertEqual(reply, REFUSED)
-        self.assertLess(elapsed, AT_ONCE)
-        self.assertEqual(c.cmd("NOOP")[0], 250)
-        self.assertLogged(r"NOQUEUE: reject: MAIL from unknown\[127\.0\.0\.14\]: "
-                          r"550 5\.7\.1 Refused; from=<bulk@remote\.test> "
-                          r"proto=ESMTP helo=<client\.test\.example> "
-                          r"rule=sender_rate_limit$")
-        c = self.client("127.0.0.14")
+        c = self.client("127.0.0.13")
         reply, elapsed = self.timed(c, "EHLO client.test.example")
         self.assertEqual(reply[0], 250)
         self.assertLess(elapsed, AT_ONCE)
         self.assertNotRegex(self.inst.log_since(self.mark),
-                            r"tarpit: \S+ from \S+\[127\.0\.0\.1[34]\]")
-        self.assertRegex(self.rate_show("127.0.0.14"),
-                         r"(?m)^  tarpitted now: no \(in relay_networks\)$")
+                            r"tarpit: \S+ from \S+\[127\.0\.0\.13\]")
         self.assertRegex(self.rate_show("127.0.0.13"),
                          r"(?m)^  tarpitted now: no \(in whitelist\)$")
+
+    def test_relay_networks_client_tarpitted(self):
+        # relay_networks may relay, not break the rules: the third
+        # message waits, and so does the next connection's EHLO.
+        c = self.client("127.0.0.14")
+        self.assertEqual(c.ehlo()[0], 250)
+        self.send_message(c)
+        self.send_message(c, rcpt="someone@elsewhere.test")
+        self.assertTarpitted(c, "MAIL FROM:<bulk@remote.test>")
+        self.assertLogged(r"NOQUEUE: tarpit: MAIL from unknown\[127\.0\.0\.14\]: "
+                          r"550 5\.7\.1 Refused; from=<bulk@remote\.test> "
+                          r"proto=ESMTP helo=<client\.test\.example> "
+                          r"rule=sender_rate_limit$")
+        c = self.client("127.0.0.14")
+        self.assertTarpitted(c, "EHLO client.test.example")
+        self.assertRegex(self.rate_show("127.0.0.14"),
+                         r"(?m)^  tarpitted now: yes \(overlimit 1, "
+                         r"mail 3 > sender_rate_limit 2\)$")
+        self.assertEqual(len(self.new_queue_files()), 2)
 
     def test_rate_show_of_a_clean_address(self):
         out = self.rate_show("127.0.0.18")
@@ -236,3 +240,81 @@ class DisconnectLimit(TarpitMixin, SharedInstanceTestCase):
                          r"(?m)^  tarpit disconnects: 1 in 10m \(limit 2\)$")
         c = self.client("127.0.0.17")
         self.assertHeld(c, "EHLO client.test.example")
+
+
+class Localhost(TarpitMixin, SharedInstanceTestCase):
+    """Issue 14's own check, as a new user tries it: tarpit = yes, a short
+    tarpit_delay, sender_rate_limit = 2 and the default relay_networks
+    (127.0.0.0/8, ::1), from 127.0.0.1, one message per connection as
+    swaks sends them: the third message gets its 550 only after the
+    delay."""
+
+    conf = ("tarpit = yes\n"
+            "tarpit_delay = 3s\n"
+            "sender_rate_limit = 2\n")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        assert ratekeeper_ready(cls.inst)
+
+    def test_third_message_from_localhost_waits(self):
+        for _ in range(2):
+            c = self.client("127.0.0.1")
+            self.assertEqual(c.ehlo()[0], 250)
+            self.send_message(c)
+            self.assertEqual(c.cmd("QUIT")[0], 221)
+        c = self.client("127.0.0.1")
+        self.assertEqual(c.ehlo()[0], 250)
+        start = time.monotonic()
+        c.send("MAIL FROM:<bulk@remote.test>\r\n")
+        self.assertTrue(wait_for(lambda: re.search(
+            r"(?m)^tarpit +tarpit +running +held 1 \(max 10000\)", self.status()),
+            timeout=self.DELAY - 1), self.status())
+        self.assertEqual(c.reply(), REFUSED)
+        elapsed = time.monotonic() - start
+        self.assertGreaterEqual(elapsed, self.DELAY)
+        self.assertLess(elapsed, self.DELAY + SLACK)
+        self.assertTrue(c.closed(timeout=SLACK))
+        self.assertLogged(r"NOQUEUE: tarpit: MAIL from \S+\[127\.0\.0\.1\]: "
+                          r"550 5\.7\.1 Refused; from=<bulk@remote\.test> "
+                          r"proto=ESMTP helo=<client\.test\.example> "
+                          r"rule=sender_rate_limit$")
+        self.assertLogged(r"tarpit: release \S+\[127\.0\.0\.1\] after 3s: "
+                          r"550 5\.7\.1 Refused$")
+        self.assertEqual(len(self.new_queue_files()), 2)
+        self.assertRegex(self.rate_show("127.0.0.1"),
+                         r"(?m)^  tarpitted now: yes \(overlimit 1, "
+                         r"mail 3 > sender_rate_limit 2\)$")
+        # Its next connection's EHLO waits too.
+        c = self.client("127.0.0.1")
+        self.assertTarpitted(c, "EHLO client.test.example")
+
+
+class LocalhostWhitelisted(TarpitMixin, SharedInstanceTestCase):
+    """The same, with 127.0.0.1 in the whitelist: never held, never
+    refused."""
+
+    conf = Localhost.conf + "whitelist = white\n"
+    files = {"white": "127.0.0.1\n"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        assert ratekeeper_ready(cls.inst)
+
+    def test_whitelisted_localhost_never_held(self):
+        for _ in range(4):
+            c = self.client("127.0.0.1")
+            reply, elapsed = self.timed(c, "EHLO client.test.example")
+            self.assertEqual(reply[0], 250)
+            self.assertLess(elapsed, AT_ONCE)
+            start = time.monotonic()
+            self.send_message(c)
+            self.assertLess(time.monotonic() - start, AT_ONCE)
+            self.assertEqual(c.cmd("QUIT")[0], 221)
+        self.assertEqual(len(self.new_queue_files()), 4)
+        self.assertNotIn("tarpit:", self.inst.log_since(self.mark))
+        self.assertRegex(self.status(), r"(?m)^tarpit +tarpit +running +held 0 ")
+        self.assertRegex(self.rate_show("127.0.0.1"),
+                         r"(?m)^  tarpitted now: no \(in whitelist\)$")

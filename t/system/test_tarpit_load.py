@@ -17,6 +17,8 @@ import time
 from alligate_test import SharedInstanceTestCase, wait_for
 from tarpit_util import AT_ONCE, OK_MAIL, OK_RCPT, TarpitMixin, ratekeeper_ready
 
+# relay_networks elsewhere: mail to elsewhere.test is then a relay
+# attempt, the invalid recipient that breaks max_invalid_recipients.
 BASE = ("relay_networks = 192.0.2.0/24\n"
         "tarpit = yes\n"
         "max_invalid_recipients = 1\n"

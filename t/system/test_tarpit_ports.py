@@ -1,11 +1,13 @@
 """The tarpit and who it spares (issue 14), against the real service:
 authenticated sessions over the rate limit are not tarpitted with
 rate_limit_exclude_authenticated = yes and are with no; a client over
-a limit may still authenticate on the AUTH ONLY port with yes, and is
-tarpitted there with no; TLS sessions (after STARTTLS, on the smtps
-port) cannot be handed over and get the refusal at once; a client on the
-blocklists with dnsbl_action = tarpit is greeted, then its EHLO is
-tarpitted.  Port 25 alone is in test_tarpit.py."""
+a limit may still authenticate on the AUTH ONLY port (submission) with
+yes, and is tarpitted there with no, while the smtps port, port 25
+under implicit TLS, refuses its EHLO either way; TLS sessions (after
+STARTTLS, on the smtps port) cannot be handed over and get the refusal
+at once; a client on the blocklists with dnsbl_action = tarpit is
+greeted, then its EHLO is tarpitted.  Port 25 alone is in
+test_tarpit.py."""
 
 import time
 
@@ -15,6 +17,8 @@ from test_auth import (AUTH_OK, BASE as AUTH_BASE, PLAINTEXT, READY, TLS_CONF,
                        AuthTestCase, plain)
 from test_smtpd_dns import SmtpdDnsTest
 
+# relay_networks elsewhere: mail to elsewhere.test is then a relay
+# attempt, the invalid recipient that breaks max_invalid_recipients.
 TARPIT = ("relay_networks = 192.0.2.0/24\n"
           "tarpit = yes\n"
           "tarpit_delay = 3s\n"
@@ -24,6 +28,7 @@ TARPIT = ("relay_networks = 192.0.2.0/24\n"
 SUBMISSION_PORT = free_port()
 SUBMISSION_PORT2 = free_port()
 SMTPS_PORT = free_port()
+SMTPS_PORT2 = free_port()
 
 
 class TarpitAuthCase(TarpitMixin, AuthTestCase):
@@ -41,9 +46,11 @@ class AuthExcluded(TarpitAuthCase):
     """rate_limit_exclude_authenticated = yes (the default); AUTH in
     plaintext, so that the tarpit could take these sessions."""
 
-    conf = AUTH_BASE + PLAINTEXT + TARPIT + (
+    tls = True
+    conf = AUTH_BASE + PLAINTEXT + TLS_CONF + TARPIT + (
         "submission_listen = 127.0.0.1:%d\n"
-        "submission_tls_security_level = none\n" % SUBMISSION_PORT)
+        "submission_tls_security_level = none\n"
+        "smtps_listen = 127.0.0.1:%d\n" % (SUBMISSION_PORT, SMTPS_PORT2))
 
     def test_authenticated_session_not_tarpitted(self):
         c = self.client("127.0.0.21")
@@ -68,6 +75,21 @@ class AuthExcluded(TarpitAuthCase):
         self.assertLess(elapsed, AT_ONCE)
         self.login(c)
         self.send_message(c, "alice@example.com", "someone@elsewhere.example")
+
+    def test_over_limit_client_refused_on_smtps(self):
+        # smtps is port 25 under implicit TLS, not an AUTH ONLY port: the
+        # EHLO of a client over a limit is the tarpit's, which cannot
+        # speak TLS, so it is refused at once.
+        self.hand_over_rcpt("127.0.0.24").close()
+        c = self.client("127.0.0.24", SMTPS_PORT2, tls=tls_client_context())
+        self.assertRefusedAtOnce(c, "EHLO client.test.example")
+        self.assertLogged(r"NOQUEUE: reject: EHLO from unknown\[127\.0\.0\.24\]: "
+                          r"550 5\.7\.1 Refused; proto=SMTP "
+                          r"helo=<client\.test\.example> "
+                          r"rule=overlimit overlimit=1 tarpit=tls$")
+        # Another client is served there.
+        c = self.client("127.0.0.25", SMTPS_PORT2, tls=tls_client_context())
+        self.assertEqual(c.ehlo()[0], 250)
 
 
 class AuthCounted(TarpitAuthCase):

@@ -52,6 +52,7 @@ class TlsTestCase(SharedInstanceTestCase):
     in its configuration directory, named relative to it in main.cf."""
 
     conf = TLS_CONF
+    auth_only_ports = ()                # where send_message() logs in first
 
     @classmethod
     def prepare(cls, inst):
@@ -89,8 +90,7 @@ class TlsTestCase(SharedInstanceTestCase):
 
     def login(self, c):
         """AUTH PLAIN as the class's user, made on first use: the
-        submission and smtps ports take mail from authenticated clients
-        only."""
+        submission port takes mail from authenticated clients only."""
         cls = type(self)
         if not getattr(cls, "user_added", False):
             self.inst.ctl("user", "add", AUTH_USER, "--password-stdin",
@@ -103,7 +103,7 @@ class TlsTestCase(SharedInstanceTestCase):
                      sender="sender@remote.test", subject="tls"):
         """MAIL, RCPT, DATA of one message over c; its queue id.  On an
         AUTH ONLY port the client logs in first."""
-        if c.port != self.inst.port:
+        if c.port in self.auth_only_ports:
             self.login(c)
         self.assertEqual(c.cmd("MAIL FROM:<%s>" % sender), OK_MAIL)
         self.assertEqual(c.cmd("RCPT TO:<%s>" % rcpt), OK_RCPT)
@@ -177,6 +177,7 @@ class StartTls(TlsTestCase):
     """smtp_listen at the default level (may), submission_listen at its
     default (encrypt), smtps_listen; at least two idle workers for each."""
 
+    auth_only_ports = (SUBMISSION_PORT,)
     conf = TLS_CONF + ("smtp_auth = yes\n"
                        "submission_listen = 127.0.0.1:%d\n"
                        "smtps_listen = 127.0.0.1:%d\n"
@@ -428,11 +429,14 @@ class StartTls(TlsTestCase):
     # Implicit TLS ------------------------------------------------------------
 
     def test_implicit_tls_delivery(self):
+        # Port 25's service under TLS (RFC 8314): AUTH is offered (TLS
+        # is there from the first byte), not required.
         c = self.implicit(SMTPS_PORT)
         self.assertEqual(c.sock.version(), "TLSv1.3")
         reply = c.ehlo()
         self.assertEqual(reply[0], 250)
         self.assertNotIn("STARTTLS", extensions(reply))
+        self.assertIn("AUTH", extensions(reply))
         self.assertEqual(c.cmd("STARTTLS"), TLS_ACTIVE)
         pid = server_pid(self.inst, c)
         qid = self.send_message(c)
@@ -442,9 +446,16 @@ class StartTls(TlsTestCase):
         self.assertEqual(qf.recipients, ["someone@example.com"])
         self.assertTrue(qf.message.endswith(b"Subject: tls\r\n\r\nOver TLS.\r\n"))
         received = qf.headers("Received")[0]
-        self.assertIn("with ESMTPSA id", received)
+        self.assertIn("with ESMTPS id", received)
         self.assertRegex(received, USING)
         self.established(pid)
+
+    def test_implicit_tls_with_auth(self):
+        c = self.implicit(SMTPS_PORT)
+        self.assertEqual(c.ehlo()[0], 250)
+        self.login(c)
+        qid = self.send_message(c, rcpt="someone@elsewhere.example")
+        self.assertIn("with ESMTPSA id", self.inst.queue_entry(qid).headers("Received")[0])
 
     def test_plaintext_on_smtps_port_gets_no_reply(self):
         c = RawClient("127.0.0.1", SMTPS_PORT)
@@ -579,9 +590,15 @@ class StartTls(TlsTestCase):
         self.assertIn(qid, self.new_queue_files())
 
     def test_swaks_implicit_tls(self):
+        # Issue 12's check: swaks --tlsc delivers, with no AUTH.
+        qid, out = self.swaks(SMTPS_PORT, "--tlsc")
+        self.assertIn(qid, self.new_queue_files())
+        self.assertIn("with ESMTPS id", self.inst.queue_entry(qid).headers("Received")[0])
+
+    def test_swaks_implicit_tls_with_auth(self):
         qid, out = self.swaks(SMTPS_PORT, "--tlsc", *self.swaks_auth())
         self.assertIn(qid, self.new_queue_files())
-        self.assertIn("with ESMTPS", self.inst.queue_entry(qid).headers("Received")[0])
+        self.assertIn("with ESMTPSA id", self.inst.queue_entry(qid).headers("Received")[0])
 
 
 # Hand-made ClientHellos -------------------------------------------------------
@@ -694,7 +711,6 @@ class Permissive(TlsTestCase):
     SMTPS = free_port()
     conf = TLS_CONF + ("tls_protocols = >=TLSv1\n"
                        "tls_ciphers = ALL:@SECLEVEL=0\n"
-                       "smtp_auth = yes\n"
                        "smtps_listen = 127.0.0.1:%d\n" % SMTPS)
 
     def test_old_protocols_when_asked_for(self):
@@ -729,7 +745,6 @@ class HandshakeTimeout(TlsTestCase):
 
     SMTPS = free_port()
     conf = TLS_CONF + ("smtpd_timeout = 2s\n"
-                       "smtp_auth = yes\n"
                        "smtps_listen = 127.0.0.1:%d\n" % SMTPS)
 
     def test_silent_client_on_smtps_is_closed(self):
@@ -880,7 +895,8 @@ class Check(unittest.TestCase):
         for spec in (">=TLSv1.2", ">=TLSv1.3", "!SSLv2, !SSLv3, !TLSv1, !TLSv1.1",
                      "TLSv1.2 TLSv1.3", ">=TLSv1.2 <=TLSv1.3"):
             with self.subTest(tls_protocols=spec):
-                self.write(TLS_CONF + "smtp_auth = yes\n"
+                # smtps needs a certificate, not smtp_auth.
+                self.write(TLS_CONF
                            + "smtps_listen = 127.0.0.1:%d\n" % free_port()
                            + "tls_protocols = %s\n" % spec)
                 self.assertEqual(self.check(), (0, "", ""))

@@ -443,9 +443,23 @@ START_TEST(test_relations)
                "%s:2: maximal_backoff_time: must not be less than minimal_backoff_time\n");
     load_fails("smtp_auth = yes\nauth_backend = relay\n",
                "%s:2: auth_backend: relay needs relay_host\n");
+}
+END_TEST
+
+/* smtps is port 25's service under implicit TLS (RFC 8314), not an AUTH
+ * ONLY port: it needs a certificate, not smtp_auth. */
+START_TEST(test_smtps_without_auth)
+{
+    CONFIG *conf;
+
     fixture_write("cert.pem", "x\n", 2);
-    load_fails("tls_cert_file = cert.pem\nsmtps_listen = 127.0.0.1:2465\n",
-               "%s:2: smtps_listen: an AUTH ONLY service needs smtp_auth = yes\n");
+    conf = load("tls_cert_file = cert.pem\nsmtps_listen = 127.0.0.1:2465\n");
+    ck_assert_msg(conf != NULL, "%s", vbuf_str(errors));
+    ck_assert_str_eq(vbuf_str(errors), "");
+    ck_assert_str_eq(conf_value(conf, P_smtp_auth), "no");
+    conf_free(conf);
+    load_fails("smtps_listen = 127.0.0.1:2465\n",
+               "%s:1: smtps_listen: needs tls_cert_file\n");
 }
 END_TEST
 
@@ -524,6 +538,7 @@ main(void)
     tcase_add_test(tc, test_chars);
     tcase_add_test(tc, test_many_errors_reported);
     tcase_add_test(tc, test_relations);
+    tcase_add_test(tc, test_smtps_without_auth);
     tcase_add_test(tc, test_missing_file);
     tcase_add_test(tc, test_suggest_lookup);
     tcase_add_test(tc, test_every_param_has_help);

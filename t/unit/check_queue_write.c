@@ -153,7 +153,10 @@ START_TEST(test_commit_failures)
              queue_dir, queue_write_id(qf), queue_dir, queue_write_id(qf));
     snprintf(incoming, sizeof(incoming), "%s/incoming", queue_dir);
     ck_assert_int_eq(rmdir(incoming), 0);
+    errno = 0;
     ck_assert_int_eq(queue_write_commit(qf, why), -1);
+    /* errno is the rename's, not that of the clean-up after it. */
+    ck_assert_int_eq(errno, ENOENT);
     ck_assert_str_eq(vbuf_str(why), want);
     ck_assert_int_eq(count_files("tmp"), 0);
     ck_assert_int_eq(mkdir(incoming, 0700), 0);
@@ -183,7 +186,9 @@ START_TEST(test_commit_failures)
         ck_assert_int_eq(errno, EFBIG);
     }
     snprintf(want, sizeof(want), "write %s/tmp/%s: File too large", queue_dir, queue_write_id(qf));
+    errno = 0;
     ck_assert_int_eq(queue_write_commit(qf, why), -1);
+    ck_assert_int_eq(errno, EFBIG);
     ck_assert_str_eq(vbuf_str(why), want);
     ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
     ck_assert_int_eq(count_files("tmp"), 0);
@@ -195,7 +200,9 @@ START_TEST(test_commit_failures)
     ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_ARRIVAL, "1"), 0);
     ck_assert_int_eq(queue_write_rec(qf, QUEUE_REC_SENDER, ""), 0);
     ck_assert_int_eq(queue_write_begin_message(qf), 0);
+    errno = 0;
     ck_assert_int_eq(queue_write_commit(qf, why), -1);
+    ck_assert_int_eq(errno, EINVAL);
     ck_assert_str_eq(vbuf_str(why), want);
 
     /* Abort removes the file. */
@@ -208,7 +215,9 @@ START_TEST(test_commit_failures)
     /* No tmp/: no handle, and a reason. */
     snprintf(incoming, sizeof(incoming), "%s/tmp", queue_dir);
     ck_assert_int_eq(rmdir(incoming), 0);
+    errno = 0;
     ck_assert_ptr_null(queue_write_create(queue_dir, why));
+    ck_assert_int_eq(errno, ENOENT);
     ck_assert_int_eq(strncmp(vbuf_str(why), "create ", 7), 0);
     ck_assert_ptr_nonnull(strstr(vbuf_str(why), ": No such file or directory"));
     vbuf_free(why);

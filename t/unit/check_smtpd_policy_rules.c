@@ -1,7 +1,7 @@
 /* Unit tests for the manual's anti-spam rules in smtpd's policy layer
  * (smtpd/smtpd_policy.c), as pure functions of a configuration and the
  * facts of a session: each rule and its edges, the whitelist and the
- * killlist, the AUTH ONLY ports, the limits that ratekeeper counts.
+ * killlist, the AUTH ONLY port, the limits that ratekeeper counts.
  * Relay control has its own suite (check_smtpd_policy.c). */
 #include <check.h>
 #include <stdio.h>
@@ -429,7 +429,7 @@ START_TEST(test_killlist)
     /* The whitelist wins. */
     facts.whitelisted = 1;
     ck_assert_int_eq(smtpd_policy_connect(&policy, &facts, &d), 0);
-    /* The AUTH ONLY ports: only with submission_killlist. */
+    /* The AUTH ONLY port: only with submission_killlist. */
     facts.whitelisted = 0;
     facts.submission = 1;
     ck_assert_int_eq(smtpd_policy_connect(&policy, &facts, &d), 0);
@@ -472,7 +472,7 @@ START_TEST(test_sender_rate)
     assert_refused(&d, SMTPD_POLICY_REJECT, "sender_rate_limit");
     ck_assert(d.flags & SMTPD_POLICY_FLAG_OVERLIMIT);
     ck_assert_int_eq(d.penalty_ms, 600000);
-    /* An abuse limit: it holds on the AUTH ONLY ports too. */
+    /* An abuse limit: it holds on the AUTH ONLY port too. */
     facts.submission = 1;
     ck_assert(smtpd_policy_rate_applies(&policy, &facts));
     facts.authenticated = 1;

@@ -2,9 +2,10 @@
  * (smtpd/smtpd_policy.c), as pure functions: which refusals become
  * SMTPD_POLICY_TARPIT with tarpit = yes, who is over a limit at HELO/EHLO
  * in a later session, dnsbl_action = tarpit, tarpit_disconnect_limit at
- * connect, and who is never tarpitted (whitelist, relay_networks, the
- * dnsbl allowlist, authenticated sessions and the AUTH ONLY ports with
- * rate_limit_exclude_authenticated = yes). */
+ * connect, and who is never tarpitted (the whitelist, the dnsbl
+ * allowlist, authenticated sessions and the AUTH ONLY port with
+ * rate_limit_exclude_authenticated = yes) while relay_networks clients
+ * are, like anyone. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,17 +141,35 @@ START_TEST(test_max_valid_tarpitted)
 }
 END_TEST
 
-/* Trusted clients break the rate limit like anyone (relay_networks) or
- * not at all (whitelist), and are refused, never tarpitted. */
+/* relay_networks clients break the rate limit and the recipient counts
+ * like anyone, and are tarpitted like anyone (issue 14: the third
+ * message from localhost waits tarpit_delay); whitelisted ones break
+ * nothing; allowlisted ones are refused, never tarpitted. */
+START_TEST(test_relay_networks_tarpitted)
+{
+    SMTPD_DECISION d;
+
+    policy.sender_rate_limit = 2;
+    policy.max_invalid_recipients = 1;
+    facts.relay_client = 1;
+    ck_assert_int_eq(smtpd_policy_tarpit_applies(&policy, &facts), 1);
+    ck_assert_int_eq(smtpd_policy_rate(&policy, &facts, 3, &d), -1);
+    assert_refusal(&d, SMTPD_POLICY_TARPIT, "sender_rate_limit");
+    ck_assert(d.flags & SMTPD_POLICY_FLAG_OVERLIMIT);
+    /* It may relay; with require_auth_for_outgoing it may not, and its
+     * relay attempt is an invalid recipient, tarpitted too. */
+    ck_assert_int_eq(rcpt("a@elsewhere.example", &d), 0);
+    policy.require_auth_for_outgoing = 1;
+    ck_assert_int_eq(rcpt("a@elsewhere.example", &d), -1);
+    assert_refusal(&d, SMTPD_POLICY_TARPIT, "max_invalid_recipients");
+}
+END_TEST
+
 START_TEST(test_breakers_never_tarpitted)
 {
     SMTPD_DECISION d;
 
     policy.sender_rate_limit = 2;
-    facts.relay_client = 1;
-    ck_assert_int_eq(smtpd_policy_rate(&policy, &facts, 3, &d), -1);
-    assert_refusal(&d, SMTPD_POLICY_REJECT, "sender_rate_limit");
-    facts.relay_client = 0;
     facts.whitelisted = 1;
     ck_assert_int_eq(smtpd_policy_rate(&policy, &facts, 3, &d), 0);
     facts.whitelisted = 0;
@@ -217,9 +236,13 @@ START_TEST(test_overlimit_helo_trusted)
     facts.overlimit = 1;
     facts.whitelisted = 1;
     assert_accepted(helo(&d), &d);
-    facts.whitelisted = 0;
+    facts.whitelisted = 1;
     facts.relay_client = 1;
     assert_accepted(helo(&d), &d);
+    facts.whitelisted = 0;
+    /* relay_networks alone: held like anyone over a limit. */
+    ck_assert_int_eq(helo(&d), -1);
+    assert_refusal(&d, SMTPD_POLICY_TARPIT, "overlimit");
     facts.relay_client = 0;
     policy.dnsbl_allowlist_threshold = -1;
     facts.dnsbl_scored = 1;
@@ -313,10 +336,11 @@ START_TEST(test_dnsbl_tarpit_exempt)
     facts.whitelisted = 1;
     assert_accepted(helo(&d), &d);
     facts.whitelisted = 0;
+    /* relay_networks clients are never scored, so never listed. */
     facts.relay_client = 1;
     assert_accepted(helo(&d), &d);
     facts.relay_client = 0;
-    /* The AUTH ONLY ports are not checked against the blocklists. */
+    /* The AUTH ONLY port is not checked against the blocklists. */
     facts.submission = 1;
     policy.rate_limit_exclude_authenticated = 0;
     assert_accepted(helo(&d), &d);
@@ -367,11 +391,14 @@ START_TEST(test_disconnect_limit_exempt)
     facts.whitelisted = 1;
     assert_accepted(smtpd_policy_tarpit_disconnects(&policy, &facts, &d), &d);
     facts.whitelisted = 0;
+    /* relay_networks clients are held like anyone, and run away like
+     * anyone. */
     facts.relay_client = 1;
-    assert_accepted(smtpd_policy_tarpit_disconnects(&policy, &facts, &d), &d);
+    ck_assert_int_eq(smtpd_policy_tarpit_disconnects(&policy, &facts, &d), -1);
+    assert_refusal(&d, SMTPD_POLICY_CLOSE, "tarpit_disconnect_limit");
     facts.relay_client = 0;
-    /* The AUTH ONLY ports, where the tarpit leaves clients to
-     * authenticate, let them in to do so. */
+    /* The AUTH ONLY port, where the tarpit leaves clients to
+     * authenticate, lets them in to do so. */
     facts.submission = 1;
     assert_accepted(smtpd_policy_tarpit_disconnects(&policy, &facts, &d), &d);
     policy.rate_limit_exclude_authenticated = 0;
@@ -391,7 +418,7 @@ START_TEST(test_facts_wanted)
     ck_assert(!smtpd_policy_tarpit_facts_wanted(&policy, &facts));
     facts.whitelisted = 0;
     facts.relay_client = 1;
-    ck_assert(!smtpd_policy_tarpit_facts_wanted(&policy, &facts));
+    ck_assert(smtpd_policy_tarpit_facts_wanted(&policy, &facts));
     facts.relay_client = 0;
     facts.submission = 1;
     ck_assert(!smtpd_policy_tarpit_facts_wanted(&policy, &facts));
@@ -410,6 +437,7 @@ smtpd_policy_tarpit_suite(void)
     tcase_add_test(tc, test_rate_tarpitted);
     tcase_add_test(tc, test_max_invalid_tarpitted);
     tcase_add_test(tc, test_max_valid_tarpitted);
+    tcase_add_test(tc, test_relay_networks_tarpitted);
     tcase_add_test(tc, test_breakers_never_tarpitted);
     tcase_add_test(tc, test_authenticated);
     tcase_add_test(tc, test_overlimit_helo);

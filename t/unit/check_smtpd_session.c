@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -299,20 +300,27 @@ log_has(const char *want)
     myfree(text);
 }
 
+/* Files in queue/sub. */
 static int
-incoming_count(void)
+queue_count(const char *sub)
 {
     char path[128];
     struct dirent *dp;
     DIR *dirp;
     int n = 0;
 
-    snprintf(path, sizeof(path), "%s/queue/%s", dir, QUEUE_DIR_INCOMING);
+    snprintf(path, sizeof(path), "%s/queue/%s", dir, sub);
     ck_assert_ptr_nonnull(dirp = opendir(path));
     while ((dp = readdir(dirp)) != NULL)
         n += dp->d_name[0] != '.';
     closedir(dirp);
     return n;
+}
+
+static int
+incoming_count(void)
+{
+    return queue_count(QUEUE_DIR_INCOMING);
 }
 
 /* Reads the queue file of queue_id into env and its message into msg. */
@@ -696,6 +704,65 @@ START_TEST(test_size_limits)
 }
 END_TEST
 
+/* A queue file that cannot be written for another reason than a full
+ * file system (here the file size limit: EFBIG) gets 451 4.3.0, not the
+ * 452 4.3.1 of a full disk, and leaves nothing behind; the session goes
+ * on. */
+START_TEST(test_queue_write_error)
+{
+    VBUF *big = vbuf_create(60000);
+    struct rlimit rl, old;
+    int i;
+
+    /* The session's child inherits the limit; this process keeps it
+     * only until the fork. */
+    signal(SIGXFSZ, SIG_IGN);
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+    rl = old;
+    rl.rlim_cur = 20000;
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+    start("");
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+    expect(GREETING);
+    say("EHLO client.example.org\r\n");
+    expect(EHLO_REPLY);
+    begin_data();
+    for (i = 0; i < 600; i++)
+        vbuf_printf(big, "%078d\r\n", i);
+    say(vbuf_str(big));
+    say(".\r\n");
+    expect("451 4.3.0 Error: queue file write error\r\n");
+    say("NOOP\r\n");
+    expect("250 2.0.0 Ok\r\n");
+    quit();
+    ck_assert_int_eq(incoming_count(), 0);
+    ck_assert_int_eq(queue_count(QUEUE_DIR_TMP), 0);
+    log_has(": cannot commit queue file: write ");
+    log_has(": File too large\n");
+    vbuf_free(big);
+}
+END_TEST
+
+/* No tmp/ to make the file in: 451 4.3.0 at DATA, before the 354. */
+START_TEST(test_queue_create_error)
+{
+    char path[128];
+
+    snprintf(path, sizeof(path), "%s/queue/%s", dir, QUEUE_DIR_TMP);
+    ck_assert_int_eq(rmdir(path), 0);
+    start_ehlo("");
+    say("MAIL FROM:<a@example.org>\r\n");
+    expect("250 2.1.0 Ok\r\n");
+    say("RCPT TO:<b@example.com>\r\n");
+    expect("250 2.1.5 Ok\r\n");
+    say("DATA\r\n");
+    expect("451 4.3.0 Error: queue file write error\r\n");
+    quit();
+    ck_assert_int_eq(incoming_count(), 0);
+    log_has("warning: cannot create queue file: create ");
+}
+END_TEST
+
 START_TEST(test_smuggling)
 {
     /* A bare LF before the dot ends nothing: the session is dropped and
@@ -1032,6 +1099,8 @@ smtpd_session_suite(void)
     tcase_add_test(tc, test_relay_tricks_refused);
     tcase_add_test(tc, test_local_recipients);
     tcase_add_test(tc, test_size_limits);
+    tcase_add_test(tc, test_queue_write_error);
+    tcase_add_test(tc, test_queue_create_error);
     tcase_add_test(tc, test_smuggling);
     tcase_add_test(tc, test_mail_loop);
     tcase_add_test(tc, test_timeout_in_data);
