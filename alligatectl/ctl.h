@@ -12,10 +12,11 @@ extern const char *ctl_config_dir;
  * and exits 1. */
 struct CONFIG *ctl_load_config(void);
 
-/* The checks conf_load cannot make (tls_conf.c): prints each error, and
- * each warning after "warning: ", to stderr; -1 when there was an error.
- * For the verbs that start or change the service, and check. */
-int ctl_check_tls(struct CONFIG *conf);
+/* The checks conf_load cannot make (tls_conf.c: the certificate and key;
+ * conf_env.c: daemon_user and log_file on this machine): prints each
+ * error, and each warning after "warning: ", to stderr; -1 when there was
+ * an error.  For the verbs that start or change the service, and check. */
+int ctl_check_conf(struct CONFIG *conf);
 
 /* Prints the usage message to stderr and exits 2. */
 void ctl_usage(void) __attribute__((noreturn));

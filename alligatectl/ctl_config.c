@@ -4,8 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "conf.h"
+#include "conf_env.h"
 #include "ctl.h"
 #include "msg.h"
 #include "printable.h"
@@ -13,7 +15,7 @@
 #include "vbuf.h"
 
 int
-ctl_check_tls(CONFIG *conf)
+ctl_check_conf(CONFIG *conf)
 {
     VBUF *errors = vbuf_create(256);
     VBUF *warnings = vbuf_create(64);
@@ -21,6 +23,8 @@ ctl_check_tls(CONFIG *conf)
     int rc;
 
     rc = tls_conf_check(conf, time(NULL), errors, warnings);
+    if (conf_env_check(conf, geteuid() == 0, errors, warnings) < 0)
+        rc = -1;
     for (line = strtok_r(warnings->data, "\n", &save); line;
          line = strtok_r(NULL, "\n", &save))
         fprintf(stderr, "warning: %s\n", line);
@@ -37,7 +41,18 @@ ctl_check(int argc, char **argv)
         ctl_usage();
     (void) argv;
     /* conf_load's problems make ctl_load_config exit 1. */
-    return ctl_check_tls(ctl_load_config()) < 0 ? 1 : 0;
+    return ctl_check_conf(ctl_load_config()) < 0 ? 1 : 0;
+}
+
+/* A value as `config` prints it; with -d, a default that refers to
+ * other parameters as written ("$myhostname ESMTP"), as postconf -d
+ * does, and the others as they come out (myhostname: the host name). */
+static const char *
+ctl_config_value(const CONFIG *conf, int defaults, int id)
+{
+    if (defaults && conf_default_refers(id))
+        return conf_default(id);
+    return conf_value(conf, id);
 }
 
 int
@@ -82,14 +97,14 @@ ctl_config(int argc, char **argv)
                 continue;
             }
             if (!only_set || conf_is_set(conf, id))
-                printf("%s = %s\n", argv[i], conf_value(conf, id));
+                printf("%s = %s\n", argv[i], ctl_config_value(conf, defaults, id));
         }
         return status;
     }
     for (i = 0; i < CONF_NPARAMS; i++) {
         if (only_set && !conf_is_set(conf, i))
             continue;
-        printf("%s = %s\n", conf_params[i].name, conf_value(conf, i));
+        printf("%s = %s\n", conf_params[i].name, ctl_config_value(conf, defaults, i));
     }
     return 0;
 }

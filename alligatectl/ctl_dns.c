@@ -27,8 +27,6 @@ ctl_dns_failed(DC_CLNT *clnt)
 {
     fprintf(stderr, "alligatectl: cannot talk to dnscache: %s\n",
             dc_clnt_error(clnt));
-    if (!conf_bool(P_resolve_remote_hosts) && *conf_str(P_dnsbl_sites) == 0)
-        fprintf(stderr, "alligatectl: dnscache runs only with resolve_remote_hosts = yes or dnsbl_sites set\n");
     dc_clnt_free(clnt);
     return 1;
 }

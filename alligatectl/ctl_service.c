@@ -179,7 +179,7 @@ ctl_start(int argc, char **argv)
         ctl_usage();
     conf = ctl_load_config();
     /* In the foreground master says it all itself, on stderr. */
-    if (!foreground && ctl_check_tls(conf) < 0)
+    if (!foreground && ctl_check_conf(conf) < 0)
         return 1;
     if ((pid = ctl_running()) != 0) {
         fprintf(stderr, "alligatectl: already running (pid %d)\n", (int) pid);
@@ -266,7 +266,7 @@ ctl_reload(int argc, char **argv)
     if (argc != 1)
         ctl_usage();
     /* A bad configuration is refused here (and by master). */
-    if (ctl_check_tls(ctl_load_config()) < 0)
+    if (ctl_check_conf(ctl_load_config()) < 0)
         return 1;
     if (ctl_running() == 0) {
         fprintf(stderr, "alligatectl: not running\n");

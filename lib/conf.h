@@ -30,6 +30,7 @@ typedef enum CONF_TYPE {
     CONF_TLSPROTO,              /* TLS versions, Postfix's syntax */
     CONF_DNSBL,                 /* postscreen_dnsbl_sites syntax */
     CONF_SERVERS,               /* list of host[:port] or unix:/path */
+    CONF_ADDRPORTS,             /* list of numeric address[:port] */
     CONF_NTYPES                 /* a new type: also its entry in conf_type.c */
 } CONF_TYPE;
 
@@ -109,6 +110,11 @@ void conf_problem(const CONFIG *conf, struct VBUF *out, CONF_ID id,
 void conf_set_default(CONF_ID id, const char *value);
 /* The default in force: conf_set_default()'s, else the table's. */
 const char *conf_default(CONF_ID id);
+
+/* 1 when the default in force (conf_default()) refers to other
+ * parameters ($name, ${name}; $$ is a literal $): `config -d` shows
+ * such a default as written, as postconf -d does. */
+int conf_default_refers(CONF_ID id);
 
 /* Looks a parameter up by name; -1 when unknown. */
 int conf_lookup(const char *name);

@@ -142,6 +142,23 @@ conf_expand_text(CONFIG *conf, int id, const char *text, VBUF *out,
     return 0;
 }
 
+int
+conf_default_refers(CONF_ID id)
+{
+    const char *cp = conf_default(id);
+
+    while ((cp = strchr(cp, '$')) != NULL) {
+        if (cp[1] == '$') {
+            cp += 2;
+            continue;
+        }
+        if (cp[1] == '{' || isalnum((unsigned char) cp[1]) || cp[1] == '_')
+            return 1;
+        cp++;
+    }
+    return 0;
+}
+
 /* Reports the loop that leads back to id, where main.cf started it. */
 static void
 conf_expand_loop(CONFIG *conf, int id, CONF_EXPAND *st, VBUF *errors)

@@ -2,6 +2,7 @@
  * its name (for the docs and messages) and the parser that checks an
  * expanded value and keeps its parsed form in the CONFIG.  A new type is a
  * new CONF_TYPE and one entry in conf_type_table. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
@@ -213,6 +214,27 @@ conf_type_server_item(const char *item, VBUF *why)
     return 0;
 }
 
+/* A server given by its address, not its name (dnscache's DNS servers:
+ * their names would need DNS): address, address:port, [address]:port,
+ * [ipv6]:port. */
+static int
+conf_type_addrport_item(const char *item, VBUF *why)
+{
+    HOSTPORT hp;
+    unsigned char bin[16];
+
+    if (hostport_parse(&hp, item, NULL, why) < 0)
+        return -1;
+    if (inet_pton(AF_INET, hp.host, bin) == 1
+        || inet_pton(AF_INET6, hp.host, bin) == 1)
+        return 0;
+    vbuf_reset(why);
+    vbuf_printf(why, "host is not a numeric address in \"%s\" (use an IP "
+                     "address, address:port or [IPv6]:port)",
+                printable_str(item));
+    return -1;
+}
+
 /* Parses "a-zA-Z0-9._-" into a table; '-' first or last is literal; an
  * empty set allows nothing (the parameter's users take it as no check). */
 static int
@@ -258,13 +280,79 @@ conf_type_any(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
     return 0;
 }
 
+/* A host name as RFC 1123 has it (what the name goes into: EHLO, the
+ * greeting, Received: headers): labels of letters, digits and '-', not
+ * at a label's ends, 1..63 octets each, 253 in all; a last label of
+ * digits alone would make it an address.  Says why not in why. */
+static int
+conf_type_rfc1123_ok(const char *name, VBUF *why)
+{
+    const char *label = name;
+    const char *cp;
+    int digits_only = 1;
+
+    vbuf_reset(why);
+    if (strlen(name) > 253) {
+        vbuf_set(why, "longer than 253 characters");
+        return -1;
+    }
+    for (cp = name;; cp++) {
+        if (*cp == '.' || *cp == 0) {
+            size_t len = (size_t) (cp - label);
+
+            if (len == 0 && cp == name && *cp == 0) {
+                vbuf_set(why, "empty");
+                return -1;
+            }
+            if (len == 0) {
+                vbuf_set(why, *cp ? "empty label" : "ends with '.'");
+                return -1;
+            }
+            if (len > 63) {
+                vbuf_set(why, "a label longer than 63 characters");
+                return -1;
+            }
+            if (*label == '-' || cp[-1] == '-') {
+                vbuf_set(why, "a label starts or ends with '-'");
+                return -1;
+            }
+            if (*cp == 0)
+                break;
+            label = cp + 1;
+            digits_only = 1;
+        } else if (isalnum((unsigned char) *cp) || *cp == '-') {
+            if (!isdigit((unsigned char) *cp))
+                digits_only = 0;
+        } else {
+            if (isprint((unsigned char) *cp))
+                vbuf_printf(why, "character '%c' not allowed", *cp);
+            else
+                vbuf_printf(why, "character 0x%02x not allowed", (unsigned char) *cp);
+            vbuf_append_str(why, " (letters, digits, '-' and '.')");
+            return -1;
+        }
+    }
+    if (digits_only) {
+        vbuf_set(why, "the last label is all digits");
+        return -1;
+    }
+    return 0;
+}
+
+/* myhostname: as RFC 1123 says, when main.cf sets it; the system's host
+ * name, its default, only as loosely as list entries are (a machine
+ * named with a '_' still starts; main.cf can name it better). */
 static int
 conf_type_hostname(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
 {
-    (void) why;
-    if (conf_type_hostname_ok(v))
+    if (conf->line[id] > 0 ? conf_type_rfc1123_ok(v, why) == 0
+                           : conf_type_hostname_ok(v))
         return 0;
-    conf_error(conf, errors, id, "bad host name \"%s\"", printable_str(v));
+    if (conf->line[id] > 0)
+        conf_error(conf, errors, id, "bad host name \"%s\": %s", printable_str(v),
+                   vbuf_str(why));
+    else
+        conf_error(conf, errors, id, "bad host name \"%s\"", printable_str(v));
     return -1;
 }
 
@@ -351,6 +439,12 @@ static int
 conf_type_hostports(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
 {
     return conf_type_list(conf, id, v, why, errors, conf_type_hostport_item);
+}
+
+static int
+conf_type_addrports(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
+{
+    return conf_type_list(conf, id, v, why, errors, conf_type_addrport_item);
 }
 
 /* One host[:port], or empty. */
@@ -515,6 +609,7 @@ static const CONF_TYPE_INFO conf_type_table[] = {
     [CONF_TLSPROTO] = {"TLS protocols", 0, conf_type_tlsproto},
     [CONF_DNSBL] = {"DNS blocklists", 0, conf_type_dnsbl},
     [CONF_SERVERS] = {"host[:port] or unix:/path list", 0, conf_type_servers},
+    [CONF_ADDRPORTS] = {"address[:port] list", 0, conf_type_addrports},
 };
 
 _Static_assert(sizeof(conf_type_table) / sizeof(conf_type_table[0]) == CONF_NTYPES,

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "conf.h"
+#include "conf_env.h"
 #include "daemon_dir.h"
 #include "dirs.h"
 #include "events.h"
@@ -151,16 +152,21 @@ master_warn_lines(VBUF *text)
 }
 
 /* Loads main.cf and checks what conf_load cannot (the TLS certificate
- * and key, tls_conf.c); NULL with one line per problem in errors.
- * Warnings, in warnings, do not refuse it. */
+ * and key, tls_conf.c; daemon_user and log_file, conf_env.c); NULL with
+ * one line per problem in errors.  Warnings, in warnings, do not refuse
+ * it. */
 static CONFIG *
 master_load(VBUF *errors, VBUF *warnings)
 {
     CONFIG *conf = conf_load(master_config_dir, errors);
+    int bad;
 
-    if (conf != NULL && tls_conf_check(conf, time(NULL), errors, warnings) < 0)
-        conf = conf_free(conf);
-    return conf;
+    if (conf == NULL)
+        return NULL;
+    bad = tls_conf_check(conf, time(NULL), errors, warnings) < 0;
+    if (conf_env_check(conf, geteuid() == 0, errors, warnings) < 0)
+        bad = 1;
+    return bad ? conf_free(conf) : conf;
 }
 
 /* On reload (logrotate's postrotate runs alligatectl reload): log_file

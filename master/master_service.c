@@ -21,13 +21,6 @@ master_authd_wanted(void)
     return conf_bool(P_smtp_auth);
 }
 
-/* dnscache does every DNS query: only when there is one to do. */
-static int
-master_dnscache_wanted(void)
-{
-    return conf_bool(P_resolve_remote_hosts) || *conf_str(P_dnsbl_sites) != 0;
-}
-
 /* tarpit holds the clients smtpd tarpits: with tarpit = yes (the rules'
  * tarpit), or when the blocklists' action is to tarpit, which needs no
  * tarpit = yes (and does nothing without blocklists). */
@@ -52,8 +45,11 @@ MASTER_SERV master_services[] = {
      .listen_param = -1},
     {.name = "authd", .program = "authd", .kind = MASTER_SINGLE,
      .listen_param = -1, .wanted = master_authd_wanted},
+    /* Always, as ratekeeper: smtpd asks it only with resolve_remote_hosts
+     * or dnsbl_sites, but alligatectl dns works on any configuration, and
+     * turning either on is a reload, not a new process. */
     {.name = "dnscache", .program = "dnscache", .kind = MASTER_SINGLE,
-     .listen_param = -1, .wanted = master_dnscache_wanted},
+     .listen_param = -1},
     {.name = "tarpit", .program = "tarpit", .kind = MASTER_SINGLE,
      .listen_param = -1, .wanted = master_tarpit_wanted},
     {.name = "smtp", .program = "smtpd", .kind = MASTER_POOL,

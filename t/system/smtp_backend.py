@@ -46,12 +46,15 @@ class _Handler(socketserver.BaseRequestHandler):
         self.tls = False
         with self.backend.cond:
             self.backend.connections += 1
+            self.backend.opened.append(time.monotonic())
             self.backend.open_socks.add(self.sock)
             self.backend.max_open = max(self.backend.max_open, len(self.backend.open_socks))
 
     def finish(self):
         with self.backend.cond:
             self.backend.open_socks.discard(self.sock)
+            self.backend.closed.append(time.monotonic())
+            self.backend.cond.notify_all()
         try:
             self.sock.close()
         except OSError:
@@ -315,7 +318,8 @@ class Backend:
       auth_required  MAIL before AUTH gets 530
 
     and records: messages, dropped (closed after the dot), commands,
-    connections (how many), max_open (most at once), pipelined (MAIL
+    connections (how many), opened and closed (when each connection
+    was, time.monotonic()), max_open (most at once), pipelined (MAIL
     commands that arrived together with a RCPT), auths ((mechanism, user,
     succeeded) for each AUTH)."""
 
@@ -337,6 +341,8 @@ class Backend:
         self.dropped = []
         self.commands = []
         self.connections = 0
+        self.opened = []
+        self.closed = []
         self.max_open = 0
         self.pipelined = 0
         self.open_socks = set()
@@ -397,6 +403,15 @@ class Backend:
             while self.stalled < count and time.time() < deadline:
                 self.cond.wait(max(0.01, deadline - time.time()))
             return self.stalled >= count
+
+    def wait_closed(self, count, timeout=20):
+        """Waits until count connections have ended; returns their end
+        times."""
+        deadline = time.time() + timeout
+        with self.cond:
+            while len(self.closed) < count and time.time() < deadline:
+                self.cond.wait(max(0.01, deadline - time.time()))
+            return list(self.closed)
 
     def delivered_to(self, rcpt):
         with self.cond:

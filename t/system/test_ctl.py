@@ -116,7 +116,20 @@ class Check(CtlTestCase):
     def test_bad_host_name_is_reported_once(self):
         # smtpd_banner and others expand $myhostname: one mistake, one line.
         self.assert_error("myhostname = bad..name\n",
-                          'myhostname: bad host name "bad..name"')
+                          'myhostname: bad host name "bad..name": empty label')
+
+    def test_host_name_with_an_underscore(self):
+        # Not a host name by RFC 1123, whatever DNS would store.
+        self.assert_error("myhostname = bad_host\n",
+                          "myhostname: bad host name \"bad_host\": character '_' not "
+                          "allowed (letters, digits, '-' and '.')")
+
+    def test_dns_server_by_name(self):
+        # dnscache would need DNS to find its DNS server: it died on it.
+        self.assert_error("dns_servers = 192.0.2.53, ns.example.com:53 [2001:db8::53]:5353\n",
+                          'dns_servers: host is not a numeric address in '
+                          '"ns.example.com:53" (use an IP address, address:port or '
+                          '[IPv6]:port)')
 
     def test_missing_list_file(self):
         self.assert_error("killlist = missing.txt\n",
@@ -200,7 +213,14 @@ class Check(CtlTestCase):
     def test_committed_main_cf_passes(self):
         # etc/main.cf lists every parameter, commented out, with its default.
         shutil.copy(os.path.join(TOP, "etc", "main.cf"), self.path)
-        self.assertEqual(self.ctl("check"), (0, "", ""))
+        # The default daemon_user, which the package creates, may be
+        # missing here: as root that is a warning, not an error.
+        warning = ""
+        if os.geteuid() == 0 and not user_exists("alligate"):
+            warning = ('warning: %s: daemon_user (default): user "alligate" does not '
+                       'exist: alligatectl start will fail as root; create it (the '
+                       'package does) or set daemon_user\n' % self.path)
+        self.assertEqual(self.ctl("check"), (0, "", warning))
         rc, out, err = self.ctl("config", "-n")
         self.assertEqual((rc, out, err), (0, "", ""))
         # With this instance's paths added, it is a configuration that runs.
@@ -208,6 +228,108 @@ class Check(CtlTestCase):
             f.write(self.base)
         self.assertEqual(self.ctl("check"), (0, "", ""))
         self.inst.start()
+        c = self.inst.raw()
+        self.assertEqual(c.cmd("QUIT")[0], 221)
+        c.close()
+
+
+def user_exists(name):
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+class CheckEnvironment(Check):
+    """Values conf_load accepts that would fail only when a process uses
+    them (lib/conf_env.c): daemon_user and log_file, refused by check,
+    start and reload with their main.cf line."""
+
+    def ctl_as_nobody(self, *args):
+        """alligatectl -c DIR ARGS as the user nobody (a start without
+        root); the instance's directory is readable by all."""
+        p = subprocess.run([CTL, "-c", self.dir] + list(args), capture_output=True,
+                           text=True, timeout=30, stdin=subprocess.DEVNULL, user="nobody")
+        return p.returncode, p.stdout, p.stderr
+
+    def test_daemon_user_that_does_not_exist(self):
+        # (log_file = -: nobody could not create the log in self.dir.)
+        line = self.write("daemon_user = nosuchuser-alligate\nlog_file = -\n")
+        if os.geteuid() == 0:
+            self.assertEqual(self.ctl("check"), (
+                1, "", '%s:%d: daemon_user: user "nosuchuser-alligate" does not exist\n'
+                % (self.path, line)))
+            rc, out, err = self.ctl_as_nobody("check")
+        else:
+            rc, out, err = self.ctl("check")
+        # Without root nothing runs as daemon_user: a warning.
+        self.assertEqual((rc, out, err), (
+            0, "", 'warning: %s:%d: daemon_user: user "nosuchuser-alligate" does not '
+            'exist (it matters only when started as root)\n' % (self.path, line)))
+
+    @unittest.skipUnless(os.geteuid() == 0, "daemon_user matters to root only")
+    def test_daemon_user_root(self):
+        line = self.write("daemon_user = root\n")
+        self.assertEqual(self.ctl("check"), (
+            1, "", '%s:%d: daemon_user: user "root" has uid 0: every process but '
+            'master must run as an unprivileged user\n' % (self.path, line)))
+
+    @unittest.skipUnless(os.geteuid() == 0, "daemon_user matters to root only")
+    def test_start_refuses_a_daemon_user_that_does_not_exist(self):
+        line = self.write("daemon_user = nosuchuser-alligate\n")
+        self.assertEqual(self.ctl("start"), (
+            1, "", '%s:%d: daemon_user: user "nosuchuser-alligate" does not exist\n'
+            % (self.path, line)))
+        self.assertEqual(self.inst.master_pid(), 0)
+        self.assertFalse(os.path.exists(self.inst.queue))
+
+    def test_log_file_under_a_file(self):
+        with open(os.path.join(self.dir, "afile"), "w") as f:
+            f.write("not a directory\n")
+        self.assert_error("log_file = %s/afile/alligate.log\n" % self.dir,
+                          'log_file: "%s/afile" is not a directory' % self.dir)
+
+    def test_log_file_is_a_directory(self):
+        self.assert_error("log_file = %s\n" % self.dir,
+                          'log_file: "%s" is a directory' % self.dir)
+
+    def test_log_file_relative(self):
+        self.assert_error("log_file = alligate.log\n",
+                          "log_file: not an absolute path (use a path from /, - for "
+                          "standard error, or nothing for syslog)")
+
+    def test_log_file_directory_that_cannot_be_made(self):
+        # start makes a missing directory (/var/log/alligate): only where
+        # it can.  Without root, not at the top of the file system.
+        line = self.write("log_file = /nonexistent-alligate/dir/alligate.log\n")
+        message = ('%s:%d: log_file: cannot create the file\'s directory in "/": '
+                   'Permission denied\n' % (self.path, line))
+        if os.geteuid() == 0:
+            self.assertEqual(self.ctl_as_nobody("check"), (1, "", message))
+        else:
+            self.assertEqual(self.ctl("check"), (1, "", message))
+
+    def test_log_file_in_a_directory_start_makes(self):
+        self.write("log_file = %s/log/alligate/alligate.log\n" % self.dir)
+        self.assertEqual(self.ctl("check"), (0, "", ""))
+        self.inst.start()
+        self.assertTrue(wait_for(lambda: os.path.exists(
+            os.path.join(self.dir, "log", "alligate", "alligate.log"))))
+
+    def test_reload_refuses_a_log_file_under_a_file(self):
+        self.inst.start()
+        with open(os.path.join(self.dir, "afile"), "w") as f:
+            f.write("not a directory\n")
+        line = self.write("log_file = %s/afile/alligate.log\n" % self.dir)
+        message = ('%s:%d: log_file: "%s/afile" is not a directory'
+                   % (self.path, line, self.dir))
+        self.assertEqual(self.ctl("reload"), (1, "", message + "\n"))
+        # Past alligatectl's own check: master refuses it too.
+        os.kill(self.inst.master_pid(), signal.SIGHUP)
+        self.assertTrue(wait_for(lambda: "reload refused" in self.inst.log()))
+        self.assertIn("error: reload refused, keeping the running configuration: "
+                      + message + "\n", self.inst.log())
         c = self.inst.raw()
         self.assertEqual(c.cmd("QUIT")[0], 221)
         c.close()
@@ -388,7 +510,21 @@ class Config(CtlTestCase):
         self.write("smtpd_max_processes = 7\nsmtpd_banner = hi\n")
         out = self.config("-d")
         self.assertIn("smtpd_max_processes = 100\n", out)
-        self.assertIn("smtpd_banner = %s ESMTP\n" % socket.gethostname(), out)
+        # As postconf -d: a default that refers to other parameters as
+        # written, a computed one computed.
+        self.assertIn("smtpd_banner = $myhostname ESMTP\n", out)
+        self.assertIn("myhostname = %s\n" % socket.gethostname(), out)
+        self.assertIn("local_domains = $myhostname, localhost\n", out)
+        self.assertIn("local_maildir = $data_directory/maildir\n", out)
+        self.assertIn("tls_key_file = $tls_cert_file\n", out)
+        self.assertIn("smtpd_client_event_limit_exceptions = $relay_networks\n", out)
+        self.assertIn("daemon_directory = %s\n" % os.path.dirname(CTL), out)
+        self.assertEqual(self.config("-d", "smtpd_banner", "archive_directory"),
+                         "smtpd_banner = $myhostname ESMTP\n"
+                         "archive_directory = $data_directory/archive\n")
+        # Without -d, the values: expanded.
+        self.assertEqual(self.config("local_maildir"),
+                         "local_maildir = %s/data/maildir\n" % self.dir)
         self.assertIn("smtp_listen = 0.0.0.0:25\n", out)
         self.assertIn("tarpit_delay = 60s\n", out)
         self.assertIn("reject_text = Refused\n", out)

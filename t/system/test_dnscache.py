@@ -3,10 +3,11 @@ loopback port with PTR, A and junk records.  alligatectl dns lookup
 shows the verified name; a PTR name that does not resolve back is
 unverified; junk PTR names are discarded; an address without PTR has no
 name; the cache survives a restart of dnscache (dnsmasq sees no second
-query); master starts dnscache only when it has work and restarts it
-when it is killed."""
+query); master runs dnscache whatever the configuration (alligatectl
+dns answers a new user's) and restarts it when it is killed."""
 
 import heapq
+import json
 import os
 import select
 import shutil
@@ -603,12 +604,46 @@ class DnscacheNoResolveTest(AlligateTestCase):
         self.assertEqual(out["verified"], "-")
 
 
-class DnscacheOffTest(AlligateTestCase):
-    def test_not_started_without_work(self):
-        self.assertEqual(self.inst.pids("dnscache"), [])
+class DnscacheDefaultTest(AlligateTestCase):
+    """A new user's configuration, neither resolve_remote_hosts nor
+    dnsbl_sites: dnscache runs all the same, so that `alligatectl dns
+    lookup 127.0.0.1` answers (issue 15's Done-means), and smtpd does not
+    ask it anything."""
+
+    def test_runs_and_answers_without_work(self):
+        with open(self.inst.conf_path) as f:
+            conf = f.read()
+        self.assertNotIn("resolve_remote_hosts", conf)
+        self.assertNotIn("dnsbl_sites", conf)
+        self.assertEqual(len(wait_for(lambda: self.inst.pids("dnscache"))), 1)
+        self.assertRegex(self.inst.ctl("status", check=True).stdout,
+                         r"(?m)^dnscache\s+dnscache\s+running\s*$")
+        out = lookup(self.inst, "127.0.0.1")
+        self.assertEqual((out["address"], out["result"], out["ptr"], out["verified"],
+                          out["dnsbl score"], out["source"]),
+                         ("127.0.0.1", "off", "-", "-", "0", "lookup"))
+        self.assertEqual(self.inst.ctl("dns", "stats", check=True).stdout,
+                         "entries: 0\nhits: 0\nmisses: 0\nhit ratio: -\n"
+                         "inflight: 0\nrefreshes: 0\n")
+        self.assertEqual(self.inst.ctl("dns", "flush", check=True).stdout, "removed: 0\n")
+
+        # A session: smtpd asks dnscache nothing (its client counts no
+        # request), and the client stays unknown.
+        mark = self.inst.log_mark()
+        c = self.inst.raw()
+        self.assertEqual(c.cmd("QUIT")[0], 221)
+        c.close()
+        self.assertTrue(self.inst.wait_log(r"disconnect from unknown\[127\.0\.0\.1\]", mark))
+        doc = json.loads(self.inst.ctl("stats", "--json", "--all", check=True).stdout)
+        asked = [x["value"] for x in
+                 doc["metrics"]["alligate_dnscache_client_requests_total"]["series"]]
+        self.assertEqual(asked, [0])
+
+        # Stopped with the rest, the dns commands say so.
+        self.inst.stop()
         proc = self.inst.ctl("dns", "stats")
         self.assertEqual(proc.returncode, 1)
-        self.assertIn("cannot talk to dnscache", proc.stderr)
+        self.assertIn("alligatectl: cannot talk to dnscache: ", proc.stderr)
 
 
 if __name__ == "__main__":

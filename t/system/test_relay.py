@@ -194,6 +194,64 @@ class Delivery(RelayTestCase):
         self.assertEqual(m.rcpts, ["a@example.com", "b@example.net"])
 
 
+class ConnectionCache(RelayTestCase):
+    """relay_connection_cache_time: a delivery agent keeps its connection
+    to the backend open, idle, that long for the next message, then says
+    QUIT; the next message after that opens a new one."""
+
+    CACHE = 3.0
+    extra_conf = "relay_connection_cache_time = 3s\n"
+
+    def deliver(self, n):
+        """Puts message n into the queue; returns when the backend has it
+        and relay is done with it (time.monotonic())."""
+        qid = inject(self.inst, queue_file_bytes(b"Subject: %d\r\n\r\nhello\r\n" % n,
+                                                 ["someone@example.com"]))
+        self.assertEqual(len(self.backend.wait(n)), n)
+        self.assertLog(r"%s: removed$" % qid)
+        return time.monotonic()
+
+    def test_reused_within_the_cache_time_then_closed(self):
+        self.deliver(1)
+        done = self.deliver(2)
+        # Queued at once after the first: the same connection, still open.
+        self.assertEqual(self.backend.connections, 1)
+        self.assertEqual(self.backend.closed, [])
+        self.assertEqual(self.backend.commands.count("RSET"), 1)
+        # Idle for the cache time, then closed with QUIT (not dropped).
+        closed = self.backend.wait_closed(1, timeout=self.CACHE + 10)
+        self.assertEqual(len(closed), 1, "the cached connection was never closed")
+        idle = closed[0] - done
+        # Not before the cache time (less a second of this test's own
+        # lateness), and long before the default's 10s.
+        self.assertGreaterEqual(idle, self.CACHE - 1.0)
+        self.assertLess(idle, self.CACHE + 4.0)
+        self.assertEqual(self.backend.commands[-1], "QUIT")
+        # The next message: a new connection.
+        self.deliver(3)
+        self.assertEqual(self.backend.connections, 2)
+        self.assertEqual(self.backend.commands.count("QUIT"), 1)
+        self.assertEqual([c.split(" ")[0] for c in self.backend.commands].count("EHLO"), 2)
+
+
+class ConnectionCacheOff(RelayTestCase):
+    """relay_connection_cache_time = 0: QUIT after each message, a new
+    connection for the next."""
+
+    extra_conf = "relay_connection_cache_time = 0\n"
+
+    def test_one_connection_per_message(self):
+        for n in (1, 2):
+            qid = inject(self.inst, queue_file_bytes(b"Subject: %d\r\n\r\nhi\r\n" % n,
+                                                     ["someone@example.com"]))
+            self.assertEqual(len(self.backend.wait(n)), n)
+            self.assertLog(r"%s: removed$" % qid)
+            self.assertEqual(len(self.backend.wait_closed(n, timeout=10)), n)
+        self.assertEqual(self.backend.connections, 2)
+        self.assertEqual(self.backend.commands.count("QUIT"), 2)
+        self.assertEqual(self.backend.commands.count("RSET"), 0)
+
+
 @unittest.skipUnless(ipv6_loopback(), "no IPv6 loopback")
 class Ipv6Backend(RelayTestCase):
     backend_args = {"host": "::1"}

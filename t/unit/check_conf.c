@@ -208,7 +208,8 @@ START_TEST(test_bad_addresses)
                "%s:1: relay_networks: bad prefix length in \"10.0.0.0/33\"\n");
     load_fails("relay_networks = 300.1.2.3\n",
                "%s:1: relay_networks: bad address or CIDR block \"300.1.2.3\"\n");
-    load_fails("myhostname = bad_host!\n", "%s:1: myhostname: bad host name \"bad_host!\"\n");
+    load_fails("myhostname = bad_host!\n", "%s:1: myhostname: bad host name \"bad_host!\": "
+               "character '_' not allowed (letters, digits, '-' and '.')\n");
     load_fails("local_domains = example.com, -bad.example\n",
                "%s:1: local_domains: bad domain name \"-bad.example\"\n");
 }
@@ -260,6 +261,134 @@ START_TEST(test_hostport)
     load_fails("dns_servers = [192.0.2.53]x, 192.0.2.1:99999\n",
                "%s:1: dns_servers: junk after \"]\" in \"[192.0.2.53]x\"\n"
                "%s:1: dns_servers: bad port in \"192.0.2.1:99999\"\n");
+}
+END_TEST
+
+/* myhostname set in main.cf: a host name as RFC 1123 has it. */
+START_TEST(test_myhostname)
+{
+    static const char *good[] = {
+        "mx.example.com", "localhost", "MX-1.Example.COM", "a", "1mx.example",
+        "x.123a", "a.b-c.d",
+        "abcdefghij0123456789abcdefghij0123456789abcdefghij0123456789abc.example",
+    };
+    static const struct {
+        const char *name, *why;
+    } bad[] = {
+        {"bad_host", "character '_' not allowed (letters, digits, '-' and '.')"},
+        {"mx.example.com.", "ends with '.'"},
+        {".mx.example.com", "empty label"},
+        {"mx..example.com", "empty label"},
+        {"-mx.example.com", "a label starts or ends with '-'"},
+        {"mx-.example.com", "a label starts or ends with '-'"},
+        {"mx.example.-com", "a label starts or ends with '-'"},
+        {"192.0.2.1", "the last label is all digits"},
+        {"mx.example.123", "the last label is all digits"},
+        {"mx\x01.example", "character 0x01 not allowed (letters, digits, '-' and '.')"},
+        {"mx example", "character ' ' not allowed (letters, digits, '-' and '.')"},
+        {"abcdefghij0123456789abcdefghij0123456789abcdefghij0123456789abcd.example",
+         "a label longer than 63 characters"},
+    };
+    char text[512], expect[512];
+    CONFIG *conf;
+    size_t i;
+
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        snprintf(text, sizeof(text), "myhostname = %s\n", good[i]);
+        conf = load(text);
+        ck_assert_msg(conf != NULL, "%s: %s", good[i], vbuf_str(errors));
+        ck_assert_str_eq(conf_value(conf, P_myhostname), good[i]);
+        conf_free(conf);
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(text, sizeof(text), "myhostname = %s\n", bad[i].name);
+        snprintf(expect, sizeof(expect), "%%s:1: myhostname: bad host name \"%s\": %s\n",
+                 bad[i].name[2] == 1 ? "mx?.example" : bad[i].name, bad[i].why);
+        load_fails(text, expect);
+    }
+    /* 254 characters in all. */
+    memset(text, 0, sizeof(text));
+    strcpy(text, "myhostname = ");
+    for (i = 0; i < 127; i++)
+        strcat(text, i ? ".a" : "a");
+    strcat(text, "b\n");
+    ck_assert_ptr_null(load(text));
+    ck_assert_ptr_nonnull(strstr(vbuf_str(errors), ": longer than 253 characters\n"));
+}
+END_TEST
+
+/* dns_servers: numeric addresses only; dnscache cannot look its DNS
+ * servers' names up (it died on one, again and again). */
+START_TEST(test_dns_servers)
+{
+    CONFIG *conf = load("dns_servers = 192.0.2.53 192.0.2.54:5353, [192.0.2.55]:53"
+                        " [2001:db8::53]:53 [2001:db8::54] 2001:db8::55\n");
+
+    ck_assert_msg(conf != NULL, "%s", vbuf_str(errors));
+    conf_activate(conf);
+    ck_assert_str_eq(conf_list(P_dns_servers)[2], "[192.0.2.55]:53");
+    ck_assert_str_eq(conf_list(P_dns_servers)[4], "[2001:db8::54]");
+    ck_assert_str_eq(conf_list(P_dns_servers)[5], "2001:db8::55");
+    ck_assert_ptr_null(conf_list(P_dns_servers)[6]);
+    conf_free(conf);
+    load_fails("\ndns_servers = 192.0.2.53, ns.example.com [resolver.example]:53 localhost\n",
+               "%s:2: dns_servers: host is not a numeric address in \"ns.example.com\" "
+               "(use an IP address, address:port or [IPv6]:port)\n"
+               "%s:2: dns_servers: host is not a numeric address in \"[resolver.example]:53\" "
+               "(use an IP address, address:port or [IPv6]:port)\n"
+               "%s:2: dns_servers: host is not a numeric address in \"localhost\" "
+               "(use an IP address, address:port or [IPv6]:port)\n");
+    load_fails("dns_servers = 192.0.2.300\n",
+               "%s:1: dns_servers: host is not a numeric address in \"192.0.2.300\" "
+               "(use an IP address, address:port or [IPv6]:port)\n");
+    /* hostport_parse's own refusals come first, as before. */
+    load_fails("dns_servers = 192.0.2.53:0\n",
+               "%s:1: dns_servers: bad port in \"192.0.2.53:0\"\n");
+    ck_assert_str_eq(conf_type_name(CONF_ADDRPORTS), "address[:port] list");
+}
+END_TEST
+
+/* config -d shows a default that refers to others as written. */
+START_TEST(test_default_refers)
+{
+    ck_assert_int_eq(conf_default_refers(P_smtpd_banner), 1);        /* $myhostname */
+    ck_assert_int_eq(conf_default_refers(P_local_maildir), 1);       /* $data_directory/ */
+    ck_assert_int_eq(conf_default_refers(P_myhostname), 0);          /* computed */
+    ck_assert_int_eq(conf_default_refers(P_smtp_listen), 0);
+    ck_assert_int_eq(conf_default_refers(P_reject_text), 0);
+    conf_set_default(P_reject_text, "costs $$5");
+    ck_assert_int_eq(conf_default_refers(P_reject_text), 0);
+    conf_set_default(P_reject_text, "$$$$${tarpit}");
+    ck_assert_int_eq(conf_default_refers(P_reject_text), 1);
+    conf_set_default(P_reject_text, "5$");
+    ck_assert_int_eq(conf_default_refers(P_reject_text), 0);
+    conf_set_default(P_reject_text, "$_x");
+    ck_assert_int_eq(conf_default_refers(P_reject_text), 1);
+    conf_set_default(P_reject_text, NULL);
+    ck_assert_int_eq(conf_default_refers(P_reject_text), 0);
+}
+END_TEST
+
+/* The system's host name, myhostname's default, is not held to RFC 1123
+ * (a machine named "build_42" still starts); what main.cf sets is. */
+START_TEST(test_computed_hostname_lenient)
+{
+    char host[256];
+    CONFIG *conf;
+
+    if (gethostname(host, sizeof(host)) < 0 || strchr(host, '_') == NULL) {
+        /* Not such a machine: the rule is seen through $myhostname. */
+        load_fails("myhostname = a_b\n", "%s:1: myhostname: bad host name \"a_b\": "
+                   "character '_' not allowed (letters, digits, '-' and '.')\n");
+        conf = load("");
+        ck_assert_msg(conf != NULL, "%s", vbuf_str(errors));
+        conf_free(conf);
+        return;
+    }
+    conf = load("");
+    ck_assert_msg(conf != NULL, "%s", vbuf_str(errors));
+    ck_assert_str_eq(conf_value(conf, P_myhostname), host);
+    conf_free(conf);
 }
 END_TEST
 
@@ -528,6 +657,10 @@ main(void)
     tcase_add_test(tc, test_bad_listen);
     tcase_add_test(tc, test_hostport);
     tcase_add_test(tc, test_servers);
+    tcase_add_test(tc, test_myhostname);
+    tcase_add_test(tc, test_dns_servers);
+    tcase_add_test(tc, test_default_refers);
+    tcase_add_test(tc, test_computed_hostname_lenient);
     tcase_add_test(tc, test_file);
     tcase_add_test(tc, test_bad_rcpt_file);
     tcase_add_test(tc, test_bad_chars);
