@@ -198,29 +198,32 @@
     "-- reads it all.  front: the window, its total and number of buckets\n" \
     "-- from the first one still in it at now, and where that one starts.\n" \
     "local function front(s, now)\n" \
-    "    local wtext, ttext, ntext, pos = match(s, '^2 (%d+) (%d+) (%d+)()')\n" \
-    "    local window, total, nb = int(wtext), int(ttext), int(ntext)\n" \
-    "    if window == nil or total == nil or nb == nil or window < 1\n" \
-    "        or window > WINDOW_MAX or nb < 1 or nb > BUCKETS + 1\n" \
+    "    -- What the patterns took are digits: tonumber reads them (a number\n" \
+    "    -- beyond 2^53 only inexactly, which the bounds below refuse).\n" \
+    "    local wt, tt, nt, pos, it, ct, after =\n" \
+    "        match(s, '^2 (%d+) (%d+) (%d+)() (%-?%d+):(%d+)()')\n" \
+    "    if wt == nil then return nil end\n" \
+    "    local window, total, nb = tonumber(wt), tonumber(tt), tonumber(nt)\n" \
+    "    if window < 1 or window > WINDOW_MAX or nb < 1 or nb > BUCKETS + 1\n" \
     "        or total < nb or total > nb * UINT_MAX then\n" \
     "        return nil\n" \
     "    end\n" \
     "    local width = width_of(window)\n" \
     "    local oldest = fdiv(now - window, width)\n" \
-    "    local first\n" \
-    "    while nb > 0 do\n" \
-    "        local itext, ctext, after = match(s, '^ (%-?%d+):(%d+)()', pos)\n" \
-    "        local id, c = int(itext), int(ctext)\n" \
-    "        if id == nil or c == nil or c < 1 or c > UINT_MAX or c > total then\n" \
-    "            return nil\n" \
-    "        end\n" \
-    "        if id >= oldest then first = id break end\n" \
+    "    local id, c = tonumber(it), tonumber(ct)\n" \
+    "    while true do\n" \
+    "        if c < 1 or c > UINT_MAX or c > total then return nil end\n" \
+    "        if id >= oldest then return window, width, total, nb, pos, id end\n" \
     "        total, nb, pos = total - c, nb - 1, after\n" \
+    "        if nb == 0 then\n" \
+    "            if pos ~= #s + 1 then return nil end\n" \
+    "            return window, width, total, 0, pos\n" \
+    "        end\n" \
+    "        it, ct, after = match(s, '^ (%-?%d+):(%d+)()', pos)\n" \
+    "        if it == nil then return nil end\n" \
+    "        id, c = tonumber(it), tonumber(ct)\n" \
     "    end\n" \
-    "    if nb == 0 and pos ~= #s + 1 then return nil end\n" \
-    "    return window, width, total, nb, pos, first\n" \
     "end\n" \
-    "\n" \
     "-- The newest bucket of the record from pos on (first: the id at pos):\n" \
     "-- where it starts, its id and count.  It is the last thing in s, and\n" \
     "-- no bucket is longer than 29 bytes (a space, 17 for the id, a colon,\n" \
@@ -229,8 +232,9 @@
     "    local from = #s - 29\n" \
     "    if from < pos then from = pos end\n" \
     "    local at, itext, ctext = match(s, '() (%-?%d+):(%d+)$', from)\n" \
-    "    local id, c = int(itext), int(ctext)\n" \
-    "    if id == nil or c == nil or c < 1 or c > UINT_MAX or id < first then\n" \
+    "    if at == nil then return nil end\n" \
+    "    local id, c = tonumber(itext), tonumber(ctext)\n" \
+    "    if c < 1 or c > UINT_MAX or id < first then\n" \
     "        return nil\n" \
     "    end\n" \
     "    return at, id, c\n" \
@@ -250,19 +254,20 @@
     "    end\n" \
     "    local at, last, c = newest(s, pos, first)\n" \
     "    if at == nil then return nil end\n" \
-    "    local body\n" \
+    "    local record\n" \
     "    if last >= id or nb > BUCKETS then\n" \
     "        local sum = min(c + n, UINT_MAX)\n" \
-    "        body = string.sub(s, pos, at - 1) .. format(' %d:%d', last, sum)\n" \
     "        total = total + sum - c\n" \
+    "        record = format('2 %d %d %d%s %d:%d', window, total, nb,\n" \
+    "                        string.sub(s, pos, at - 1), last, sum)\n" \
     "    elseif n > 0 then\n" \
-    "        body = string.sub(s, pos) .. format(' %d:%d', id, n)\n" \
     "        total, nb, last = total + n, nb + 1, id\n" \
+    "        record = format('2 %d %d %d%s %d:%d', window, total, nb,\n" \
+    "                        string.sub(s, pos), id, n)\n" \
     "    else\n" \
-    "        body = string.sub(s, pos)\n" \
+    "        record = format('2 %d %d %d%s', window, total, nb, string.sub(s, pos))\n" \
     "    end\n" \
-    "    return total, format('2 %d %d %d', window, total, nb) .. body,\n" \
-    "           (last + 1) * width + window\n" \
+    "    return total, record, (last + 1) * width + window\n" \
     "end\n" \
     "\n" \
     "-- Counts n events in key's window at now; returns the count.\n" \

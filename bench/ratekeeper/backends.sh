@@ -9,6 +9,11 @@
 # Needs make -C bench/ratekeeper and redis-server.  Prints one line per
 # run and a summary: medians over the rounds, and redis-server's own CPU
 # per request (ratekeeper's is on rk_bench's cpu: line).
+#
+# KEYS=N WINDOW=MS pass rk_bench's -k and -w (default 10 000 keys, a
+# 10-minute window: every key's window holds a bucket or two in a run of
+# seconds).  KEYS=1000 WINDOW=6000 fills every key's window (60 buckets
+# of 100 ms) within the run: the steady state of a busy sender.
 set -eu
 cd "$(dirname "$0")/../.."
 top=$(pwd)
@@ -42,10 +47,12 @@ redis_cpu() {
 one() {
     local backend=$1 mode=$2 out extra=""
     [ "$backend" = redis ] && extra=$redis_conf
+    local keys="-k ${KEYS:-10000} -w ${WINDOW:-600000}"
+    [ "$backend" = redis ] && redis-cli -p "$port" flushall > /dev/null
     if [ "$mode" = closed ]; then
-        out=$("$bench" -r "$bin/ratekeeper" -e "$extra" -c 50 -d "$secs")
+        out=$("$bench" -r "$bin/ratekeeper" -e "$extra" -c 50 -d "$secs" $keys)
     else
-        out=$("$bench" -r "$bin/ratekeeper" -e "$extra" -c 100 -d "$secs" -R "$rate")
+        out=$("$bench" -r "$bin/ratekeeper" -e "$extra" -c 100 -d "$secs" -R "$rate" $keys)
     fi
     echo "$out" | awk '
         /^achieved:/ { rps = $2 }
