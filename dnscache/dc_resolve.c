@@ -6,6 +6,7 @@
  * cache needs the TTL of PTR and TXT answers, which c-ares's parsers
  * drop. */
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <ares.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -95,30 +96,65 @@ dc_resolve_sock_state(void *data, ares_socket_t fd, int readable,
         event_disable_write(fd);
 }
 
-/* "host:port,[v6]:port" for ares_set_servers_ports_csv. */
+/* A server's name, looked up once (in /etc/hosts, or by the system's
+ * resolver: c-ares cannot ask the servers it is being told about): each
+ * of its addresses with port is appended to csv. */
+static int
+dc_resolve_server_name(const char *name, const char *port, VBUF *csv,
+                       VBUF *why)
+{
+    struct addrinfo hints, *res, *ai;
+    char    host[NI_MAXHOST];
+    int     err;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    if ((err = getaddrinfo(name, NULL, &hints, &res)) != 0) {
+        vbuf_set(why, "");
+        vbuf_printf(why, "dns_servers: %s: %s", name, gai_strerror(err));
+        return -1;
+    }
+    for (ai = res; ai; ai = ai->ai_next) {
+        if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof(host),
+                        NULL, 0, NI_NUMERICHOST) != 0)
+            continue;
+        if (vbuf_len(csv))
+            vbuf_append_char(csv, ',');
+        vbuf_printf(csv, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+        msg_info("dns_servers: %s is %s", name, host);
+    }
+    freeaddrinfo(res);
+    return 0;
+}
+
+/* "host:port,[v6]:port" for ares_set_servers_ports_csv.  A server
+ * whose name cannot be found is left out, said in a warning; none left
+ * means /etc/resolv.conf's (an empty csv). */
 static int
 dc_resolve_servers_csv(char *const *servers, VBUF *csv, VBUF *why)
 {
     HOSTPORT hp;
     unsigned char bin[16];
+    int     given = 0;
 
     vbuf_set(csv, "");
     for (; servers && *servers; servers++) {
+        given++;
         if (hostport_parse(&hp, *servers, "53", why) < 0)
             return -1;
-        if (vbuf_len(csv))
-            vbuf_append_char(csv, ',');
-        if (inet_pton(AF_INET, hp.host, bin) == 1) {
-            vbuf_printf(csv, "%s:%s", hp.host, hp.port);
-        } else if (inet_pton(AF_INET6, hp.host, bin) == 1) {
-            vbuf_printf(csv, "[%s]:%s", hp.host, hp.port);
-        } else {
-            vbuf_set(why, "");
-            vbuf_printf(why, "dns_servers: not a numeric address: %s",
-                        hp.host);
-            return -1;
+        if (inet_pton(AF_INET, hp.host, bin) == 1
+            || inet_pton(AF_INET6, hp.host, bin) == 1) {
+            if (vbuf_len(csv))
+                vbuf_append_char(csv, ',');
+            vbuf_printf(csv, strchr(hp.host, ':') ? "[%s]:%s" : "%s:%s",
+                        hp.host, hp.port);
+        } else if (dc_resolve_server_name(hp.host, hp.port, csv, why) < 0) {
+            msg_warn("%s; server left out", vbuf_str(why));
         }
     }
+    if (given && vbuf_len(csv) == 0)
+        msg_warn("dns_servers: no server found; using /etc/resolv.conf");
     return 0;
 }
 

@@ -81,7 +81,6 @@ fuzz_check(CONFIG *conf)
         case CONF_DOMAINS:
         case CONF_LISTEN:
         case CONF_HOSTPORTS:
-        case CONF_ADDRPORTS:
             for (cpp = conf_list(id); *cpp; cpp++)
                 if (**cpp == 0)
                     abort();

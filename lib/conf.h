@@ -30,7 +30,6 @@ typedef enum CONF_TYPE {
     CONF_TLSPROTO,              /* TLS versions, Postfix's syntax */
     CONF_DNSBL,                 /* postscreen_dnsbl_sites syntax */
     CONF_SERVERS,               /* list of host[:port] or unix:/path */
-    CONF_ADDRPORTS,             /* list of numeric address[:port] */
     CONF_NTYPES                 /* a new type: also its entry in conf_type.c */
 } CONF_TYPE;
 

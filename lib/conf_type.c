@@ -214,27 +214,6 @@ conf_type_server_item(const char *item, VBUF *why)
     return 0;
 }
 
-/* A server given by its address, not its name (dnscache's DNS servers:
- * their names would need DNS): address, address:port, [address]:port,
- * [ipv6]:port. */
-static int
-conf_type_addrport_item(const char *item, VBUF *why)
-{
-    HOSTPORT hp;
-    unsigned char bin[16];
-
-    if (hostport_parse(&hp, item, NULL, why) < 0)
-        return -1;
-    if (inet_pton(AF_INET, hp.host, bin) == 1
-        || inet_pton(AF_INET6, hp.host, bin) == 1)
-        return 0;
-    vbuf_reset(why);
-    vbuf_printf(why, "host is not a numeric address in \"%s\" (use an IP "
-                     "address, address:port or [IPv6]:port)",
-                printable_str(item));
-    return -1;
-}
-
 /* Parses "a-zA-Z0-9._-" into a table; '-' first or last is literal; an
  * empty set allows nothing (the parameter's users take it as no check). */
 static int
@@ -441,12 +420,6 @@ conf_type_hostports(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors
     return conf_type_list(conf, id, v, why, errors, conf_type_hostport_item);
 }
 
-static int
-conf_type_addrports(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
-{
-    return conf_type_list(conf, id, v, why, errors, conf_type_addrport_item);
-}
-
 /* One host[:port], or empty. */
 static int
 conf_type_hostport(CONFIG *conf, int id, const char *v, VBUF *why, VBUF *errors)
@@ -609,7 +582,6 @@ static const CONF_TYPE_INFO conf_type_table[] = {
     [CONF_TLSPROTO] = {"TLS protocols", 0, conf_type_tlsproto},
     [CONF_DNSBL] = {"DNS blocklists", 0, conf_type_dnsbl},
     [CONF_SERVERS] = {"host[:port] or unix:/path list", 0, conf_type_servers},
-    [CONF_ADDRPORTS] = {"address[:port] list", 0, conf_type_addrports},
 };
 
 _Static_assert(sizeof(conf_type_table) / sizeof(conf_type_table[0]) == CONF_NTYPES,

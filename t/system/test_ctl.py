@@ -124,13 +124,6 @@ class Check(CtlTestCase):
                           "myhostname: bad host name \"bad_host\": character '_' not "
                           "allowed (letters, digits, '-' and '.')")
 
-    def test_dns_server_by_name(self):
-        # dnscache would need DNS to find its DNS server: it died on it.
-        self.assert_error("dns_servers = 192.0.2.53, ns.example.com:53 [2001:db8::53]:5353\n",
-                          'dns_servers: host is not a numeric address in '
-                          '"ns.example.com:53" (use an IP address, address:port or '
-                          '[IPv6]:port)')
-
     def test_missing_list_file(self):
         self.assert_error("killlist = missing.txt\n",
                           "killlist: %s/missing.txt: No such file or directory" % self.dir)

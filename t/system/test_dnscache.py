@@ -593,6 +593,44 @@ class DnscacheBlackholeTest(AlligateTestCase):
         c.close()
 
 
+class DnsServerByNameTest(AlligateTestCase):
+    """dns_servers takes a host name too (DESIGN.md: host, host:port,
+    [host]:port): dnscache looks it up once, in /etc/hosts, and asks
+    what it found; a name that cannot be found is left out with a
+    warning, and dnscache keeps running."""
+    start = False
+
+    def setUp(self):
+        super().setUp()
+        self.dns = Dnsmasq(RECORDS)
+        self.addCleanup(self.dns.stop)
+
+    def test_localhost_by_name(self):
+        self.inst.write_conf("resolve_remote_hosts = yes\n"
+                             "dns_servers = localhost:%d\n" % self.dns.port)
+        self.inst.start()
+        self.assertTrue(self.inst.wait_log(
+            r"dnscache\[\d+\]: dns_servers: localhost is 127\.0\.0\.1$"))
+        out = lookup(self.inst, "192.0.2.10")
+        self.assertEqual(out["result"], "ok")
+        self.assertEqual(out["verified"], "good.test.example")
+
+    def test_name_not_found_is_left_out(self):
+        self.inst.write_conf("resolve_remote_hosts = yes\n"
+                             "dns_servers = no-such-host.invalid, 127.0.0.1:%d\n"
+                             % self.dns.port)
+        self.assertEqual(self.inst.ctl("check").returncode, 0)
+        self.inst.start()
+        self.assertTrue(self.inst.wait_log(
+            r"dnscache\[\d+\]: warning: dns_servers: no-such-host\.invalid: .*; "
+            r"server left out$"))
+        out = lookup(self.inst, "192.0.2.10")
+        self.assertEqual(out["verified"], "good.test.example")
+        pids = self.inst.pids("dnscache")
+        time.sleep(1)
+        self.assertEqual(self.inst.pids("dnscache"), pids)
+
+
 class DnscacheNoResolveTest(AlligateTestCase):
     conf = "resolve_remote_hosts = no\ndnsbl_sites = bl.test.example\n"
 
