@@ -313,5 +313,29 @@ class ArchiveSearch(SharedInstanceTestCase):
         self.assertEqual(st_after["reindexing"], "no")
 
 
+    def test_failed_reindex_keeps_the_old_index(self):
+        before = archive(self.inst, "search", "--json").stdout
+        path = archive_files(self.inst)[self.q_eve]
+        os.chmod(path, 0)
+        try:
+            proc = archive(self.inst, "reindex", rc=1)
+        finally:
+            os.chmod(path, 0o600)
+        self.assertIn("damaged: 1\ndamaged: %s\n" % path, proc.stdout)
+        self.assertRegex(self.inst.log(), r"archive: reindex failed: open %s: Permission denied; "
+                                          r"the old index is kept" % re.escape(path))
+        # The old index, whole, and no database of the rebuild left.
+        self.assertEqual(archive(self.inst, "search", "--json").stdout, before)
+        self.assertEqual(search_ids(self.inst, "--sender", "eve@other.test"), [self.q_eve])
+        index = os.path.join(archive_dir(self.inst), "index")
+        self.assertEqual([n for n in os.listdir(index) if n.startswith("new-")], [])
+        self.assertEqual(stats(self.inst)["reindexing"], "no")
+        # Readable again: the rebuild goes through, with the same answers.
+        proc = archive(self.inst, "reindex")
+        self.assertEqual(proc.stdout, "files: %d\nindexed: %d\ndamaged: 0\n" % (
+            len(self.sent), len(self.sent)))
+        self.assertEqual(archive(self.inst, "search", "--json").stdout, before)
+        self.assertEqual([n for n in os.listdir(index) if n.startswith("new-")], [])
+
 if __name__ == "__main__":
     unittest.main()
