@@ -56,7 +56,7 @@ static const char ctl_usage_text[] =
     "                    (A: an address or @domain; DATE: 2026-12-01 or 7d)\n"
     "  archive show ID [--envelope]\n"
     "                    a message as received (the envelope as headers first)\n"
-    "  archive export [FILTERS] [--mbox FILE]\n"
+    "  archive export [FILTERS] [--mbox FILE [--force]]\n"
     "                    the messages in mboxrd format (mutt, Thunderbird)\n"
     "  archive reindex   rebuild the archive index from the stored files\n"
     "  archive stats     messages, sizes, compression, retention\n"

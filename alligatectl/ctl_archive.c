@@ -6,12 +6,17 @@
  *
  *   archive search [FILTERS] [--json] [--limit N]
  *   archive show ID [--envelope]
- *   archive export [FILTERS] [--mbox FILE]
+ *   archive export [FILTERS] [--mbox FILE [--force]]
  *   archive reindex
  *   archive stats
  *
  * FILTERS: --sender A, --rcpt A, --client ADDR, --subject WORDS,
- * --message-id ID, --since DATE, --until DATE; they combine with AND. */
+ * --message-id ID, --since DATE, --until DATE; they combine with AND.
+ *
+ * export --mbox writes FILE.tmp-PID next to FILE, fsyncs it and only
+ * then puts it in place: link(2) when FILE must not exist (so one that
+ * appeared meanwhile is still kept), rename(2) with --force; on an error
+ * the temporary file goes and FILE is as it was. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +50,7 @@ typedef struct CTL_ARCHIVE_ARGS {
     int     json;
     int     envelope;
     const char *mbox;
+    int     force;
     int     filters;
 } CTL_ARCHIVE_ARGS;
 
@@ -96,6 +102,7 @@ ctl_archive_options(int argc, char **argv, CTL_ARCHIVE_ARGS *a, int export)
         {"json", no_argument, NULL, 'j'},
         {"limit", required_argument, NULL, 'l'},
         {"mbox", required_argument, NULL, 'o'},
+        {"force", no_argument, NULL, 'f'},
         {NULL, 0, NULL, 0},
     };
     VBUF   *why = vbuf_create(100);
@@ -149,13 +156,18 @@ ctl_archive_options(int argc, char **argv, CTL_ARCHIVE_ARGS *a, int export)
                 ctl_usage();
             a->mbox = optarg;
             break;
+        case 'f':
+            if (!export)
+                ctl_usage();
+            a->force = 1;
+            break;
         default:
             ctl_usage();
         }
-        if (ch != 'j' && ch != 'o' && ch != 'l')
+        if (ch != 'j' && ch != 'o' && ch != 'l' && ch != 'f')
             a->filters++;
     }
-    if (optind != argc)
+    if (optind != argc || (a->force && a->mbox == NULL))
         ctl_usage();
     vbuf_free(why);
 }
@@ -394,11 +406,59 @@ ctl_archive_export_one(const ARC_MATCH *m, void *context)
     arc_envelope_free(&env);
 }
 
+/* The directory of path, for its fsync after a rename. */
+static void
+ctl_archive_sync_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    VBUF   *dir = vbuf_create(128);
+    int     fd;
+
+    if (slash == NULL)
+        vbuf_set(dir, ".");
+    else if (slash == path)
+        vbuf_set(dir, "/");
+    else
+        vbuf_append(dir, path, (size_t) (slash - path));
+    if ((fd = open(vbuf_str(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+        (void) fsync(fd);
+        close(fd);
+    }
+    vbuf_free(dir);
+}
+
+/* Puts the finished temporary file in place of path; -1 after saying
+ * why (the temporary file is gone either way). */
+static int
+ctl_archive_install(const char *tmp, const char *path, int force)
+{
+    if (force) {
+        if (rename(tmp, path) < 0) {
+            fprintf(stderr, "alligatectl: %s: %s\n", path, strerror(errno));
+            unlink(tmp);
+            return -1;
+        }
+    } else {
+        if (link(tmp, path) < 0) {
+            if (errno == EEXIST)
+                fprintf(stderr, "alligatectl: %s exists; --force replaces it\n", path);
+            else
+                fprintf(stderr, "alligatectl: %s: %s\n", path, strerror(errno));
+            unlink(tmp);
+            return -1;
+        }
+        unlink(tmp);
+    }
+    ctl_archive_sync_dir(path);
+    return 0;
+}
+
 static int
 ctl_archive_export(int argc, char **argv)
 {
     CTL_ARCHIVE_ARGS a;
     CTL_EXPORT x;
+    VBUF   *tmp = NULL;
     long    found;
     int     fd, status = 0;
 
@@ -407,25 +467,54 @@ ctl_archive_export(int argc, char **argv)
     memset(&x, 0, sizeof(x));
     if (a.mbox == NULL) {
         x.fp = stdout;
-    } else if ((fd = open(a.mbox, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0
-               || (x.fp = fdopen(fd, "w")) == NULL) {
-        fprintf(stderr, "alligatectl: %s: %s\n", a.mbox, strerror(errno));
-        return 1;
+    } else {
+        /* Refused before any work; checked again when it is put in place. */
+        if (!a.force && access(a.mbox, F_OK) == 0) {
+            fprintf(stderr, "alligatectl: %s exists; --force replaces it\n", a.mbox);
+            return 1;
+        }
+        tmp = vbuf_create(128);
+        vbuf_printf(tmp, "%s.tmp-%ld", a.mbox, (long) getpid());
+        if ((fd = open(vbuf_str(tmp), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0
+            || (x.fp = fdopen(fd, "w")) == NULL) {
+            fprintf(stderr, "alligatectl: %s: %s\n", vbuf_str(tmp), strerror(errno));
+            if (fd >= 0) {
+                close(fd);
+                unlink(vbuf_str(tmp));
+            }
+            vbuf_free(tmp);
+            return 1;
+        }
     }
     x.message = vbuf_create(65536);
     x.entry = vbuf_create(65536);
     found = ctl_archive_each(&a.query, ctl_archive_export_one, &x);
-    if (fflush(x.fp) != 0 || ferror(x.fp)) {
-        fprintf(stderr, "alligatectl: %s: %s\n", a.mbox ? a.mbox : "stdout", strerror(errno));
+    if (fflush(x.fp) != 0 || ferror(x.fp) || (a.mbox && fsync(fileno(x.fp)) < 0)) {
+        fprintf(stderr, "alligatectl: %s: %s\n", a.mbox ? vbuf_str(tmp) : "stdout",
+                strerror(errno));
         status = 1;
     }
-    if (a.mbox)
-        fclose(x.fp);
-    if (found < 0 || x.failed > 0)
+    if (a.mbox && fclose(x.fp) != 0 && status == 0) {
+        fprintf(stderr, "alligatectl: %s: %s\n", vbuf_str(tmp), strerror(errno));
         status = 1;
-    if (a.mbox && found >= 0)
-        fprintf(stderr, "alligatectl: %ld message%s exported to %s%s\n", x.written,
-                x.written == 1 ? "" : "s", a.mbox, x.failed ? " (some could not be read)" : "");
+    }
+    if (found < 0)
+        status = 1;
+    if (a.mbox) {
+        /* A file that could not be read is left out and reported; what
+         * could be read is still a whole mailbox. */
+        if (status != 0)
+            unlink(vbuf_str(tmp));
+        else if (ctl_archive_install(vbuf_str(tmp), a.mbox, a.force) < 0)
+            status = 1;
+        else
+            fprintf(stderr, "alligatectl: %ld message%s exported to %s%s\n", x.written,
+                    x.written == 1 ? "" : "s", a.mbox,
+                    x.failed ? " (some could not be read)" : "");
+        vbuf_free(tmp);
+    }
+    if (x.failed > 0)
+        status = 1;
     vbuf_free(x.message);
     vbuf_free(x.entry);
     return status;

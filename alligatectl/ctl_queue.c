@@ -555,6 +555,37 @@ ctl_queue_wipe(int fd, const char *path)
     queue_read_free(&env);
 }
 
+/* Before a file of corrupt/ is deleted: the reader refuses it, so where
+ * a sealed credentials record might be is not known; every byte is
+ * overwritten with zeros and synced instead.  -1 with errno. */
+static int
+ctl_queue_zero(int fd)
+{
+    static const char zeros[65536];
+    struct stat st;
+    off_t   off = 0;
+    ssize_t n;
+    size_t  want;
+
+    if (fstat(fd, &st) < 0)
+        return -1;
+    while (off < st.st_size) {
+        want = st.st_size - off < (off_t) sizeof(zeros) ? (size_t) (st.st_size - off)
+            : sizeof(zeros);
+        if ((n = pwrite(fd, zeros, want, off)) < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (n == 0) {
+            errno = EIO;
+            return -1;
+        }
+        off += n;
+    }
+    return fsync(fd);
+}
+
 /* Applies op to one message, looked for in *subp first, under relay's
  * lock: 1 when done, 0 when not (*subp: where it is, NULL when it went
  * meanwhile), -1 on an error said on stderr. */
@@ -580,7 +611,11 @@ ctl_queue_op_one(int op, const char *id, const char **subp)
     queue_dir_path(from, queue_dir, sub, id);
     switch (op) {
     case CTL_OP_DELETE:
-        ctl_queue_wipe(fd, vbuf_str(from));
+        if (strcmp(sub, QUEUE_DIR_CORRUPT) != 0)
+            ctl_queue_wipe(fd, vbuf_str(from));
+        else if (ctl_queue_zero(fd) < 0)
+            fprintf(stderr, "alligatectl: cannot overwrite %s before removing it: %s\n",
+                    vbuf_str(from), strerror(errno));
         if (unlink(vbuf_str(from)) == 0) {
             queue_status_remove(queue_dir, id);
             done = 1;

@@ -22,6 +22,7 @@
 
 #define ARC_INDEX_PRIMARY       "records.db"
 #define ARC_INDEX_META          "meta.db"
+#define ARC_INDEX_BUILD_PREFIX  "new-"      /* the index a rebuild makes */
 #define ARC_INDEX_TOTALS_KEY    "totals"
 
 static const char *arc_index_sec_names[ARC_INDEX_NSEC] = {
@@ -41,6 +42,10 @@ struct ARC_INDEX {
     DB     *meta;
     DB_TXN *txn;
     char    detail[256];
+    /* During a rebuild: the new databases, in the same environment (so
+     * one transaction covers both), sharing env and txn. */
+    struct ARC_INDEX *build;
+    int     is_build;
 };
 
 static void
@@ -160,6 +165,7 @@ arc_index_callback(DB *sdb, const DBT *pkey, const DBT *pdata, DBT *skey)
 static void
 arc_index_destroy(ARC_INDEX *index)
 {
+    index->txn = NULL;
     int     i;
 
     /* Secondaries before their primary. */
@@ -170,7 +176,9 @@ arc_index_destroy(ARC_INDEX *index)
         index->primary->close(index->primary, 0);
     if (index->meta)
         index->meta->close(index->meta, 0);
-    if (index->env)
+    if (index->build)
+        arc_index_destroy(index->build);
+    if (index->env && !index->is_build)
         index->env->close(index->env, 0);
     myfree(index);
 }
@@ -195,12 +203,73 @@ arc_index_open_db(ARC_INDEX *index, DB **dbp, const char *name, u_int32_t dbflag
     return 0;
 }
 
+/* The databases, their names prefixed; -1 with why (those opened stay
+ * for arc_index_destroy). */
+static int
+arc_index_open_dbs(ARC_INDEX *index, const char *prefix, VBUF *why)
+{
+    char    name[64];
+    int     err, i;
+
+    snprintf(name, sizeof(name), "%s%s", prefix, ARC_INDEX_PRIMARY);
+    if (arc_index_open_db(index, &index->primary, name, 0, why) < 0)
+        return -1;
+    snprintf(name, sizeof(name), "%s%s", prefix, ARC_INDEX_META);
+    if (arc_index_open_db(index, &index->meta, name, 0, why) < 0)
+        return -1;
+    for (i = 0; i < ARC_INDEX_NSEC; i++) {
+        snprintf(name, sizeof(name), "%s%s", prefix, arc_index_sec_names[i]);
+        if (arc_index_open_db(index, &index->sec[i], name, DB_DUP | DB_DUPSORT, why) < 0)
+            return -1;
+        index->sec[i]->app_private = &arc_index_which[i];
+        /* DB_CREATE: a secondary found empty (lost, or new in this
+         * version) is built from the primary. */
+        if ((err = index->primary->associate(index->primary, NULL, index->sec[i],
+                                             arc_index_callback, DB_CREATE)) != 0) {
+            arc_index_fail(index, why, "associating", err);
+            vbuf_printf(why, " %s", name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Closes the databases (secondaries before their primary); -1 with why
+ * for the first that failed. */
+static int
+arc_index_close_dbs(ARC_INDEX *index, VBUF *why)
+{
+    int     status = 0, err, i;
+
+    for (i = 0; i < ARC_INDEX_NSEC; i++) {
+        if (index->sec[i] == NULL)
+            continue;
+        err = index->sec[i]->close(index->sec[i], 0);
+        index->sec[i] = NULL;
+        if (err != 0 && status == 0)
+            status = arc_index_fail(index, why, "closing a secondary", err);
+    }
+    if (index->primary) {
+        err = index->primary->close(index->primary, 0);
+        index->primary = NULL;
+        if (err != 0 && status == 0)
+            status = arc_index_fail(index, why, "closing the records", err);
+    }
+    if (index->meta) {
+        err = index->meta->close(index->meta, 0);
+        index->meta = NULL;
+        if (err != 0 && status == 0)
+            status = arc_index_fail(index, why, "closing the totals", err);
+    }
+    return status;
+}
+
 ARC_INDEX *
 arc_index_open(const char *dir, VBUF *why)
 {
     ARC_INDEX *index = mycalloc(1, sizeof(*index));
     DB_ENV *env;
-    int     err, i;
+    int     err;
 
     if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
         vbuf_set(why, "");
@@ -236,27 +305,9 @@ arc_index_open(const char *dir, VBUF *why)
         arc_index_destroy(index);
         return NULL;
     }
-    if (arc_index_open_db(index, &index->primary, ARC_INDEX_PRIMARY, 0, why) < 0
-        || arc_index_open_db(index, &index->meta, ARC_INDEX_META, 0, why) < 0) {
+    if (arc_index_open_dbs(index, "", why) < 0) {
         arc_index_destroy(index);
         return NULL;
-    }
-    for (i = 0; i < ARC_INDEX_NSEC; i++) {
-        if (arc_index_open_db(index, &index->sec[i], arc_index_sec_names[i],
-                              DB_DUP | DB_DUPSORT, why) < 0) {
-            arc_index_destroy(index);
-            return NULL;
-        }
-        index->sec[i]->app_private = &arc_index_which[i];
-        /* DB_CREATE: a secondary found empty (lost, or new in this
-         * version) is built from the primary. */
-        if ((err = index->primary->associate(index->primary, NULL, index->sec[i],
-                                             arc_index_callback, DB_CREATE)) != 0) {
-            arc_index_fail(index, why, "associating", err);
-            vbuf_printf(why, " %s", arc_index_sec_names[i]);
-            arc_index_destroy(index);
-            return NULL;
-        }
     }
     return index;
 }
@@ -264,26 +315,21 @@ arc_index_open(const char *dir, VBUF *why)
 int
 arc_index_close(ARC_INDEX *index, VBUF *why)
 {
-    int     status = 0, err, i;
+    int     status = 0, err;
 
     if (index->txn)
         arc_index_abort(index);
+    /* An unfinished rebuild's databases stay for the next to remove. */
+    if (index->build) {
+        (void) arc_index_close_dbs(index->build, why);
+        index->build->env = NULL;
+        arc_index_destroy(index->build);
+        index->build = NULL;
+    }
     if ((err = index->env->txn_checkpoint(index->env, 0, 0, 0)) != 0)
         status = arc_index_fail(index, why, "checkpoint", err);
-    for (i = 0; i < ARC_INDEX_NSEC; i++) {
-        err = index->sec[i]->close(index->sec[i], 0);
-        index->sec[i] = NULL;
-        if (err != 0 && status == 0)
-            status = arc_index_fail(index, why, "closing a secondary", err);
-    }
-    err = index->primary->close(index->primary, 0);
-    index->primary = NULL;
-    if (err != 0 && status == 0)
-        status = arc_index_fail(index, why, "closing the records", err);
-    err = index->meta->close(index->meta, 0);
-    index->meta = NULL;
-    if (err != 0 && status == 0)
-        status = arc_index_fail(index, why, "closing the totals", err);
+    if (arc_index_close_dbs(index, why) < 0 && status == 0)
+        status = -1;
     err = index->env->close(index->env, 0);
     index->env = NULL;
     if (err != 0 && status == 0)
@@ -437,7 +483,10 @@ arc_index_put(ARC_INDEX *index, const VBUF *record, VBUF *why)
     arc_record_release(&rec);
     if ((err = index->primary->put(index->primary, index->txn, &k, &v, 0)) != 0)
         return arc_index_fail(index, why, "put", err);
-    return arc_index_write_totals(index, &t, why);
+    if (arc_index_write_totals(index, &t, why) < 0)
+        return -1;
+    /* What changes during a rebuild changes in the new index too. */
+    return index->build ? arc_index_build_put(index, record, why) : 0;
 }
 
 int
@@ -450,6 +499,13 @@ arc_index_delete(ARC_INDEX *index, const char *id, VBUF *why)
 
     if (index->txn == NULL)
         msg_panic("arc_index_delete: no transaction");
+    if (index->build) {
+        index->build->txn = index->txn;
+        err = arc_index_delete(index->build, id, why);
+        index->build->txn = NULL;
+        if (err < 0)
+            return -1;
+    }
     arc_index_dbt(&k, id, strlen(id));
     if ((old = arc_index_old_sizes(index, &k, &old_raw, &old_stored, why)) <= 0)
         return old;
@@ -669,4 +725,118 @@ arc_index_checkpoint(ARC_INDEX *index, VBUF *why)
                                           ARC_INDEX_CKP_MINUTES, 0)) != 0)
         return arc_index_fail(index, why, "checkpoint", err);
     return 0;
+}
+
+/* Rebuilding aside ------------------------------------------------------- */
+
+/* Removes the rebuild's database files (absent is no error). */
+static int
+arc_index_build_remove(ARC_INDEX *index, VBUF *why)
+{
+    char    name[64];
+    int     err, i;
+
+    for (i = -2; i < ARC_INDEX_NSEC; i++) {
+        snprintf(name, sizeof(name), "%s%s", ARC_INDEX_BUILD_PREFIX,
+                 i == -2 ? ARC_INDEX_PRIMARY : i == -1 ? ARC_INDEX_META
+                 : arc_index_sec_names[i]);
+        if ((err = index->env->dbremove(index->env, NULL, name, NULL, DB_AUTO_COMMIT)) != 0
+            && err != ENOENT)
+            return arc_index_fail(index, why, "removing", err);
+    }
+    return 0;
+}
+
+int
+arc_index_build_begin(ARC_INDEX *index, VBUF *why)
+{
+    ARC_INDEX *build;
+
+    if (index->txn)
+        msg_panic("arc_index_build_begin: a transaction is open");
+    arc_index_build_abandon(index);
+    if (arc_index_build_remove(index, why) < 0)
+        return -1;
+    build = mycalloc(1, sizeof(*build));
+    build->env = index->env;
+    build->is_build = 1;
+    if (arc_index_open_dbs(build, ARC_INDEX_BUILD_PREFIX, why) < 0) {
+        (void) arc_index_close_dbs(build, why);
+        myfree(build);
+        return -1;
+    }
+    index->build = build;
+    return 0;
+}
+
+int
+arc_index_build_put(ARC_INDEX *index, const VBUF *record, VBUF *why)
+{
+    int     rc;
+
+    if (index->build == NULL)
+        msg_panic("arc_index_build_put: no rebuild");
+    if (index->txn == NULL)
+        msg_panic("arc_index_build_put: no transaction");
+    index->build->txn = index->txn;
+    rc = arc_index_put(index->build, record, why);
+    index->build->txn = NULL;
+    return rc;
+}
+
+void
+arc_index_build_abandon(ARC_INDEX *index)
+{
+    VBUF   *why;
+
+    if (index->build == NULL)
+        return;
+    why = vbuf_create(100);
+    (void) arc_index_close_dbs(index->build, why);
+    myfree(index->build);
+    index->build = NULL;
+    if (arc_index_build_remove(index, why) < 0)
+        msg_warn("archive index: %s", vbuf_str(why));
+    vbuf_free(why);
+}
+
+int
+arc_index_build_switch(ARC_INDEX *index, VBUF *why)
+{
+    char    old[32], new[64];
+    DB_TXN *txn = NULL;
+    int     err = 0, i, status = 0;
+
+    if (index->build == NULL || index->txn)
+        msg_panic("arc_index_build_switch: no rebuild, or a transaction is open");
+    if (arc_index_close_dbs(index->build, why) < 0 || arc_index_close_dbs(index, why) < 0)
+        status = -1;
+    myfree(index->build);
+    index->build = NULL;
+    /* One transaction: the old files go and the new take their names, or
+     * nothing changes. */
+    if (status == 0 && (err = index->env->txn_begin(index->env, NULL, &txn, 0)) != 0)
+        status = arc_index_fail(index, why, "txn_begin", err);
+    for (i = -2; status == 0 && i < ARC_INDEX_NSEC; i++) {
+        snprintf(old, sizeof(old), "%s", i == -2 ? ARC_INDEX_PRIMARY
+                 : i == -1 ? ARC_INDEX_META : arc_index_sec_names[i]);
+        snprintf(new, sizeof(new), "%s%s", ARC_INDEX_BUILD_PREFIX, old);
+        if ((err = index->env->dbremove(index->env, txn, old, NULL, 0)) != 0
+            && err != ENOENT)
+            status = arc_index_fail(index, why, "removing the old index", err);
+        else if ((err = index->env->dbrename(index->env, txn, new, NULL, old, 0)) != 0)
+            status = arc_index_fail(index, why, "renaming the new index", err);
+    }
+    if (txn != NULL) {
+        if (status < 0)
+            txn->abort(txn);
+        else if ((err = txn->commit(txn, 0)) != 0)
+            status = arc_index_fail(index, why, "commit", err);
+    }
+    if (status < 0)
+        (void) arc_index_build_remove(index, why);
+    /* The old index when the switch failed; without one, nothing works. */
+    if (arc_index_open_dbs(index, "", why) < 0)
+        msg_fatal("archive index: reopening after a rebuild: %s", vbuf_str(why));
+    return status;
 }

@@ -9,6 +9,7 @@
  *   subject.db   secondary: the words of the decoded Subject
  *   time.db      secondary: arrival time (8 big-endian bytes)
  *   meta.db      totals (messages, bytes) and the reindex mark
+ *   new-*.db     the same, while a rebuild makes them (see below)
  *
  * The keys are those of lib/arc_keys.h.  A record with several keys in
  * one index (recipients, words, an address and its "@domain") is filed
@@ -94,6 +95,20 @@ int     arc_index_truncate(ARC_INDEX *index, VBUF *why);
  * get returns 1, 0, or -1 with why. */
 int     arc_index_set_mark(ARC_INDEX *index, const char *name, int on, VBUF *why);
 int     arc_index_get_mark(ARC_INDEX *index, const char *name, VBUF *why);
+
+/* Rebuilding aside: begin opens a new, empty set of databases next to
+ * the old ones (new-*.db, in the same environment; leftovers of an
+ * earlier rebuild are removed first).  Meanwhile searches read the old
+ * index, arc_index_put and arc_index_delete change both in their
+ * transaction, and build_put (in a transaction) files a record in the
+ * new one only.  switch closes both and, in one transaction, removes the
+ * old files and gives the new ones their names, then reopens; -1 with
+ * why when that failed (the old index is then open as it was; a failure
+ * to reopen is fatal).  abandon closes and removes the new ones. */
+int     arc_index_build_begin(ARC_INDEX *index, VBUF *why);
+int     arc_index_build_put(ARC_INDEX *index, const VBUF *record, VBUF *why);
+int     arc_index_build_switch(ARC_INDEX *index, VBUF *why);
+void    arc_index_build_abandon(ARC_INDEX *index);
 
 /* A checkpoint when enough log was written or enough time passed; log
  * files no longer needed go away. */

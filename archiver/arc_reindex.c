@@ -22,6 +22,7 @@ struct ARC_REINDEX {
     /* A file read but not yet committed (a failed step tries again). */
     VBUF   *pending[ARC_REINDEX_STEP];
     int     npending;
+    VBUF   *failed;                     /* why the rebuild was given up */
 };
 
 ARC_REINDEX *
@@ -30,9 +31,10 @@ arc_reindex_start(ARC_INDEX *index, const char *archive_dir, VBUF *why)
     ARC_REINDEX *re;
 
     if (arc_index_set_mark(index, ARC_REINDEX_MARK, 1, why) < 0
-        || arc_index_truncate(index, why) < 0)
+        || arc_index_build_begin(index, why) < 0)
         return NULL;
     re = mycalloc(1, sizeof(*re));
+    re->failed = vbuf_create(100);
     re->index = index;
     re->archive_dir = mystrdup(archive_dir);
     re->walk = arc_walk_open(archive_dir);
@@ -68,6 +70,12 @@ arc_reindex_read(ARC_REINDEX *re)
              * may): not damage. */
             if (errno != ENOENT)
                 arc_reindex_damaged(re, vbuf_str(path), vbuf_str(why));
+            /* A file that cannot be read (as against one read and found
+             * damaged) may be a good copy: the old index stays. */
+            if (errno != ENOENT && errno != EBADMSG) {
+                vbuf_set(re->failed, vbuf_str(why));
+                break;
+            }
             continue;
         }
         if (strcmp(env.id, id) != 0) {
@@ -86,6 +94,24 @@ arc_reindex_read(ARC_REINDEX *re)
     vbuf_free(why);
 }
 
+/* Ends the rebuild, done or given up: the mark goes, where it is still. */
+static int
+arc_reindex_finish(ARC_REINDEX *re, VBUF *why)
+{
+    int     i;
+
+    if (arc_index_set_mark(re->index, ARC_REINDEX_MARK, 0, why) < 0)
+        return -1;
+    for (i = 0; i < re->npending; i++)
+        re->pending[i] = vbuf_free(re->pending[i]);
+    re->npending = 0;
+    if (re->walk)
+        arc_walk_close(re->walk);
+    re->walk = NULL;
+    re->running = 0;
+    return 0;
+}
+
 int
 arc_reindex_step(ARC_REINDEX *re, VBUF *why)
 {
@@ -93,12 +119,18 @@ arc_reindex_step(ARC_REINDEX *re, VBUF *why)
 
     if (!re->running)
         return 0;
-    arc_reindex_read(re);
+    if (vbuf_len(re->failed) == 0)
+        arc_reindex_read(re);
+    if (vbuf_len(re->failed) > 0) {
+        /* Given up: the new index goes, the old stays as it is. */
+        arc_index_build_abandon(re->index);
+        return arc_reindex_finish(re, why);
+    }
     if (re->npending > 0) {
         if (arc_index_begin(re->index, why) < 0)
             return -1;
         for (i = 0; i < re->npending; i++) {
-            if (arc_index_put(re->index, re->pending[i], why) < 0) {
+            if (arc_index_build_put(re->index, re->pending[i], why) < 0) {
                 arc_index_abort(re->index);
                 return -1;
             }
@@ -111,12 +143,10 @@ arc_reindex_step(ARC_REINDEX *re, VBUF *why)
         re->npending = 0;
         return 1;
     }
-    if (arc_index_set_mark(re->index, ARC_REINDEX_MARK, 0, why) < 0)
-        return -1;
-    arc_walk_close(re->walk);
-    re->walk = NULL;
-    re->running = 0;
-    return 0;
+    /* Complete: it takes the old one's place (without the mark). */
+    if (arc_index_build_switch(re->index, why) < 0)
+        vbuf_set(re->failed, vbuf_str(why));
+    return arc_reindex_finish(re, why);
 }
 
 void
@@ -132,6 +162,7 @@ arc_reindex_status(const ARC_REINDEX *re, ARC_REINDEX_STATUS *st)
     for (i = 0; i < re->damaged_shown; i++)
         st->damaged_paths[i] = re->damaged_paths[i];
     st->damaged_shown = re->damaged_shown;
+    st->failed = vbuf_len(re->failed) ? vbuf_str(re->failed) : NULL;
 }
 
 void
@@ -147,6 +178,7 @@ arc_reindex_free(ARC_REINDEX *re)
         vbuf_free(re->pending[i]);
     for (i = 0; i < re->damaged_shown; i++)
         myfree(re->damaged_paths[i]);
+    vbuf_free(re->failed);
     myfree(re->archive_dir);
     myfree(re);
 }

@@ -368,8 +368,12 @@ arc_reindex_event(int event, void *context)
         event_request_timer(arc_reindex_event, NULL, 0);
     } else {
         arc_reindex_status(arc_svc.reindex, &st);
-        msg_info("archive: reindex done: %lld files, %lld indexed, %lld damaged", st.files,
-                 st.indexed, st.damaged);
+        if (st.failed)
+            msg_warn("archive: reindex failed: %s; the old index is kept (%lld files, "
+                     "%lld damaged)", printable_str(st.failed), st.files, st.damaged);
+        else
+            msg_info("archive: reindex done: %lld files, %lld indexed, %lld damaged",
+                     st.files, st.indexed, st.damaged);
         event_request_timer(arc_retain_event, NULL, 0);
     }
     vbuf_free(why);

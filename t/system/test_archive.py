@@ -233,6 +233,55 @@ class ArchiveSearch(SharedInstanceTestCase):
         proc = archive(self.inst, "export", "--sender", "nobody@x.test")
         self.assertEqual(proc.stdout, "")
 
+    def test_export_keeps_an_existing_file(self):
+        path = os.path.join(self.inst.dir, "kept.mbox")
+        with open(path, "wb") as f:
+            f.write(b"precious\n")
+        os.chmod(path, 0o644)
+        proc = archive(self.inst, "export", "--sender", "eve@other.test", "--mbox", path, rc=1)
+        self.assertEqual(proc.stderr, "alligatectl: %s exists; --force replaces it\n" % path)
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), b"precious\n")
+        self.assertEqual([n for n in os.listdir(self.inst.dir) if ".tmp-" in n], [])
+        # --force replaces it whole, mode 0600, and leaves no temporary file.
+        proc = archive(self.inst, "export", "--sender", "eve@other.test", "--mbox", path,
+                       "--force")
+        self.assertIn("1 message exported to %s" % path, proc.stderr)
+        with open(path, "rb") as f:
+            data = f.read()
+        self.assertTrue(data.startswith(b"From eve@other.test "), data[:100])
+        self.assertNotIn(b"precious", data)
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+        self.assertEqual([n for n in os.listdir(self.inst.dir) if ".tmp-" in n], [])
+        # --force without --mbox is a usage error.
+        archive(self.inst, "export", "--force", rc=2)
+
+    def test_export_error_leaves_no_file(self):
+        path = os.path.join(self.inst.dir, "down.mbox")
+        # The archiver's socket is gone: the search fails, nothing is left.
+        sock = os.path.join(self.inst.dir, "run", "archiver.sock")
+        hidden = sock + ".hidden"
+        os.rename(sock, hidden)
+        try:
+            proc = archive(self.inst, "export", "--mbox", path, rc=1)
+        finally:
+            os.rename(hidden, sock)
+        self.assertIn("cannot talk to the archiver", proc.stderr)
+        self.assertFalse(os.path.exists(path))
+        self.assertEqual([n for n in os.listdir(self.inst.dir) if n.startswith("down.mbox")],
+                         [])
+        # And over an existing file with --force: the file is as it was.
+        with open(path, "wb") as f:
+            f.write(b"old\n")
+        os.rename(sock, hidden)
+        try:
+            archive(self.inst, "export", "--mbox", path, "--force", rc=1)
+        finally:
+            os.rename(hidden, sock)
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), b"old\n")
+        self.assertEqual([n for n in os.listdir(self.inst.dir) if ".tmp-" in n], [])
+
     def test_path_traversal_changes_no_path(self):
         files = archive_files(self.inst)
         self.assertEqual(os.path.dirname(files[self.q_path]),
@@ -263,6 +312,30 @@ class ArchiveSearch(SharedInstanceTestCase):
             self.assertEqual(st_after[key], st_before[key], key)
         self.assertEqual(st_after["reindexing"], "no")
 
+
+    def test_failed_reindex_keeps_the_old_index(self):
+        before = archive(self.inst, "search", "--json").stdout
+        path = archive_files(self.inst)[self.q_eve]
+        os.chmod(path, 0)
+        try:
+            proc = archive(self.inst, "reindex", rc=1)
+        finally:
+            os.chmod(path, 0o600)
+        self.assertIn("damaged: 1\ndamaged: %s\n" % path, proc.stdout)
+        self.assertRegex(self.inst.log(), r"archive: reindex failed: open %s: Permission denied; "
+                                          r"the old index is kept" % re.escape(path))
+        # The old index, whole, and no database of the rebuild left.
+        self.assertEqual(archive(self.inst, "search", "--json").stdout, before)
+        self.assertEqual(search_ids(self.inst, "--sender", "eve@other.test"), [self.q_eve])
+        index = os.path.join(archive_dir(self.inst), "index")
+        self.assertEqual([n for n in os.listdir(index) if n.startswith("new-")], [])
+        self.assertEqual(stats(self.inst)["reindexing"], "no")
+        # Readable again: the rebuild goes through, with the same answers.
+        proc = archive(self.inst, "reindex")
+        self.assertEqual(proc.stdout, "files: %d\nindexed: %d\ndamaged: 0\n" % (
+            len(self.sent), len(self.sent)))
+        self.assertEqual(archive(self.inst, "search", "--json").stdout, before)
+        self.assertEqual([n for n in os.listdir(index) if n.startswith("new-")], [])
 
 if __name__ == "__main__":
     unittest.main()

@@ -319,6 +319,35 @@ class Replay(ReplayCase):
         self.assertIn("Subject: cut", shown)
         self.assertNotIn(sealed.decode(), shown)
 
+    def test_corrupt_file_deleted_is_zeroed(self):
+        # The reader refuses it, so delete does not parse it: every byte,
+        # the K record's among them, is zeroed before the file goes.
+        self.inst.stop()
+        qid = new_qid()
+        sealed = seal(self.inst, qid, "alice", PASSWORD)
+        data = queue_file_bytes(b"Subject: cut\r\n\r\nhello\r\n", ["x@example.com"],
+                                extra=b"K " + sealed + b"\n")[:-3]
+        path = os.path.join(self.inst.queue, "corrupt", qid)
+        with open(path, "wb") as f:
+            f.write(data)
+        listed = json.loads(self.inst.ctl("queue", "list", "--json", check=True).stdout)
+        self.assertEqual([(e["id"], e["status"]) for e in listed], [(qid, "corrupt")])
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            proc = self.inst.ctl("queue", "delete", qid)
+            self.assertEqual((proc.returncode, proc.stdout, proc.stderr),
+                             (0, "alligatectl: deleted 1 message\n", ""))
+            self.assertEqual(os.fstat(fd).st_nlink, 0)
+            self.assertEqual(os.pread(fd, len(data) + 10, 0), b"\0" * len(data))
+        finally:
+            os.close(fd)
+        self.assertEqual(self.inst.queue_files("corrupt"), [])
+        self.assertEqual(self.inst.ctl("queue", "list", "--json", check=True).stdout.strip(),
+                         "[]")
+        proc = self.inst.ctl("queue", "show", qid)
+        self.assertEqual((proc.returncode, proc.stderr),
+                         (1, "alligatectl: %s: no such message\n" % qid))
+
 
 class ReplayOverTls(ReplayCase):
     """AUTH after STARTTLS, on the EHLO that follows it."""

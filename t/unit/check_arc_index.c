@@ -49,8 +49,8 @@ open_index(void)
 /* Files one message: id, arrival offset, sender, recipients (comma
  * separated), client, the header. */
 static void
-put(ARC_INDEX *index, const char *id, long long at, const char *sender, const char *rcpts,
-    const char *client, const char *head)
+put_to(ARC_INDEX *index, int build, const char *id, long long at, const char *sender,
+       const char *rcpts, const char *client, const char *head)
 {
     ARC_ENVELOPE e;
     VBUF   *rec = vbuf_create(64);
@@ -69,10 +69,18 @@ put(ARC_INDEX *index, const char *id, long long at, const char *sender, const ch
     e.length = 1000;
     arc_record_make(rec, &e, head, strlen(head), 300);
     ck_assert_int_eq(arc_index_begin(index, why), 0);
-    ck_assert_msg(arc_index_put(index, rec, why) == 0, "%s", vbuf_str(why));
+    ck_assert_msg((build ? arc_index_build_put(index, rec, why)
+                   : arc_index_put(index, rec, why)) == 0, "%s", vbuf_str(why));
     ck_assert_int_eq(arc_index_commit(index, why), 0);
     myfree(list);
     vbuf_free(rec);
+}
+
+static void
+put(ARC_INDEX *index, const char *id, long long at, const char *sender, const char *rcpts,
+    const char *client, const char *head)
+{
+    put_to(index, 0, id, at, sender, rcpts, client, head);
 }
 
 #define ID1 "6B1679A20000100000A"
@@ -304,6 +312,62 @@ START_TEST(test_persistence)
 }
 END_TEST
 
+/* A rebuild goes into new databases: searches answer from the old
+ * index until the switch; what changes meanwhile changes in both; an
+ * abandoned rebuild leaves the old index as it was. */
+START_TEST(test_rebuild_aside)
+{
+    ARC_INDEX *index = open_index();
+    ARC_INDEX_TOTALS t;
+
+    fill(index);
+    /* Abandoned: nothing changes. */
+    ck_assert_msg(arc_index_build_begin(index, why) == 0, "%s", vbuf_str(why));
+    put_to(index, 1, ID1, 0, "new@example.org", "x@example.com", "192.0.2.7",
+           "Subject: a\r\n\r\n");
+    ck_assert_str_eq(search(index, "new@example.org", NULL, NULL, NULL, NULL, -1, -1, 0), "");
+    arc_index_build_abandon(index);
+    ck_assert_str_eq(search(index, NULL, "bob@example.com", NULL, NULL, NULL, -1, -1, 0),
+                     "0100000A 0300000A 0400000A");
+
+    /* Rebuilt with ID1 and ID2 only; ID4 is replaced and ID3 removed
+     * meanwhile, and a new ID5 arrives. */
+    ck_assert_msg(arc_index_build_begin(index, why) == 0, "%s", vbuf_str(why));
+    put_to(index, 1, ID1, 0, "alice@example.org", "bob@example.com", "192.0.2.1",
+           "Subject: rebuilt\r\n\r\n");
+    put_to(index, 1, ID2, 100, "alice@example.org", "dave@example.net", "2001:db8::1",
+           "Subject: rebuilt too\r\n\r\n");
+    ck_assert_str_eq(search(index, NULL, NULL, NULL, "rebuilt", NULL, -1, -1, 0), "");
+    ck_assert_str_eq(search(index, NULL, "bob@example.com", NULL, NULL, NULL, -1, -1, 0),
+                     "0100000A 0300000A 0400000A");
+    put(index, ID4, 300, "eve@other.example", "bob@example.com", "192.0.2.1",
+        "Subject: during\r\n\r\n");
+    put(index, "6B1679A20000500000A", 400, "zoe@example.org", "bob@example.com", "192.0.2.5",
+        "Subject: during\r\n\r\n");
+    ck_assert_int_eq(arc_index_begin(index, why), 0);
+    ck_assert_int_eq(arc_index_delete(index, ID3, why), 0);
+    ck_assert_int_eq(arc_index_commit(index, why), 0);
+    ck_assert_str_eq(search(index, NULL, "bob@example.com", NULL, NULL, NULL, -1, -1, 0),
+                     "0100000A 0400000A 0500000A");
+    ck_assert_msg(arc_index_build_switch(index, why) == 0, "%s", vbuf_str(why));
+    ck_assert_str_eq(search(index, NULL, NULL, NULL, "rebuilt", NULL, -1, -1, 0),
+                     "0100000A 0200000A");
+    ck_assert_str_eq(search(index, NULL, "bob@example.com", NULL, NULL, NULL, -1, -1, 0),
+                     "0100000A 0400000A 0500000A");
+    ck_assert_str_eq(search(index, NULL, NULL, NULL, "quarterly", NULL, -1, -1, 0), "");
+    ck_assert_int_eq(arc_index_totals(index, &t, why), 0);
+    ck_assert_int_eq(t.count, 4);
+    ck_assert_int_eq(arc_index_close(index, why), 0);
+    /* The switched index is the one found at the next open. */
+    index = open_index();
+    ck_assert_str_eq(search(index, NULL, NULL, NULL, "during", NULL, -1, -1, 0),
+                     "0400000A 0500000A");
+    ck_assert_int_eq(arc_index_totals(index, &t, why), 0);
+    ck_assert_int_eq(t.count, 4);
+    ck_assert_int_eq(arc_index_close(index, why), 0);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -318,6 +382,7 @@ main(void)
     tcase_add_test(tc, test_combinations);
     tcase_add_test(tc, test_totals_and_changes);
     tcase_add_test(tc, test_persistence);
+    tcase_add_test(tc, test_rebuild_aside);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_FORK);
