@@ -663,28 +663,6 @@ arc_index_time_bounds(ARC_INDEX *index, long long *oldest, long long *newest, VB
 /* Maintenance -------------------------------------------------------------- */
 
 int
-arc_index_truncate(ARC_INDEX *index, VBUF *why)
-{
-    ARC_INDEX_TOTALS zero;
-    u_int32_t count;
-    int     err;
-
-    if (arc_index_begin(index, why) < 0)
-        return -1;
-    /* The secondaries go with their primary. */
-    if ((err = index->primary->truncate(index->primary, index->txn, &count, 0)) != 0) {
-        arc_index_abort(index);
-        return arc_index_fail(index, why, "truncate", err);
-    }
-    memset(&zero, 0, sizeof(zero));
-    if (arc_index_write_totals(index, &zero, why) < 0) {
-        arc_index_abort(index);
-        return -1;
-    }
-    return arc_index_commit(index, why);
-}
-
-int
 arc_index_set_mark(ARC_INDEX *index, const char *name, int on, VBUF *why)
 {
     DBT     k, v;

@@ -89,8 +89,6 @@ int     arc_index_scan_time(ARC_INDEX *index, long long since, long long until,
 int     arc_index_time_bounds(ARC_INDEX *index, long long *oldest, long long *newest,
                               VBUF *why);
 
-/* Empties every database, totals too (one transaction). */
-int     arc_index_truncate(ARC_INDEX *index, VBUF *why);
 /* A mark that survives restarts (the reindex under way): set or clear;
  * get returns 1, 0, or -1 with why. */
 int     arc_index_set_mark(ARC_INDEX *index, const char *name, int on, VBUF *why);

@@ -265,12 +265,6 @@ START_TEST(test_totals_and_changes)
     arc_index_abort(index);
     ck_assert_int_eq(arc_index_get(index, ID2, rec, why), 1);
 
-    /* Truncate: empty everywhere. */
-    ck_assert_int_eq(arc_index_truncate(index, why), 0);
-    ck_assert_int_eq(arc_index_totals(index, &t, why), 0);
-    ck_assert_int_eq(t.count, 0);
-    ck_assert_str_eq(search(index, NULL, NULL, NULL, NULL, NULL, -1, -1, 0), "");
-    ck_assert_int_eq(arc_index_count(index, ARC_INDEX_SENDER, "@example.org", 12, why), 0);
     ck_assert_int_eq(arc_index_close(index, why), 0);
     vbuf_free(rec);
 }
