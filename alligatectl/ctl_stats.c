@@ -6,13 +6,18 @@
  * The table is for a person: one line per series, the alligate_ prefix
  * left out, series of labels whose value is 0 left out unless --all;
  * a histogram as its count, sum and mean.  --json has everything, the
- * buckets cumulative as in the exposition. */
+ * buckets cumulative as in the exposition.
+ *
+ * The segment is mode 0644, so any local user (a monitoring agent) may
+ * run it; the queue's figures need queue_directory, which only root and
+ * daemon_user can read: for others they are 0, with a warning. */
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "ctl.h"
@@ -210,6 +215,9 @@ ctl_stats(int argc, char **argv)
         else
             ctl_usage();
     }
+    /* Only the places matter here: a monitoring agent's user cannot read
+     * the TLS key or root's access lists, and need not. */
+    conf_skip_files(1);
     ctl_load_config();
     why = vbuf_create(100);
     /* master removes the segment when it stops. */
@@ -237,6 +245,12 @@ ctl_stats(int argc, char **argv)
     }
     metrics_view_free(view);
     vbuf_free(why);
+    /* The segment is readable by all, queue_directory only by root and
+     * daemon_user: say so rather than show an empty queue as a fact. */
+    if (access(conf_str(P_queue_directory), R_OK | X_OK) < 0)
+        fprintf(stderr, "alligatectl: cannot read %s (%s): the queue's and "
+                "the archive's figures are shown as 0\n",
+                conf_str(P_queue_directory), strerror(errno));
     metrics_scan_queue(conf_str(P_queue_directory), time(NULL), values);
     if (json) {
         VBUF   *out = vbuf_create(16384);

@@ -3,11 +3,13 @@
  * the check to the backend.  Everything here sees what a peer sent, so
  * nothing is trusted: a bad request gets status=-1 and a reason. */
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
 #include "auth_clnt.h"
 #include "authd_request.h"
+#include "metrics.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "printable.h"
@@ -68,6 +70,27 @@ authd_request_key(const char *user)
     return key;
 }
 
+/* The monotonic clock in microseconds: a cache hit takes a few. */
+static long long
+authd_request_clock_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* A check decided: its result (METRICS_AUTH_RESULT_*) and its time. */
+static void
+authd_request_count(const AUTHD_CHECK *check, int result)
+{
+    long long us = authd_request_clock_us() - check->started_us;
+
+    metrics_inc(METRICS_AT(AUTHD_CHECKS, result, 0));
+    metrics_observe(METRICS_FAM_AUTHD_CHECK_DURATION, METRIC_AUTHD_CHECK_DURATION,
+                    us > 0 ? (uint64_t) us : 0);
+}
+
 AUTHD_CHECK *
 authd_check_free(AUTHD_CHECK *check)
 {
@@ -117,15 +140,18 @@ authd_request_backend_done(AUTHD *authd, const AUTHD_CHECK *check,
 {
     switch (result) {
     case AUTH_CLNT_OK:
+        authd_request_count(check, METRICS_AUTH_RESULT_SUCCESS);
         if (check->epoch == authd->epoch)
             authd_cache_add(authd->cache, check->key, check->password, now,
                             authd->cache_ms);
         attr_set(reply, "status", "0");
         return AUTHD_ANSWER_NOW;
     case AUTH_CLNT_FAIL:
+        authd_request_count(check, METRICS_AUTH_RESULT_FAILURE);
         return authd_request_failed(authd, check, reason, reply, now,
                                     delay_ms);
     default:
+        authd_request_count(check, METRICS_AUTH_RESULT_ERROR);
         msg_warn("cannot check user=%s now: %s",
                  printable_str(check->user), reason);
         attr_set(reply, "status", "2");
@@ -146,6 +172,7 @@ authd_request_verify(AUTHD *authd, const ATTR *request, ATTR *reply,
     VBUF *password, *why;
     AUTHD_CHECK *check;
     int result, answer;
+    long long started_us = authd_request_clock_us();
 
     if (user == NULL || *user == 0) {
         authd_request_error(reply, "no user");
@@ -174,24 +201,30 @@ authd_request_verify(AUTHD *authd, const ATTR *request, ATTR *reply,
     check->password = mystrdup(vbuf_str(password));
     check->client = mystrdup(client && *client ? client : "unknown");
     check->epoch = authd->epoch;
+    check->started_us = started_us;
     explicit_bzero(password->data, password->cap);
     vbuf_free(password);
 
     /* A NUL would cut the password short for crypt(3): never a match. */
     if (bad != NULL) {
+        authd_request_count(check, METRICS_AUTH_RESULT_FAILURE);
         answer = authd_request_failed(authd, check, bad, reply, now,
                                       delay_ms);
     } else if (authd_cache_lookup(authd->cache, check->key, check->password,
                                   now)) {
+        metrics_inc(METRIC_AUTHD_CACHE_HITS);
+        authd_request_count(check, METRICS_AUTH_RESULT_SUCCESS);
         if (msg_verbose)
             msg_info("user=%s: verified from the cache",
                      printable_str(check->user));
         attr_set(reply, "status", "0");
         answer = AUTHD_ANSWER_NOW;
-    } else if (authd->backend == AUTHD_BACKEND_RELAY) {
-        *out = check;
-        return AUTHD_ANSWER_BACKEND;
     } else {
+        metrics_inc(METRIC_AUTHD_CACHE_MISSES);
+        if (authd->backend == AUTHD_BACKEND_RELAY) {
+            *out = check;
+            return AUTHD_ANSWER_BACKEND;
+        }
         why = vbuf_create(64);
         result = authd_local_verify(authd->local, user, check->password, why);
         answer = authd_request_backend_done(authd, check, result,

@@ -9,7 +9,11 @@
  * says (auth_failure_delay, more for a user under attack); every failure
  * is logged here, once, without the password:
  *
- *   authentication failed for user=NAME client=ADDR: REASON */
+ *   authentication failed for user=NAME client=ADDR: REASON
+ *
+ * Every verify that reaches a result is counted here (lib/metrics.def:
+ * authd's checks by result, the cache's hits and misses, the time a
+ * check took); a malformed request is not a check. */
 #ifndef ALLIGATE_AUTHD_REQUEST_H
 #define ALLIGATE_AUTHD_REQUEST_H
 
@@ -42,6 +46,7 @@ typedef struct AUTHD_CHECK {
     char *password;
     char *client;                       /* "unknown" when not given */
     unsigned long epoch;
+    long long started_us;               /* monotonic: the check's duration */
 } AUTHD_CHECK;
 
 /* What the caller does with the reply. */

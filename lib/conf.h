@@ -63,6 +63,13 @@ typedef struct CONFIG CONFIG;
 /* Reads DIR/main.cf.  On error returns NULL and appends one line per
  * problem ("PATH:LINE: what is wrong") to errors. */
 CONFIG *conf_load(const char *dir, struct VBUF *errors);
+/* With skip, conf_load reads main.cf alone from now on in this process:
+ * neither the files that FILE, IPFILE, RCPTFILE and CIDR parameters name
+ * (the TLS key, access lists, which may be root's alone) nor those
+ * parameters' syntax is checked, and their accessors see them empty.
+ * For a reader that needs only the places (`alligatectl stats`, which
+ * any user may run). */
+void conf_skip_files(int skip);
 /* The defaults alone (for `config -d`); never fails. */
 CONFIG *conf_defaults(void);
 CONFIG *conf_free(CONFIG *conf);

@@ -8,10 +8,12 @@
  *                 then METRICS_NCELLS cells of 8 bytes (metrics.h)
  *   ...           slot 1, 2, ... up to nslots
  *
- * Numbers are the host's.  master owns the file (root, mode 0640) and
- * is the only writer of the header and of the slot heads, with pwrite;
- * a child writes only its own slot's cells, through the mapping that
- * server_init() makes.  Slots are a multiple of 64 bytes, so that no
+ * Numbers are the host's.  master owns the file (root, mode 0644: it
+ * holds counters only, no address, name or secret, and any local user
+ * may run `alligatectl stats`) and is the only writer of the header and
+ * of the slot heads, with pwrite; a child writes only its own slot's
+ * cells, through the mapping that server_init() makes of the descriptor
+ * master opened for it: nobody else can open the file for writing.  Slots are a multiple of 64 bytes, so that no
  * two processes write the same cache line.  The file grows by
  * METRICS_SHM_GROW slots when master needs more; readers map it again
  * when its size changed.  A reader refuses a segment whose magic,
@@ -29,7 +31,7 @@
 #define METRICS_SHM_FILE        "metrics.shm"
 #define METRICS_SHM_MAGIC       "ALGMETR\n"     /* 8 bytes, no NUL */
 #define METRICS_SHM_VERSION     1
-#define METRICS_SHM_MODE        0640
+#define METRICS_SHM_MODE        0644   /* readable by all */
 #define METRICS_SHM_GROW        16              /* slots at a time */
 #define METRICS_SHM_MAX_SLOTS   65536
 

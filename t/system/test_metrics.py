@@ -3,14 +3,16 @@ the real service: every family the manual's operators look at, with
 HELP and TYPE, accepted by promtool; the values exact after real SMTP
 sessions (mail, refusals by rule, AUTH by mechanism, TLS full and
 resumed, a failed handshake, ratekeeper and dnscache stopped: fail
-open, dnscache hits and misses, clients held, released and gone in the
+open, dnscache hits and misses, authd's checks by result, its cache
+and the time a check takes, clients held, released and gone in the
 tarpit, deliveries to a backend that accepts, defers and bounces, the
 archiver's backlog and lag while it is stopped); counters that survive the exit of the workers that
 counted them (smtpd_max_use = 1) and never go down; the endpoint served
 by the metrics process as the unprivileged user, not by master (stopped,
 nobody answers); 404, 405, 400, 431 and 505; a reload that moves the
 endpoint; alligatectl stats and --json equal to /metrics, with and
-without metrics_listen.  Clients: http.client and raw sockets, smtplib,
+without metrics_listen, and as a user who is not root (the segment is
+mode 0644; only master's children write it).  Clients: http.client and raw sockets, smtplib,
 Python's ssl."""
 
 import http.client
@@ -23,10 +25,11 @@ import signal
 import smtplib
 import socket
 import subprocess
+import sys
 import time
 import unittest
 
-from alligate_test import (AlligateTestCase, RawClient, SharedInstanceTestCase,
+from alligate_test import (CTL, AlligateTestCase, RawClient, SharedInstanceTestCase,
                            free_port, make_cert, tls_client_context, wait_for)
 from smtp_backend import Backend
 from tarpit_util import REFUSED, TarpitMixin, ratekeeper_ready
@@ -63,6 +66,10 @@ FAMILIES = {
     "alligate_dnscache_cache_refreshes_total": "counter",
     "alligate_dnscache_client_requests_total": "counter",
     "alligate_dnscache_fail_open_total": "counter",
+    "alligate_authd_checks_total": "counter",
+    "alligate_authd_cache_hits_total": "counter",
+    "alligate_authd_cache_misses_total": "counter",
+    "alligate_authd_check_duration_seconds": "histogram",
     "alligate_tarpit_connections": "gauge",
     "alligate_tarpit_released_total": "counter",
     "alligate_tarpit_disconnects_total": "counter",
@@ -413,6 +420,67 @@ class Endpoint(MetricsTestCase):
         self.assertEqual(len(re.findall(r"SASL LOGIN authentication failed",
                                         self.log_since_start())), 2)
 
+    def test_authd_checks_and_cache(self):
+        import base64
+
+        def plain(user, password):
+            return "AUTH PLAIN %s" % base64.b64encode(
+                ("\0%s\0%s" % (user, password)).encode()).decode()
+        # A user of this test's own, so that nothing of it is cached yet.
+        user, password = "noah", "Authd-Metr1cs-zork"
+        self.inst.ctl("user", "add", user, "--password-stdin", input=password + "\n",
+                      check=True)
+        before = self.scrape()
+        c = self.client()
+        self.assertEqual(c.ehlo()[0], 250)
+        self.assertEqual(c.cmd(plain(user, "wrong-password"))[0], 535)
+        middle = self.scrape()
+        self.assertEqual(c.cmd(plain(user, password))[0], 235)
+        after = self.scrape()
+        c.cmd("QUIT")
+
+        def delta(name, a=after, b=before, **labels):
+            return a.get(name, **labels) - b.get(name, **labels)
+        checks = "alligate_authd_checks_total"
+        # authd counts before it answers: the figures are there with the
+        # reply.  The failure first, then the success, one each.
+        self.assertEqual(delta(checks, middle, before, result="failure"), 1)
+        self.assertEqual(delta(checks, middle, before, result="success"), 0)
+        self.assertEqual(delta(checks, result="failure"), 1)
+        self.assertEqual(delta(checks, result="success"), 1)
+        self.assertEqual(delta(checks, result="error"), 0)
+        # Neither was in the cache; the right password is now.
+        self.assertEqual(delta("alligate_authd_cache_misses_total"), 2)
+        self.assertEqual(delta("alligate_authd_cache_hits_total"), 0)
+        hist = "alligate_authd_check_duration_seconds"
+        self.assertEqual(delta(hist + "_count"), 2)
+        self.assertEqual(delta(hist + "_bucket", le="+Inf"), 2)
+        self.assertEqual(delta(hist + "_bucket", le="30"), 2)
+        self.assertGreater(delta(hist + "_sum"), 0)
+        # smtpd's side agrees.
+        self.assertEqual(delta("alligate_smtpd_auth_attempts_total", mechanism="PLAIN",
+                               result="failure"), 1)
+        self.assertEqual(delta("alligate_smtpd_auth_attempts_total", mechanism="PLAIN",
+                               result="success"), 1)
+        # Again, in a new session: from the cache.
+        c = self.client()
+        self.assertEqual(c.ehlo()[0], 250)
+        self.assertEqual(c.cmd(plain(user, password))[0], 235)
+        c.cmd("QUIT")
+        again = self.scrape()
+        self.assertEqual(delta("alligate_authd_cache_hits_total", again, after), 1)
+        self.assertEqual(delta("alligate_authd_cache_misses_total", again, after), 0)
+        self.assertEqual(delta(checks, again, after, result="success"), 1)
+        self.assertEqual(delta(hist + "_count", again, after), 1)
+        # And alligatectl stats shows them, as the others.
+        table = self.inst.ctl("stats", check=True).stdout
+        m = re.search(r"^authd_checks_total\{result=success\} +(\d+)$", table, re.M)
+        self.assertTrue(m, table)
+        self.assertGreaterEqual(int(m.group(1)), again.get(checks, result="success"))
+        self.assertRegex(table, r"(?m)^authd_cache_misses_total +\d+$")
+        self.assertRegex(table, r"(?m)^authd_check_duration_seconds +\d+ "
+                                r"\(sum [0-9.]+s, mean [0-9.]+s\)$")
+
     def test_tls_full_resumed_and_failed(self):
         name = "alligate_smtpd_tls_handshakes_total"
         before = self.scrape()
@@ -573,6 +641,61 @@ class Endpoint(MetricsTestCase):
         full = self.inst.ctl("stats", "--all", check=True).stdout
         self.assertIn("smtpd_accepted_messages_total{port=smtps}", full)
         self.assertEqual(self.inst.ctl("stats", "--bogus").returncode, 2)
+
+    def stats_as(self, *who):
+        """alligatectl stats --json run through who (runuser, setpriv)."""
+        p = subprocess.run(list(who) + [CTL, "-c", self.inst.dir, "stats", "--json"],
+                           capture_output=True, text=True, timeout=60,
+                           stdin=subprocess.DEVNULL)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return json.loads(p.stdout), p.stderr
+
+    @unittest.skipUnless(os.geteuid() == 0, "needs root to be another user")
+    def test_stats_as_an_unprivileged_user(self):
+        path = os.path.join(self.inst.dir, "run", "metrics.shm")
+        st = os.stat(path)
+        self.assertEqual((st.st_uid, st.st_mode & 0o7777), (0, 0o644))
+        quit_ = self.scrape().get("alligate_smtpd_connections_total", port="smtp",
+                                  outcome="quit")
+        self.send(["alice@example.com"])
+        self.wait_value("alligate_smtpd_connections_total", quit_ + 1, port="smtp",
+                        outcome="quit")
+        root_doc = stats_json(self.inst)[0]
+
+        def value(doc, name, **labels):
+            return [x["value"] for x in doc["metrics"][name]["series"]
+                    if x["labels"] == labels][0]
+        # nobody (daemon_user here) and a uid of no account at all, as a
+        # monitoring agent: the same counters as root's.
+        for who in (["runuser", "-u", "nobody", "--"],
+                    ["setpriv", "--reuid=64999", "--regid=64999", "--clear-groups"]):
+            doc, err = self.stats_as(*who)
+            self.assertEqual(doc["master_pid"], self.inst.master_pid())
+            for name in ("alligate_smtpd_accepted_messages_total",
+                         "alligate_smtpd_auth_attempts_total", "alligate_authd_checks_total"):
+                self.assertEqual(doc["metrics"][name], root_doc["metrics"][name], (who, name))
+            self.assertGreaterEqual(value(doc, "alligate_smtpd_accepted_messages_total",
+                                          port="smtp"), 1)
+            self.assertEqual(value(doc, "alligate_processes", program="authd"), 1)
+            if who[0] == "setpriv":
+                # queue_directory is daemon_user's alone: its figures are
+                # 0, and stats says why.
+                self.assertIn("cannot read %s" % self.inst.queue, err)
+                self.assertEqual(value(doc, "alligate_queue_messages", state="incoming"), 0)
+            else:
+                self.assertEqual(err, "")
+                self.assertEqual(doc["metrics"]["alligate_queue_messages"],
+                                 root_doc["metrics"]["alligate_queue_messages"])
+        # Readable, not writable: only master's children, through the
+        # descriptor master gives them, write to it.
+        for who in (["runuser", "-u", "nobody", "--"],
+                    ["setpriv", "--reuid=64999", "--regid=64999", "--clear-groups"]):
+            p = subprocess.run(who + [sys.executable, "-c",
+                                      "import os, sys\n"
+                                      "try:\n    os.open(sys.argv[1], os.O_RDWR)\n"
+                                      "except PermissionError:\n    print('refused')\n",
+                                      path], capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.stdout, "refused\n", p.stderr)
 
 
 class Dnscache(AlligateTestCase):

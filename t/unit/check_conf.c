@@ -442,6 +442,37 @@ START_TEST(test_bad_rcpt_file)
 }
 END_TEST
 
+/* conf_skip_files(1): main.cf alone, for alligatectl stats as any
+ * user; the files it names are neither read nor checked. */
+START_TEST(test_skip_files)
+{
+    CONFIG *conf;
+    char run[256];
+
+    conf_skip_files(1);
+    conf = load("tls_cert_file = /nonexistent/cert.pem\n"
+                "local_recipients = /nonexistent/rcpt.txt\n"
+                "relay_networks = 10.0.0.0/8, /nonexistent/nets\n"
+                "run_directory = run\n");
+    conf_skip_files(0);
+    ck_assert_msg(conf != NULL, "%s", vbuf_str(errors));
+    conf_activate(conf);
+    snprintf(run, sizeof(run), "%s/run", dir);
+    ck_assert_str_eq(conf_str(P_run_directory), run);
+    ck_assert_ptr_null(conf_addrs(P_local_recipients));
+    ck_assert_ptr_null(conf_cidr(P_relay_networks));
+    conf_activate(NULL);
+    conf_free(conf);
+    /* Main.cf's own mistakes are still found. */
+    conf_skip_files(1);
+    conf = load("smtpd_max_use = many\n");
+    conf_skip_files(0);
+    ck_assert_ptr_null(conf);
+    /* And the files are read again once it is off. */
+    ck_assert_ptr_null(load("local_recipients = /nonexistent/rcpt.txt\n"));
+}
+END_TEST
+
 START_TEST(test_bad_chars)
 {
     load_fails("mail_from_chars = a-z\x01\n",
@@ -650,6 +681,7 @@ main(void)
     tcase_add_test(tc, test_default_refers);
     tcase_add_test(tc, test_computed_hostname_lenient);
     tcase_add_test(tc, test_file);
+    tcase_add_test(tc, test_skip_files);
     tcase_add_test(tc, test_bad_rcpt_file);
     tcase_add_test(tc, test_bad_chars);
     tcase_add_test(tc, test_type_names);
