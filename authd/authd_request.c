@@ -10,6 +10,7 @@
 #include "auth_clnt.h"
 #include "authd_request.h"
 #include "metrics.h"
+#include "monotime.h"
 #include "msg.h"
 #include "mymalloc.h"
 #include "printable.h"
@@ -70,21 +71,11 @@ authd_request_key(const char *user)
     return key;
 }
 
-/* The monotonic clock in microseconds: a cache hit takes a few. */
-static long long
-authd_request_clock_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* A check decided: its result (METRICS_AUTH_RESULT_*) and its time. */
 static void
 authd_request_count(const AUTHD_CHECK *check, int result)
 {
-    long long us = authd_request_clock_us() - check->started_us;
+    long long us = monotime_us() - check->started_us;
 
     metrics_inc(METRICS_AT(AUTHD_CHECKS, result, 0));
     metrics_observe(METRICS_FAM_AUTHD_CHECK_DURATION, METRIC_AUTHD_CHECK_DURATION,
@@ -172,7 +163,7 @@ authd_request_verify(AUTHD *authd, const ATTR *request, ATTR *reply,
     VBUF *password, *why;
     AUTHD_CHECK *check;
     int result, answer;
-    long long started_us = authd_request_clock_us();
+    long long started_us = monotime_us();
 
     if (user == NULL || *user == 0) {
         authd_request_error(reply, "no user");

@@ -1,4 +1,4 @@
-/* The monotonic clock in milliseconds, for deadlines and intervals (never
+/* The monotonic clock in milliseconds (and microseconds), for deadlines and intervals (never
  * for dates: it starts at an arbitrary point and does not follow the
  * wall clock). */
 #ifndef ALLIGATE_MONOTIME_H
@@ -7,6 +7,9 @@
 #include <time.h>
 
 long long monotime_ms(void);
+
+/* The same in microseconds, for timing what takes less than one. */
+long long monotime_us(void);
 
 /* Sets *ts to the monotonic clock ms milliseconds from now: the deadline
  * for pthread_cond_timedwait() on a condition made with the clock

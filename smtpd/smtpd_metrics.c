@@ -10,6 +10,7 @@
 #include <openssl/ssl.h>
 
 #include "metrics.h"
+#include "monotime.h"
 #include "smtpd.h"
 #include "smtpd_metrics.h"
 
@@ -17,15 +18,6 @@ static uint64_t smtpd_metrics_started;  /* monotonic us at connect */
 static int smtpd_metrics_port_index = -1;   /* of the service; -1: unknown */
 static int smtpd_metrics_quit = -1;         /* QUIT's index in smtpd_cmds */
 static int smtpd_metrics_tls_broke;         /* this session's handshake failed */
-
-static uint64_t
-smtpd_metrics_now_us(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
 
 /* The service's port label (a worker serves one service all its life);
  * a worker run by hand counts as smtp. */
@@ -73,7 +65,7 @@ smtpd_metrics_outcome(const SMTPD_STATE *state)
 void
 smtpd_metrics_begin(SMTPD_STATE *state)
 {
-    smtpd_metrics_started = smtpd_metrics_now_us();
+    smtpd_metrics_started = (uint64_t) monotime_us();
     smtpd_metrics_tls_broke = 0;
     metrics_set(METRICS_AT(SMTPD_SESSIONS, smtpd_metrics_port(state), 0), 1);
 }
@@ -96,7 +88,7 @@ smtpd_metrics_accepted(SMTPD_STATE *state, uint64_t size)
     metrics_add(METRICS_AT(SMTPD_BYTES, port, 0), size);
     metrics_add(METRICS_AT(SMTPD_RECIPIENTS, port, 0), state->rcpt_count);
     metrics_observe(METRICS_FAM_SMTPD_TRANSACTION, METRIC_SMTPD_TRANSACTION,
-                    smtpd_metrics_now_us() - smtpd_metrics_started);
+                    (uint64_t) monotime_us() - smtpd_metrics_started);
 }
 
 void

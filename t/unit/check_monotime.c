@@ -19,6 +19,19 @@ START_TEST(test_ms)
 }
 END_TEST
 
+/* Microseconds: the same clock, a thousand times finer. */
+START_TEST(test_us)
+{
+    struct timespec pause = {0, 2 * 1000000L};
+    long long ms = monotime_ms(), us = monotime_us();
+
+    ck_assert_int_ge(us / 1000, ms);
+    ck_assert_int_le(us / 1000 - ms, 1);
+    nanosleep(&pause, NULL);
+    ck_assert_int_ge(monotime_us() - us, 2000);
+}
+END_TEST
+
 /* The deadline is on CLOCK_MONOTONIC, its nanoseconds below a second. */
 START_TEST(test_deadline)
 {
@@ -75,6 +88,7 @@ main(void)
     int failed;
 
     tcase_add_test(tc, test_ms);
+    tcase_add_test(tc, test_us);
     tcase_add_test(tc, test_deadline);
     tcase_add_test(tc, test_deadline_wait);
     suite_add_tcase(s, tc);
