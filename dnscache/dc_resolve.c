@@ -96,6 +96,15 @@ dc_resolve_sock_state(void *data, ares_socket_t fd, int readable,
         event_disable_write(fd);
 }
 
+/* Appends a numeric address with its port to the csv. */
+static void
+dc_resolve_csv_add(VBUF *csv, const char *addr, const char *port)
+{
+    if (vbuf_len(csv))
+        vbuf_append_char(csv, ',');
+    vbuf_printf(csv, strchr(addr, ':') ? "[%s]:%s" : "%s:%s", addr, port);
+}
+
 /* A server's name, looked up once (in /etc/hosts, or by the system's
  * resolver: c-ares cannot ask the servers it is being told about): each
  * of its addresses with port is appended to csv. */
@@ -104,7 +113,7 @@ dc_resolve_server_name(const char *name, const char *port, VBUF *csv,
                        VBUF *why)
 {
     struct addrinfo hints, *res, *ai;
-    char    host[NI_MAXHOST];
+    char    host[INET6_ADDRSTRLEN];
     int     err;
 
     memset(&hints, 0, sizeof(hints));
@@ -116,12 +125,8 @@ dc_resolve_server_name(const char *name, const char *port, VBUF *csv,
         return -1;
     }
     for (ai = res; ai; ai = ai->ai_next) {
-        if (getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof(host),
-                        NULL, 0, NI_NUMERICHOST) != 0)
-            continue;
-        if (vbuf_len(csv))
-            vbuf_append_char(csv, ',');
-        vbuf_printf(csv, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+        hostport_addr_str(ai->ai_addr, host, sizeof(host));
+        dc_resolve_csv_add(csv, host, port);
         msg_info("dns_servers: %s is %s", name, host);
     }
     freeaddrinfo(res);
@@ -145,10 +150,7 @@ dc_resolve_servers_csv(char *const *servers, VBUF *csv, VBUF *why)
             return -1;
         if (inet_pton(AF_INET, hp.host, bin) == 1
             || inet_pton(AF_INET6, hp.host, bin) == 1) {
-            if (vbuf_len(csv))
-                vbuf_append_char(csv, ',');
-            vbuf_printf(csv, strchr(hp.host, ':') ? "[%s]:%s" : "%s:%s",
-                        hp.host, hp.port);
+            dc_resolve_csv_add(csv, hp.host, hp.port);
         } else if (dc_resolve_server_name(hp.host, hp.port, csv, why) < 0) {
             msg_warn("%s; server left out", vbuf_str(why));
         }

@@ -51,6 +51,7 @@
 #define RK_REDIS_SENTINEL_PORT  26379
 #define RK_REDIS_BATCH_MAX      128     /* operations per script call */
 #define RK_REDIS_OPS_INFLIGHT   1       /* script calls sent, not answered */
+#define RK_REDIS_HEARTBEAT_MIN_MS 300   /* redis_heartbeat_time's floor */
 
 typedef enum RK_REDIS_STATE {
     RK_REDIS_DOWN,
@@ -1530,8 +1531,8 @@ rk_redis_create(const RK_REDIS_CONF *conf, RK_REDIS_REGS_FN regs,
         ? mystrdup(conf->password) : NULL;
     r->conf.prefix = mystrdup(conf->prefix);
     r->conf.gateway = mystrdup(conf->gateway);
-    if (r->conf.heartbeat_ms < 300)
-        r->conf.heartbeat_ms = 300;
+    if (r->conf.heartbeat_ms < RK_REDIS_HEARTBEAT_MIN_MS)
+        r->conf.heartbeat_ms = RK_REDIS_HEARTBEAT_MIN_MS;
     r->regs = regs;
     r->regs_context = regs_context;
     if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t) sizeof(rnd))
@@ -1632,7 +1633,8 @@ rk_redis_same_str(const char *a, const char *b)
 int
 rk_redis_same_conf(const RK_REDIS *r, const RK_REDIS_CONF *conf)
 {
-    int heartbeat_ms = conf->heartbeat_ms < 300 ? 300 : conf->heartbeat_ms;
+    int heartbeat_ms = conf->heartbeat_ms < RK_REDIS_HEARTBEAT_MIN_MS
+        ? RK_REDIS_HEARTBEAT_MIN_MS : conf->heartbeat_ms;
 
     return rk_redis_same_list(r->servers, conf->servers)
         && rk_redis_same_list(r->sentinels, conf->sentinels)
